@@ -1,0 +1,107 @@
+# kiln: `make` builds build/kiln; `make test` runs every test under prove.
+# `make CUDA=0` builds without the CUDA Toolkit (GPU modules then SKIP).
+
+PREFIX ?= /usr/local
+CC ?= cc
+BUILD ?= build
+
+CUDA_HOME ?= $(firstword $(wildcard /usr/local/cuda) /usr/local/cuda)
+NVCC ?= $(CUDA_HOME)/bin/nvcc
+# CUDA=1 requires nvcc; unset, it is used when found.
+ifeq ($(origin CUDA),undefined)
+  CUDA := $(if $(wildcard $(NVCC)),1,0)
+endif
+
+VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+
+PKGS := inih jansson libxml-2.0
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+        -Wno-unused-parameter -Wformat=2
+CFLAGS ?= -O2 -g
+KILN_CFLAGS := -std=c11 -D_GNU_SOURCE -Iinclude $(WARN) $(PKG_CFLAGS) \
+               -DKILN_VERSION='"$(VERSION)"' -DKILN_HAVE_CUDA=$(CUDA) -pthread
+LDLIBS := $(PKG_LIBS) -lpthread -lm
+
+LIB_SRC := $(filter-out src/main.c,$(wildcard src/*.c)) \
+           $(wildcard reports/*.c) $(wildcard stress/*.c)
+CU_SRC := $(wildcard stress/*.cu)
+PROFILES := $(wildcard profiles/*.ini)
+GEN_PROFILES := $(BUILD)/gen/builtin_profiles.c
+
+OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRC)) $(BUILD)/obj/gen/builtin_profiles.o
+ifeq ($(CUDA),1)
+  CU_OBJ := $(patsubst %.cu,$(BUILD)/obj/%.cu.o,$(CU_SRC))
+  # Static CUDA runtime: the binary runs on machines without the toolkit.
+  CUDA_LIBS := -L$(CUDA_HOME)/lib64 -lcudart_static -lrt -ldl -lstdc++
+  NVCC_ARCH ?= -gencode arch=compute_80,code=sm_80 \
+               -gencode arch=compute_90,code=sm_90 \
+               -gencode arch=compute_90,code=compute_90
+endif
+
+# Unit tests link a sanitized copy of the library (no CUDA: host logic only).
+SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+SAN_OBJ := $(patsubst %.c,$(BUILD)/san/%.o,$(LIB_SRC)) $(BUILD)/san/gen/builtin_profiles.o
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+UNIT_HELPERS := $(filter-out $(UNIT_SRC),$(wildcard tests/unit/*.c))
+
+.PHONY: all test check unit e2e bench install clean format format-check
+all: $(BUILD)/kiln
+
+$(BUILD)/kiln: $(BUILD)/obj/src/main.o $(OBJ) $(CU_OBJ)
+	$(CC) $(CFLAGS) -pthread -o $@ $^ $(LDLIBS) $(CUDA_LIBS)
+
+$(BUILD)/obj/%.o: %.c $(wildcard include/kiln/*.h) Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(KILN_CFLAGS) $(CFLAGS) $(MODULE_CFLAGS_$(notdir $*)) -c -o $@ $<
+
+$(BUILD)/obj/gen/%.o: $(BUILD)/gen/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(KILN_CFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/obj/%.cu.o: %.cu $(wildcard include/kiln/*.h) Makefile
+	@mkdir -p $(dir $@)
+	$(NVCC) -std=c++17 -O3 -Iinclude $(NVCC_ARCH) -c -o $@ $<
+
+# Built-in profiles: each profiles/NAME.ini becomes a C string.
+$(GEN_PROFILES): $(PROFILES) scripts/embed-profiles.sh
+	@mkdir -p $(dir $@)
+	sh scripts/embed-profiles.sh $(PROFILES) > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/san/%.o: %.c $(wildcard include/kiln/*.h) Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(KILN_CFLAGS) -DKILN_HAVE_CUDA=0 -O1 -g $(SAN) $(MODULE_CFLAGS_$(notdir $*)) -c -o $@ $<
+
+$(BUILD)/san/gen/%.o: $(BUILD)/gen/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(KILN_CFLAGS) -O1 -g $(SAN) -c -o $@ $<
+
+$(BUILD)/tests/%: tests/unit/%.c $(UNIT_HELPERS) $(SAN_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(KILN_CFLAGS) -DKILN_HAVE_CUDA=0 -Itests/unit -O1 -g $(SAN) -o $@ $< \
+	  $(UNIT_HELPERS) $(SAN_OBJ) $(LDLIBS) -lcmocka
+
+unit: $(UNIT_BIN)
+test: all unit
+	prove --exec '' $(PROVE_FLAGS) $(UNIT_BIN) tests/e2e/*.t
+check: test format-check
+
+bench: all
+	sh tests/bench/run.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/kiln/profiles
+	install -m 755 $(BUILD)/kiln $(DESTDIR)$(PREFIX)/bin/kiln
+	install -m 644 $(PROFILES) $(DESTDIR)$(PREFIX)/share/kiln/profiles/
+
+FORMAT_SRC = $(wildcard src/*.c reports/*.c stress/*.c stress/*.cu include/kiln/*.h tests/unit/*.c tests/unit/*.h tests/bench/*.c)
+format:
+	clang-format -i $(FORMAT_SRC)
+format-check:
+	clang-format --dry-run --Werror $(FORMAT_SRC)
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,41 @@
+/* The event bus: the parent's one path from events to sinks. It updates
+ * nothing itself; the runner updates the model, then publishes. */
+#ifndef KILN_BUS_H
+#define KILN_BUS_H
+
+#include <stdio.h>
+
+#include "kiln/result.h"
+#include "kiln/sink.h"
+
+#define KILN_BUS_MAX_SINKS 8
+
+struct kiln_bus {
+  struct kiln_sink *sinks[KILN_BUS_MAX_SINKS];
+  bool broken[KILN_BUS_MAX_SINKS];
+  size_t n_sinks;
+  size_t failures; /* sinks that failed: the run cannot PASS its records */
+  FILE *errors;    /* where sink failures are reported (stderr) */
+};
+
+void kiln_bus_init(struct kiln_bus *bus, FILE *errors);
+void kiln_bus_add(struct kiln_bus *bus, struct kiln_sink *sink);
+void kiln_bus_run_start(struct kiln_bus *bus, const struct kiln_run *run);
+void kiln_bus_step_start(struct kiln_bus *bus, const struct kiln_run *run,
+                         const struct kiln_step_result *s);
+void kiln_bus_measurement(struct kiln_bus *bus, const struct kiln_run *run,
+                          const struct kiln_step_result *s,
+                          const struct kiln_measurement *m);
+void kiln_bus_diagnosis(struct kiln_bus *bus, const struct kiln_run *run,
+                        const struct kiln_step_result *s,
+                        const struct kiln_diagnosis *d);
+void kiln_bus_log(struct kiln_bus *bus, const struct kiln_run *run,
+                  const struct kiln_step_result *s, const struct kiln_log *l);
+void kiln_bus_progress(struct kiln_bus *bus, const struct kiln_run *run,
+                       const struct kiln_step_result *s);
+void kiln_bus_step_end(struct kiln_bus *bus, const struct kiln_run *run,
+                       const struct kiln_step_result *s);
+void kiln_bus_run_end(struct kiln_bus *bus, const struct kiln_run *run);
+void kiln_bus_close(struct kiln_bus *bus);
+
+#endif

@@ -1,0 +1,18 @@
+/* Pass limits for a measurement, always from the profile or SKU spec. */
+#ifndef KILN_LIMITS_H
+#define KILN_LIMITS_H
+
+#include <stdbool.h>
+
+struct kiln_limit {
+  bool has_lo, has_hi;
+  double lo, hi; /* inclusive */
+};
+
+bool kiln_limit_is_set(const struct kiln_limit *l);
+/* True when value lies within every bound that is set; NaN never passes. */
+bool kiln_limit_ok(const struct kiln_limit *l, double value);
+/* "x >= 5", "x <= 0", "2 <= x <= 8" or "" into buf. */
+void kiln_limit_describe(const struct kiln_limit *l, char *buf, unsigned n);
+
+#endif

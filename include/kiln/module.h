@@ -1,0 +1,57 @@
+/* The module API: what a stress test declares. Each module is one file
+ * under stress/ ending in a `const struct kiln_module` descriptor, listed in
+ * stress/registry.c. A module never prints: it emits through step.h. */
+#ifndef KILN_MODULE_H
+#define KILN_MODULE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct kiln_step;
+
+enum kiln_target_kind {
+  KILN_TARGETS_HOST, /* one step for the whole host */
+  KILN_TARGETS_GPU,  /* one step per NVIDIA GPU on the PCI bus */
+};
+
+struct kiln_param_spec {
+  const char *name;
+  const char *def; /* default value as the profile would spell it */
+  const char *help;
+};
+
+/* A measurement the module emits. Profiles may set `<name>.min` and
+ * `<name>.max` for it; limits on undeclared names are rejected. */
+struct kiln_measurement_spec {
+  const char *name;
+  const char *unit;
+  const char *help;
+};
+
+struct kiln_module {
+  const char *name;    /* "cpu.compute" */
+  const char *summary; /* one line */
+  enum kiln_target_kind targets;
+  /* Stress modules run for the step's duration (--duration applies);
+   * others do a fixed amount of work and finish on their own. */
+  bool stress;
+  const struct kiln_param_spec *params;             /* {NULL}-terminated */
+  const struct kiln_measurement_spec *measurements; /* {NULL}-terminated */
+  const char *const *faults; /* injectable faults it honours; NULL-terminated */
+  /* Whether it can run on this machine; writes what it would use, or why
+   * not, into why. NULL means always. Called in the parent: must not
+   * initialise CUDA or anything else that does not survive fork(). */
+  bool (*available)(char *why, size_t n);
+  /* Runs in the step's own child process. Return normally when done;
+   * kiln_step_skip()/kiln_step_error() first to end otherwise. */
+  void (*run)(struct kiln_step *step);
+};
+
+extern const struct kiln_module *const kiln_modules[]; /* NULL-terminated */
+const struct kiln_module *kiln_module_find(const char *name);
+const struct kiln_param_spec *kiln_module_param(const struct kiln_module *m,
+                                                const char *name);
+const struct kiln_measurement_spec *
+kiln_module_measurement(const struct kiln_module *m, const char *name);
+
+#endif

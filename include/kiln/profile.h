@@ -1,0 +1,61 @@
+/* Profiles: INI files naming modules, durations, parameters and limits. */
+#ifndef KILN_PROFILE_H
+#define KILN_PROFILE_H
+
+#include <stddef.h>
+
+#include "kiln/limits.h"
+
+struct kiln_kv {
+  char *key;
+  char *value;
+  int line;
+};
+
+struct kiln_profile_limit {
+  char *measurement;
+  struct kiln_limit limit;
+  int line;
+};
+
+struct kiln_profile_module {
+  char *name; /* section name: the module */
+  int line;
+  int phase;       /* default 1 */
+  double duration; /* seconds; < 0: the profile's default */
+  struct kiln_kv *params;
+  size_t n_params;
+  struct kiln_profile_limit *limits;
+  size_t n_limits;
+};
+
+struct kiln_profile {
+  char *name;
+  char *description;
+  char *source;    /* file path, or "built-in" */
+  double duration; /* default stress duration, seconds */
+  double grace;    /* watchdog grace past the duration, seconds */
+  double hang_timeout; /* watchdog: seconds without progress */
+  struct kiln_profile_module *modules;
+  size_t n_modules;
+};
+
+/* NAME (a built-in profile) or FILE (a path, or a name ending in .ini).
+ * Returns 0, or -1 with "FILE:LINE: what" in err. */
+int kiln_profile_load(const char *name_or_path, struct kiln_profile *out,
+                      char *err, size_t n);
+/* Parses text; `source` names it in errors. Checks module names,
+ * parameters and limits against the module registry. */
+int kiln_profile_parse(const char *text, const char *source,
+                       struct kiln_profile *out, char *err, size_t n);
+void kiln_profile_free(struct kiln_profile *p);
+
+/* Built-in profiles compiled from the profiles/ directory; NULL-terminated names. */
+extern const char *const kiln_builtin_profile_names[];
+const char *kiln_builtin_profile(const char *name);
+
+/* "30s", "10m", "2h", "1h30m", "1.5h", "90" (seconds). Rejects negatives,
+ * junk and overflow. Returns 0 and seconds in out, or -1. */
+int kiln_duration_parse(const char *s, double *out);
+
+#endif

@@ -1,0 +1,116 @@
+/* The result model: run -> steps -> measurements, diagnoses, logs.
+ * Only the parent process holds it; every sink is a view of it. */
+#ifndef KILN_RESULT_H
+#define KILN_RESULT_H
+
+#include <stddef.h>
+
+#include "kiln/limits.h"
+#include "kiln/verdict.h"
+
+struct kiln_measurement {
+  char *name;
+  double value;
+  char *unit;             /* may be "" */
+  struct kiln_limit limit;
+  char *hwid;             /* hardware the value belongs to ("cpu3"), or "" */
+  bool pass;              /* kiln_limit_ok(limit, value) */
+  double time;            /* wall clock, seconds since the epoch */
+};
+
+enum kiln_diag_type { KILN_DIAG_PASS, KILN_DIAG_FAIL, KILN_DIAG_UNKNOWN };
+
+struct kiln_diagnosis {
+  enum kiln_diag_type type;
+  char *symptom; /* short machine word: "cpu-sdc", "dram-bitflip" */
+  char *message; /* one line for people, names the hardware */
+  char *hwid;    /* or "" */
+  double time;
+};
+
+struct kiln_log {
+  enum kiln_severity severity;
+  char *message;
+  double time;
+};
+
+enum kiln_step_state { KILN_STEP_PENDING, KILN_STEP_RUNNING, KILN_STEP_DONE };
+
+struct kiln_step_result {
+  size_t index;       /* position in the plan, 0-based */
+  char *id;           /* "cpu.compute" or "gpu.query[0]" */
+  char *module;       /* "cpu.compute" */
+  char *target;       /* "host", or a GPU's bus id */
+  int phase;
+  enum kiln_step_state state;
+  enum kiln_verdict verdict; /* meaningful once state is DONE */
+  char *reason;       /* SKIP/ERROR/ABORTED reason, one line, or NULL */
+  double start, end;  /* wall clock; 0 when not started/ended */
+  double progress;    /* 0..1 */
+
+  struct kiln_measurement *measurements;
+  size_t n_measurements, cap_measurements;
+  struct kiln_diagnosis *diagnoses;
+  size_t n_diagnoses, cap_diagnoses;
+  struct kiln_log *logs;
+  size_t n_logs, cap_logs;
+};
+
+struct kiln_dut {
+  char *serial;       /* --serial, else DMI product serial, else hostname */
+  char *hostname;
+  char *vendor;       /* DMI sys_vendor, or "" */
+  char *product;      /* DMI product_name, or "" */
+  char *board_serial; /* or "" */
+};
+
+struct kiln_run {
+  char *kiln_version;
+  char *profile;      /* profile name ("quick") */
+  char *profile_source; /* "built-in" or the file path */
+  char *command_line;
+  char *report_dir;
+  struct kiln_dut dut;
+  double start, end;  /* wall clock */
+  struct kiln_step_result *steps;
+  size_t n_steps;
+  enum kiln_verdict verdict; /* of the whole run, once finished */
+  bool finished;
+  char *abort_reason;   /* "SIGTERM received", or NULL */
+};
+
+/* Model building (src/result.c). Strings are copied and made valid UTF-8;
+ * functions abort() only on out-of-memory. */
+void kiln_run_init(struct kiln_run *run);
+void kiln_run_free(struct kiln_run *run);
+struct kiln_step_result *kiln_run_add_step(struct kiln_run *run, const char *id,
+                                           const char *module,
+                                           const char *target, int phase);
+struct kiln_measurement *kiln_step_add_measurement(
+    struct kiln_step_result *s, const char *name, double value,
+    const char *unit, const struct kiln_limit *limit, const char *hwid,
+    double time);
+struct kiln_diagnosis *kiln_step_add_diagnosis(struct kiln_step_result *s,
+                                               enum kiln_diag_type type,
+                                               const char *symptom,
+                                               const char *message,
+                                               const char *hwid, double time);
+struct kiln_log *kiln_step_add_log(struct kiln_step_result *s,
+                                   enum kiln_severity sev, const char *message,
+                                   double time);
+/* Sets state DONE and the verdict from what the step reported: FAIL when a
+ * FAIL diagnosis or an out-of-limit measurement exists, else `ended` (PASS,
+ * SKIP, ERROR or ABORTED as the runner saw the child end). */
+void kiln_step_finish(struct kiln_step_result *s, enum kiln_verdict ended,
+                      const char *reason, double time);
+/* Worst step verdict; PASS for a run of skips only. */
+enum kiln_verdict kiln_run_verdict(const struct kiln_run *run);
+size_t kiln_run_count(const struct kiln_run *run, enum kiln_verdict v);
+/* Key figure of a step for tables: its first measurement, or NULL. */
+const struct kiln_measurement *
+kiln_step_key_measurement(const struct kiln_step_result *s);
+/* First FAIL diagnosis or failing measurement, described in one line. */
+void kiln_step_failure_text(const struct kiln_step_result *s, char *buf,
+                            size_t n);
+
+#endif

@@ -1,0 +1,49 @@
+/* Running steps: the child-side step context and the parent-side runner. */
+#ifndef KILN_RUNNER_H
+#define KILN_RUNNER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "kiln/module.h"
+#include "kiln/plan.h"
+#include "kiln/result.h"
+#include "kiln/sink.h"
+
+struct kiln_kv;
+
+/* What a child needs to run one step. */
+struct kiln_step_config {
+  const struct kiln_module *module;
+  const char *id;
+  const char *target;
+  int target_index;
+  double duration;             /* seconds */
+  const struct kiln_kv *params; /* profile values; defaults come from module */
+  size_t n_params;
+  const char *const *inject;   /* faults to inject into this step; NULL-ended */
+};
+
+/* Child side (src/step.c): a step context that writes wire events to fd. */
+struct kiln_step *kiln_step_new(const struct kiln_step_config *cfg,
+                                int event_fd);
+/* Calls module->run and sends the END event. */
+void kiln_step_run(struct kiln_step *s);
+void kiln_step_free(struct kiln_step *s);
+
+/* Parent side (src/runner.c). */
+struct kiln_runner_options {
+  double grace;        /* seconds past duration before a step is killed */
+  double hang_timeout; /* seconds without any event before it is killed */
+  const char *const *inject; /* faults asked for on the command line */
+};
+
+struct kiln_bus;
+/* Runs the plan phase by phase, each phase's steps at once, feeding every
+ * event into run (the model) and bus (the sinks). Returns when all steps
+ * are done or the run was aborted by SIGINT/SIGTERM. */
+void kiln_runner_run(const struct kiln_plan *plan,
+                     const struct kiln_runner_options *opts,
+                     struct kiln_run *run, struct kiln_bus *bus);
+
+#endif

@@ -1,0 +1,35 @@
+/* A sink consumes the run's event stream (reports, console, dashboard).
+ * Each callback may be NULL. Return 0, or -1 with a message in err. A sink
+ * that fails is reported once and switched off; the others go on. */
+#ifndef KILN_SINK_H
+#define KILN_SINK_H
+
+#include <stddef.h>
+
+#include "kiln/result.h"
+
+struct kiln_sink {
+  const char *name; /* "ocp.jsonl", "junit.xml", "console" */
+  void *state;
+  int (*run_start)(struct kiln_sink *, const struct kiln_run *);
+  int (*step_start)(struct kiln_sink *, const struct kiln_run *,
+                    const struct kiln_step_result *);
+  int (*measurement)(struct kiln_sink *, const struct kiln_run *,
+                     const struct kiln_step_result *,
+                     const struct kiln_measurement *);
+  int (*diagnosis)(struct kiln_sink *, const struct kiln_run *,
+                   const struct kiln_step_result *,
+                   const struct kiln_diagnosis *);
+  /* step is NULL for a run-level log line */
+  int (*log)(struct kiln_sink *, const struct kiln_run *,
+             const struct kiln_step_result *, const struct kiln_log *);
+  int (*progress)(struct kiln_sink *, const struct kiln_run *,
+                  const struct kiln_step_result *);
+  int (*step_end)(struct kiln_sink *, const struct kiln_run *,
+                  const struct kiln_step_result *);
+  int (*run_end)(struct kiln_sink *, const struct kiln_run *);
+  void (*close)(struct kiln_sink *); /* frees state and the sink itself */
+  char err[256];
+};
+
+#endif

@@ -1,0 +1,62 @@
+/* What a module's run function can see and emit. Everything here is used
+ * in the step's child process; emitting is thread-safe. */
+#ifndef KILN_STEP_H
+#define KILN_STEP_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "kiln/verdict.h"
+
+struct kiln_step;
+
+const char *kiln_step_id(const struct kiln_step *s);     /* "cpu.compute" */
+const char *kiln_step_target(const struct kiln_step *s); /* "host", bus id */
+int kiln_step_target_index(const struct kiln_step *s);   /* GPU ordinal */
+
+/* Seconds this step should run for (stress modules), from the profile or
+ * --duration. */
+double kiln_step_duration(const struct kiln_step *s);
+/* Monotonic deadline (kiln_monotonic_now() + duration at step start). */
+double kiln_step_deadline(const struct kiln_step *s);
+bool kiln_step_time_left(const struct kiln_step *s);
+
+/* A parameter as text: the profile's value, else the module's default. */
+const char *kiln_step_param(const struct kiln_step *s, const char *name);
+/* Parsed forms. On a malformed value they end the step as ERROR naming the
+ * parameter and return false; the module should then return. */
+bool kiln_step_param_long(struct kiln_step *s, const char *name, long *out);
+bool kiln_step_param_double(struct kiln_step *s, const char *name,
+                            double *out);
+/* "10%" of `whole`, or a size "512M", "2G", "1024" (bytes). */
+bool kiln_step_param_bytes(struct kiln_step *s, const char *name,
+                           uint64_t whole, uint64_t *out);
+
+/* True when this run was asked to inject `fault` (e.g. "cpu.sdc") into
+ * this step. Modules honour only the faults they declare. */
+bool kiln_step_inject(const struct kiln_step *s, const char *fault);
+
+/* Emitters. hwid names the hardware ("cpu3", "0000:1b:00.0"), or NULL. The
+ * unit comes from the module's measurement spec; limits from the profile. */
+void kiln_emit_measurement(struct kiln_step *s, const char *name, double value,
+                           const char *hwid);
+/* A diagnosis: KILN_DIAG_FAIL fails the step. symptom is a short word
+ * ("cpu-sdc"); the message names the hardware, expected and actual. */
+void kiln_emit_diagnosis(struct kiln_step *s, int diag_type,
+                         const char *symptom, const char *hwid,
+                         const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+void kiln_emit_log(struct kiln_step *s, enum kiln_severity sev,
+                   const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Progress 0..1; also the watchdog's heartbeat: emit at least every few
+ * seconds, or the step is ended as hung. */
+void kiln_emit_progress(struct kiln_step *s, double fraction);
+/* End the step as SKIP or ERROR with a one-line reason. */
+void kiln_step_skip(struct kiln_step *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void kiln_step_error(struct kiln_step *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+bool kiln_step_ended(const struct kiln_step *s); /* skip/error was called */
+
+#endif

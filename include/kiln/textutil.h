@@ -1,0 +1,34 @@
+/* Small string helpers shared by the report writers. */
+#ifndef KILN_TEXTUTIL_H
+#define KILN_TEXTUTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+
+/* malloc'd copy with every invalid UTF-8 byte replaced by U+FFFD. */
+char *kiln_utf8_sanitize(const char *s);
+/* malloc'd printf; abort()s on out-of-memory. */
+char *kiln_strdup_printf(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+char *kiln_xstrdup(const char *s); /* NULL -> "" */
+void *kiln_xcalloc(size_t n, size_t size);
+void *kiln_xrealloc(void *p, size_t size);
+/* RFC 3339 UTC with milliseconds: "2026-11-21T05:31:00.123Z". */
+void kiln_format_time(double epoch_seconds, char *buf, size_t n);
+double kiln_now(void);            /* wall clock, seconds since the epoch */
+double kiln_monotonic_now(void);  /* CLOCK_MONOTONIC seconds */
+
+/* Atomic file replacement: write to "<path>.tmp.<pid>", then rename. */
+struct kiln_atomic {
+  FILE *f;
+  char *path, *tmp;
+};
+FILE *kiln_atomic_open(struct kiln_atomic *a, const char *path, char *err,
+                       size_t n);
+/* Flushes, fsyncs and renames; on any failure removes the temp file and
+ * leaves the previous file in place. */
+int kiln_atomic_commit(struct kiln_atomic *a, char *err, size_t n);
+void kiln_atomic_abort(struct kiln_atomic *a);
+
+#endif

@@ -1,0 +1,339 @@
+/* JUnit XML (junit-10.xsd, as Jenkins' xunit plugin validates it), written
+ * with libxml2's xmlTextWriter into memory, then to the file atomically.
+ *
+ * One <testsuite> per module (in plan order), one <testcase> per step:
+ *   PASS    -> no child but <system-out>
+ *   FAIL    -> <failure type=symptom message=first failure>, every failing
+ *              diagnosis and measurement in its text
+ *   ERROR   -> <error type="ERROR" message=reason>
+ *   ABORTED -> <error type="ABORTED" message=reason>
+ *   SKIP    -> <skipped message=reason>
+ *   a step not finished (PENDING or RUNNING, when the file is rewritten
+ *   mid-run or the node died) -> <error type="PENDING"|"RUNNING">: until
+ *   it ends it has proved nothing, and a run that stops there must not
+ *   read as green. Measurements, diagnoses and logs go to <system-out>. */
+#include <libxml/parser.h>
+#include <libxml/xmlwriter.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kiln/reports.h"
+#include "kiln/textutil.h"
+#include "report_util.h"
+
+/* XML 1.0 cannot carry C0 control bytes other than tab, LF and CR, not
+ * even as character references (&#1; is not well-formed). Each one becomes
+ * its Unicode Control Picture, U+2400 + byte (\x01 -> U+2401), so it stays
+ * visible and a reader can map it back. U+FFFE and U+FFFF, which are not
+ * XML characters either, become U+FFFD like invalid UTF-8. */
+static char *xml_safe(const char *s) {
+  char *valid = kiln_utf8_sanitize(s);
+  char *out = kiln_xcalloc(strlen(valid) * 3 + 1, 1);
+  unsigned char *o = (unsigned char *)out;
+  for (const unsigned char *p = (const unsigned char *)valid; *p; p++) {
+    if (*p < 0x20 && *p != '\t' && *p != '\n' && *p != '\r') {
+      *o++ = 0xe2;
+      *o++ = 0x90;
+      *o++ = (unsigned char)(0x80 + *p);
+    } else if (p[0] == 0xef && p[1] == 0xbf && (p[2] == 0xbe || p[2] == 0xbf)) {
+      memcpy(o, "\xef\xbf\xbd", 3);
+      o += 3;
+      p += 2;
+    } else {
+      *o++ = *p;
+    }
+  }
+  *o = 0;
+  free(valid);
+  return out;
+}
+
+/* The writer with its first error remembered, so the document can be
+ * written straight through and checked once at the end. */
+struct xml_out {
+  xmlTextWriterPtr w;
+  bool failed;
+};
+
+static void check(struct xml_out *x, int rc) {
+  if (rc < 0)
+    x->failed = true;
+}
+
+static void start(struct xml_out *x, const char *element) {
+  if (!x->failed)
+    check(x, xmlTextWriterStartElement(x->w, BAD_CAST element));
+}
+
+static void end(struct xml_out *x) {
+  if (!x->failed)
+    check(x, xmlTextWriterEndElement(x->w));
+}
+
+static void attr(struct xml_out *x, const char *name, const char *value) {
+  char *safe = xml_safe(value);
+  if (!x->failed)
+    check(x, xmlTextWriterWriteAttribute(x->w, BAD_CAST name, BAD_CAST safe));
+  free(safe);
+}
+
+__attribute__((format(printf, 3, 4))) static void
+attrf(struct xml_out *x, const char *name, const char *fmt, ...) {
+  char value[64];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(value, sizeof value, fmt, ap);
+  va_end(ap);
+  attr(x, name, value);
+}
+
+static void text(struct xml_out *x, const char *s) {
+  char *safe = xml_safe(s);
+  if (!x->failed)
+    check(x, xmlTextWriterWriteString(x->w, BAD_CAST safe));
+  free(safe);
+}
+
+/* An element holding only text, e.g. <system-out>. */
+static void text_element(struct xml_out *x, const char *element,
+                         const char *s) {
+  start(x, element);
+  text(x, s);
+  end(x);
+}
+
+static void property(struct xml_out *x, const char *name, const char *value) {
+  start(x, "property");
+  attr(x, "name", name);
+  attr(x, "value", value);
+  end(x);
+}
+
+/* ---- one testcase ---- */
+
+/* Text built with open_memstream: NULL only when out of memory. */
+typedef void (*text_builder)(FILE *f, const struct kiln_step_result *s);
+
+static char *build_text(text_builder build, const struct kiln_step_result *s) {
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&buf, &len);
+  if (!f)
+    return NULL;
+  build(f, s);
+  if (fclose(f) != 0) {
+    free(buf);
+    return NULL;
+  }
+  return buf;
+}
+
+static void failure_details(FILE *f, const struct kiln_step_result *s) {
+  char line[1024];
+  for (size_t i = 0; i < s->n_diagnoses; i++) {
+    const struct kiln_diagnosis *d = &s->diagnoses[i];
+    if (d->type == KILN_DIAG_FAIL)
+      fprintf(f, "%s%s%s: %s\n", d->symptom, d->hwid[0] ? " on " : "", d->hwid,
+              d->message);
+  }
+  for (size_t i = 0; i < s->n_measurements; i++)
+    if (!s->measurements[i].pass) {
+      report_describe_measurement(&s->measurements[i], line, sizeof line);
+      fprintf(f, "out of limits: %s\n", line);
+    }
+  if (s->reason)
+    fprintf(f, "the step then ended early: %s\n", s->reason);
+}
+
+static void step_output(FILE *f, const struct kiln_step_result *s) {
+  char line[1024], stamp[40];
+  fprintf(f, "target: %s\nverdict: %s\n", s->target, report_step_label(s));
+  for (size_t i = 0; i < s->n_measurements; i++) {
+    const struct kiln_measurement *m = &s->measurements[i];
+    report_describe_measurement(m, line, sizeof line);
+    fprintf(f, "measurement %s: %s\n", line, m->pass ? "PASS" : "FAIL");
+  }
+  for (size_t i = 0; i < s->n_diagnoses; i++) {
+    const struct kiln_diagnosis *d = &s->diagnoses[i];
+    fprintf(f, "diagnosis %s %s%s%s: %s\n", report_diag_type_name(d->type),
+            d->symptom, d->hwid[0] ? " on " : "", d->hwid, d->message);
+  }
+  for (size_t i = 0; i < s->n_logs; i++) {
+    kiln_format_time(s->logs[i].time, stamp, sizeof stamp);
+    fprintf(f, "log %s %s: %s\n", stamp,
+            kiln_severity_name(s->logs[i].severity), s->logs[i].message);
+  }
+}
+
+/* <failure>, <error> or <skipped>, or nothing for a PASS. */
+static void write_outcome(struct xml_out *x, const struct kiln_step_result *s) {
+  const char *unfinished = report_unfinished_reason(s);
+  if (unfinished) {
+    start(x, "error");
+    attr(x, "type", report_step_label(s));
+    attr(x, "message", unfinished);
+    end(x);
+    return;
+  }
+  const char *reason = s->reason ? s->reason : "no reason given";
+  switch (s->verdict) {
+  case KILN_PASS: return;
+  case KILN_SKIP:
+    start(x, "skipped");
+    attr(x, "message", reason);
+    end(x);
+    return;
+  case KILN_ERROR:
+  case KILN_ABORTED:
+    start(x, "error");
+    attr(x, "type", kiln_verdict_name(s->verdict));
+    attr(x, "message", reason);
+    text(x, reason);
+    end(x);
+    return;
+  case KILN_FAIL: break;
+  }
+  char summary[1024];
+  kiln_step_failure_text(s, summary, sizeof summary);
+  const char *type = "measurement-out-of-limits";
+  for (size_t i = 0; i < s->n_diagnoses; i++)
+    if (s->diagnoses[i].type == KILN_DIAG_FAIL && s->diagnoses[i].symptom[0]) {
+      type = s->diagnoses[i].symptom;
+      break;
+    }
+  char *details = build_text(failure_details, s);
+  x->failed |= !details;
+  start(x, "failure");
+  attr(x, "type", type);
+  attr(x, "message", summary);
+  text(x, details ? details : "");
+  end(x);
+  free(details);
+}
+
+static void write_testcase(struct xml_out *x,
+                           const struct kiln_step_result *s) {
+  start(x, "testcase");
+  attr(x, "name", s->id);
+  attr(x, "classname", s->module);
+  attrf(x, "time", "%.3f", report_step_duration(s));
+  write_outcome(x, s);
+  char *output = build_text(step_output, s);
+  x->failed |= !output;
+  text_element(x, "system-out", output ? output : "");
+  free(output);
+  end(x);
+}
+
+/* ---- suites ---- */
+
+static void write_properties(struct xml_out *x, const struct kiln_run *run) {
+  start(x, "properties");
+  property(x, "serial", run->dut.serial);
+  property(x, "hostname", run->dut.hostname);
+  property(x, "kiln.version", run->kiln_version);
+  property(x, "profile", run->profile);
+  property(x, "profile.source", run->profile_source);
+  property(x, "dmi.vendor", run->dut.vendor);
+  property(x, "dmi.product", run->dut.product);
+  property(x, "dmi.board_serial", run->dut.board_serial);
+  end(x);
+}
+
+static bool same_module(const struct kiln_step_result *a,
+                        const struct kiln_step_result *b) {
+  return strcmp(a->module, b->module) == 0;
+}
+
+/* The suite of the module of step `first`, its first step in the plan. */
+static void write_suite(struct xml_out *x, const struct kiln_run *run,
+                        size_t first, int suite_id) {
+  const struct kiln_step_result *head = &run->steps[first];
+  struct report_counts c = {0};
+  double time = 0, started = 0;
+  for (size_t i = first; i < run->n_steps; i++) {
+    const struct kiln_step_result *s = &run->steps[i];
+    if (!same_module(s, head))
+      continue;
+    report_count_step(&c, s);
+    time += report_step_duration(s);
+    if (s->start > 0 && (started == 0 || s->start < started))
+      started = s->start;
+  }
+  char stamp[40];
+  kiln_format_time(started > 0 ? started : run->start, stamp, sizeof stamp);
+  start(x, "testsuite");
+  attr(x, "name", head->module);
+  attrf(x, "tests", "%zu", c.total);
+  attrf(x, "failures", "%zu", c.fail);
+  attrf(x, "errors", "%zu", c.error + c.aborted + c.unfinished);
+  attrf(x, "skipped", "%zu", c.skip);
+  attrf(x, "time", "%.3f", time);
+  attr(x, "timestamp", stamp);
+  attr(x, "hostname", run->dut.hostname);
+  attrf(x, "id", "%d", suite_id);
+  attr(x, "package", "kiln");
+  write_properties(x, run);
+  for (size_t i = first; i < run->n_steps; i++)
+    if (same_module(&run->steps[i], head))
+      write_testcase(x, &run->steps[i]);
+  end(x);
+}
+
+static bool module_seen_before(const struct kiln_run *run, size_t index) {
+  for (size_t i = 0; i < index; i++)
+    if (same_module(&run->steps[i], &run->steps[index]))
+      return true;
+  return false;
+}
+
+static void write_document(struct xml_out *x, const struct kiln_run *run) {
+  struct report_counts c = report_count_run(run);
+  double elapsed = 0;
+  for (size_t i = 0; i < run->n_steps; i++)
+    elapsed += report_step_duration(&run->steps[i]);
+  if (run->end > run->start && run->start > 0)
+    elapsed = run->end - run->start;
+  check(x, xmlTextWriterStartDocument(x->w, NULL, "UTF-8", NULL));
+  start(x, "testsuites");
+  attr(x, "name", "kiln");
+  attrf(x, "tests", "%zu", c.total);
+  attrf(x, "failures", "%zu", c.fail);
+  attrf(x, "errors", "%zu", c.error + c.aborted + c.unfinished);
+  attrf(x, "time", "%.3f", elapsed);
+  int suite_id = 0;
+  for (size_t i = 0; i < run->n_steps; i++)
+    if (!module_seen_before(run, i))
+      write_suite(x, run, i, suite_id++);
+  end(x);
+  if (!x->failed)
+    check(x, xmlTextWriterEndDocument(x->w));
+}
+
+static int emit_junit(FILE *f, const void *ctx) {
+  xmlBufferPtr buf = xmlBufferCreate();
+  if (!buf)
+    return -1;
+  struct xml_out x = {.w = xmlNewTextWriterMemory(buf, 0)};
+  if (!x.w) {
+    xmlBufferFree(buf);
+    return -1;
+  }
+  xmlTextWriterSetIndent(x.w, 1);
+  xmlTextWriterSetIndentString(x.w, BAD_CAST "  ");
+  write_document(&x, ctx);
+  xmlFreeTextWriter(x.w); /* flushes into buf */
+  if (!x.failed) {
+    fwrite(xmlBufferContent(buf), 1, (size_t)xmlBufferLength(buf), f);
+    fputc('\n', f); /* the writer ends without one */
+  }
+  xmlBufferFree(buf);
+  return x.failed ? -1 : 0;
+}
+
+int kiln_junit_write(const struct kiln_run *run, const char *path, char *err,
+                     size_t n) {
+  xmlInitParser(); /* idempotent; libxml2 wants it before use by threads */
+  return report_write_atomic(path, emit_junit, run, err, n);
+}

@@ -1,0 +1,455 @@
+/* OCP Test & Validation output spec v2.0: one JSON object per line.
+ *
+ * Each line is written with one fwrite and flushed as its event arrives,
+ * and the file is fsynced at every step end and at the run end, so a node
+ * that dies leaves a valid prefix of the stream. Mapping:
+ *   step PASS/FAIL   -> testStepEnd COMPLETE (the diagnoses carry the result)
+ *   step SKIP        -> a log with the reason, testStepEnd SKIP
+ *   step ERROR       -> an error artifact (symptom step-error), testStepEnd
+ *                       ERROR; ABORTED likewise (symptom step-aborted)
+ *   out-of-limit measurement -> also a FAIL diagnosis naming it
+ *   run              -> testRunEnd status COMPLETE/SKIP/ERROR and result
+ *                       PASS/FAIL/NOT_APPLICABLE (see run_outcome()). */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "kiln/reports.h"
+#include "kiln/textutil.h"
+#include "report_util.h"
+
+enum ocp_step_state { OCP_STEP_NEW, OCP_STEP_OPEN, OCP_STEP_CLOSED };
+
+struct ocp_state {
+  FILE *f;
+  char *path;
+  uint64_t sequence;
+  bool run_started, run_ended, failed;
+  unsigned char *step_states; /* enum ocp_step_state, by step index */
+  size_t n_step_states;
+};
+
+/* ---- JSON values ---- */
+
+/* Every string goes through here: json_string() refuses invalid UTF-8, and
+ * run-level strings (serial, hostname) come unchecked from the system. */
+static json_t *json_text(const char *s) {
+  char *valid = kiln_utf8_sanitize(s);
+  json_t *j = json_string(valid);
+  free(valid);
+  return j;
+}
+
+/* JSON has no NaN or infinity; the schema allows a string value instead. */
+static json_t *json_number(double v) {
+  if (isfinite(v))
+    return json_real(v);
+  return json_string(isnan(v) ? "NaN" : v > 0 ? "Infinity" : "-Infinity");
+}
+
+static json_t *subcomponent(const char *hwid) {
+  return json_pack("{s:o}", "name", json_text(hwid));
+}
+
+static json_t *step_id(const struct kiln_step_result *s) {
+  char id[32];
+  snprintf(id, sizeof id, "%zu", s->index);
+  return json_string(id);
+}
+
+/* ---- writing lines ---- */
+
+static int fail_io(struct kiln_sink *sink, int error) {
+  struct ocp_state *st = sink->state;
+  st->failed = true;
+  snprintf(sink->err, sizeof sink->err, "%s: %s", st->path,
+           strerror(error ? error : EIO));
+  return -1;
+}
+
+/* Wraps payload (stolen) as `key` in an artifact with the next sequence
+ * number, and writes it as one line. */
+static int emit(struct kiln_sink *sink, double time, const char *key,
+                json_t *payload) {
+  struct ocp_state *st = sink->state;
+  char stamp[40];
+  kiln_format_time(time > 0 ? time : kiln_now(), stamp, sizeof stamp);
+  json_t *root = json_pack("{s:o, s:I, s:s}", key, payload, "sequenceNumber",
+                           (json_int_t)st->sequence, "timestamp", stamp);
+  if (!root)
+    return fail_io(sink, ENOMEM);
+  size_t len = json_dumpb(root, NULL, 0, JSON_COMPACT);
+  char *line = kiln_xcalloc(len + 1, 1);
+  json_dumpb(root, line, len, JSON_COMPACT);
+  json_decref(root);
+  line[len] = '\n';
+  errno = 0;
+  size_t written = fwrite(line, 1, len + 1, st->f);
+  free(line);
+  if (written != len + 1 || fflush(st->f) != 0)
+    return fail_io(sink, errno);
+  st->sequence++;
+  return 0;
+}
+
+static int emit_run(struct kiln_sink *sink, double time, const char *key,
+                    json_t *payload) {
+  return emit(sink, time, "testRunArtifact", json_pack("{s:o}", key, payload));
+}
+
+static int emit_step(struct kiln_sink *sink, const struct kiln_step_result *s,
+                     double time, const char *key, json_t *payload) {
+  return emit(sink, time, "testStepArtifact",
+              json_pack("{s:o, s:o}", "testStepId", step_id(s), key, payload));
+}
+
+/* Pipes and character devices cannot be synced; that is no write error. */
+static int sync_file(struct kiln_sink *sink) {
+  struct ocp_state *st = sink->state;
+  if (fsync(fileno(st->f)) != 0 && errno != EINVAL && errno != EROFS &&
+      errno != ENOTSUP)
+    return fail_io(sink, errno);
+  return 0;
+}
+
+/* ---- run start ---- */
+
+/* Every callback starts here: a failed sink stays failed, and nothing may
+ * follow testRunEnd. Returns 1 to go on, 0 to drop the event, -1. */
+static int accepting(struct kiln_sink *sink) {
+  struct ocp_state *st = sink->state;
+  if (st->failed)
+    return -1;
+  return !st->run_ended;
+}
+
+/* One platformInfo, "<vendor> <product>", when DMI named either. */
+static json_t *platform_infos(const struct kiln_dut *dut) {
+  const char *vendor = dut->vendor ? dut->vendor : "";
+  const char *product = dut->product ? dut->product : "";
+  if (!vendor[0] && !product[0])
+    return json_array();
+  char *info = kiln_strdup_printf("%s%s%s", vendor,
+                                  vendor[0] && product[0] ? " " : "", product);
+  json_t *list = json_pack("[{s:o}]", "info", json_text(info));
+  free(info);
+  return list;
+}
+
+static json_t *dut_info(const struct kiln_dut *dut) {
+  const char *id = dut->serial && dut->serial[0] ? dut->serial : dut->hostname;
+  return json_pack("{s:o, s:o, s:o, s:{s:o, s:o, s:o, s:o}}", "dutInfoId",
+                   json_text(id), "name", json_text(dut->hostname),
+                   "platformInfos", platform_infos(dut), "metadata", "serial",
+                   json_text(dut->serial), "boardSerial",
+                   json_text(dut->board_serial), "vendor",
+                   json_text(dut->vendor), "product", json_text(dut->product));
+}
+
+/* The plan goes into the parameters, so a reader of a stream that stops
+ * early knows which steps never started. */
+static json_t *run_parameters(const struct kiln_run *run) {
+  json_t *planned = json_array();
+  for (size_t i = 0; i < run->n_steps; i++)
+    json_array_append_new(planned, json_text(run->steps[i].id));
+  return json_pack("{s:o, s:o, s:o, s:o}", "profile", json_text(run->profile),
+                   "profileSource", json_text(run->profile_source), "reportDir",
+                   json_text(run->report_dir), "plannedSteps", planned);
+}
+
+static int ensure_run_started(struct kiln_sink *sink,
+                              const struct kiln_run *run) {
+  struct ocp_state *st = sink->state;
+  if (st->run_started)
+    return 0;
+  st->run_started = true;
+  double t = run->start;
+  if (emit(sink, t, "schemaVersion",
+           json_pack("{s:i, s:i}", "major", 2, "minor", 0)) != 0)
+    return -1;
+  json_t *start = json_pack(
+      "{s:s, s:o, s:o, s:o, s:o}", "name", "kiln", "version",
+      json_text(run->kiln_version), "commandLine", json_text(run->command_line),
+      "parameters", run_parameters(run), "dutInfo", dut_info(&run->dut));
+  return emit_run(sink, t, "testRunStart", start);
+}
+
+static int ocp_run_start(struct kiln_sink *sink, const struct kiln_run *run) {
+  int go = accepting(sink);
+  if (go <= 0)
+    return go;
+  return ensure_run_started(sink, run);
+}
+
+/* ---- steps ---- */
+
+static unsigned char *step_state(struct ocp_state *st, size_t index) {
+  if (index >= st->n_step_states) {
+    size_t n = index + 16;
+    st->step_states = kiln_xrealloc(st->step_states, n);
+    memset(st->step_states + st->n_step_states, OCP_STEP_NEW,
+           n - st->n_step_states);
+    st->n_step_states = n;
+  }
+  return &st->step_states[index];
+}
+
+/* The stream must start a step before using it, so an event for a step
+ * that was never started starts it. Returns 1 when the step is open, 0
+ * when it already ended (the late event is dropped), -1 on a write error. */
+static int ensure_step_open(struct kiln_sink *sink, const struct kiln_run *run,
+                            const struct kiln_step_result *s) {
+  struct ocp_state *st = sink->state;
+  if (ensure_run_started(sink, run) != 0)
+    return -1;
+  unsigned char *state = step_state(st, s->index);
+  if (*state != OCP_STEP_NEW)
+    return *state == OCP_STEP_OPEN;
+  if (emit_step(sink, s, s->start, "testStepStart",
+                json_pack("{s:o}", "name", json_text(s->id))) != 0)
+    return -1;
+  *state = OCP_STEP_OPEN;
+  return 1;
+}
+
+static int ocp_step_start(struct kiln_sink *sink, const struct kiln_run *run,
+                          const struct kiln_step_result *s) {
+  int go = accepting(sink);
+  if (go <= 0)
+    return go;
+  return ensure_step_open(sink, run, s) < 0 ? -1 : 0;
+}
+
+static json_t *diagnosis(const char *verdict, const char *type,
+                         const char *message, const char *hwid) {
+  json_t *d = json_pack("{s:o, s:s, s:o}", "verdict", json_text(verdict),
+                        "type", type, "message", json_text(message));
+  if (hwid && hwid[0])
+    json_object_set_new(d, "subcomponent", subcomponent(hwid));
+  return d;
+}
+
+static json_t *validators(const struct kiln_limit *l) {
+  json_t *list = json_array();
+  if (l->has_lo)
+    json_array_append_new(list, json_pack("{s:s, s:s, s:o}", "name", "lo",
+                                          "type", "GREATER_THAN_OR_EQUAL",
+                                          "value", json_number(l->lo)));
+  if (l->has_hi)
+    json_array_append_new(list, json_pack("{s:s, s:s, s:o}", "name", "hi",
+                                          "type", "LESS_THAN_OR_EQUAL", "value",
+                                          json_number(l->hi)));
+  return list;
+}
+
+static int ocp_measurement(struct kiln_sink *sink, const struct kiln_run *run,
+                           const struct kiln_step_result *s,
+                           const struct kiln_measurement *m) {
+  int go = accepting(sink);
+  if (go <= 0 || (go = ensure_step_open(sink, run, s)) <= 0)
+    return go;
+  json_t *j = json_pack("{s:o, s:o}", "name", json_text(m->name), "value",
+                        json_number(m->value));
+  if (m->unit && m->unit[0])
+    json_object_set_new(j, "unit", json_text(m->unit));
+  if (kiln_limit_is_set(&m->limit))
+    json_object_set_new(j, "validators", validators(&m->limit));
+  if (m->hwid && m->hwid[0])
+    json_object_set_new(j, "subcomponent", subcomponent(m->hwid));
+  if (emit_step(sink, s, m->time, "measurement", j) != 0)
+    return -1;
+  if (m->pass)
+    return 0;
+  /* Consumers that read only diagnoses must still see the failure. */
+  char what[512];
+  report_describe_measurement(m, what, sizeof what);
+  char *message = kiln_strdup_printf("out of limits: %s", what);
+  int rc = emit_step(
+      sink, s, m->time, "diagnosis",
+      diagnosis("measurement-out-of-limits", "FAIL", message, m->hwid));
+  free(message);
+  return rc;
+}
+
+static int ocp_diagnosis(struct kiln_sink *sink, const struct kiln_run *run,
+                         const struct kiln_step_result *s,
+                         const struct kiln_diagnosis *d) {
+  int go = accepting(sink);
+  if (go <= 0 || (go = ensure_step_open(sink, run, s)) <= 0)
+    return go;
+  const char *type = report_diag_type_name(d->type);
+  /* The OCP verdict is a short machine word, like kiln's symptom. */
+  const char *verdict = d->symptom && d->symptom[0] ? d->symptom : type;
+  return emit_step(sink, s, d->time, "diagnosis",
+                   diagnosis(verdict, type, d->message, d->hwid));
+}
+
+static const char *log_severity(enum kiln_severity sev) {
+  switch (sev) {
+  case KILN_SEV_DEBUG: return "DEBUG";
+  case KILN_SEV_INFO: return "INFO";
+  case KILN_SEV_WARNING: return "WARNING";
+  case KILN_SEV_ERROR: return "ERROR";
+  case KILN_SEV_FATAL: return "FATAL";
+  }
+  return "INFO";
+}
+
+static json_t *log_json(const char *severity, const char *message) {
+  return json_pack("{s:s, s:o}", "severity", severity, "message",
+                   json_text(message));
+}
+
+static int ocp_log(struct kiln_sink *sink, const struct kiln_run *run,
+                   const struct kiln_step_result *s, const struct kiln_log *l) {
+  int go = accepting(sink);
+  if (go <= 0)
+    return go;
+  json_t *j = log_json(log_severity(l->severity), l->message);
+  if (!s) {
+    if (ensure_run_started(sink, run) != 0) {
+      json_decref(j);
+      return -1;
+    }
+    return emit_run(sink, l->time, "log", j);
+  }
+  if ((go = ensure_step_open(sink, run, s)) <= 0) {
+    json_decref(j);
+    return go;
+  }
+  return emit_step(sink, s, l->time, "log", j);
+}
+
+static json_t *error_json(const char *symptom, const char *message) {
+  return json_pack("{s:s, s:o}", "symptom", symptom, "message",
+                   json_text(message ? message : "no reason given"));
+}
+
+/* Writes what a step's end says (an error or a log) and testStepEnd. */
+static int close_step(struct kiln_sink *sink, const struct kiln_step_result *s,
+                      double time) {
+  struct ocp_state *st = sink->state;
+  const char *status = "ERROR", *symptom = NULL, *message = s->reason;
+  int rc = 0;
+  if (s->state != KILN_STEP_DONE) {
+    symptom = "step-unfinished";
+    message = "the run ended before this step finished";
+  } else if (s->verdict == KILN_SKIP) {
+    status = "SKIP";
+    char *text = kiln_strdup_printf("skipped: %s",
+                                    s->reason ? s->reason : "no reason given");
+    rc = emit_step(sink, s, time, "log", log_json("INFO", text));
+    free(text);
+  } else if (s->verdict == KILN_ERROR) {
+    symptom = "step-error";
+  } else if (s->verdict == KILN_ABORTED) {
+    symptom = "step-aborted";
+  } else if (s->verdict == KILN_FAIL && s->reason) {
+    /* kiln_step_finish() keeps FAIL over an ERROR/ABORTED end: the step
+     * found a failure, then did not complete. */
+    symptom = "step-ended-early";
+  } else {
+    status = "COMPLETE";
+  }
+  if (rc == 0 && symptom)
+    rc = emit_step(sink, s, time, "error", error_json(symptom, message));
+  if (rc == 0)
+    rc = emit_step(sink, s, time, "testStepEnd",
+                   json_pack("{s:s}", "status", status));
+  *step_state(st, s->index) = OCP_STEP_CLOSED;
+  return rc;
+}
+
+static int ocp_step_end(struct kiln_sink *sink, const struct kiln_run *run,
+                        const struct kiln_step_result *s) {
+  int go = accepting(sink);
+  if (go <= 0 || (go = ensure_step_open(sink, run, s)) <= 0)
+    return go;
+  if (close_step(sink, s, s->end) != 0)
+    return -1;
+  return sync_file(sink);
+}
+
+/* ---- run end ---- */
+
+/* status says whether the run went through, result what it found: a run
+ * that found a failure is FAIL even when aborted; one that errored or was
+ * cut short without a failure proves nothing (NOT_APPLICABLE), and so does
+ * a run whose steps were all skipped. */
+static void run_outcome(const struct kiln_run *run, const char **status,
+                        const char **result) {
+  struct report_counts c = report_count_run(run);
+  enum kiln_verdict v = report_run_verdict(run);
+  bool incomplete = c.error || c.aborted || c.unfinished || run->abort_reason ||
+                    v == KILN_ERROR || v == KILN_ABORTED;
+  bool failed = c.fail || v == KILN_FAIL;
+  *status = incomplete ? "ERROR" : (c.pass || c.fail) ? "COMPLETE" : "SKIP";
+  *result = failed ? "FAIL" : incomplete || !c.pass ? "NOT_APPLICABLE" : "PASS";
+}
+
+static int ocp_run_end(struct kiln_sink *sink, const struct kiln_run *run) {
+  struct ocp_state *st = sink->state;
+  int go = accepting(sink);
+  if (go <= 0)
+    return go;
+  if (ensure_run_started(sink, run) != 0)
+    return -1;
+  double t = run->end > 0 ? run->end : kiln_now();
+  /* testRunEnd must not leave steps open. */
+  for (size_t i = 0; i < run->n_steps && i < st->n_step_states; i++)
+    if (st->step_states[i] == OCP_STEP_OPEN &&
+        close_step(sink, &run->steps[i], t) != 0)
+      return -1;
+  if (run->abort_reason &&
+      emit_run(sink, t, "error", error_json("run-aborted", run->abort_reason)))
+    return -1;
+  const char *status, *result;
+  run_outcome(run, &status, &result);
+  if (emit_run(sink, t, "testRunEnd",
+               json_pack("{s:s, s:s}", "status", status, "result", result)))
+    return -1;
+  st->run_ended = true;
+  return sync_file(sink);
+}
+
+/* ---- the sink ---- */
+
+static void ocp_close(struct kiln_sink *sink) {
+  struct ocp_state *st = sink->state;
+  fclose(st->f);
+  free(st->path);
+  free(st->step_states);
+  free(st);
+  free(sink);
+}
+
+struct kiln_sink *kiln_ocp_sink_open(const char *path, char *err, size_t n) {
+  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+  if (!f) {
+    snprintf(err, n, "%s: %s", path, strerror(errno));
+    if (fd >= 0)
+      close(fd);
+    return NULL;
+  }
+  struct ocp_state *st = kiln_xcalloc(1, sizeof *st);
+  st->f = f;
+  st->path = kiln_xstrdup(path);
+  struct kiln_sink *sink = kiln_xcalloc(1, sizeof *sink);
+  sink->name = "ocp.jsonl";
+  sink->state = st;
+  sink->run_start = ocp_run_start;
+  sink->step_start = ocp_step_start;
+  sink->measurement = ocp_measurement;
+  sink->diagnosis = ocp_diagnosis;
+  sink->log = ocp_log;
+  sink->step_end = ocp_step_end;
+  sink->run_end = ocp_run_end;
+  sink->close = ocp_close;
+  return sink;
+}

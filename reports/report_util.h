@@ -1,0 +1,49 @@
+/* Helpers shared by the report writers (reports/ only, not a public API). */
+#ifndef KILN_REPORT_UTIL_H
+#define KILN_REPORT_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "kiln/result.h"
+
+/* How many steps of a run (or of one module) ended which way. Steps not
+ * DONE count as unfinished: when a report is rewritten mid-run, or when
+ * the run died, they never produced a verdict. */
+struct report_counts {
+  size_t total, pass, fail, skip, error, aborted, unfinished;
+};
+
+void report_count_step(struct report_counts *c,
+                       const struct kiln_step_result *s);
+struct report_counts report_count_run(const struct kiln_run *run);
+
+/* The verdict name of a finished step, else "PENDING" or "RUNNING". */
+const char *report_step_label(const struct kiln_step_result *s);
+/* Why a step has no verdict yet, in one line; NULL when it is DONE. */
+const char *report_unfinished_reason(const struct kiln_step_result *s);
+/* "PASS", "FAIL" or "UNKNOWN" (the OCP diagnosis types). */
+const char *report_diag_type_name(enum kiln_diag_type t);
+/* Seconds the step ran (so far), 0 when it never started. */
+double report_step_duration(const struct kiln_step_result *s);
+
+/* The run's verdict as the reports state it: what the core recorded once
+ * finished, never milder than what the steps say (unfinished steps count
+ * as ABORTED, as in kiln_run_verdict). */
+enum kiln_verdict report_run_verdict(const struct kiln_run *run);
+
+/* malloc'd copy of s made valid UTF-8, with C0 control bytes and DEL shown
+ * as "\xNN" so one string stays on one line. NULL reads as "". */
+char *report_escape_controls(const char *s);
+
+/* "name on hwid = value unit (limit x >= 5)" into buf. */
+void report_describe_measurement(const struct kiln_measurement *m, char *buf,
+                                 size_t n);
+
+/* Writes path atomically (temp file + rename): emit() writes the content.
+ * Returns 0, or -1 with "path: reason" in err; the old file then stays. */
+int report_write_atomic(const char *path, int (*emit)(FILE *f, const void *ctx),
+                        const void *ctx, char *err, size_t n);
+
+#endif

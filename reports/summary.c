@@ -1,0 +1,209 @@
+/* The human summary: a header naming the DUT and the run, one row per step
+ * (id, verdict, duration, key figure), then each failure's one-line
+ * diagnosis, then the reasons for SKIP, ERROR, ABORTED and unfinished
+ * steps. Every string is shown with its control bytes as \xNN, so a
+ * hostile serial or message cannot break the layout or the terminal. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "kiln/reports.h"
+#include "kiln/textutil.h"
+#include "report_util.h"
+
+static void put_escaped(FILE *f, const char *s) {
+  char *shown = report_escape_controls(s);
+  fputs(shown, f);
+  free(shown);
+}
+
+/* Columns are counted in characters, not bytes (UTF-8 continuation bytes
+ * take no column). */
+static size_t display_width(const char *s) {
+  size_t width = 0;
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+    width += (*p & 0xc0) != 0x80;
+  return width;
+}
+
+static void put_padded(FILE *f, const char *s, size_t width) {
+  fputs(s, f);
+  for (size_t w = display_width(s); w < width; w++)
+    fputc(' ', f);
+}
+
+static void format_duration(double seconds, char *buf, size_t n) {
+  long whole = (long)seconds;
+  if (seconds < 60)
+    snprintf(buf, n, "%.1fs", seconds);
+  else if (seconds < 3600)
+    snprintf(buf, n, "%ldm %02lds", whole / 60, whole % 60);
+  else
+    snprintf(buf, n, "%ldh %02ldm", whole / 3600, whole / 60 % 60);
+}
+
+/* ---- header ---- */
+
+static void put_field(FILE *f, const char *label, const char *value) {
+  fprintf(f, "  %-9s", label);
+  put_escaped(f, value);
+  fputc('\n', f);
+}
+
+static void put_counts(FILE *f, const struct report_counts *c) {
+  const struct {
+    size_t n;
+    const char *what;
+  } parts[] = {{c->pass, "passed"},     {c->fail, "failed"},
+               {c->skip, "skipped"},    {c->error, "error"},
+               {c->aborted, "aborted"}, {c->unfinished, "not finished"}};
+  const char *sep = "";
+  for (size_t i = 0; i < sizeof parts / sizeof *parts; i++)
+    if (parts[i].n) {
+      fprintf(f, "%s%zu %s", sep, parts[i].n, parts[i].what);
+      sep = ", ";
+    }
+  if (!*sep)
+    fputs("no steps", f);
+}
+
+static void put_header(FILE *f, const struct kiln_run *run) {
+  char stamp[40], span[32];
+  fputs("kiln ", f);
+  put_escaped(f, run->kiln_version);
+  fputs(" run summary\n", f);
+  put_field(f, "serial", run->dut.serial);
+  put_field(f, "host", run->dut.hostname);
+  char *system = kiln_strdup_printf(
+      "%s %s (board serial %s)", run->dut.vendor ? run->dut.vendor : "",
+      run->dut.product ? run->dut.product : "",
+      run->dut.board_serial && run->dut.board_serial[0] ? run->dut.board_serial
+                                                        : "unknown");
+  put_field(f, "system", system);
+  free(system);
+  fprintf(f, "  %-9s", "profile");
+  put_escaped(f, run->profile);
+  fputs(" (", f);
+  put_escaped(f, run->profile_source);
+  fputs(")\n", f);
+  kiln_format_time(run->start, stamp, sizeof stamp);
+  fprintf(f, "  %-9s%s\n", "start", run->start > 0 ? stamp : "-");
+  kiln_format_time(run->end, stamp, sizeof stamp);
+  format_duration(run->end - run->start, span, sizeof span);
+  if (run->finished && run->end > 0)
+    fprintf(f, "  %-9s%s (%s)\n", "end", stamp, span);
+  else
+    fprintf(f, "  %-9s%s\n", "end", "not finished");
+  struct report_counts c = report_count_run(run);
+  enum kiln_verdict v = report_run_verdict(run);
+  if (run->finished)
+    fprintf(f, "  %-9s%s (exit %d): ", "verdict", kiln_verdict_name(v),
+            kiln_verdict_exit_code(v));
+  else
+    fprintf(f, "  %-9s%s: ", "verdict", "not finished yet");
+  put_counts(f, &c);
+  fputc('\n', f);
+  if (run->abort_reason) {
+    put_field(f, "aborted", run->abort_reason);
+  }
+}
+
+/* ---- the table ---- */
+
+static char *key_figure(const struct kiln_step_result *s) {
+  const struct kiln_measurement *m = kiln_step_key_measurement(s);
+  if (!m)
+    return kiln_xstrdup("");
+  char *raw = kiln_strdup_printf("%s %.6g%s%s%s", m->name, m->value,
+                                 m->unit[0] ? " " : "", m->unit,
+                                 m->pass ? "" : " (out of limits)");
+  char *shown = report_escape_controls(raw);
+  free(raw);
+  return shown;
+}
+
+static void put_table(FILE *f, const struct kiln_run *run) {
+  size_t id_width = strlen("STEP");
+  char **ids = kiln_xcalloc(run->n_steps, sizeof *ids);
+  for (size_t i = 0; i < run->n_steps; i++) {
+    ids[i] = report_escape_controls(run->steps[i].id);
+    size_t w = display_width(ids[i]);
+    if (w > id_width)
+      id_width = w;
+  }
+  fputc('\n', f);
+  put_padded(f, "STEP", id_width + 2);
+  fprintf(f, "%-9s%9s  %s\n", "VERDICT", "DURATION", "KEY FIGURE");
+  for (size_t i = 0; i < run->n_steps; i++) {
+    const struct kiln_step_result *s = &run->steps[i];
+    char duration[32] = "-";
+    if (s->start > 0)
+      format_duration(report_step_duration(s), duration, sizeof duration);
+    char *figure = key_figure(s);
+    put_padded(f, ids[i], id_width + 2);
+    fprintf(f, "%-9s%9s%s%s\n", report_step_label(s), duration,
+            figure[0] ? "  " : "", figure);
+    free(figure);
+    free(ids[i]);
+  }
+  free(ids);
+}
+
+/* ---- failures and reasons ---- */
+
+static void put_step_line(FILE *f, const struct kiln_step_result *s,
+                          const char *label, const char *text) {
+  fputs("  ", f);
+  put_escaped(f, s->id);
+  fprintf(f, "%s%s: ", label[0] ? " " : "", label);
+  put_escaped(f, text);
+  fputc('\n', f);
+}
+
+static void put_failures(FILE *f, const struct kiln_run *run) {
+  bool any = false;
+  for (size_t i = 0; i < run->n_steps; i++) {
+    const struct kiln_step_result *s = &run->steps[i];
+    if (s->state != KILN_STEP_DONE || s->verdict != KILN_FAIL)
+      continue;
+    if (!any)
+      fputs("\nFailures\n", f);
+    any = true;
+    char text[1024];
+    kiln_step_failure_text(s, text, sizeof text);
+    put_step_line(f, s, "", text);
+  }
+}
+
+static void put_reasons(FILE *f, const struct kiln_run *run) {
+  bool any = false;
+  for (size_t i = 0; i < run->n_steps; i++) {
+    const struct kiln_step_result *s = &run->steps[i];
+    const char *reason = report_unfinished_reason(s);
+    if (!reason) {
+      if (s->verdict == KILN_PASS || s->verdict == KILN_FAIL)
+        continue;
+      reason = s->reason ? s->reason : "no reason given";
+    }
+    if (!any)
+      fputs("\nSkipped, errors and unfinished steps\n", f);
+    any = true;
+    put_step_line(f, s, report_step_label(s), reason);
+  }
+}
+
+void kiln_summary_print(FILE *f, const struct kiln_run *run) {
+  put_header(f, run);
+  put_table(f, run);
+  put_failures(f, run);
+  put_reasons(f, run);
+}
+
+static int emit_summary(FILE *f, const void *run) {
+  kiln_summary_print(f, run);
+  return 0;
+}
+
+int kiln_summary_write(const struct kiln_run *run, const char *path, char *err,
+                       size_t n) {
+  return report_write_atomic(path, emit_summary, run, err, n);
+}

@@ -1,0 +1,35 @@
+#!/bin/sh
+# Installs the Debian packages kiln's build, tests and benchmarks need.
+# Idempotent; run as root (or through sudo).
+set -eu
+
+packages="
+  build-essential pkg-config
+  libinih-dev libjansson-dev libxml2-dev libcmocka-dev
+  libpci-dev libsensors-dev libncurses-dev
+  libxml2-utils python3-jsonschema python3-junitparser python3-yaml
+  perl tmux procps pciutils umockdev
+  libopenblas-dev clang-format
+"
+
+missing=""
+for p in $packages; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$' ||
+    missing="$missing $p"
+done
+
+if [ -z "$missing" ]; then
+  echo "install-deps: all packages present"
+  exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+  SUDO=sudo
+else
+  SUDO=
+fi
+echo "install-deps: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -q --no-install-recommends $missing

@@ -1,0 +1,34 @@
+#include "kiln/limits.h"
+
+#include <math.h>
+#include <stdio.h>
+
+bool kiln_limit_is_set(const struct kiln_limit *l) {
+  return l && (l->has_lo || l->has_hi);
+}
+
+bool kiln_limit_ok(const struct kiln_limit *l, double v) {
+  if (isnan(v))
+    return false;
+  if (!l)
+    return true;
+  if (l->has_lo && !(v >= l->lo))
+    return false;
+  if (l->has_hi && !(v <= l->hi))
+    return false;
+  return true;
+}
+
+void kiln_limit_describe(const struct kiln_limit *l, char *buf, unsigned n) {
+  if (!n)
+    return;
+  buf[0] = 0;
+  if (!l)
+    return;
+  if (l->has_lo && l->has_hi)
+    snprintf(buf, n, "%g <= x <= %g", l->lo, l->hi);
+  else if (l->has_lo)
+    snprintf(buf, n, "x >= %g", l->lo);
+  else if (l->has_hi)
+    snprintf(buf, n, "x <= %g", l->hi);
+}

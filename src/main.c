@@ -1,0 +1,335 @@
+/* kiln's command line: `kiln run`, `kiln list`, `kiln version`. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kiln/bus.h"
+#include "kiln/console.h"
+#include "kiln/dut.h"
+#include "kiln/module.h"
+#include "kiln/plan.h"
+#include "kiln/profile.h"
+#include "kiln/reports.h"
+#include "kiln/runner.h"
+#include "kiln/textutil.h"
+
+#define EXIT_USAGE 64
+#define EXIT_ENV 2
+
+static void usage(FILE *f) {
+  fprintf(f,
+          "usage: kiln run [options]   run a profile (default: quick)\n"
+          "       kiln list            modules, faults and profiles\n"
+          "       kiln version\n"
+          "\n"
+          "run options:\n"
+          "  --profile NAME|FILE   built-in profile or an INI file\n"
+          "  --only PATTERNS       comma-separated globs over module names\n"
+          "  --skip PATTERNS       likewise, to leave out\n"
+          "  --duration D          each stress step's duration (30s, 10m, 2h)\n"
+          "  --report-dir DIR      default kiln-reports/<serial>-<UTC time>/\n"
+          "  --serial S            DUT serial (default: DMI, else hostname)\n"
+          "  --tap                 TAP on stdout (the log goes to stderr)\n"
+          "  --tap-version N       13 (default) or 14\n"
+          "  --inject FAULT        prove a detector works (see kiln list)\n"
+          "  --quiet               no log; errors and the exit code only\n"
+          "\n"
+          "exit: 0 all passed, 1 some FAIL, 2 some ERROR or ABORTED, "
+          "64 usage\n");
+}
+
+static int cmd_list(void) {
+  printf("modules:\n");
+  for (const struct kiln_module *const *m = kiln_modules; *m; m++) {
+    char why[256] = "yes";
+    bool ok = (*m)->available ? (*m)->available(why, sizeof why) : true;
+    printf("  %-16s %-5s %s (%s)\n", (*m)->name, ok ? "ok" : "no",
+           (*m)->summary, why);
+  }
+  printf("faults for --inject:\n");
+  for (const struct kiln_fault *f = kiln_faults; f->name; f++)
+    printf("  %-16s %s\n", f->name, f->summary);
+  printf("built-in profiles:\n");
+  for (const char *const *p = kiln_builtin_profile_names; *p; p++) {
+    struct kiln_profile prof;
+    char err[512];
+    if (kiln_profile_load(*p, &prof, err, sizeof err) == 0) {
+      printf("  %-16s %s\n", *p, prof.description);
+      kiln_profile_free(&prof);
+    }
+  }
+  return 0;
+}
+
+struct run_args {
+  const char *profile, *only, *skip, *report_dir, *serial;
+  double duration;
+  bool tap, quiet;
+  int tap_version;
+  const char *inject[16];
+  size_t n_inject;
+  char *inject_buf[16];
+};
+
+static int mkdir_p(const char *path, char *err, size_t n) {
+  char *p = kiln_xstrdup(path);
+  for (char *s = p + 1; *s; s++) {
+    if (*s != '/')
+      continue;
+    *s = 0;
+    if (mkdir(p, 0755) != 0 && errno != EEXIST) {
+      snprintf(err, n, "cannot create report dir %s: %s", p, strerror(errno));
+      free(p);
+      return -1;
+    }
+    *s = '/';
+  }
+  int rc = 0;
+  if (mkdir(p, 0755) != 0 && errno != EEXIST) {
+    snprintf(err, n, "cannot create report dir %s: %s", p, strerror(errno));
+    rc = -1;
+  } else if (access(p, W_OK | X_OK) != 0) {
+    snprintf(err, n, "cannot write to report dir %s: %s", p, strerror(errno));
+    rc = -1;
+  }
+  free(p);
+  return rc;
+}
+
+static char *join_args(int argc, char **argv) {
+  size_t len = 1;
+  for (int i = 0; i < argc; i++)
+    len += strlen(argv[i]) + 1;
+  char *s = kiln_xcalloc(len, 1);
+  for (int i = 0; i < argc; i++) {
+    if (i)
+      strcat(s, " ");
+    strcat(s, argv[i]);
+  }
+  return s;
+}
+
+static int parse_run_args(int argc, char **argv, struct run_args *a) {
+  static const struct option opts[] = {
+      {"profile", required_argument, 0, 'p'},
+      {"only", required_argument, 0, 'o'},
+      {"skip", required_argument, 0, 's'},
+      {"duration", required_argument, 0, 'd'},
+      {"report-dir", required_argument, 0, 'r'},
+      {"serial", required_argument, 0, 'S'},
+      {"tap", no_argument, 0, 't'},
+      {"tap-version", required_argument, 0, 'T'},
+      {"inject", required_argument, 0, 'i'},
+      {"quiet", no_argument, 0, 'q'},
+      {"help", no_argument, 0, 'h'},
+      {0, 0, 0, 0},
+  };
+  a->profile = "quick";
+  a->tap_version = 13;
+  opterr = 0;
+  optind = 1;
+  int c;
+  while ((c = getopt_long(argc, argv, ":p:o:s:d:r:S:tT:i:qh", opts, NULL)) !=
+         -1) {
+    switch (c) {
+    case 'p': a->profile = optarg; break;
+    case 'o': a->only = optarg; break;
+    case 's': a->skip = optarg; break;
+    case 'r': a->report_dir = optarg; break;
+    case 'S': a->serial = optarg; break;
+    case 't': a->tap = true; break;
+    case 'q': a->quiet = true; break;
+    case 'd':
+      if (kiln_duration_parse(optarg, &a->duration) != 0 || a->duration <= 0) {
+        fprintf(stderr,
+                "kiln: --duration '%s' is not a positive duration (30s, 10m, "
+                "2h)\n",
+                optarg);
+        return -1;
+      }
+      break;
+    case 'T':
+      if (strcmp(optarg, "13") != 0 && strcmp(optarg, "14") != 0) {
+        fprintf(stderr, "kiln: --tap-version '%s': use 13 or 14\n", optarg);
+        return -1;
+      }
+      a->tap_version = atoi(optarg);
+      break;
+    case 'i': {
+      char *list = kiln_xstrdup(optarg), *save = NULL;
+      for (char *f = strtok_r(list, ",", &save); f;
+           f = strtok_r(NULL, ",", &save)) {
+        if (a->n_inject == 15) {
+          fprintf(stderr, "kiln: too many --inject faults\n");
+          free(list);
+          return -1;
+        }
+        a->inject_buf[a->n_inject] = kiln_xstrdup(f);
+        a->inject[a->n_inject] = a->inject_buf[a->n_inject];
+        a->n_inject++;
+      }
+      free(list);
+      break;
+    }
+    case 'h':
+      usage(stdout);
+      exit(0);
+    case ':':
+      fprintf(stderr, "kiln: option '%s' needs a value\n", argv[optind - 1]);
+      return -1;
+    default:
+      fprintf(stderr, "kiln: unknown option '%s' (see kiln --help)\n",
+              argv[optind - 1]);
+      return -1;
+    }
+  }
+  if (optind < argc) {
+    fprintf(stderr, "kiln: unexpected argument '%s' (see kiln --help)\n",
+            argv[optind]);
+    return -1;
+  }
+  return 0;
+}
+
+static void log_parent_usage(struct kiln_run *run, struct kiln_bus *bus) {
+  struct rusage ru;
+  if (getrusage(RUSAGE_SELF, &ru) != 0)
+    return;
+  double cpu = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+               (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+  double wall = kiln_now() - run->start;
+  char msg[200];
+  /* Machine-readable for `make bench`: the parent's own share of a core. */
+  snprintf(msg, sizeof msg,
+           "kiln parent process: %.3f s CPU over %.1f s (%.3f%% of one core)",
+           cpu, wall, wall > 0 ? 100.0 * cpu / wall : 0.0);
+  struct kiln_log l = {.severity = KILN_SEV_INFO, .message = msg,
+                       .time = kiln_now()};
+  kiln_bus_log(bus, run, NULL, &l);
+}
+
+static int cmd_run(int argc, char **argv) {
+  struct run_args a;
+  memset(&a, 0, sizeof a);
+  int rc = EXIT_USAGE;
+  struct kiln_profile prof;
+  struct kiln_plan plan;
+  struct kiln_run run;
+  struct kiln_bus bus;
+  char err[1024];
+  memset(&prof, 0, sizeof prof);
+  memset(&plan, 0, sizeof plan);
+  kiln_run_init(&run);
+  kiln_bus_init(&bus, stderr);
+
+  if (parse_run_args(argc, argv, &a) != 0)
+    goto out;
+  if (kiln_profile_load(a.profile, &prof, err, sizeof err) != 0) {
+    fprintf(stderr, "kiln: %s\n", err);
+    goto out;
+  }
+  struct kiln_plan_options po = {.only = a.only, .skip = a.skip,
+                                 .duration = a.duration, .inject = a.inject};
+  if (kiln_plan_build(&prof, &po, &plan, err, sizeof err) != 0) {
+    fprintf(stderr, "kiln: %s\n", err);
+    goto out;
+  }
+
+  rc = EXIT_ENV;
+  run.kiln_version = kiln_xstrdup(KILN_VERSION);
+  run.profile = kiln_xstrdup(prof.name);
+  run.profile_source = kiln_xstrdup(prof.source);
+  run.command_line = join_args(argc + 1, argv - 1);
+  kiln_dut_probe(&run.dut, a.serial);
+  run.start = kiln_now();
+  if (a.report_dir) {
+    run.report_dir = kiln_xstrdup(a.report_dir);
+  } else {
+    char safe[80], stamp[32];
+    kiln_dut_path_name(run.dut.serial, safe, sizeof safe);
+    time_t now = (time_t)run.start;
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
+    run.report_dir = kiln_strdup_printf("kiln-reports/%s-%s", safe, stamp);
+  }
+  if (mkdir_p(run.report_dir, err, sizeof err) != 0) {
+    fprintf(stderr, "kiln: %s\n", err);
+    goto out;
+  }
+  for (size_t i = 0; i < plan.n_steps; i++)
+    kiln_run_add_step(&run, plan.steps[i].id, plan.steps[i].module->name,
+                      plan.steps[i].target, plan.steps[i].phase);
+
+  char *ocp_path = kiln_strdup_printf("%s/ocp.jsonl", run.report_dir);
+  struct kiln_sink *ocp = kiln_ocp_sink_open(ocp_path, err, sizeof err);
+  free(ocp_path);
+  struct kiln_sink *files =
+      ocp ? kiln_files_sink_open(run.report_dir, a.tap_version, err, sizeof err)
+          : NULL;
+  if (!ocp || !files) {
+    fprintf(stderr, "kiln: %s\n", err);
+    if (ocp)
+      ocp->close(ocp);
+    goto out;
+  }
+  kiln_bus_add(&bus, ocp);
+  kiln_bus_add(&bus, files);
+  if (!a.quiet)
+    kiln_bus_add(&bus, kiln_console_sink_open(a.tap ? stderr : stdout));
+  if (a.tap)
+    kiln_bus_add(&bus, kiln_tap_stream_sink_open(stdout, a.tap_version));
+
+  kiln_bus_run_start(&bus, &run);
+  struct kiln_runner_options ro = {.grace = prof.grace,
+                                   .hang_timeout = prof.hang_timeout,
+                                   .inject = a.inject};
+  kiln_runner_run(&plan, &ro, &run, &bus);
+  log_parent_usage(&run, &bus);
+  run.end = kiln_now();
+  run.verdict = kiln_run_verdict(&run);
+  run.finished = true;
+  kiln_bus_run_end(&bus, &run);
+  rc = kiln_verdict_exit_code(run.verdict);
+  /* A report that could not be written means the run has no record. */
+  if (bus.failures && rc == 0)
+    rc = EXIT_ENV;
+
+out:
+  kiln_bus_close(&bus);
+  kiln_run_free(&run);
+  kiln_plan_free(&plan);
+  kiln_profile_free(&prof);
+  for (size_t i = 0; i < a.n_inject; i++)
+    free(a.inject_buf[i]);
+  return rc;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    usage(stderr);
+    return EXIT_USAGE;
+  }
+  const char *cmd = argv[1];
+  if (strcmp(cmd, "run") == 0)
+    return cmd_run(argc - 1, argv + 1);
+  if (strcmp(cmd, "list") == 0)
+    return cmd_list();
+  if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+    printf("kiln %s\n", KILN_VERSION);
+    return 0;
+  }
+  if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 ||
+      strcmp(cmd, "-h") == 0) {
+    usage(stdout);
+    return 0;
+  }
+  fprintf(stderr, "kiln: unknown command '%s' (run, list, version)\n", cmd);
+  return EXIT_USAGE;
+}

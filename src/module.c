@@ -1,0 +1,27 @@
+#include <string.h>
+
+#include "kiln/module.h"
+
+const struct kiln_module *kiln_module_find(const char *name) {
+  for (const struct kiln_module *const *m = kiln_modules; *m; m++)
+    if (strcmp((*m)->name, name) == 0)
+      return *m;
+  return NULL;
+}
+
+const struct kiln_param_spec *kiln_module_param(const struct kiln_module *m,
+                                                const char *name) {
+  for (const struct kiln_param_spec *p = m->params; p && p->name; p++)
+    if (strcmp(p->name, name) == 0)
+      return p;
+  return NULL;
+}
+
+const struct kiln_measurement_spec *
+kiln_module_measurement(const struct kiln_module *m, const char *name) {
+  for (const struct kiln_measurement_spec *p = m->measurements; p && p->name;
+       p++)
+    if (strcmp(p->name, name) == 0)
+      return p;
+  return NULL;
+}

@@ -1,0 +1,202 @@
+/* From profile + command line to the list of steps. */
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kiln/plan.h"
+#include "kiln/textutil.h"
+
+/* True when name matches one of the comma-separated globs. */
+static bool matches_any(const char *patterns, const char *name) {
+  char *list = kiln_xstrdup(patterns);
+  char *save = NULL;
+  bool hit = false;
+  for (char *p = strtok_r(list, ",", &save); p && !hit;
+       p = strtok_r(NULL, ",", &save)) {
+    while (*p == ' ')
+      p++;
+    hit = fnmatch(p, name, 0) == 0;
+  }
+  free(list);
+  return hit;
+}
+
+/* A glob in --only/--skip that matches no module at all is a typo. */
+static int check_globs(const char *patterns, const char *opt, char *err,
+                       size_t n) {
+  char *list = kiln_xstrdup(patterns);
+  char *save = NULL;
+  int rc = 0;
+  for (char *p = strtok_r(list, ",", &save); p && rc == 0;
+       p = strtok_r(NULL, ",", &save)) {
+    while (*p == ' ')
+      p++;
+    bool hit = false;
+    for (const struct kiln_module *const *m = kiln_modules; *m && !hit; m++)
+      hit = fnmatch(p, (*m)->name, 0) == 0;
+    if (!hit) {
+      snprintf(err, n, "%s '%s' matches no module (see `kiln list`)", opt, p);
+      rc = -1;
+    }
+  }
+  free(list);
+  return rc;
+}
+
+static int by_phase(const void *a, const void *b) {
+  const struct kiln_profile_module *x = *(const struct kiln_profile_module *const *)a;
+  const struct kiln_profile_module *y = *(const struct kiln_profile_module *const *)b;
+  if (x->phase != y->phase)
+    return x->phase < y->phase ? -1 : 1;
+  return x < y ? -1 : x > y; /* stable: profile order within a phase */
+}
+
+static struct kiln_plan_step *add_step(struct kiln_plan *plan) {
+  plan->steps =
+      kiln_xrealloc(plan->steps, (plan->n_steps + 1) * sizeof *plan->steps);
+  struct kiln_plan_step *s = &plan->steps[plan->n_steps++];
+  memset(s, 0, sizeof *s);
+  return s;
+}
+
+static void add_targets(struct kiln_plan *plan, const struct kiln_module *mod,
+                        const struct kiln_profile_module *cfg,
+                        double duration) {
+  if (mod->targets == KILN_TARGETS_HOST) {
+    struct kiln_plan_step *s = add_step(plan);
+    s->id = kiln_xstrdup(mod->name);
+    s->target = kiln_xstrdup("host");
+    s->module = mod;
+    s->cfg = cfg;
+    s->phase = cfg->phase;
+    s->duration = duration;
+    return;
+  }
+  char bus_ids[64][16];
+  size_t n = KILN_HAVE_CUDA ? kiln_gpu_enumerate(bus_ids, 64) : 0;
+  if (n == 0) {
+    struct kiln_plan_step *s = add_step(plan);
+    s->id = kiln_xstrdup(mod->name);
+    s->target = kiln_xstrdup("all GPUs");
+    s->module = mod;
+    s->cfg = cfg;
+    s->phase = cfg->phase;
+    s->skip_reason = kiln_xstrdup(KILN_HAVE_CUDA
+                                      ? "no NVIDIA GPU found on the PCI bus"
+                                      : "built without CUDA");
+    return;
+  }
+  for (size_t i = 0; i < n; i++) {
+    struct kiln_plan_step *s = add_step(plan);
+    s->id = kiln_strdup_printf("%s[%zu]", mod->name, i);
+    s->target = kiln_xstrdup(bus_ids[i]);
+    s->target_index = (int)i;
+    s->module = mod;
+    s->cfg = cfg;
+    s->phase = cfg->phase;
+    s->duration = duration;
+  }
+}
+
+static void add_fault(struct kiln_plan_step *s, const char *fault) {
+  size_t k = 0;
+  while (s->inject && s->inject[k])
+    k++;
+  s->inject = kiln_xrealloc(s->inject, (k + 2) * sizeof *s->inject);
+  s->inject[k] = fault;
+  s->inject[k + 1] = NULL;
+}
+
+/* "fault" or "fault:module" (generic faults only). */
+static int place_fault(struct kiln_plan *plan, const char *spec, char *err,
+                       size_t n) {
+  char name[64];
+  const char *colon = strchr(spec, ':');
+  snprintf(name, sizeof name, "%.*s",
+           (int)(colon ? (size_t)(colon - spec) : strlen(spec)), spec);
+  const struct kiln_fault *f = kiln_fault_find(name);
+  if (!f) {
+    char known[256] = "";
+    for (const struct kiln_fault *k = kiln_faults; k->name; k++) {
+      if (known[0])
+        strncat(known, ", ", sizeof known - strlen(known) - 1);
+      strncat(known, k->name, sizeof known - strlen(known) - 1);
+    }
+    snprintf(err, n, "unknown fault '%s' (known: %s)", name, known);
+    return -1;
+  }
+  const char *want = f->module ? f->module : colon ? colon + 1 : NULL;
+  if (f->module && colon) {
+    snprintf(err, n, "fault %s always goes to %s; drop ':%s'", name,
+             f->module, colon + 1);
+    return -1;
+  }
+  bool placed = false;
+  for (size_t i = 0; i < plan->n_steps; i++) {
+    struct kiln_plan_step *s = &plan->steps[i];
+    if (s->skip_reason || (want && strcmp(s->module->name, want) != 0))
+      continue;
+    add_fault(s, f->name);
+    placed = true;
+    if (!want)
+      break; /* a generic fault goes to the first step that runs */
+  }
+  if (!placed) {
+    snprintf(err, n, "fault %s needs %s, which this run does not run", name,
+             want ? want : "a step that runs");
+    return -1;
+  }
+  return 0;
+}
+
+int kiln_plan_build(const struct kiln_profile *p,
+                    const struct kiln_plan_options *o, struct kiln_plan *out,
+                    char *err, size_t n) {
+  memset(out, 0, sizeof *out);
+  if ((o->only && check_globs(o->only, "--only", err, n) != 0) ||
+      (o->skip && check_globs(o->skip, "--skip", err, n) != 0))
+    return -1;
+  const struct kiln_profile_module **order =
+      kiln_xcalloc(p->n_modules, sizeof *order);
+  for (size_t i = 0; i < p->n_modules; i++)
+    order[i] = &p->modules[i];
+  qsort(order, p->n_modules, sizeof *order, by_phase);
+  for (size_t i = 0; i < p->n_modules; i++) {
+    const struct kiln_profile_module *cfg = order[i];
+    const struct kiln_module *mod = kiln_module_find(cfg->name);
+    if (!mod)
+      continue; /* the profile parser already rejected it */
+    if (o->only && !matches_any(o->only, mod->name))
+      continue;
+    if (o->skip && matches_any(o->skip, mod->name))
+      continue;
+    double d = cfg->duration >= 0 ? cfg->duration : mod->stress ? p->duration : 0;
+    if (o->duration > 0 && mod->stress)
+      d = o->duration;
+    add_targets(out, mod, cfg, d);
+  }
+  free(order);
+  if (out->n_steps == 0) {
+    snprintf(err, n, "nothing to run: profile '%s' has no module left after "
+                     "--only/--skip", p->name);
+    return -1;
+  }
+  for (const char *const *f = o->inject; f && *f; f++)
+    if (place_fault(out, *f, err, n) != 0) {
+      kiln_plan_free(out);
+      return -1;
+    }
+  return 0;
+}
+
+void kiln_plan_free(struct kiln_plan *plan) {
+  for (size_t i = 0; i < plan->n_steps; i++) {
+    free(plan->steps[i].id);
+    free(plan->steps[i].target);
+    free(plan->steps[i].skip_reason);
+    free(plan->steps[i].inject);
+  }
+  free(plan->steps);
+  memset(plan, 0, sizeof *plan);
+}

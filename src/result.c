@@ -1,0 +1,191 @@
+#include "kiln/result.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kiln/textutil.h"
+
+#define GROW(arr, count, cap)                                                  \
+  do {                                                                         \
+    if ((count) == (cap)) {                                                    \
+      (cap) = (cap) ? 2 * (cap) : 8;                                           \
+      (arr) = kiln_xrealloc((arr), (cap) * sizeof *(arr));                     \
+    }                                                                          \
+  } while (0)
+
+void kiln_run_init(struct kiln_run *run) { memset(run, 0, sizeof *run); }
+
+static void free_step(struct kiln_step_result *s) {
+  for (size_t i = 0; i < s->n_measurements; i++) {
+    free(s->measurements[i].name);
+    free(s->measurements[i].unit);
+    free(s->measurements[i].hwid);
+  }
+  for (size_t i = 0; i < s->n_diagnoses; i++) {
+    free(s->diagnoses[i].symptom);
+    free(s->diagnoses[i].message);
+    free(s->diagnoses[i].hwid);
+  }
+  for (size_t i = 0; i < s->n_logs; i++)
+    free(s->logs[i].message);
+  free(s->measurements);
+  free(s->diagnoses);
+  free(s->logs);
+  free(s->id);
+  free(s->module);
+  free(s->target);
+  free(s->reason);
+}
+
+void kiln_run_free(struct kiln_run *run) {
+  for (size_t i = 0; i < run->n_steps; i++)
+    free_step(&run->steps[i]);
+  free(run->steps);
+  free(run->kiln_version);
+  free(run->profile);
+  free(run->profile_source);
+  free(run->command_line);
+  free(run->report_dir);
+  free(run->dut.serial);
+  free(run->dut.hostname);
+  free(run->dut.vendor);
+  free(run->dut.product);
+  free(run->dut.board_serial);
+  free(run->abort_reason);
+  memset(run, 0, sizeof *run);
+}
+
+struct kiln_step_result *kiln_run_add_step(struct kiln_run *run, const char *id,
+                                           const char *module,
+                                           const char *target, int phase) {
+  run->steps =
+      kiln_xrealloc(run->steps, (run->n_steps + 1) * sizeof *run->steps);
+  struct kiln_step_result *s = &run->steps[run->n_steps];
+  memset(s, 0, sizeof *s);
+  s->index = run->n_steps++;
+  s->id = kiln_utf8_sanitize(id);
+  s->module = kiln_utf8_sanitize(module);
+  s->target = kiln_utf8_sanitize(target);
+  s->phase = phase;
+  s->state = KILN_STEP_PENDING;
+  s->verdict = KILN_PASS;
+  return s;
+}
+
+struct kiln_measurement *kiln_step_add_measurement(
+    struct kiln_step_result *s, const char *name, double value,
+    const char *unit, const struct kiln_limit *limit, const char *hwid,
+    double time) {
+  GROW(s->measurements, s->n_measurements, s->cap_measurements);
+  struct kiln_measurement *m = &s->measurements[s->n_measurements++];
+  memset(m, 0, sizeof *m);
+  m->name = kiln_utf8_sanitize(name);
+  m->value = value;
+  m->unit = kiln_utf8_sanitize(unit);
+  if (limit)
+    m->limit = *limit;
+  m->hwid = kiln_utf8_sanitize(hwid);
+  m->pass = kiln_limit_ok(&m->limit, value);
+  m->time = time;
+  return m;
+}
+
+struct kiln_diagnosis *kiln_step_add_diagnosis(struct kiln_step_result *s,
+                                               enum kiln_diag_type type,
+                                               const char *symptom,
+                                               const char *message,
+                                               const char *hwid, double time) {
+  GROW(s->diagnoses, s->n_diagnoses, s->cap_diagnoses);
+  struct kiln_diagnosis *d = &s->diagnoses[s->n_diagnoses++];
+  d->type = type;
+  d->symptom = kiln_utf8_sanitize(symptom);
+  d->message = kiln_utf8_sanitize(message);
+  d->hwid = kiln_utf8_sanitize(hwid);
+  d->time = time;
+  return d;
+}
+
+struct kiln_log *kiln_step_add_log(struct kiln_step_result *s,
+                                   enum kiln_severity sev, const char *message,
+                                   double time) {
+  GROW(s->logs, s->n_logs, s->cap_logs);
+  struct kiln_log *l = &s->logs[s->n_logs++];
+  l->severity = sev;
+  l->message = kiln_utf8_sanitize(message);
+  l->time = time;
+  return l;
+}
+
+static bool step_found_failure(const struct kiln_step_result *s) {
+  for (size_t i = 0; i < s->n_diagnoses; i++)
+    if (s->diagnoses[i].type == KILN_DIAG_FAIL)
+      return true;
+  for (size_t i = 0; i < s->n_measurements; i++)
+    if (!s->measurements[i].pass)
+      return true;
+  return false;
+}
+
+void kiln_step_finish(struct kiln_step_result *s, enum kiln_verdict ended,
+                      const char *reason, double time) {
+  s->state = KILN_STEP_DONE;
+  s->end = time;
+  /* A SKIP says nothing about the hardware; anything found before an
+   * ERROR or ABORTED still means the hardware failed. */
+  if (ended != KILN_SKIP && step_found_failure(s))
+    s->verdict = KILN_FAIL;
+  else
+    s->verdict = ended;
+  free(s->reason);
+  s->reason = reason ? kiln_utf8_sanitize(reason) : NULL;
+  if (s->verdict == KILN_PASS || s->verdict == KILN_FAIL)
+    s->progress = 1.0;
+}
+
+enum kiln_verdict kiln_run_verdict(const struct kiln_run *run) {
+  enum kiln_verdict v = KILN_PASS;
+  for (size_t i = 0; i < run->n_steps; i++) {
+    const struct kiln_step_result *s = &run->steps[i];
+    enum kiln_verdict sv = s->state == KILN_STEP_DONE ? s->verdict : KILN_ABORTED;
+    v = kiln_verdict_worse(v, sv == KILN_SKIP ? KILN_PASS : sv);
+  }
+  return v;
+}
+
+size_t kiln_run_count(const struct kiln_run *run, enum kiln_verdict v) {
+  size_t n = 0;
+  for (size_t i = 0; i < run->n_steps; i++)
+    if (run->steps[i].state == KILN_STEP_DONE && run->steps[i].verdict == v)
+      n++;
+  return n;
+}
+
+const struct kiln_measurement *
+kiln_step_key_measurement(const struct kiln_step_result *s) {
+  return s->n_measurements ? &s->measurements[0] : NULL;
+}
+
+void kiln_step_failure_text(const struct kiln_step_result *s, char *buf,
+                            size_t n) {
+  if (!n)
+    return;
+  buf[0] = 0;
+  for (size_t i = 0; i < s->n_diagnoses; i++)
+    if (s->diagnoses[i].type == KILN_DIAG_FAIL) {
+      snprintf(buf, n, "%s", s->diagnoses[i].message);
+      return;
+    }
+  for (size_t i = 0; i < s->n_measurements; i++) {
+    const struct kiln_measurement *m = &s->measurements[i];
+    if (!m->pass) {
+      char lim[96];
+      kiln_limit_describe(&m->limit, lim, sizeof lim);
+      snprintf(buf, n, "%s%s%s = %g %s, limit %s", m->name,
+               m->hwid[0] ? " on " : "", m->hwid, m->value, m->unit, lim);
+      return;
+    }
+  }
+  if (s->reason)
+    snprintf(buf, n, "%s", s->reason);
+}

@@ -1,0 +1,457 @@
+/* The parent side of a run: one child process per step, phases in order,
+ * a watchdog per step, and a clean stop on SIGINT/SIGTERM. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "kiln/bus.h"
+#include "kiln/runner.h"
+#include "kiln/step.h"
+#include "kiln/textutil.h"
+#include "kiln/wire.h"
+
+/* Bounds a misbehaving child's hold on the parent's memory. */
+#define MAX_EVENTS_PER_STEP 20000
+#define MAX_LINE (64 * 1024)
+/* After SIGTERM, how long a child gets before SIGKILL. */
+#define TERM_GRACE 2.0
+
+struct child {
+  const struct kiln_plan_step *plan;
+  struct kiln_step_result *res;
+  pid_t pid;
+  int fd; /* read end, -1 once at EOF */
+  bool reaped;
+  int status;
+  char *buf;
+  size_t len, cap;
+  double started, last_event; /* monotonic */
+  size_t events;
+  bool got_end;
+  enum kiln_verdict end_verdict;
+  char *end_reason;
+  char *kill_reason; /* set when the watchdog or an abort ended it */
+  enum kiln_verdict kill_verdict;
+  double kill_at; /* monotonic time for SIGKILL after SIGTERM, or 0 */
+  char *protocol_error;
+};
+
+static int signal_pipe[2] = {-1, -1};
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig) {
+  int saved = errno;
+  if (sig == SIGINT || sig == SIGTERM)
+    stop_signal = sig;
+  if (signal_pipe[1] >= 0) {
+    char c = (char)sig;
+    (void)!write(signal_pipe[1], &c, 1);
+  }
+  errno = saved;
+}
+
+static void install_handlers(void) {
+  if (signal_pipe[0] < 0 && pipe2(signal_pipe, O_CLOEXEC | O_NONBLOCK) != 0)
+    signal_pipe[0] = signal_pipe[1] = -1;
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART;
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGCHLD, &sa, NULL);
+  signal(SIGPIPE, SIG_IGN);
+}
+
+static void restore_child_signals(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = SIG_DFL;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGCHLD, &sa, NULL);
+  sigaction(SIGPIPE, &sa, NULL);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+/* Faults that belong to no module: the runner's own child wrapper does
+ * them, so every module is covered. */
+static bool has_fault(const struct kiln_plan_step *p, const char *name) {
+  for (const char **f = p->inject; f && *f; f++)
+    if (strcmp(*f, name) == 0)
+      return true;
+  return false;
+}
+
+static _Noreturn void child_main(const struct kiln_plan_step *p, int wfd,
+                                 pid_t parent) {
+  restore_child_signals();
+  setpgid(0, 0);
+  /* No child outlives kiln, even if kiln is SIGKILLed. */
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != parent)
+    _exit(127);
+  char name[16];
+  snprintf(name, sizeof name, "kiln/%s", p->module->name);
+  prctl(PR_SET_NAME, name);
+  /* The parent is the only writer of output. */
+  int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (devnull >= 0) {
+    dup2(devnull, 0);
+    dup2(devnull, 1);
+  }
+  if (wfd != 3) {
+    dup2(wfd, 3);
+    wfd = 3;
+  }
+  close_range(4, ~0U, 0);
+
+  struct kiln_step_config cfg = {
+      .module = p->module,
+      .id = p->id,
+      .target = p->target,
+      .target_index = p->target_index,
+      .duration = p->duration,
+      .params = p->cfg ? p->cfg->params : NULL,
+      .n_params = p->cfg ? p->cfg->n_params : 0,
+      .inject = (const char *const *)p->inject,
+  };
+  struct kiln_step *s = kiln_step_new(&cfg, wfd);
+  if (has_fault(p, "step.crash")) {
+    kiln_emit_log(s, KILN_SEV_WARNING, "injected fault step.crash: crashing");
+    kiln_emit_progress(s, 0.1);
+    raise(SIGSEGV);
+  }
+  if (has_fault(p, "step.hang")) {
+    kiln_emit_log(s, KILN_SEV_WARNING,
+                  "injected fault step.hang: no more progress");
+    for (;;)
+      pause();
+  }
+  kiln_step_run(s);
+  kiln_step_free(s);
+  _exit(0);
+}
+
+static int spawn(struct child *c) {
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0)
+    return -1;
+  fflush(NULL); /* a child must not inherit unflushed report buffers */
+  pid_t parent = getpid();
+  pid_t pid = fork();
+  if (pid < 0) {
+    close(fds[0]);
+    close(fds[1]);
+    return -1;
+  }
+  if (pid == 0) {
+    close(fds[0]);
+    child_main(c->plan, fds[1], parent);
+  }
+  setpgid(pid, pid); /* both sides set it: no race with the first kill */
+  close(fds[1]);
+  fcntl(fds[0], F_SETFL, O_NONBLOCK);
+  c->pid = pid;
+  c->fd = fds[0];
+  c->started = c->last_event = kiln_monotonic_now();
+  return 0;
+}
+
+static const struct kiln_limit *limit_for(const struct kiln_plan_step *p,
+                                          const char *name) {
+  if (!p->cfg)
+    return NULL;
+  for (size_t i = 0; i < p->cfg->n_limits; i++)
+    if (strcmp(p->cfg->limits[i].measurement, name) == 0)
+      return &p->cfg->limits[i].limit;
+  return NULL;
+}
+
+static void handle_event(struct child *c, struct kiln_wire_event *ev,
+                         struct kiln_run *run, struct kiln_bus *bus) {
+  struct kiln_step_result *r = c->res;
+  double t = ev->time > 0 ? ev->time : kiln_now();
+  if (++c->events == MAX_EVENTS_PER_STEP) {
+    struct kiln_log *l = kiln_step_add_log(
+        r, KILN_SEV_WARNING, "too many events: further ones are dropped", t);
+    kiln_bus_log(bus, run, r, l);
+  }
+  if (c->events >= MAX_EVENTS_PER_STEP && ev->type != KILN_WIRE_END &&
+      ev->type != KILN_WIRE_PROGRESS)
+    return;
+  switch (ev->type) {
+  case KILN_WIRE_MEASUREMENT: {
+    struct kiln_measurement *m = kiln_step_add_measurement(
+        r, ev->name, ev->value, ev->unit, limit_for(c->plan, ev->name),
+        ev->hwid, t);
+    kiln_bus_measurement(bus, run, r, m);
+    break;
+  }
+  case KILN_WIRE_DIAGNOSIS: {
+    enum kiln_diag_type type = ev->diag_type == KILN_DIAG_FAIL ? KILN_DIAG_FAIL
+                               : ev->diag_type == KILN_DIAG_PASS
+                                   ? KILN_DIAG_PASS
+                                   : KILN_DIAG_UNKNOWN;
+    struct kiln_diagnosis *d = kiln_step_add_diagnosis(
+        r, type, ev->symptom, ev->message, ev->hwid, t);
+    kiln_bus_diagnosis(bus, run, r, d);
+    break;
+  }
+  case KILN_WIRE_LOG: {
+    struct kiln_log *l = kiln_step_add_log(r, ev->severity, ev->message, t);
+    kiln_bus_log(bus, run, r, l);
+    break;
+  }
+  case KILN_WIRE_PROGRESS:
+    r->progress = ev->value;
+    kiln_bus_progress(bus, run, r);
+    break;
+  case KILN_WIRE_END:
+    c->got_end = true;
+    c->end_verdict = ev->verdict;
+    free(c->end_reason);
+    c->end_reason = ev->message && ev->message[0] ? kiln_xstrdup(ev->message)
+                                                  : NULL;
+    break;
+  }
+}
+
+static void read_events(struct child *c, struct kiln_run *run,
+                        struct kiln_bus *bus) {
+  for (;;) {
+    if (c->cap - c->len < 4096) {
+      c->cap = c->cap ? 2 * c->cap : 8192;
+      c->buf = kiln_xrealloc(c->buf, c->cap);
+    }
+    ssize_t got = read(c->fd, c->buf + c->len, c->cap - c->len - 1);
+    if (got < 0 && errno == EINTR)
+      continue;
+    if (got <= 0) {
+      if (got == 0 || errno != EAGAIN) {
+        close(c->fd);
+        c->fd = -1;
+      }
+      break;
+    }
+    c->len += (size_t)got;
+    c->buf[c->len] = 0;
+    c->last_event = kiln_monotonic_now();
+    char *line = c->buf, *nl;
+    while ((nl = memchr(line, '\n', c->len - (size_t)(line - c->buf)))) {
+      *nl = 0;
+      struct kiln_wire_event ev;
+      char err[256];
+      if (kiln_wire_decode(line, &ev, err, sizeof err) == 0) {
+        handle_event(c, &ev, run, bus);
+        kiln_wire_event_clear(&ev);
+      } else if (!c->protocol_error) {
+        c->protocol_error = kiln_strdup_printf("protocol error: %s", err);
+      }
+      line = nl + 1;
+    }
+    size_t rest = c->len - (size_t)(line - c->buf);
+    memmove(c->buf, line, rest);
+    c->len = rest;
+    if (c->len > MAX_LINE && !c->protocol_error) {
+      c->protocol_error = kiln_xstrdup("protocol error: event line too long");
+      c->len = 0;
+    }
+  }
+}
+
+static void kill_child(struct child *c, int sig) {
+  if (!c->reaped && c->pid > 0)
+    kill(-c->pid, sig);
+}
+
+static void end_child(struct child *c, enum kiln_verdict v, const char *why,
+                      int sig) {
+  if (c->kill_reason)
+    return;
+  c->kill_reason = kiln_xstrdup(why);
+  c->kill_verdict = v;
+  kill_child(c, sig);
+  if (sig == SIGTERM)
+    c->kill_at = kiln_monotonic_now() + TERM_GRACE;
+}
+
+static void watchdog(struct child *c, const struct kiln_runner_options *o) {
+  if (c->reaped || c->kill_reason)
+    return;
+  double now = kiln_monotonic_now();
+  char why[160];
+  if (now - c->last_event > o->hang_timeout) {
+    snprintf(why, sizeof why, "hung: no progress for %.0f s",
+             now - c->last_event);
+    end_child(c, KILN_ERROR, why, SIGKILL);
+  } else if (now - c->started > c->plan->duration + o->grace) {
+    snprintf(why, sizeof why,
+             "hung: still running %.0f s after its %.0f s duration",
+             now - c->started - c->plan->duration, c->plan->duration);
+    end_child(c, KILN_ERROR, why, SIGKILL);
+  }
+}
+
+/* The verdict the runner saw; kiln_step_finish() adds what the child found. */
+static void finish(struct child *c, struct kiln_run *run,
+                   struct kiln_bus *bus) {
+  enum kiln_verdict v;
+  char why[256] = "";
+  if (c->kill_reason) {
+    v = c->kill_verdict;
+    snprintf(why, sizeof why, "%s", c->kill_reason);
+  } else if (c->got_end) {
+    v = c->end_verdict;
+    if (c->end_reason)
+      snprintf(why, sizeof why, "%s", c->end_reason);
+  } else if (WIFSIGNALED(c->status)) {
+    int sig = WTERMSIG(c->status);
+    v = KILN_ERROR;
+    snprintf(why, sizeof why, "crashed: killed by signal %d (SIG%s: %s)", sig,
+             sigabbrev_np(sig) ? sigabbrev_np(sig) : "?", strsignal(sig));
+  } else {
+    v = KILN_ERROR;
+    snprintf(why, sizeof why, "exited with status %d without a result",
+             WEXITSTATUS(c->status));
+  }
+  if (c->protocol_error && v == KILN_PASS) {
+    v = KILN_ERROR;
+    snprintf(why, sizeof why, "%s", c->protocol_error);
+  }
+  kiln_step_finish(c->res, v, why[0] ? why : NULL, kiln_now());
+  kiln_bus_step_end(bus, run, c->res);
+}
+
+static void free_child(struct child *c) {
+  if (c->fd >= 0)
+    close(c->fd);
+  free(c->buf);
+  free(c->end_reason);
+  free(c->kill_reason);
+  free(c->protocol_error);
+}
+
+static void drain_signal_pipe(void) {
+  char buf[64];
+  while (signal_pipe[0] >= 0 && read(signal_pipe[0], buf, sizeof buf) > 0) {
+  }
+}
+
+static void abort_running(struct child *kids, size_t n, int sig) {
+  char why[64];
+  snprintf(why, sizeof why, "aborted: %s received",
+           sig == SIGINT ? "SIGINT" : "SIGTERM");
+  for (size_t i = 0; i < n; i++)
+    if (!kids[i].reaped)
+      end_child(&kids[i], KILN_ABORTED, why, SIGTERM);
+}
+
+/* Runs one phase's steps at once; returns when all have ended. */
+static void run_phase(const struct kiln_plan *plan, size_t first, size_t last,
+                      const struct kiln_runner_options *o,
+                      struct kiln_run *run, struct kiln_bus *bus) {
+  size_t n = last - first;
+  struct child *kids = kiln_xcalloc(n, sizeof *kids);
+  size_t alive = 0;
+  for (size_t i = 0; i < n; i++) {
+    struct child *c = &kids[i];
+    c->plan = &plan->steps[first + i];
+    c->res = &run->steps[first + i];
+    c->fd = -1;
+    c->res->state = KILN_STEP_RUNNING;
+    c->res->start = kiln_now();
+    kiln_bus_step_start(bus, run, c->res);
+    if (c->plan->skip_reason) {
+      c->reaped = true;
+      kiln_step_finish(c->res, KILN_SKIP, c->plan->skip_reason, kiln_now());
+      kiln_bus_step_end(bus, run, c->res);
+    } else if (stop_signal || spawn(c) != 0) {
+      c->reaped = true;
+      kiln_step_finish(c->res, stop_signal ? KILN_ABORTED : KILN_ERROR,
+                       stop_signal ? "aborted before it started"
+                                   : "cannot start its process",
+                       kiln_now());
+      kiln_bus_step_end(bus, run, c->res);
+    } else {
+      alive++;
+    }
+  }
+  bool aborting = false;
+  struct pollfd *pfd = kiln_xcalloc(n + 1, sizeof *pfd);
+  while (alive > 0) {
+    if (stop_signal && !aborting) {
+      aborting = true;
+      abort_running(kids, n, stop_signal);
+    }
+    size_t np = 0;
+    pfd[np++] = (struct pollfd){.fd = signal_pipe[0], .events = POLLIN};
+    for (size_t i = 0; i < n; i++)
+      if (kids[i].fd >= 0)
+        pfd[np++] = (struct pollfd){.fd = kids[i].fd, .events = POLLIN};
+    /* 250 ms bounds watchdog latency; events wake it sooner. */
+    if (poll(pfd, np, 250) < 0 && errno != EINTR)
+      break;
+    drain_signal_pipe();
+    for (size_t i = 0; i < n; i++)
+      if (kids[i].fd >= 0)
+        read_events(&kids[i], run, bus);
+    double now = kiln_monotonic_now();
+    for (size_t i = 0; i < n; i++) {
+      struct child *c = &kids[i];
+      if (c->reaped)
+        continue;
+      if (c->kill_at > 0 && now >= c->kill_at) {
+        kill_child(c, SIGKILL);
+        c->kill_at = 0;
+      }
+      watchdog(c, o);
+      /* Look without reaping, so the group id cannot be reused before
+       * any helpers left in the child's process group are killed. */
+      siginfo_t info = {0};
+      if (waitid(P_PID, (id_t)c->pid, &info, WEXITED | WNOHANG | WNOWAIT) ==
+              0 &&
+          info.si_pid == c->pid) {
+        kill(-c->pid, SIGKILL);
+        waitpid(c->pid, &c->status, 0);
+        if (c->fd >= 0)
+          read_events(c, run, bus);
+        c->reaped = true;
+        alive--;
+        finish(c, run, bus);
+      }
+    }
+  }
+  for (size_t i = 0; i < n; i++)
+    free_child(&kids[i]);
+  free(kids);
+  free(pfd);
+}
+
+void kiln_runner_run(const struct kiln_plan *plan,
+                     const struct kiln_runner_options *o,
+                     struct kiln_run *run, struct kiln_bus *bus) {
+  install_handlers();
+  size_t i = 0;
+  while (i < plan->n_steps) {
+    size_t j = i;
+    while (j < plan->n_steps && plan->steps[j].phase == plan->steps[i].phase)
+      j++;
+    run_phase(plan, i, j, o, run, bus);
+    i = j;
+  }
+  if (stop_signal && !run->abort_reason)
+    run->abort_reason = kiln_strdup_printf(
+        "%s received", stop_signal == SIGINT ? "SIGINT" : "SIGTERM");
+}

@@ -1,0 +1,250 @@
+/* Child side of a step: parameters, fault flags and the event emitters. */
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "kiln/profile.h"
+#include "kiln/result.h"
+#include "kiln/runner.h"
+#include "kiln/step.h"
+#include "kiln/textutil.h"
+#include "kiln/wire.h"
+
+struct kiln_step {
+  struct kiln_step_config cfg;
+  int fd;
+  double deadline;
+  bool ended;
+  enum kiln_verdict end_verdict;
+  char *end_reason;
+  pthread_mutex_t lock;
+};
+
+struct kiln_step *kiln_step_new(const struct kiln_step_config *cfg,
+                                int event_fd) {
+  struct kiln_step *s = kiln_xcalloc(1, sizeof *s);
+  s->cfg = *cfg;
+  s->fd = event_fd;
+  s->deadline = kiln_monotonic_now() + cfg->duration;
+  pthread_mutex_init(&s->lock, NULL);
+  return s;
+}
+
+void kiln_step_free(struct kiln_step *s) {
+  if (!s)
+    return;
+  pthread_mutex_destroy(&s->lock);
+  free(s->end_reason);
+  free(s);
+}
+
+static void send_event(struct kiln_step *s, struct kiln_wire_event *ev) {
+  ev->time = kiln_now();
+  char *line = kiln_wire_encode(ev);
+  if (!line)
+    return;
+  size_t len = strlen(line);
+  pthread_mutex_lock(&s->lock);
+  /* One writer per pipe; loop over short writes. A closed pipe (parent
+   * gone) raises SIGPIPE, which ends the child as it should. */
+  for (size_t off = 0; off < len;) {
+    ssize_t w = write(s->fd, line + off, len - off);
+    if (w < 0) {
+      if (errno == EINTR)
+        continue;
+      break;
+    }
+    off += (size_t)w;
+  }
+  pthread_mutex_unlock(&s->lock);
+  free(line);
+}
+
+const char *kiln_step_id(const struct kiln_step *s) { return s->cfg.id; }
+const char *kiln_step_target(const struct kiln_step *s) { return s->cfg.target; }
+int kiln_step_target_index(const struct kiln_step *s) {
+  return s->cfg.target_index;
+}
+double kiln_step_duration(const struct kiln_step *s) { return s->cfg.duration; }
+double kiln_step_deadline(const struct kiln_step *s) { return s->deadline; }
+bool kiln_step_time_left(const struct kiln_step *s) {
+  return kiln_monotonic_now() < s->deadline;
+}
+
+const char *kiln_step_param(const struct kiln_step *s, const char *name) {
+  for (size_t i = 0; i < s->cfg.n_params; i++)
+    if (strcmp(s->cfg.params[i].key, name) == 0)
+      return s->cfg.params[i].value;
+  const struct kiln_param_spec *p = kiln_module_param(s->cfg.module, name);
+  return p ? p->def : NULL;
+}
+
+static const char *param_or_error(struct kiln_step *s, const char *name) {
+  const char *v = kiln_step_param(s, name);
+  if (!v)
+    kiln_step_error(s, "parameter '%s' is not declared by %s", name,
+                    s->cfg.module->name);
+  return v;
+}
+
+bool kiln_step_param_long(struct kiln_step *s, const char *name, long *out) {
+  const char *v = param_or_error(s, name);
+  if (!v)
+    return false;
+  char *end;
+  errno = 0;
+  long x = strtol(v, &end, 10);
+  if (errno || end == v || *end) {
+    kiln_step_error(s, "parameter %s = '%s' is not an integer", name, v);
+    return false;
+  }
+  *out = x;
+  return true;
+}
+
+bool kiln_step_param_double(struct kiln_step *s, const char *name,
+                            double *out) {
+  const char *v = param_or_error(s, name);
+  if (!v)
+    return false;
+  char *end;
+  errno = 0;
+  double x = strtod(v, &end);
+  if (errno || end == v || *end || !isfinite(x)) {
+    kiln_step_error(s, "parameter %s = '%s' is not a number", name, v);
+    return false;
+  }
+  *out = x;
+  return true;
+}
+
+bool kiln_step_param_bytes(struct kiln_step *s, const char *name,
+                           uint64_t whole, uint64_t *out) {
+  const char *v = param_or_error(s, name);
+  if (!v)
+    return false;
+  char *end;
+  errno = 0;
+  double x = strtod(v, &end);
+  double mult = 1;
+  if (!errno && end != v && x >= 0 && isfinite(x)) {
+    switch (*end) {
+    case '%':
+      mult = (double)whole / 100.0;
+      end++;
+      break;
+    case 'k': case 'K': mult = 1024.0; end++; break;
+    case 'm': case 'M': mult = 1024.0 * 1024; end++; break;
+    case 'g': case 'G': mult = 1024.0 * 1024 * 1024; end++; break;
+    case 't': case 'T': mult = 1024.0 * 1024 * 1024 * 1024; end++; break;
+    }
+    if (*end == 'i' && end[-1] != '%')
+      end++;
+    if (*end == 'B' || *end == 'b')
+      end++;
+    if (*end == 0 && x * mult < 1.8e19) {
+      *out = (uint64_t)(x * mult);
+      return true;
+    }
+  }
+  kiln_step_error(s, "parameter %s = '%s' is not a size (10%%, 512M, 2G)",
+                  name, v);
+  return false;
+}
+
+bool kiln_step_inject(const struct kiln_step *s, const char *fault) {
+  for (const char *const *f = s->cfg.inject; f && *f; f++)
+    if (strcmp(*f, fault) == 0)
+      return true;
+  return false;
+}
+
+void kiln_emit_measurement(struct kiln_step *s, const char *name, double value,
+                           const char *hwid) {
+  const struct kiln_measurement_spec *m =
+      kiln_module_measurement(s->cfg.module, name);
+  struct kiln_wire_event ev = {.type = KILN_WIRE_MEASUREMENT};
+  ev.name = (char *)name;
+  ev.value = value;
+  ev.unit = (char *)(m ? m->unit : "");
+  ev.hwid = (char *)(hwid ? hwid : "");
+  send_event(s, &ev);
+}
+
+void kiln_emit_diagnosis(struct kiln_step *s, int diag_type,
+                         const char *symptom, const char *hwid,
+                         const char *fmt, ...) {
+  char msg[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  struct kiln_wire_event ev = {.type = KILN_WIRE_DIAGNOSIS};
+  ev.diag_type = diag_type;
+  ev.symptom = (char *)symptom;
+  ev.hwid = (char *)(hwid ? hwid : "");
+  ev.message = msg;
+  send_event(s, &ev);
+}
+
+void kiln_emit_log(struct kiln_step *s, enum kiln_severity sev,
+                   const char *fmt, ...) {
+  char msg[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  struct kiln_wire_event ev = {.type = KILN_WIRE_LOG};
+  ev.severity = sev;
+  ev.message = msg;
+  send_event(s, &ev);
+}
+
+void kiln_emit_progress(struct kiln_step *s, double fraction) {
+  struct kiln_wire_event ev = {.type = KILN_WIRE_PROGRESS};
+  ev.value = fraction < 0 ? 0 : fraction > 1 ? 1 : fraction;
+  send_event(s, &ev);
+}
+
+static void end_step(struct kiln_step *s, enum kiln_verdict v, const char *fmt,
+                     va_list ap) {
+  char msg[1024];
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  pthread_mutex_lock(&s->lock);
+  if (!s->ended) { /* the first reason is the real one */
+    s->ended = true;
+    s->end_verdict = v;
+    s->end_reason = kiln_xstrdup(msg);
+  }
+  pthread_mutex_unlock(&s->lock);
+}
+
+void kiln_step_skip(struct kiln_step *s, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  end_step(s, KILN_SKIP, fmt, ap);
+  va_end(ap);
+}
+
+void kiln_step_error(struct kiln_step *s, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  end_step(s, KILN_ERROR, fmt, ap);
+  va_end(ap);
+}
+
+bool kiln_step_ended(const struct kiln_step *s) { return s->ended; }
+
+void kiln_step_run(struct kiln_step *s) {
+  s->deadline = kiln_monotonic_now() + s->cfg.duration;
+  s->cfg.module->run(s);
+  struct kiln_wire_event ev = {.type = KILN_WIRE_END};
+  ev.verdict = s->ended ? s->end_verdict : KILN_PASS;
+  ev.message = s->ended ? s->end_reason : "";
+  send_event(s, &ev);
+}

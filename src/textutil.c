@@ -1,0 +1,177 @@
+#include "kiln/textutil.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static void out_of_memory(void) {
+  static const char msg[] = "kiln: out of memory\n";
+  (void)!write(2, msg, sizeof msg - 1);
+  abort();
+}
+
+void *kiln_xcalloc(size_t n, size_t size) {
+  void *p = calloc(n ? n : 1, size ? size : 1);
+  if (!p)
+    out_of_memory();
+  return p;
+}
+
+void *kiln_xrealloc(void *p, size_t size) {
+  void *q = realloc(p, size ? size : 1);
+  if (!q)
+    out_of_memory();
+  return q;
+}
+
+char *kiln_xstrdup(const char *s) {
+  char *d = strdup(s ? s : "");
+  if (!d)
+    out_of_memory();
+  return d;
+}
+
+char *kiln_strdup_printf(const char *fmt, ...) {
+  va_list ap;
+  char *s = NULL;
+  va_start(ap, fmt);
+  int r = vasprintf(&s, fmt, ap);
+  va_end(ap);
+  if (r < 0)
+    out_of_memory();
+  return s;
+}
+
+/* Length of the valid UTF-8 sequence at p, or 0 when it is not one. */
+static size_t utf8_seq_len(const unsigned char *p) {
+  unsigned c = p[0];
+  if (c < 0x80)
+    return 1;
+  size_t len;
+  uint32_t cp;
+  if (c >= 0xc2 && c <= 0xdf) {
+    len = 2;
+    cp = c & 0x1f;
+  } else if (c >= 0xe0 && c <= 0xef) {
+    len = 3;
+    cp = c & 0x0f;
+  } else if (c >= 0xf0 && c <= 0xf4) {
+    len = 4;
+    cp = c & 0x07;
+  } else {
+    return 0;
+  }
+  for (size_t i = 1; i < len; i++) {
+    if ((p[i] & 0xc0) != 0x80)
+      return 0;
+    cp = (cp << 6) | (p[i] & 0x3f);
+  }
+  if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+      (cp >= 0xd800 && cp <= 0xdfff))
+    return 0;
+  return len;
+}
+
+char *kiln_utf8_sanitize(const char *s) {
+  if (!s)
+    return kiln_xstrdup("");
+  size_t n = strlen(s);
+  char *out = kiln_xcalloc(n * 3 + 1, 1); /* each bad byte becomes 3 */
+  const unsigned char *p = (const unsigned char *)s;
+  char *o = out;
+  while (*p) {
+    size_t len = utf8_seq_len(p);
+    if (len) {
+      memcpy(o, p, len);
+      o += len;
+      p += len;
+    } else {
+      memcpy(o, "\xef\xbf\xbd", 3);
+      o += 3;
+      p++;
+    }
+  }
+  *o = 0;
+  return out;
+}
+
+void kiln_format_time(double t, char *buf, size_t n) {
+  time_t secs = (time_t)t;
+  int ms = (int)((t - (double)secs) * 1000.0);
+  if (ms < 0)
+    ms = 0;
+  if (ms > 999)
+    ms = 999;
+  struct tm tm;
+  gmtime_r(&secs, &tm);
+  char base[32];
+  strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
+  snprintf(buf, n, "%s.%03dZ", base, ms);
+}
+
+double kiln_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+double kiln_monotonic_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+FILE *kiln_atomic_open(struct kiln_atomic *a, const char *path, char *err,
+                       size_t n) {
+  memset(a, 0, sizeof *a);
+  a->path = kiln_xstrdup(path);
+  a->tmp = kiln_strdup_printf("%s.tmp.%ld", path, (long)getpid());
+  int fd = open(a->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0 || !(a->f = fdopen(fd, "w"))) {
+    snprintf(err, n, "%s: %s", a->tmp, strerror(errno));
+    if (fd >= 0)
+      close(fd);
+    free(a->path);
+    free(a->tmp);
+    a->path = a->tmp = NULL;
+    return NULL;
+  }
+  return a->f;
+}
+
+int kiln_atomic_commit(struct kiln_atomic *a, char *err, size_t n) {
+  int rc = 0;
+  if (fflush(a->f) != 0 || ferror(a->f) || fsync(fileno(a->f)) != 0) {
+    snprintf(err, n, "%s: %s", a->path, strerror(errno ? errno : EIO));
+    rc = -1;
+  }
+  if (fclose(a->f) != 0 && rc == 0) {
+    snprintf(err, n, "%s: %s", a->path, strerror(errno));
+    rc = -1;
+  }
+  a->f = NULL;
+  if (rc == 0 && rename(a->tmp, a->path) != 0) {
+    snprintf(err, n, "%s: %s", a->path, strerror(errno));
+    rc = -1;
+  }
+  if (rc != 0)
+    unlink(a->tmp);
+  free(a->path);
+  free(a->tmp);
+  a->path = a->tmp = NULL;
+  return rc;
+}
+
+void kiln_atomic_abort(struct kiln_atomic *a) {
+  if (a->f)
+    fclose(a->f);
+  if (a->tmp)
+    unlink(a->tmp);
+  free(a->path);
+  free(a->tmp);
+  memset(a, 0, sizeof *a);
+}

@@ -1,0 +1,393 @@
+/* dram.patterns: memtester-style patterns over a share of free memory,
+ * one pinned thread per allowed CPU on its own locked slice, looping until
+ * the deadline. Fills use streaming stores, so every check reads DRAM, not
+ * cache; a check is a vectorised XOR/OR reduction per 4 KiB block, and only
+ * a block that reduces to non-zero is walked word by word to name each bad
+ * word: pattern, virtual and physical address, expected and actual value.
+ *
+ * Moving inversions work in 4 KiB steps (check a block, then write its
+ * inverse; ascending, then descending), not word by word. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+
+#include "dram_pattern_gen.h"
+#include "kiln/cpuset.h"
+#include "kiln/module.h"
+#include "kiln/result.h"
+#include "kiln/step.h"
+#include "kiln/textutil.h"
+
+/* Blocks between looks at the stop flag: 1 MiB, a few hundred µs. */
+#define SLICE_BLOCKS 256
+
+struct shared {
+  struct kiln_step *step;
+  enum pat_isa isa;
+  uint64_t seed;
+  long max_diags;
+  atomic_int stop;
+  atomic_int diags;
+  atomic_bool mlock_warned;
+  atomic_ullong errors;
+};
+
+struct worker {
+  struct shared *sh;
+  pthread_t tid;
+  int cpu;
+  int err;            /* errno of a failed pin or mmap */
+  const char *failed; /* what failed */
+  size_t bytes;
+  uint64_t *buf;
+  bool inject;
+  uint64_t verified; /* bytes checked */
+  uint64_t rounds;
+  double t0, t1;
+  struct pat_gen *gen; /* 64-byte aligned: the kernels load it aligned */
+};
+
+static bool stopping(const struct worker *w) {
+  return atomic_load_explicit(&w->sh->stop, memory_order_relaxed) != 0;
+}
+
+/* A block whose reduction was non-zero: find, count and report each bad
+ * word. Re-reading tells a transient error from a stuck one. */
+static void report_block(struct worker *w, const uint64_t *blk) {
+  struct shared *sh = w->sh;
+  const struct pat_gen *g = w->gen;
+  unsigned long long bad = 0;
+  for (unsigned i = 0; i < PAT_BLOCK_WORDS; i++) {
+    const volatile uint64_t *p = blk + i;
+    uint64_t want = pat_expected(g, blk + i), got = *p;
+    if (got == want)
+      continue;
+    bad++;
+    if (atomic_fetch_add(&sh->diags, 1) >= sh->max_diags)
+      continue;
+    uint64_t again = *p, phys;
+    char where[64] = "", hwid[40] = "";
+    if (kiln_virt_to_phys(blk + i, &phys)) {
+      snprintf(where, sizeof where, ", physical 0x%llx",
+               (unsigned long long)phys);
+      snprintf(hwid, sizeof hwid, "phys:0x%llx", (unsigned long long)phys);
+    }
+    kiln_emit_diagnosis(
+        sh->step, KILN_DIAG_FAIL, "dram-bitflip", hwid[0] ? hwid : NULL,
+        "%s: word at virtual %p%s (tested by cpu%d) read 0x%016llx, "
+        "expected 0x%016llx (xor 0x%016llx, %d bit%s); re-read 0x%016llx "
+        "(%s)",
+        pat_name(g->kind), (const void *)(blk + i), where, w->cpu,
+        (unsigned long long)got, (unsigned long long)want,
+        (unsigned long long)(got ^ want), __builtin_popcountll(got ^ want),
+        __builtin_popcountll(got ^ want) == 1 ? "" : "s",
+        (unsigned long long)again,
+        again == got ? "the stored value is wrong" : "unstable reads");
+  }
+  /* The reduction saw a difference the word-by-word walk could not find
+   * again: the fault is transient; still an error. */
+  if (!bad)
+    bad = 1;
+  atomic_fetch_add(&sh->errors, bad);
+}
+
+/* Fills the slice; false when stopped part way. */
+static bool fill_all(struct worker *w) {
+  size_t nblocks = w->bytes / PAT_BLOCK_BYTES;
+  for (size_t b = 0; b < nblocks; b += SLICE_BLOCKS) {
+    if (stopping(w))
+      return false;
+    size_t n = nblocks - b < SLICE_BLOCKS ? nblocks - b : SLICE_BLOCKS;
+    pat_fill(w->sh->isa, w->gen, w->buf + b * PAT_BLOCK_WORDS, n, true);
+  }
+  return true;
+}
+
+/* Checks the slice; with `invert`, writes each block's inverse after
+ * checking it (a moving-inversions pass), in descending order when `down`. */
+static bool check_all(struct worker *w, bool invert, bool down) {
+  size_t nblocks = w->bytes / PAT_BLOCK_BYTES;
+  struct pat_gen *g = w->gen;
+  for (size_t k = 0; k < nblocks; k++) {
+    if (k % SLICE_BLOCKS == 0 && stopping(w))
+      return false;
+    size_t b = down ? nblocks - 1 - k : k;
+    uint64_t *blk = w->buf + b * PAT_BLOCK_WORDS;
+    if (pat_check_block(w->sh->isa, g, blk))
+      report_block(w, blk);
+    if (invert) {
+      g->invert = ~g->invert;
+      pat_fill(w->sh->isa, g, blk, 1, false); /* the line is in cache now */
+      g->invert = ~g->invert;
+    }
+    w->verified += PAT_BLOCK_BYTES;
+  }
+  return true;
+}
+
+static void inject_bitflip(struct worker *w) {
+  /* dram.bitflip: between the fill and its check, as a weak cell would. */
+  volatile uint64_t *p = w->buf + (w->bytes / 8) / 2 + 5;
+  *p ^= 1ULL << 13;
+  uint64_t phys;
+  char where[64] = "";
+  if (kiln_virt_to_phys((const void *)p, &phys))
+    snprintf(where, sizeof where, " (physical 0x%llx)",
+             (unsigned long long)phys);
+  kiln_emit_log(w->sh->step, KILN_SEV_WARNING,
+                "dram.bitflip injected: flipped bit 13 of the word at "
+                "virtual %p%s on cpu%d",
+                (const void *)p, where, w->cpu);
+  w->inject = false;
+}
+
+/* One round: every pattern once; false when stopped part way. */
+static bool run_round(struct worker *w) {
+  uint64_t r = w->rounds;
+  struct pat_gen *g = w->gen;
+  for (int k = 0; k < PAT_NKINDS; k++) {
+    enum pat_kind kind = (enum pat_kind)k;
+    /* Checkerboard runs both polarities each round. */
+    int passes = kind == PAT_CHECKERBOARD ? 2 : 1;
+    for (int p = 0; p < passes; p++) {
+      pat_gen_init(g, kind, kind == PAT_CHECKERBOARD ? (uint64_t)p : r,
+                   w->sh->seed);
+      if (!fill_all(w))
+        return false;
+      if (w->inject)
+        inject_bitflip(w);
+      if (kind == PAT_MOVING_INVERSIONS) {
+        /* p up (check p, write ~p), down (check ~p, write p), then p. */
+        if (!check_all(w, true, false))
+          return false;
+        g->invert = ~g->invert;
+        if (!check_all(w, true, true))
+          return false;
+        g->invert = ~g->invert;
+      }
+      if (!check_all(w, false, false))
+        return false;
+    }
+  }
+  return true;
+}
+
+static void *worker_main(void *arg) {
+  struct worker *w = arg;
+  struct shared *sh = w->sh;
+  int rc = kiln_pin_self(w->cpu);
+  if (rc) {
+    w->err = rc;
+    w->failed = "pin the thread";
+    return NULL;
+  }
+  /* Mapped, touched and locked by the thread that tests it, so the pages
+   * come from this CPU's NUMA node. */
+  void *p = mmap(NULL, w->bytes, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) {
+    w->err = errno;
+    w->failed = "map memory";
+    return NULL;
+  }
+  w->buf = p;
+  madvise(p, w->bytes, MADV_HUGEPAGE);
+  if (mlock(p, w->bytes) != 0 && !atomic_exchange(&sh->mlock_warned, true))
+    kiln_emit_log(sh->step, KILN_SEV_WARNING,
+                  "cannot mlock the tested memory (%s): pages may be "
+                  "swapped out or moved while tested; run as root or raise "
+                  "RLIMIT_MEMLOCK",
+                  strerror(errno));
+  w->t0 = kiln_monotonic_now();
+  /* One full round at least, however short the step. */
+  while (run_round(w))
+    w->rounds++;
+  w->t1 = kiln_monotonic_now();
+  munmap(p, w->bytes);
+  w->buf = NULL;
+  return NULL;
+}
+
+static void sleep_s(double sec) {
+  struct timespec ts = {(time_t)sec, (long)((sec - (double)(time_t)sec) * 1e9)};
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+  }
+}
+
+static bool parse_isa(struct kiln_step *s, enum pat_isa *out) {
+  const char *v = kiln_step_param(s, "kernel");
+  if (!v || strcmp(v, "auto") == 0) {
+    *out = pat_isa_best();
+    return true;
+  }
+  for (int i = 0; i < PAT_NISAS; i++)
+    if (strcmp(v, pat_isa_name((enum pat_isa)i)) == 0) {
+      if (!pat_isa_supported((enum pat_isa)i)) {
+        kiln_step_skip(s, "kernel %s was asked for, but this CPU lacks it", v);
+        return false;
+      }
+      *out = (enum pat_isa)i;
+      return true;
+    }
+  kiln_step_error(
+      s, "parameter kernel = '%s' is not one of auto, avx512, avx2, portable",
+      v);
+  return false;
+}
+
+static void dram_patterns_run(struct kiln_step *s) {
+  uint64_t avail = kiln_mem_available(), total;
+  long seed, max_diags;
+  enum pat_isa isa;
+  if (!parse_isa(s, &isa) || !kiln_step_param_bytes(s, "mem", avail, &total) ||
+      !kiln_step_param_long(s, "seed", &seed) ||
+      !kiln_step_param_long(s, "max_diagnoses", &max_diags))
+    return;
+  if (max_diags < 1) {
+    /* At least one: the first FAIL diagnosis is what fails the step. */
+    kiln_step_error(s, "parameter max_diagnoses = %ld is below 1", max_diags);
+    return;
+  }
+  if (avail && total > avail - avail / 10) {
+    kiln_step_error(s,
+                    "mem = %llu MiB is more than 90%% of MemAvailable "
+                    "(%llu MiB)",
+                    (unsigned long long)(total >> 20),
+                    (unsigned long long)(avail >> 20));
+    return;
+  }
+  int ncpu = kiln_cpus_allowed(NULL, 0);
+  if (ncpu <= 0) {
+    kiln_step_error(s, "cannot read this process's CPU affinity");
+    return;
+  }
+  int *cpus = kiln_xcalloc((size_t)ncpu, sizeof *cpus);
+  ncpu = kiln_cpus_allowed(cpus, ncpu);
+  size_t per =
+      (size_t)(total / (uint64_t)ncpu) / PAT_BLOCK_BYTES * PAT_BLOCK_BYTES;
+  if (per == 0) {
+    kiln_step_error(s,
+                    "mem = %llu bytes is too little for %d CPUs (4 KiB each "
+                    "at least)",
+                    (unsigned long long)total, ncpu);
+    free(cpus);
+    return;
+  }
+
+  struct shared sh = {
+      .step = s, .isa = isa, .seed = (uint64_t)seed, .max_diags = max_diags};
+  atomic_init(&sh.stop, 0);
+  atomic_init(&sh.diags, 0);
+  atomic_init(&sh.mlock_warned, false);
+  atomic_init(&sh.errors, 0);
+  struct worker *ws = kiln_xcalloc((size_t)ncpu, sizeof *ws);
+  bool inject = kiln_step_inject(s, "dram.bitflip");
+  kiln_emit_log(s, KILN_SEV_INFO,
+                "testing %llu MiB (%zu KiB on each of %d CPUs), %s kernel, "
+                "seed %ld",
+                (unsigned long long)(per * (size_t)ncpu >> 20), per >> 10, ncpu,
+                pat_isa_name(isa), seed);
+  int started = 0;
+  for (int i = 0; i < ncpu; i++) {
+    struct worker *w = &ws[i];
+    w->sh = &sh;
+    w->cpu = cpus[i];
+    w->bytes = per;
+    w->inject = inject && i == ncpu - 1;
+    w->gen = aligned_alloc(64, sizeof *w->gen);
+    if (!w->gen)
+      abort();
+    int rc = pthread_create(&w->tid, NULL, worker_main, w);
+    if (rc) {
+      kiln_step_error(s, "cannot start a thread for cpu%d: %s", cpus[i],
+                      strerror(rc));
+      break;
+    }
+    started++;
+  }
+  double start = kiln_monotonic_now(), d = kiln_step_duration(s);
+  while (started == ncpu && kiln_step_time_left(s)) {
+    double left = kiln_step_deadline(s) - kiln_monotonic_now();
+    sleep_s(left < 0.25 ? (left > 0 ? left : 0) : 0.25);
+    kiln_emit_progress(s, d > 0 ? (kiln_monotonic_now() - start) / d : 1);
+  }
+  atomic_store(&sh.stop, 1);
+  for (int i = 0; i < started; i++)
+    pthread_join(ws[i].tid, NULL);
+
+  for (int i = 0; i < started; i++)
+    if (ws[i].failed)
+      kiln_step_error(s, "cpu%d: cannot %s (%zu KiB): %s", ws[i].cpu,
+                      ws[i].failed, ws[i].bytes >> 10, strerror(ws[i].err));
+  if (!kiln_step_ended(s)) {
+    double gbps = 0;
+    uint64_t rounds = 0;
+    for (int i = 0; i < ncpu; i++) {
+      double sec = ws[i].t1 - ws[i].t0;
+      if (sec > 0)
+        gbps += (double)ws[i].verified / sec / 1e9;
+      rounds += ws[i].rounds;
+    }
+    unsigned long long errors = atomic_load(&sh.errors);
+    kiln_emit_measurement(s, "errors", (double)errors, NULL);
+    kiln_emit_measurement(s, "tested_gbps", gbps, NULL);
+    if ((long)errors > max_diags)
+      kiln_emit_log(s, KILN_SEV_ERROR,
+                    "%llu wrong words, the first %ld reported", errors,
+                    max_diags);
+    kiln_emit_log(s, errors ? KILN_SEV_ERROR : KILN_SEV_INFO,
+                  "%llu complete rounds of %d patterns over all CPUs, %llu "
+                  "wrong words",
+                  (unsigned long long)rounds, PAT_NKINDS, errors);
+  }
+  for (int i = 0; i < ncpu; i++)
+    free(ws[i].gen);
+  free(ws);
+  free(cpus);
+}
+
+static bool dram_patterns_available(char *why, size_t n) {
+  snprintf(why, n, "%s kernel, %d CPUs, %llu MiB available",
+           pat_isa_name(pat_isa_best()), kiln_cpus_allowed(NULL, 0),
+           (unsigned long long)(kiln_mem_available() >> 20));
+  return true;
+}
+
+static const struct kiln_param_spec params[] = {
+    {"mem", "10%",
+     "memory to test: a share of MemAvailable (10%) or a size "
+     "(512M, 2G)"},
+    {"seed", "1", "seed of the random patterns"},
+    {"max_diagnoses", "16",
+     "FAIL diagnoses to emit at most; every wrong "
+     "word is counted in `errors`"},
+    {"kernel", "auto", "auto, avx512, avx2 or portable"},
+    {NULL, NULL, NULL},
+};
+
+static const struct kiln_measurement_spec measurements[] = {
+    {"errors", "", "wrong words found (set errors.max = 0)"},
+    {"tested_gbps", "GB/s", "bytes verified per second, all CPUs"},
+    {NULL, NULL, NULL},
+};
+
+static const char *const faults[] = {"dram.bitflip", NULL};
+
+const struct kiln_module kiln_module_dram_patterns = {
+    .name = "dram.patterns",
+    .summary = "memtester-style patterns over free memory, every bad word "
+               "named by address",
+    .targets = KILN_TARGETS_HOST,
+    .stress = true,
+    .params = params,
+    .measurements = measurements,
+    .faults = faults,
+    .available = dram_patterns_available,
+    .run = dram_patterns_run,
+};

@@ -1,0 +1,15 @@
+/* The one table of modules, in the order `kiln list` shows them. */
+#include "kiln/module.h"
+
+extern const struct kiln_module kiln_module_cpu_compute;
+extern const struct kiln_module kiln_module_dram_patterns;
+extern const struct kiln_module kiln_module_dram_bandwidth;
+extern const struct kiln_module kiln_module_gpu_query;
+
+const struct kiln_module *const kiln_modules[] = {
+    &kiln_module_cpu_compute,
+    &kiln_module_dram_bandwidth,
+    &kiln_module_dram_patterns,
+    &kiln_module_gpu_query,
+    NULL,
+};
