@@ -14,6 +14,9 @@ endif
 
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 
+# Objects per CUDA setting, so `make CUDA=0` never links CUDA-built objects.
+OBJDIR = $(BUILD)/obj-cuda$(CUDA)
+
 PKGS := inih jansson libxml-2.0
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
@@ -22,7 +25,7 @@ WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
         -Wno-unused-parameter -Wformat=2
 CFLAGS ?= -O2 -g
 KILN_CFLAGS := -std=c11 -D_GNU_SOURCE -Iinclude $(WARN) $(PKG_CFLAGS) \
-               -DKILN_VERSION='"$(VERSION)"' -DKILN_HAVE_CUDA=$(CUDA) -pthread
+               -DKILN_VERSION='"$(VERSION)"' -pthread
 LDLIBS := $(PKG_LIBS) -lpthread -lm
 
 LIB_SRC := $(filter-out src/main.c,$(wildcard src/*.c)) \
@@ -31,9 +34,9 @@ CU_SRC := $(wildcard stress/*.cu)
 PROFILES := $(wildcard profiles/*.ini)
 GEN_PROFILES := $(BUILD)/gen/builtin_profiles.c
 
-OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRC)) $(BUILD)/obj/gen/builtin_profiles.o
+OBJ := $(patsubst %.c,$(OBJDIR)/%.o,$(LIB_SRC)) $(OBJDIR)/gen/builtin_profiles.o
 ifeq ($(CUDA),1)
-  CU_OBJ := $(patsubst %.cu,$(BUILD)/obj/%.cu.o,$(CU_SRC))
+  CU_OBJ := $(patsubst %.cu,$(OBJDIR)/%.cu.o,$(CU_SRC))
   # Static CUDA runtime: the binary runs on machines without the toolkit.
   CUDA_LIBS := -L$(CUDA_HOME)/lib64 -lcudart_static -lrt -ldl -lstdc++
   NVCC_ARCH ?= -gencode arch=compute_80,code=sm_80 \
@@ -48,21 +51,29 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 UNIT_HELPERS := $(filter-out $(UNIT_SRC),$(wildcard tests/unit/*.c))
 
-.PHONY: all test check unit e2e bench install clean format format-check
+# Keep every object: the sanitized ones are intermediate for make.
+.SECONDARY:
+.PHONY: FORCE all test check unit e2e bench install clean format format-check
 all: $(BUILD)/kiln
 
-$(BUILD)/kiln: $(BUILD)/obj/src/main.o $(OBJ) $(CU_OBJ)
-	$(CC) $(CFLAGS) -pthread -o $@ $^ $(LDLIBS) $(CUDA_LIBS)
+$(BUILD)/kiln: $(OBJDIR)/src/main.o $(OBJ) $(CU_OBJ) $(BUILD)/config
+	$(CC) $(CFLAGS) -pthread -o $@ $(filter %.o,$^) $(LDLIBS) $(CUDA_LIBS)
 
-$(BUILD)/obj/%.o: %.c $(wildcard include/kiln/*.h) Makefile
+# Relinks when the CUDA setting changes.
+$(BUILD)/config: FORCE
+	@mkdir -p $(BUILD)
+	@echo "CUDA=$(CUDA)" | cmp -s - $@ || echo "CUDA=$(CUDA)" > $@
+FORCE:
+
+$(OBJDIR)/%.o: %.c $(wildcard include/kiln/*.h) Makefile
 	@mkdir -p $(dir $@)
-	$(CC) $(KILN_CFLAGS) $(CFLAGS) $(MODULE_CFLAGS_$(notdir $*)) -c -o $@ $<
+	$(CC) $(KILN_CFLAGS) -DKILN_HAVE_CUDA=$(CUDA) $(CFLAGS) -c -o $@ $<
 
-$(BUILD)/obj/gen/%.o: $(BUILD)/gen/%.c
+$(OBJDIR)/gen/%.o: $(BUILD)/gen/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(KILN_CFLAGS) $(CFLAGS) -c -o $@ $<
+	$(CC) $(KILN_CFLAGS) -DKILN_HAVE_CUDA=$(CUDA) $(CFLAGS) -c -o $@ $<
 
-$(BUILD)/obj/%.cu.o: %.cu $(wildcard include/kiln/*.h) Makefile
+$(OBJDIR)/%.cu.o: %.cu $(wildcard include/kiln/*.h) Makefile
 	@mkdir -p $(dir $@)
 	$(NVCC) -std=c++17 -O3 -Iinclude $(NVCC_ARCH) -c -o $@ $<
 
@@ -73,7 +84,7 @@ $(GEN_PROFILES): $(PROFILES) scripts/embed-profiles.sh
 
 $(BUILD)/san/%.o: %.c $(wildcard include/kiln/*.h) Makefile
 	@mkdir -p $(dir $@)
-	$(CC) $(KILN_CFLAGS) -DKILN_HAVE_CUDA=0 -O1 -g $(SAN) $(MODULE_CFLAGS_$(notdir $*)) -c -o $@ $<
+	$(CC) $(KILN_CFLAGS) -DKILN_HAVE_CUDA=0 -O1 -g $(SAN) -c -o $@ $<
 
 $(BUILD)/san/gen/%.o: $(BUILD)/gen/%.c
 	@mkdir -p $(dir $@)

@@ -1,7 +1,8 @@
 /* A sink that keeps junit.xml, results.tap and summary.txt current: each
  * is rewritten atomically from the model at the run start, at every step
- * end and at the run end, so a node that dies mid-run leaves readable
- * files that show the steps not finished as such. */
+ * start and end, and at the run end, so a node that dies mid-run leaves
+ * readable files that show which steps were running (the likely culprits)
+ * and which never ran. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,8 +40,8 @@ static int rewrite_all(struct kiln_sink *sink, const struct kiln_run *run) {
   return rc;
 }
 
-static int files_step_end(struct kiln_sink *sink, const struct kiln_run *run,
-                          const struct kiln_step_result *s) {
+static int files_step_event(struct kiln_sink *sink, const struct kiln_run *run,
+                            const struct kiln_step_result *s) {
   return rewrite_all(sink, run);
 }
 
@@ -73,7 +74,8 @@ struct kiln_sink *kiln_files_sink_open(const char *dir, int tap_version,
   sink->name = "junit.xml, results.tap, summary.txt";
   sink->state = st;
   sink->run_start = rewrite_all;
-  sink->step_end = files_step_end;
+  sink->step_start = files_step_event;
+  sink->step_end = files_step_event;
   sink->run_end = rewrite_all;
   sink->close = files_close;
   return sink;

@@ -129,13 +129,18 @@ static char *build_text(text_builder build, const struct kiln_step_result *s) {
   return buf;
 }
 
+/* "symptom on hwid: message" */
+static void put_diagnosis(FILE *f, const struct kiln_diagnosis *d) {
+  fprintf(f, "%s%s%s: %s\n", d->symptom, d->hwid[0] ? " on " : "", d->hwid,
+          d->message);
+}
+
 static void failure_details(FILE *f, const struct kiln_step_result *s) {
   char line[1024];
   for (size_t i = 0; i < s->n_diagnoses; i++) {
     const struct kiln_diagnosis *d = &s->diagnoses[i];
     if (d->type == KILN_DIAG_FAIL)
-      fprintf(f, "%s%s%s: %s\n", d->symptom, d->hwid[0] ? " on " : "", d->hwid,
-              d->message);
+      put_diagnosis(f, d);
   }
   for (size_t i = 0; i < s->n_measurements; i++)
     if (!s->measurements[i].pass) {
@@ -156,8 +161,8 @@ static void step_output(FILE *f, const struct kiln_step_result *s) {
   }
   for (size_t i = 0; i < s->n_diagnoses; i++) {
     const struct kiln_diagnosis *d = &s->diagnoses[i];
-    fprintf(f, "diagnosis %s %s%s%s: %s\n", report_diag_type_name(d->type),
-            d->symptom, d->hwid[0] ? " on " : "", d->hwid, d->message);
+    fprintf(f, "diagnosis %s ", report_diag_type_name(d->type));
+    put_diagnosis(f, d);
   }
   for (size_t i = 0; i < s->n_logs; i++) {
     kiln_format_time(s->logs[i].time, stamp, sizeof stamp);

@@ -6,8 +6,12 @@
  *   step PASS/FAIL   -> testStepEnd COMPLETE (the diagnoses carry the result)
  *   step SKIP        -> a log with the reason, testStepEnd SKIP
  *   step ERROR       -> an error artifact (symptom step-error), testStepEnd
- *                       ERROR; ABORTED likewise (symptom step-aborted)
+ *                       ERROR; ABORTED likewise (symptom step-aborted), and
+ *                       a FAIL with a reason (it failed, then crashed or was
+ *                       stopped) likewise (symptom step-ended-early)
+ *   step still open at the run end -> closed the same way (step-unfinished)
  *   out-of-limit measurement -> also a FAIL diagnosis naming it
+ *   run-level log    -> a testRunArtifact log; an abort reason -> an error
  *   run              -> testRunEnd status COMPLETE/SKIP/ERROR and result
  *                       PASS/FAIL/NOT_APPLICABLE (see run_outcome()). */
 #include <errno.h>
@@ -128,12 +132,13 @@ static int accepting(struct kiln_sink *sink) {
   return !st->run_ended;
 }
 
-/* One platformInfo, "<vendor> <product>", when DMI named either. */
+/* One platformInfo, "<vendor> <product>", when DMI named either; else
+ * NULL, and the key is left out. */
 static json_t *platform_infos(const struct kiln_dut *dut) {
   const char *vendor = dut->vendor ? dut->vendor : "";
   const char *product = dut->product ? dut->product : "";
   if (!vendor[0] && !product[0])
-    return json_array();
+    return NULL;
   char *info = kiln_strdup_printf("%s%s%s", vendor,
                                   vendor[0] && product[0] ? " " : "", product);
   json_t *list = json_pack("[{s:o}]", "info", json_text(info));
@@ -143,7 +148,7 @@ static json_t *platform_infos(const struct kiln_dut *dut) {
 
 static json_t *dut_info(const struct kiln_dut *dut) {
   const char *id = dut->serial && dut->serial[0] ? dut->serial : dut->hostname;
-  return json_pack("{s:o, s:o, s:o, s:{s:o, s:o, s:o, s:o}}", "dutInfoId",
+  return json_pack("{s:o, s:o, s:o*, s:{s:o, s:o, s:o, s:o}}", "dutInfoId",
                    json_text(id), "name", json_text(dut->hostname),
                    "platformInfos", platform_infos(dut), "metadata", "serial",
                    json_text(dut->serial), "boardSerial",

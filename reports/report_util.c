@@ -69,22 +69,6 @@ enum kiln_verdict report_run_verdict(const struct kiln_run *run) {
   return kiln_verdict_worse(run->verdict, from_steps);
 }
 
-char *report_escape_controls(const char *s) {
-  char *valid = kiln_utf8_sanitize(s);
-  size_t len = strlen(valid);
-  char *out = kiln_xcalloc(len * 4 + 1, 1); /* a byte grows to "\xNN" */
-  char *o = out;
-  for (const unsigned char *p = (const unsigned char *)valid; *p; p++) {
-    if (*p < 0x20 || *p == 0x7f)
-      o += sprintf(o, "\\x%02x", *p);
-    else
-      *o++ = (char)*p;
-  }
-  *o = 0;
-  free(valid);
-  return out;
-}
-
 void report_describe_measurement(const struct kiln_measurement *m, char *buf,
                                  size_t n) {
   char limit[96];

@@ -33,9 +33,7 @@ double report_step_duration(const struct kiln_step_result *s);
  * as ABORTED, as in kiln_run_verdict). */
 enum kiln_verdict report_run_verdict(const struct kiln_run *run);
 
-/* malloc'd copy of s made valid UTF-8, with C0 control bytes and DEL shown
- * as "\xNN" so one string stays on one line. NULL reads as "". */
-char *report_escape_controls(const char *s);
+
 
 /* "name on hwid = value unit (limit x >= 5)" into buf. */
 void report_describe_measurement(const struct kiln_measurement *m, char *buf,

@@ -11,7 +11,7 @@
 #include "report_util.h"
 
 static void put_escaped(FILE *f, const char *s) {
-  char *shown = report_escape_controls(s);
+  char *shown = kiln_escape_controls(s);
   fputs(shown, f);
   free(shown);
 }
@@ -66,6 +66,18 @@ static void put_counts(FILE *f, const struct report_counts *c) {
     fputs("no steps", f);
 }
 
+/* "vendor product (board serial X)", each part only when DMI had it. */
+static void put_system(FILE *f, const struct kiln_dut *dut) {
+  const char *vendor = dut->vendor ? dut->vendor : "";
+  const char *product = dut->product ? dut->product : "";
+  const char *board = dut->board_serial ? dut->board_serial : "";
+  char *system = kiln_strdup_printf(
+      "%s%s%s%s%s%s", vendor, vendor[0] && product[0] ? " " : "", product,
+      board[0] ? " (board serial " : "", board, board[0] ? ")" : "");
+  put_field(f, "system", system[0] ? system : "unknown (no DMI data)");
+  free(system);
+}
+
 static void put_header(FILE *f, const struct kiln_run *run) {
   char stamp[40], span[32];
   fputs("kiln ", f);
@@ -73,13 +85,7 @@ static void put_header(FILE *f, const struct kiln_run *run) {
   fputs(" run summary\n", f);
   put_field(f, "serial", run->dut.serial);
   put_field(f, "host", run->dut.hostname);
-  char *system = kiln_strdup_printf(
-      "%s %s (board serial %s)", run->dut.vendor ? run->dut.vendor : "",
-      run->dut.product ? run->dut.product : "",
-      run->dut.board_serial && run->dut.board_serial[0] ? run->dut.board_serial
-                                                        : "unknown");
-  put_field(f, "system", system);
-  free(system);
+  put_system(f, &run->dut);
   fprintf(f, "  %-9s", "profile");
   put_escaped(f, run->profile);
   fputs(" (", f);
@@ -116,7 +122,7 @@ static char *key_figure(const struct kiln_step_result *s) {
   char *raw = kiln_strdup_printf("%s %.6g%s%s%s", m->name, m->value,
                                  m->unit[0] ? " " : "", m->unit,
                                  m->pass ? "" : " (out of limits)");
-  char *shown = report_escape_controls(raw);
+  char *shown = kiln_escape_controls(raw);
   free(raw);
   return shown;
 }
@@ -125,7 +131,7 @@ static void put_table(FILE *f, const struct kiln_run *run) {
   size_t id_width = strlen("STEP");
   char **ids = kiln_xcalloc(run->n_steps, sizeof *ids);
   for (size_t i = 0; i < run->n_steps; i++) {
-    ids[i] = report_escape_controls(run->steps[i].id);
+    ids[i] = kiln_escape_controls(run->steps[i].id);
     size_t w = display_width(ids[i]);
     if (w > id_width)
       id_width = w;

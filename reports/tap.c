@@ -171,7 +171,9 @@ static void put_diagnostics(FILE *f, const struct kiln_step_result *s) {
   put_key_string(f, "  ", "verdict", report_step_label(s));
   put_key_string(f, "  ", "module", s->module);
   put_key_string(f, "  ", "target", s->target);
-  put_key_number(f, "  ", "duration_s", report_step_duration(s));
+  /* Milliseconds are all a duration means here. */
+  put_key_number(f, "  ", "duration_s",
+                 round(report_step_duration(s) * 1000) / 1000);
   const char *reason = report_unfinished_reason(s);
   if (!reason)
     reason = s->reason;
@@ -212,7 +214,7 @@ void kiln_tap_point(FILE *f, size_t number, const struct kiln_step_result *s) {
 
 /* A comment line of "label value" pairs, control bytes shown as \xNN. */
 static void put_comment_field(FILE *f, const char *label, const char *value) {
-  char *shown = report_escape_controls(value);
+  char *shown = kiln_escape_controls(value);
   fprintf(f, " %s %s", label, shown);
   free(shown);
 }

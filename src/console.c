@@ -26,10 +26,13 @@ static int flushed(struct kiln_sink *sink) {
 
 static int console_run_start(struct kiln_sink *sink, const struct kiln_run *r) {
   struct console *c = sink->state;
+  /* The serial comes from the user or the firmware: no raw control bytes
+   * to the terminal. */
+  char *serial = kiln_escape_controls(r->dut.serial);
   fprintf(c->out, "kiln %s: profile %s (%s), serial %s, %zu steps\n",
-          r->kiln_version, r->profile, r->profile_source, r->dut.serial,
-          r->n_steps);
+          r->kiln_version, r->profile, r->profile_source, serial, r->n_steps);
   fprintf(c->out, "reports: %s\n", r->report_dir);
+  free(serial);
   return flushed(sink);
 }
 
@@ -47,8 +50,9 @@ static int console_diagnosis(struct kiln_sink *sink, const struct kiln_run *r,
   struct console *c = sink->state;
   if (d->type != KILN_DIAG_FAIL)
     return 0;
-  fprintf(c->out, "[%7.1fs] !       %s: %s\n", since(r, d->time), s->id,
-          d->message);
+  char *msg = kiln_escape_controls(d->message);
+  fprintf(c->out, "[%7.1fs] !       %s: %s\n", since(r, d->time), s->id, msg);
+  free(msg);
   return flushed(sink);
 }
 
@@ -62,8 +66,10 @@ static int console_step_end(struct kiln_sink *sink, const struct kiln_run *r,
   else if (s->verdict != KILN_PASS) {
     char why[480];
     kiln_step_failure_text(s, why, sizeof why);
-    if (why[0])
-      snprintf(detail, sizeof detail, ": %s", why);
+    char *shown = kiln_escape_controls(why);
+    if (shown[0])
+      snprintf(detail, sizeof detail, ": %s", shown);
+    free(shown);
   }
   fprintf(c->out, "[%7.1fs] %-7s %s%s\n", since(r, s->end),
           kiln_verdict_name(s->verdict), s->id, detail);

@@ -42,7 +42,7 @@ size_t kiln_gpu_enumerate(char (*bus_ids)[16], size_t max) {
     unsigned long cls = read_hex_file(dev, "class") >> 8;
     if (read_hex_file(dev, "vendor") == 0x10de &&
         (cls == 0x0300 || cls == 0x0302))
-      snprintf(bus_ids[n++], 16, "%s", e->d_name);
+      snprintf(bus_ids[n++], 16, "%.15s", e->d_name);
   }
   closedir(d);
   qsort(bus_ids, n, sizeof *bus_ids, cmp_bus_id);

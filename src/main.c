@@ -263,9 +263,13 @@ static int cmd_run(int argc, char **argv) {
     fprintf(stderr, "kiln: %s\n", err);
     goto out;
   }
-  for (size_t i = 0; i < plan.n_steps; i++)
-    kiln_run_add_step(&run, plan.steps[i].id, plan.steps[i].module->name,
-                      plan.steps[i].target, plan.steps[i].phase);
+  for (size_t i = 0; i < plan.n_steps; i++) {
+    const struct kiln_plan_step *ps = &plan.steps[i];
+    struct kiln_step_result *s = kiln_run_add_step(
+        &run, ps->id, ps->module->name, ps->target, ps->phase);
+    if (ps->module->key_measurement)
+      s->key_measurement = kiln_xstrdup(ps->module->key_measurement);
+  }
 
   char *ocp_path = kiln_strdup_printf("%s/ocp.jsonl", run.report_dir);
   struct kiln_sink *ocp = kiln_ocp_sink_open(ocp_path, err, sizeof err);

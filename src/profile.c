@@ -5,6 +5,7 @@
  *              duration (overrides the profile's default)             */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <ini.h>
 #include <math.h>
 #include <stdio.h>
@@ -235,11 +236,14 @@ int kiln_profile_parse(const char *text, const char *source,
   out->hang_timeout = 30;
   struct parse_state st = {.p = out, .source = source, .text = text};
   int rc = ini_parse_stream(string_reader, &st, handler, &st);
-  int line = st.err_line ? st.err_line : rc;
+  /* inih reports its own syntax errors by line; ours carry a message.
+   * Whichever comes first in the file is the one to fix first. */
+  bool syntax_first = rc > 0 && (!st.err_line || rc < st.err_line);
+  int line = syntax_first ? rc : st.err_line;
   if (line > 0) {
     snprintf(err, n, "%s:%d: %s", source, line,
-             st.err[0] ? st.err : "syntax error (expected [section] or "
-                                  "key = value)");
+             syntax_first ? "syntax error (expected [section] or key = value)"
+                          : st.err);
     kiln_profile_free(out);
     return -1;
   }

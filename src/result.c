@@ -36,6 +36,7 @@ static void free_step(struct kiln_step_result *s) {
   free(s->module);
   free(s->target);
   free(s->reason);
+  free(s->key_measurement);
 }
 
 void kiln_run_free(struct kiln_run *run) {
@@ -163,6 +164,9 @@ size_t kiln_run_count(const struct kiln_run *run, enum kiln_verdict v) {
 
 const struct kiln_measurement *
 kiln_step_key_measurement(const struct kiln_step_result *s) {
+  for (size_t i = 0; s->key_measurement && i < s->n_measurements; i++)
+    if (strcmp(s->measurements[i].name, s->key_measurement) == 0)
+      return &s->measurements[i];
   return s->n_measurements ? &s->measurements[0] : NULL;
 }
 

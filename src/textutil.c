@@ -175,3 +175,19 @@ void kiln_atomic_abort(struct kiln_atomic *a) {
   free(a->tmp);
   memset(a, 0, sizeof *a);
 }
+
+char *kiln_escape_controls(const char *s) {
+  char *valid = kiln_utf8_sanitize(s);
+  size_t len = strlen(valid);
+  char *out = kiln_xcalloc(len * 4 + 1, 1); /* a byte grows to "\xNN" */
+  char *o = out;
+  for (const unsigned char *p = (const unsigned char *)valid; *p; p++) {
+    if (*p < 0x20 || *p == 0x7f)
+      o += sprintf(o, "\\x%02x", *p);
+    else
+      *o++ = (char)*p;
+  }
+  *o = 0;
+  free(valid);
+  return out;
+}

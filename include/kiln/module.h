@@ -38,6 +38,9 @@ struct kiln_module {
   const struct kiln_param_spec *params;             /* {NULL}-terminated */
   const struct kiln_measurement_spec *measurements; /* {NULL}-terminated */
   const char *const *faults; /* injectable faults it honours; NULL-terminated */
+  /* The measurement tables show as the step's key figure; NULL: the first
+   * one emitted. */
+  const char *key_measurement;
   /* Whether it can run on this machine; writes what it would use, or why
    * not, into why. NULL means always. Called in the parent: must not
    * initialise CUDA or anything else that does not survive fork(). */

@@ -47,6 +47,7 @@ struct kiln_step_result {
   char *reason;       /* SKIP/ERROR/ABORTED reason, one line, or NULL */
   double start, end;  /* wall clock; 0 when not started/ended */
   double progress;    /* 0..1 */
+  char *key_measurement; /* name of the key figure, or NULL: the first */
 
   struct kiln_measurement *measurements;
   size_t n_measurements, cap_measurements;

@@ -8,6 +8,9 @@
 
 /* malloc'd copy with every invalid UTF-8 byte replaced by U+FFFD. */
 char *kiln_utf8_sanitize(const char *s);
+/* malloc'd copy, valid UTF-8, with C0 controls and DEL shown as "\xNN":
+ * for text meant for people (terminal, summary.txt). */
+char *kiln_escape_controls(const char *s);
 /* malloc'd printf; abort()s on out-of-memory. */
 char *kiln_strdup_printf(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));

@@ -11,7 +11,7 @@ run_kiln "$TEST_TMP/esc.out" run --profile "$FIXTURES/profiles/fast.ini" \
 is "run with a hostile serial passes" "$rc" 0
 check_reports "$d" pass
 # The invalid byte becomes U+FFFD everywhere; the rest must be exact.
-check "OCP carries the serial exactly" python3 -c '
+check "OCP carries the serial exactly" "$PYTHON" -c '
 import json, sys
 want = "A<&>\"\x27B\x01#x\ufffd"
 first = [json.loads(l) for l in open(sys.argv[1])]
@@ -20,7 +20,7 @@ dut = start["testRunArtifact"]["testRunStart"]["dutInfo"]
 assert want in json.dumps(dut, ensure_ascii=False) or dut["dutInfoId"] == want, dut
 assert dut["dutInfoId"] == want, (dut["dutInfoId"], want)
 ' "$d/ocp.jsonl"
-check "JUnit carries the serial (control byte as a Control Picture)" python3 -c '
+check "JUnit carries the serial (control byte as a Control Picture)" "$PYTHON" -c '
 import sys, xml.etree.ElementTree as ET
 want = "A<&>\"\x27B\x01#x\ufffd"
 root = ET.parse(sys.argv[1]).getroot()

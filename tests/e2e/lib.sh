@@ -1,6 +1,8 @@
 # Shared helpers for the end-to-end tests: TAP output and report checks.
 # Tests run from the repository root (make test does that).
 KILN=${KILN:-build/kiln}
+# Debian's python3, which has python3-junitparser and python3-yaml.
+PYTHON=${KILN_PYTHON:-/usr/bin/python3}
 SHARED=${KILN_SHARED:-../shared}
 FIXTURES=tests/fixtures
 TEST_TMP=$(mktemp -d "${TMPDIR:-/tmp}/kiln-e2e.XXXXXX")
@@ -70,7 +72,7 @@ check_reports() {
   check "ocp.jsonl passes ocp-validate" "$SHARED/tools/ocp-validate" "$dir/ocp.jsonl"
   check "junit.xml validates against junit-10.xsd" \
     xmllint --noout --schema "$SHARED/schemas/junit-10.xsd" "$dir/junit.xml"
-  check "junit.xml loads in junitparser" python3 -c '
+  check "junit.xml loads in junitparser" "$PYTHON" -c '
 import sys
 from junitparser import JUnitXml
 xml = JUnitXml.fromfile(sys.argv[1])

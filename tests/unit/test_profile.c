@@ -72,7 +72,7 @@ static void expect_error(const char *text, const char *want) {
 static void rejects_bad_profiles(void **state) {
   (void)state;
   expect_error("[profile]\nphase.1 = cpu.compute\n[nope.module]\nx = 1\n",
-               "bad.ini:3: unknown module [nope.module]");
+               "bad.ini:4: unknown module [nope.module]");
   expect_error("[profile]\nphase.1 = cpu.compute, warp.drive\n",
                "bad.ini:2: unknown module 'warp.drive'");
   expect_error("[profile]\nphase.1 = cpu.compute\n[cpu.compute]\nbogus = 1\n",

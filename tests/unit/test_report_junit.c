@@ -7,12 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "kiln/reports.h"
-#include "kiln/textutil.h"
 #include "report_fixture.h"
 
 static char *write_junit(const char *dir, const struct kiln_run *run) {
@@ -186,8 +184,8 @@ static void assert_only_reports_in(const char *dir) {
   free(listing);
 }
 
-/* Mid-run the files already validate and show the steps not run; the
- * run end brings them up to date. */
+/* Mid-run the files already validate and show the steps running and not
+ * run; the run end brings them up to date. */
 static void files_sink_keeps_reports_current(void **state) {
   struct kiln_run run;
   fixture_run_header(&run);
@@ -206,6 +204,11 @@ static void files_sink_keeps_reports_current(void **state) {
 
   first->state = KILN_STEP_RUNNING;
   first->start = FIXTURE_T0;
+  /* A node that dies now leaves files naming the step it was running. */
+  assert_int_equal(sink->step_start(sink, &run, first), 0);
+  assert_file_contains(dir, "summary.txt",
+                       "  cpu.compute RUNNING: started but not finished\n");
+  assert_file_contains(dir, "junit.xml", "<error type=\"RUNNING\"");
   kiln_step_finish(first, KILN_PASS, NULL, FIXTURE_T0 + 2);
   assert_int_equal(sink->step_end(sink, &run, first), 0);
   assert_int_equal(xmllint_schema(junit), 0);

@@ -10,7 +10,6 @@
 #include <cmocka.h>
 
 #include "kiln/reports.h"
-#include "kiln/textutil.h"
 #include "report_fixture.h"
 
 static char *summary_of(const struct kiln_run *run) {

@@ -11,7 +11,6 @@
 #include <cmocka.h>
 
 #include "kiln/reports.h"
-#include "kiln/textutil.h"
 #include "report_fixture.h"
 
 static char *write_tap(const char *dir, const struct kiln_run *run,

@@ -1,0 +1,194 @@
+#!/bin/sh
+# kiln benchmarks: each module against a reference measured in the same run
+# on the same machine. Prints every figure, its ratio to the reference and
+# whether the target is met; exits 1 when a target is missed, 2 when a
+# benchmark could not run.
+#
+#   cpu.compute     gflops_per_core on one core >= OpenBLAS DGEMM on that core
+#   dram.bandwidth  triad_gbps >= 90% of an OpenMP triad (-O3 -march=native)
+#   dram.patterns   tested_gbps >= 30% of the triad bandwidth
+#   kiln parent     < 2% of one core while a step runs
+#
+# Environment: BUILD (build), KILN ($BUILD/kiln), BENCH_DURATION (10s, per
+# kiln step), BENCH_REF_SECONDS (5, per reference program), CC (cc).
+set -u
+cd "$(dirname "$0")/../.." || exit 2
+
+BUILD=${BUILD:-build}
+KILN=${KILN:-$BUILD/kiln}
+DURATION=${BENCH_DURATION:-10s}
+REF_SECONDS=${BENCH_REF_SECONDS:-5}
+CC=${CC:-cc}
+OUT=$BUILD/bench
+mkdir -p "$OUT"
+failed=0
+
+die() {
+  echo "bench: $*" >&2
+  exit 2
+}
+
+[ -x "$KILN" ] || die "$KILN is not built (make all)"
+
+# ---- reference programs ----
+$CC -O3 -march=native -fopenmp -o "$OUT/triad_ref" tests/bench/triad_ref.c ||
+  die "cannot build triad_ref"
+blas_cflags=$(pkg-config --cflags openblas 2>/dev/null) ||
+  blas_cflags=-I/usr/include/x86_64-linux-gnu/openblas-pthread
+blas_libs=$(pkg-config --libs openblas 2>/dev/null) || blas_libs=-lopenblas
+# shellcheck disable=SC2086
+$CC -O2 $blas_cflags -o "$OUT/dgemm_ref" tests/bench/dgemm_ref.c $blas_libs ||
+  die "cannot build dgemm_ref (libopenblas-dev)"
+
+# ---- helpers ----
+
+# measurement DIR NAME [HWID]: the first such measurement in DIR/ocp.jsonl.
+measurement() {
+  python3 - "$@" <<'EOF'
+import json, sys
+d, name = sys.argv[1], sys.argv[2]
+hwid = sys.argv[3] if len(sys.argv) > 3 else None
+for line in open(d + "/ocp.jsonl"):
+    m = json.loads(line).get("testStepArtifact", {}).get("measurement")
+    if not m or m.get("name") != name:
+        continue
+    if hwid is not None and m.get("subcomponent", {}).get("name") != hwid:
+        continue
+    print(m["value"])
+    break
+EOF
+}
+
+# run_log DIR REGEX: the first log message in DIR/ocp.jsonl matching REGEX.
+run_log() {
+  python3 - "$@" <<'EOF'
+import json, re, sys
+for line in open(sys.argv[1] + "/ocp.jsonl"):
+    o = json.loads(line)
+    for art in ("testRunArtifact", "testStepArtifact"):
+        log = o.get(art, {}).get("log")
+        if log and re.search(sys.argv[2], log.get("message", "")):
+            print(log["message"])
+            sys.exit(0)
+EOF
+}
+
+# calc EXPR: floating-point arithmetic.
+calc() { awk "BEGIN { printf \"%.3f\", $1 }"; }
+
+# verdict NAME VALUE OP TARGET: prints the outcome, remembers a miss.
+verdict() {
+  if awk "BEGIN { exit !($2 $3 $4) }"; then
+    echo "  $1: $2 $3 $4 -> target met"
+  else
+    echo "  $1: $2 is not $3 $4 -> TARGET MISSED"
+    failed=1
+  fi
+}
+
+parent_worst=0
+# kiln_step MODULE: runs one module through the CLI into $OUT/MODULE and
+# measures the parent's CPU time from /proc while it runs.
+kiln_step() {
+  dir=$OUT/$1
+  rm -rf "$dir"
+  start=$(date +%s.%N)
+  "$KILN" run --only "$1" --duration "$DURATION" --report-dir "$dir" \
+    --quiet &
+  pid=$!
+  ticks=0
+  # utime + stime of the parent alone (children are separate processes),
+  # sampled until it exits; the last sample is within 0.2 s of the end.
+  while [ -r "/proc/$pid/stat" ]; do
+    s=$(awk '$3 != "Z" { print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null)
+    [ -n "$s" ] || break
+    ticks=$s
+    sleep 0.2
+  done
+  wait "$pid"
+  rc=$?
+  wall=$(calc "$(date +%s.%N) - $start")
+  [ "$rc" -eq 0 ] || {
+    echo "  kiln run --only $1 exited $rc (not PASS): see $dir" >&2
+    failed=1
+  }
+  [ -f "$dir/ocp.jsonl" ] || die "no $dir/ocp.jsonl"
+  own=$(calc "100 * $ticks / $(getconf CLK_TCK) / $wall")
+  # ---- the core's own rusage figure (src/main.c logs it per run) ----
+  core=$(run_log "$dir" '^kiln parent process:' |
+    sed -n 's/.*(\([0-9.]*\)% of one core).*/\1/p')
+  echo "  kiln parent: ${core:-?}% of one core (its rusage), $own% (/proc," \
+    "sampled) over ${wall}s"
+  worst=${core:-$own}
+  parent_worst=$(awk "BEGIN { print ($worst > $parent_worst) ? $worst : \
+$parent_worst }")
+}
+
+first_cpu=$(python3 -c 'import os; print(min(os.sched_getaffinity(0)))')
+echo "kiln benchmarks on $(nproc) CPUs, $DURATION per step ($KILN)"
+
+# ---- cpu.compute vs OpenBLAS DGEMM on one core ----
+echo "cpu.compute"
+kiln_step cpu.compute
+# Per physical core: add the SMT siblings kiln also loaded, since DGEMM
+# has the whole core to itself.
+sib=/sys/devices/system/cpu/cpu$first_cpu/topology/thread_siblings_list
+siblings=$(python3 - "$sib" "$first_cpu" <<'EOF'
+import os, sys
+try:
+    text = open(sys.argv[1]).read().strip()
+except OSError:
+    text = sys.argv[2]
+cpus = set()
+for part in text.split(","):
+    lo, _, hi = part.partition("-")
+    cpus.update(range(int(lo), int(hi or lo) + 1))
+print(" ".join(str(c) for c in sorted(cpus & os.sched_getaffinity(0))))
+EOF
+)
+kiln_core=0
+for c in $siblings; do
+  v=$(measurement "$OUT/cpu.compute" gflops_per_core "cpu$c")
+  [ -n "$v" ] || die "no gflops_per_core for cpu$c"
+  kiln_core=$(calc "$kiln_core + $v")
+done
+dgemm=$(OPENBLAS_NUM_THREADS=1 "$OUT/dgemm_ref" "$first_cpu" 2048 \
+  "$REF_SECONDS" | awk '$1 == "dgemm_gflops" { print $2 }')
+[ -n "$dgemm" ] || die "dgemm_ref gave no figure"
+echo "  kiln gflops_per_core (cpu$siblings): $kiln_core GFLOP/s;" \
+  "OpenBLAS DGEMM 1 thread on cpu$first_cpu: $dgemm GFLOP/s"
+verdict "ratio kiln/DGEMM" "$(calc "$kiln_core / $dgemm")" ">=" 1.0
+
+# ---- dram.bandwidth vs an OpenMP triad on the same array size ----
+echo "dram.bandwidth"
+kiln_step dram.bandwidth
+triad=$(measurement "$OUT/dram.bandwidth" triad_gbps)
+[ -n "$triad" ] || die "no triad_gbps"
+doubles=$(run_log "$OUT/dram.bandwidth" 'arrays of' |
+  sed -n 's/.*(\([0-9]*\) doubles).*/\1/p')
+[ -n "$doubles" ] || die "kiln did not log its array size"
+ref=$(OMP_PROC_BIND=true "$OUT/triad_ref" $((doubles * 8)) "$REF_SECONDS" |
+  awk '$1 == "triad_gbps" { print $2 }')
+[ -n "$ref" ] || die "triad_ref gave no figure"
+echo "  kiln triad_gbps: $triad GB/s; OpenMP triad ($((doubles * 8 >> 20))" \
+  "MiB arrays): $ref GB/s"
+verdict "ratio kiln/reference triad" "$(calc "$triad / $ref")" ">=" 0.90
+
+# ---- dram.patterns vs the triad bandwidth ----
+echo "dram.patterns"
+kiln_step dram.patterns
+tested=$(measurement "$OUT/dram.patterns" tested_gbps)
+[ -n "$tested" ] || die "no tested_gbps"
+# The stricter of the two triads measured above.
+best_triad=$(awk "BEGIN { print ($triad > $ref) ? $triad : $ref }")
+echo "  kiln tested_gbps: $tested GB/s; triad: $best_triad GB/s (the" \
+  "higher of kiln's and the reference)"
+verdict "ratio tested/triad" "$(calc "$tested / $best_triad")" ">=" 0.30
+
+# ---- the parent's CPU use, worst of the three runs ----
+echo "kiln parent process"
+verdict "worst parent CPU, % of one core" "$parent_worst" "<" 2
+
+[ "$failed" -eq 0 ] && echo "bench: all targets met" ||
+  echo "bench: some targets missed"
+exit "$failed"
