@@ -210,12 +210,12 @@ int fixture_command(char **output, const char *fmt, ...) {
     abort();
   va_end(ap);
   char *full = kiln_strdup_printf("(%s) 2>&1", cmd);
-  fprintf(stderr, "# running: %s\n", cmd);
   free(cmd);
   FILE *p = popen(full, "r");
-  free(full);
-  if (!p)
+  if (!p) {
+    free(full);
     return 127;
+  }
   char *text = NULL;
   size_t len = 0;
   FILE *capture = open_memstream(&text, &len);
@@ -223,10 +223,13 @@ int fixture_command(char **output, const char *fmt, ...) {
   size_t got;
   while ((got = fread(chunk, 1, sizeof chunk, p)) > 0) {
     fwrite(chunk, 1, got, capture);
-    fwrite(chunk, 1, got, stderr);
   }
   fclose(capture);
   int status = pclose(p);
+  /* Shown only when it did not succeed; callers judge whether it should. */
+  if (status != 0)
+    fprintf(stderr, "# %s exited %d:\n%s", full, status, text ? text : "");
+  free(full);
   if (output)
     *output = text;
   else
