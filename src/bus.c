@@ -21,8 +21,9 @@ static void check(struct kiln_bus *bus, size_t i, int rc) {
   bus->failures++;
   struct kiln_sink *s = bus->sinks[i];
   if (bus->errors)
-    fprintf(bus->errors, "kiln: report %s: %s (it stops here; the others go on)\n",
-            s->name, s->err[0] ? s->err : "write failed");
+    fprintf(bus->errors,
+            "kiln: report %s: %s (it stops here; the others go on)\n", s->name,
+            s->err[0] ? s->err : "write failed");
 }
 
 #define PUBLISH(bus, cb, ...)                                                  \

@@ -26,16 +26,27 @@ int kiln_duration_parse(const char *s, double *out) {
       return -1;
     double unit = 1;
     switch (*end) {
-    case 's': unit = 1; end++; break;
-    case 'm': unit = 60; end++; break;
-    case 'h': unit = 3600; end++; break;
-    case 'd': unit = 86400; end++; break;
+    case 's':
+      unit = 1;
+      end++;
+      break;
+    case 'm':
+      unit = 60;
+      end++;
+      break;
+    case 'h':
+      unit = 3600;
+      end++;
+      break;
+    case 'd':
+      unit = 86400;
+      end++;
+      break;
     case 0:
       if (terms > 0)
         return -1; /* "1h30" is ambiguous */
       break;
-    default:
-      return -1;
+    default: return -1;
     }
     total += v * unit;
     terms++;

@@ -29,8 +29,15 @@ static char *read_dmi(const char *name) {
 /* Firmware vendors fill unset serials with these. */
 static bool is_placeholder(const char *s) {
   static const char *const junk[] = {
-      "", "0", "none", "default string", "to be filled by o.e.m.",
-      "system serial number", "not specified", "0123456789", "n/a",
+      "",
+      "0",
+      "none",
+      "default string",
+      "to be filled by o.e.m.",
+      "system serial number",
+      "not specified",
+      "0123456789",
+      "n/a",
   };
   for (size_t i = 0; i < sizeof junk / sizeof *junk; i++)
     if (strcasecmp(s, junk[i]) == 0)
@@ -60,8 +67,8 @@ void kiln_dut_path_name(const char *serial, char *buf, size_t n) {
   size_t o = 0;
   for (const char *p = serial; *p && o + 1 < n && o < 64; p++) {
     unsigned char ch = (unsigned char)*p;
-    buf[o++] = (isalnum(ch) || ch == '.' || ch == '-' || ch == '_') ? (char)ch
-                                                                     : '_';
+    buf[o++] =
+        (isalnum(ch) || ch == '.' || ch == '-' || ch == '_') ? (char)ch : '_';
   }
   buf[o] = 0;
   if (o == 0 || buf[0] == '.')

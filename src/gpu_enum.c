@@ -20,9 +20,7 @@ static unsigned long read_hex_file(const char *dir, const char *name) {
   return v;
 }
 
-static int cmp_bus_id(const void *a, const void *b) {
-  return strcmp(a, b);
-}
+static int cmp_bus_id(const void *a, const void *b) { return strcmp(a, b); }
 
 size_t kiln_gpu_enumerate(char (*bus_ids)[16], size_t max) {
   const char *root = getenv("KILN_SYSFS_PCI");

@@ -177,9 +177,7 @@ static int parse_run_args(int argc, char **argv, struct run_args *a) {
       free(list);
       break;
     }
-    case 'h':
-      usage(stdout);
-      exit(0);
+    case 'h': usage(stdout); exit(0);
     case ':':
       fprintf(stderr, "kiln: option '%s' needs a value\n", argv[optind - 1]);
       return -1;
@@ -209,8 +207,8 @@ static void log_parent_usage(struct kiln_run *run, struct kiln_bus *bus) {
   snprintf(msg, sizeof msg,
            "kiln parent process: %.3f s CPU over %.1f s (%.3f%% of one core)",
            cpu, wall, wall > 0 ? 100.0 * cpu / wall : 0.0);
-  struct kiln_log l = {.severity = KILN_SEV_INFO, .message = msg,
-                       .time = kiln_now()};
+  struct kiln_log l = {
+      .severity = KILN_SEV_INFO, .message = msg, .time = kiln_now()};
   kiln_bus_log(bus, run, NULL, &l);
 }
 
@@ -234,8 +232,10 @@ static int cmd_run(int argc, char **argv) {
     fprintf(stderr, "kiln: %s\n", err);
     goto out;
   }
-  struct kiln_plan_options po = {.only = a.only, .skip = a.skip,
-                                 .duration = a.duration, .inject = a.inject};
+  struct kiln_plan_options po = {.only = a.only,
+                                 .skip = a.skip,
+                                 .duration = a.duration,
+                                 .inject = a.inject};
   if (kiln_plan_build(&prof, &po, &plan, err, sizeof err) != 0) {
     fprintf(stderr, "kiln: %s\n", err);
     goto out;

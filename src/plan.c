@@ -45,8 +45,10 @@ static int check_globs(const char *patterns, const char *opt, char *err,
 }
 
 static int by_phase(const void *a, const void *b) {
-  const struct kiln_profile_module *x = *(const struct kiln_profile_module *const *)a;
-  const struct kiln_profile_module *y = *(const struct kiln_profile_module *const *)b;
+  const struct kiln_profile_module *x =
+      *(const struct kiln_profile_module *const *)a;
+  const struct kiln_profile_module *y =
+      *(const struct kiln_profile_module *const *)b;
   if (x->phase != y->phase)
     return x->phase < y->phase ? -1 : 1;
   return x < y ? -1 : x > y; /* stable: profile order within a phase */
@@ -82,9 +84,9 @@ static void add_targets(struct kiln_plan *plan, const struct kiln_module *mod,
     s->module = mod;
     s->cfg = cfg;
     s->phase = cfg->phase;
-    s->skip_reason = kiln_xstrdup(KILN_HAVE_CUDA
-                                      ? "no NVIDIA GPU found on the PCI bus"
-                                      : "built without CUDA");
+    s->skip_reason =
+        kiln_xstrdup(KILN_HAVE_CUDA ? "no NVIDIA GPU found on the PCI bus"
+                                    : "built without CUDA");
     return;
   }
   for (size_t i = 0; i < n; i++) {
@@ -128,8 +130,8 @@ static int place_fault(struct kiln_plan *plan, const char *spec, char *err,
   }
   const char *want = f->module ? f->module : colon ? colon + 1 : NULL;
   if (f->module && colon) {
-    snprintf(err, n, "fault %s always goes to %s; drop ':%s'", name,
-             f->module, colon + 1);
+    snprintf(err, n, "fault %s always goes to %s; drop ':%s'", name, f->module,
+             colon + 1);
     return -1;
   }
   bool placed = false;
@@ -171,15 +173,19 @@ int kiln_plan_build(const struct kiln_profile *p,
       continue;
     if (o->skip && matches_any(o->skip, mod->name))
       continue;
-    double d = cfg->duration >= 0 ? cfg->duration : mod->stress ? p->duration : 0;
+    double d = cfg->duration >= 0 ? cfg->duration
+               : mod->stress      ? p->duration
+                                  : 0;
     if (o->duration > 0 && mod->stress)
       d = o->duration;
     add_targets(out, mod, cfg, d);
   }
   free(order);
   if (out->n_steps == 0) {
-    snprintf(err, n, "nothing to run: profile '%s' has no module left after "
-                     "--only/--skip", p->name);
+    snprintf(err, n,
+             "nothing to run: profile '%s' has no module left after "
+             "--only/--skip",
+             p->name);
     return -1;
   }
   for (const char *const *f = o->inject; f && *f; f++)

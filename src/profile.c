@@ -4,10 +4,10 @@
  *   [MODULE]   parameters, `<measurement>.min` / `.max` limits,
  *              duration (overrides the profile's default)             */
 #include <errno.h>
-#include <stdarg.h>
-#include <stdbool.h>
 #include <ini.h>
 #include <math.h>
+#include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,8 +85,7 @@ static int parse_phase_list(struct parse_state *st, const char *key,
   char *end;
   errno = 0;
   long phase = strtol(key + strlen("phase."), &end, 10);
-  if (errno || *end || end == key + strlen("phase.") || phase < 1 ||
-      phase > 99)
+  if (errno || *end || end == key + strlen("phase.") || phase < 1 || phase > 99)
     return fail(st, "bad phase key '%s' (use phase.1 .. phase.99)", key);
   char *list = kiln_xstrdup(value);
   char *save = NULL;
@@ -190,8 +189,10 @@ static int module_key(struct parse_state *st, const char *section,
     return fail(st, "unknown module [%s] (see `kiln list`)", section);
   struct kiln_profile_module *pm = find_module(st->p, section);
   if (!pm)
-    return fail(st, "[%s] is configured but no phase.N in [profile] runs it "
-                    "(phases must come first)", section);
+    return fail(st,
+                "[%s] is configured but no phase.N in [profile] runs it "
+                "(phases must come first)",
+                section);
   const char *dot = strrchr(key, '.');
   if (dot && (strcmp(dot, ".min") == 0 || strcmp(dot, ".max") == 0))
     return add_limit(st, pm, mod, key, value);
@@ -205,7 +206,8 @@ static int module_key(struct parse_state *st, const char *section,
   for (size_t i = 0; i < pm->n_params; i++)
     if (strcmp(pm->params[i].key, key) == 0)
       return fail(st, "%s is set twice in [%s]", key, section);
-  pm->params = kiln_xrealloc(pm->params, (pm->n_params + 1) * sizeof *pm->params);
+  pm->params =
+      kiln_xrealloc(pm->params, (pm->n_params + 1) * sizeof *pm->params);
   struct kiln_kv *kv = &pm->params[pm->n_params++];
   kv->key = kiln_xstrdup(key);
   kv->value = kiln_xstrdup(value);
@@ -253,8 +255,10 @@ int kiln_profile_parse(const char *text, const char *source,
     return -1;
   }
   if (out->n_modules == 0) {
-    snprintf(err, n, "%s: no modules to run (add phase.1 = MODULE to "
-                     "[profile])", source);
+    snprintf(err, n,
+             "%s: no modules to run (add phase.1 = MODULE to "
+             "[profile])",
+             source);
     kiln_profile_free(out);
     return -1;
   }
@@ -311,9 +315,9 @@ int kiln_profile_load(const char *name_or_path, struct kiln_profile *out,
   text[got] = 0;
   if (read_err || got > (1 << 20) || memchr(text, 0, got)) {
     snprintf(err, n, "%s: %s", name_or_path,
-             read_err ? "read error" : got > (1 << 20)
-                                           ? "larger than 1 MiB: not a profile"
-                                           : "binary data: not a profile");
+             read_err          ? "read error"
+             : got > (1 << 20) ? "larger than 1 MiB: not a profile"
+                               : "binary data: not a profile");
     free(text);
     return -1;
   }

@@ -74,10 +74,11 @@ struct kiln_step_result *kiln_run_add_step(struct kiln_run *run, const char *id,
   return s;
 }
 
-struct kiln_measurement *kiln_step_add_measurement(
-    struct kiln_step_result *s, const char *name, double value,
-    const char *unit, const struct kiln_limit *limit, const char *hwid,
-    double time) {
+struct kiln_measurement *
+kiln_step_add_measurement(struct kiln_step_result *s, const char *name,
+                          double value, const char *unit,
+                          const struct kiln_limit *limit, const char *hwid,
+                          double time) {
   GROW(s->measurements, s->n_measurements, s->cap_measurements);
   struct kiln_measurement *m = &s->measurements[s->n_measurements++];
   memset(m, 0, sizeof *m);
@@ -148,7 +149,8 @@ enum kiln_verdict kiln_run_verdict(const struct kiln_run *run) {
   enum kiln_verdict v = KILN_PASS;
   for (size_t i = 0; i < run->n_steps; i++) {
     const struct kiln_step_result *s = &run->steps[i];
-    enum kiln_verdict sv = s->state == KILN_STEP_DONE ? s->verdict : KILN_ABORTED;
+    enum kiln_verdict sv =
+        s->state == KILN_STEP_DONE ? s->verdict : KILN_ABORTED;
     v = kiln_verdict_worse(v, sv == KILN_SKIP ? KILN_PASS : sv);
   }
   return v;

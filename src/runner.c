@@ -193,9 +193,9 @@ static void handle_event(struct child *c, struct kiln_wire_event *ev,
     return;
   switch (ev->type) {
   case KILN_WIRE_MEASUREMENT: {
-    struct kiln_measurement *m = kiln_step_add_measurement(
-        r, ev->name, ev->value, ev->unit, limit_for(c->plan, ev->name),
-        ev->hwid, t);
+    struct kiln_measurement *m =
+        kiln_step_add_measurement(r, ev->name, ev->value, ev->unit,
+                                  limit_for(c->plan, ev->name), ev->hwid, t);
     kiln_bus_measurement(bus, run, r, m);
     break;
   }
@@ -204,8 +204,8 @@ static void handle_event(struct child *c, struct kiln_wire_event *ev,
                                : ev->diag_type == KILN_DIAG_PASS
                                    ? KILN_DIAG_PASS
                                    : KILN_DIAG_UNKNOWN;
-    struct kiln_diagnosis *d = kiln_step_add_diagnosis(
-        r, type, ev->symptom, ev->message, ev->hwid, t);
+    struct kiln_diagnosis *d =
+        kiln_step_add_diagnosis(r, type, ev->symptom, ev->message, ev->hwid, t);
     kiln_bus_diagnosis(bus, run, r, d);
     break;
   }
@@ -222,8 +222,8 @@ static void handle_event(struct child *c, struct kiln_wire_event *ev,
     c->got_end = true;
     c->end_verdict = ev->verdict;
     free(c->end_reason);
-    c->end_reason = ev->message && ev->message[0] ? kiln_xstrdup(ev->message)
-                                                  : NULL;
+    c->end_reason =
+        ev->message && ev->message[0] ? kiln_xstrdup(ev->message) : NULL;
     break;
   }
 }
@@ -360,8 +360,8 @@ static void abort_running(struct child *kids, size_t n, int sig) {
 
 /* Runs one phase's steps at once; returns when all have ended. */
 static void run_phase(const struct kiln_plan *plan, size_t first, size_t last,
-                      const struct kiln_runner_options *o,
-                      struct kiln_run *run, struct kiln_bus *bus) {
+                      const struct kiln_runner_options *o, struct kiln_run *run,
+                      struct kiln_bus *bus) {
   size_t n = last - first;
   struct child *kids = kiln_xcalloc(n, sizeof *kids);
   size_t alive = 0;
@@ -440,8 +440,8 @@ static void run_phase(const struct kiln_plan *plan, size_t first, size_t last,
 }
 
 void kiln_runner_run(const struct kiln_plan *plan,
-                     const struct kiln_runner_options *o,
-                     struct kiln_run *run, struct kiln_bus *bus) {
+                     const struct kiln_runner_options *o, struct kiln_run *run,
+                     struct kiln_bus *bus) {
   install_handlers();
   size_t i = 0;
   while (i < plan->n_steps) {

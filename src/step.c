@@ -66,7 +66,9 @@ static void send_event(struct kiln_step *s, struct kiln_wire_event *ev) {
 }
 
 const char *kiln_step_id(const struct kiln_step *s) { return s->cfg.id; }
-const char *kiln_step_target(const struct kiln_step *s) { return s->cfg.target; }
+const char *kiln_step_target(const struct kiln_step *s) {
+  return s->cfg.target;
+}
 int kiln_step_target_index(const struct kiln_step *s) {
   return s->cfg.target_index;
 }
@@ -138,10 +140,26 @@ bool kiln_step_param_bytes(struct kiln_step *s, const char *name,
       mult = (double)whole / 100.0;
       end++;
       break;
-    case 'k': case 'K': mult = 1024.0; end++; break;
-    case 'm': case 'M': mult = 1024.0 * 1024; end++; break;
-    case 'g': case 'G': mult = 1024.0 * 1024 * 1024; end++; break;
-    case 't': case 'T': mult = 1024.0 * 1024 * 1024 * 1024; end++; break;
+    case 'k':
+    case 'K':
+      mult = 1024.0;
+      end++;
+      break;
+    case 'm':
+    case 'M':
+      mult = 1024.0 * 1024;
+      end++;
+      break;
+    case 'g':
+    case 'G':
+      mult = 1024.0 * 1024 * 1024;
+      end++;
+      break;
+    case 't':
+    case 'T':
+      mult = 1024.0 * 1024 * 1024 * 1024;
+      end++;
+      break;
     }
     if (*end == 'i' && end[-1] != '%')
       end++;
@@ -152,8 +170,8 @@ bool kiln_step_param_bytes(struct kiln_step *s, const char *name,
       return true;
     }
   }
-  kiln_step_error(s, "parameter %s = '%s' is not a size (10%%, 512M, 2G)",
-                  name, v);
+  kiln_step_error(s, "parameter %s = '%s' is not a size (10%%, 512M, 2G)", name,
+                  v);
   return false;
 }
 
@@ -177,8 +195,8 @@ void kiln_emit_measurement(struct kiln_step *s, const char *name, double value,
 }
 
 void kiln_emit_diagnosis(struct kiln_step *s, int diag_type,
-                         const char *symptom, const char *hwid,
-                         const char *fmt, ...) {
+                         const char *symptom, const char *hwid, const char *fmt,
+                         ...) {
   char msg[1024];
   va_list ap;
   va_start(ap, fmt);
@@ -192,8 +210,8 @@ void kiln_emit_diagnosis(struct kiln_step *s, int diag_type,
   send_event(s, &ev);
 }
 
-void kiln_emit_log(struct kiln_step *s, enum kiln_severity sev,
-                   const char *fmt, ...) {
+void kiln_emit_log(struct kiln_step *s, enum kiln_severity sev, const char *fmt,
+                   ...) {
   char msg[1024];
   va_list ap;
   va_start(ap, fmt);

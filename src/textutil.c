@@ -70,7 +70,8 @@ static size_t utf8_seq_len(const unsigned char *p) {
       return 0;
     cp = (cp << 6) | (p[i] & 0x3f);
   }
-  if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+  if ((len == 3 && cp < 0x800) ||
+      (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
       (cp >= 0xd800 && cp <= 0xdfff))
     return 0;
   return len;

@@ -45,16 +45,11 @@ bool kiln_severity_parse(const char *s, enum kiln_severity *out) {
 
 static int rank(enum kiln_verdict v) {
   switch (v) {
-  case KILN_SKIP:
-    return 0;
-  case KILN_PASS:
-    return 1;
-  case KILN_ABORTED:
-    return 2;
-  case KILN_ERROR:
-    return 3;
-  case KILN_FAIL:
-    return 4;
+  case KILN_SKIP: return 0;
+  case KILN_PASS: return 1;
+  case KILN_ABORTED: return 2;
+  case KILN_ERROR: return 3;
+  case KILN_FAIL: return 4;
   }
   return 3;
 }
@@ -66,13 +61,10 @@ enum kiln_verdict kiln_verdict_worse(enum kiln_verdict a, enum kiln_verdict b) {
 int kiln_verdict_exit_code(enum kiln_verdict v) {
   switch (v) {
   case KILN_PASS:
-  case KILN_SKIP:
-    return 0;
-  case KILN_FAIL:
-    return 1;
+  case KILN_SKIP: return 0;
+  case KILN_FAIL: return 1;
   case KILN_ERROR:
-  case KILN_ABORTED:
-    return 2;
+  case KILN_ABORTED: return 2;
   }
   return 2;
 }

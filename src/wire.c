@@ -9,8 +9,10 @@
 #include "kiln/textutil.h"
 
 static const char *const type_names[] = {
-    [KILN_WIRE_MEASUREMENT] = "measurement", [KILN_WIRE_DIAGNOSIS] = "diagnosis",
-    [KILN_WIRE_LOG] = "log",                 [KILN_WIRE_PROGRESS] = "progress",
+    [KILN_WIRE_MEASUREMENT] = "measurement",
+    [KILN_WIRE_DIAGNOSIS] = "diagnosis",
+    [KILN_WIRE_LOG] = "log",
+    [KILN_WIRE_PROGRESS] = "progress",
     [KILN_WIRE_END] = "end",
 };
 
@@ -48,7 +50,8 @@ char *kiln_wire_encode(const struct kiln_wire_event *ev) {
     json_object_set_new(o, "value", json_real(ev->value));
     break;
   case KILN_WIRE_END:
-    json_object_set_new(o, "verdict", json_string(kiln_verdict_name(ev->verdict)));
+    json_object_set_new(o, "verdict",
+                        json_string(kiln_verdict_name(ev->verdict)));
     set_str(o, "message", ev->message);
     break;
   }
@@ -121,8 +124,7 @@ int kiln_wire_decode(const char *line, struct kiln_wire_event *out, char *err,
       out->severity = KILN_SEV_INFO;
     out->message = get_str(o, "message");
     break;
-  case KILN_WIRE_PROGRESS:
-    break;
+  case KILN_WIRE_PROGRESS: break;
   case KILN_WIRE_END:
     if (!kiln_verdict_parse(json_string_value(json_object_get(o, "verdict")),
                             &out->verdict)) {

@@ -1,5 +1,6 @@
 /* Host-side view of the CUDA code in the stress/ .cu files (C linkage).
- * Built only with CUDA=1; the GPU modules SKIP "built without CUDA" otherwise. */
+ * Built only with CUDA=1; the GPU modules SKIP "built without CUDA" otherwise.
+ */
 #ifndef KILN_GPU_H
 #define KILN_GPU_H
 
@@ -16,9 +17,9 @@ struct kiln_gpu_info {
   int sm_count;
   double mem_total_gib;
   double mem_free_gib;
-  int driver_version;  /* e.g. 12040 */
+  int driver_version; /* e.g. 12040 */
   int runtime_version;
-  double kernel_ms;    /* a small kernel's round trip, proving launch works */
+  double kernel_ms; /* a small kernel's round trip, proving launch works */
 };
 
 /* Queries the GPU at bus_id through the CUDA runtime and runs a check

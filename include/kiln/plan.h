@@ -10,12 +10,12 @@
 struct kiln_plan_step {
   const struct kiln_module *module;
   const struct kiln_profile_module *cfg;
-  char *id;          /* "cpu.compute", "gpu.query[0]" */
-  char *target;      /* "host", or a GPU's PCI bus id */
+  char *id;     /* "cpu.compute", "gpu.query[0]" */
+  char *target; /* "host", or a GPU's PCI bus id */
   int target_index;
   int phase;
   double duration;
-  char *skip_reason; /* set when the planner already knows it cannot run */
+  char *skip_reason;   /* set when the planner already knows it cannot run */
   const char **inject; /* faults for this step, NULL-terminated */
 };
 
@@ -25,9 +25,9 @@ struct kiln_plan {
 };
 
 struct kiln_plan_options {
-  const char *only;  /* comma-separated globs over module names, or NULL */
+  const char *only; /* comma-separated globs over module names, or NULL */
   const char *skip;
-  double duration;   /* > 0 overrides every stress step's duration */
+  double duration;           /* > 0 overrides every stress step's duration */
   const char *const *inject; /* validated fault names, NULL-terminated */
 };
 
@@ -39,8 +39,8 @@ void kiln_plan_free(struct kiln_plan *plan);
 
 /* Injectable faults (src/inject.c). */
 struct kiln_fault {
-  const char *name;    /* "cpu.sdc" */
-  const char *module;  /* the module that must catch it, or NULL: any step */
+  const char *name;   /* "cpu.sdc" */
+  const char *module; /* the module that must catch it, or NULL: any step */
   const char *summary;
 };
 extern const struct kiln_fault kiln_faults[]; /* {NULL}-terminated */

@@ -32,9 +32,9 @@ struct kiln_profile_module {
 struct kiln_profile {
   char *name;
   char *description;
-  char *source;    /* file path, or "built-in" */
-  double duration; /* default stress duration, seconds */
-  double grace;    /* watchdog grace past the duration, seconds */
+  char *source;        /* file path, or "built-in" */
+  double duration;     /* default stress duration, seconds */
+  double grace;        /* watchdog grace past the duration, seconds */
   double hang_timeout; /* watchdog: seconds without progress */
   struct kiln_profile_module *modules;
   size_t n_modules;
@@ -50,7 +50,8 @@ int kiln_profile_parse(const char *text, const char *source,
                        struct kiln_profile *out, char *err, size_t n);
 void kiln_profile_free(struct kiln_profile *p);
 
-/* Built-in profiles compiled from the profiles/ directory; NULL-terminated names. */
+/* Built-in profiles compiled from the profiles/ directory; NULL-terminated
+ * names. */
 extern const char *const kiln_builtin_profile_names[];
 const char *kiln_builtin_profile(const char *name);
 

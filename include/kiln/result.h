@@ -11,11 +11,11 @@
 struct kiln_measurement {
   char *name;
   double value;
-  char *unit;             /* may be "" */
+  char *unit; /* may be "" */
   struct kiln_limit limit;
-  char *hwid;             /* hardware the value belongs to ("cpu3"), or "" */
-  bool pass;              /* kiln_limit_ok(limit, value) */
-  double time;            /* wall clock, seconds since the epoch */
+  char *hwid;  /* hardware the value belongs to ("cpu3"), or "" */
+  bool pass;   /* kiln_limit_ok(limit, value) */
+  double time; /* wall clock, seconds since the epoch */
 };
 
 enum kiln_diag_type { KILN_DIAG_PASS, KILN_DIAG_FAIL, KILN_DIAG_UNKNOWN };
@@ -37,17 +37,17 @@ struct kiln_log {
 enum kiln_step_state { KILN_STEP_PENDING, KILN_STEP_RUNNING, KILN_STEP_DONE };
 
 struct kiln_step_result {
-  size_t index;       /* position in the plan, 0-based */
-  char *id;           /* "cpu.compute" or "gpu.query[0]" */
-  char *module;       /* "cpu.compute" */
-  char *target;       /* "host", or a GPU's bus id */
+  size_t index; /* position in the plan, 0-based */
+  char *id;     /* "cpu.compute" or "gpu.query[0]" */
+  char *module; /* "cpu.compute" */
+  char *target; /* "host", or a GPU's bus id */
   int phase;
   enum kiln_step_state state;
   enum kiln_verdict verdict; /* meaningful once state is DONE */
-  char *reason;       /* SKIP/ERROR/ABORTED reason, one line, or NULL */
-  double start, end;  /* wall clock; 0 when not started/ended */
-  double progress;    /* 0..1 */
-  char *key_measurement; /* name of the key figure, or NULL: the first */
+  char *reason;              /* SKIP/ERROR/ABORTED reason, one line, or NULL */
+  double start, end;         /* wall clock; 0 when not started/ended */
+  double progress;           /* 0..1 */
+  char *key_measurement;     /* name of the key figure, or NULL: the first */
 
   struct kiln_measurement *measurements;
   size_t n_measurements, cap_measurements;
@@ -58,7 +58,7 @@ struct kiln_step_result {
 };
 
 struct kiln_dut {
-  char *serial;       /* --serial, else DMI product serial, else hostname */
+  char *serial; /* --serial, else DMI product serial, else hostname */
   char *hostname;
   char *vendor;       /* DMI sys_vendor, or "" */
   char *product;      /* DMI product_name, or "" */
@@ -67,17 +67,17 @@ struct kiln_dut {
 
 struct kiln_run {
   char *kiln_version;
-  char *profile;      /* profile name ("quick") */
+  char *profile;        /* profile name ("quick") */
   char *profile_source; /* "built-in" or the file path */
   char *command_line;
   char *report_dir;
   struct kiln_dut dut;
-  double start, end;  /* wall clock */
+  double start, end; /* wall clock */
   struct kiln_step_result *steps;
   size_t n_steps;
   enum kiln_verdict verdict; /* of the whole run, once finished */
   bool finished;
-  char *abort_reason;   /* "SIGTERM received", or NULL */
+  char *abort_reason; /* "SIGTERM received", or NULL */
 };
 
 /* Model building (src/result.c). Strings are copied and made valid UTF-8;
@@ -87,10 +87,11 @@ void kiln_run_free(struct kiln_run *run);
 struct kiln_step_result *kiln_run_add_step(struct kiln_run *run, const char *id,
                                            const char *module,
                                            const char *target, int phase);
-struct kiln_measurement *kiln_step_add_measurement(
-    struct kiln_step_result *s, const char *name, double value,
-    const char *unit, const struct kiln_limit *limit, const char *hwid,
-    double time);
+struct kiln_measurement *
+kiln_step_add_measurement(struct kiln_step_result *s, const char *name,
+                          double value, const char *unit,
+                          const struct kiln_limit *limit, const char *hwid,
+                          double time);
 struct kiln_diagnosis *kiln_step_add_diagnosis(struct kiln_step_result *s,
                                                enum kiln_diag_type type,
                                                const char *symptom,

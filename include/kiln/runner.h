@@ -18,10 +18,10 @@ struct kiln_step_config {
   const char *id;
   const char *target;
   int target_index;
-  double duration;             /* seconds */
+  double duration;              /* seconds */
   const struct kiln_kv *params; /* profile values; defaults come from module */
   size_t n_params;
-  const char *const *inject;   /* faults to inject into this step; NULL-ended */
+  const char *const *inject; /* faults to inject into this step; NULL-ended */
 };
 
 /* Child side (src/step.c): a step context that writes wire events to fd. */
@@ -33,8 +33,8 @@ void kiln_step_free(struct kiln_step *s);
 
 /* Parent side (src/runner.c). */
 struct kiln_runner_options {
-  double grace;        /* seconds past duration before a step is killed */
-  double hang_timeout; /* seconds without any event before it is killed */
+  double grace;              /* seconds past duration before a step is killed */
+  double hang_timeout;       /* seconds without any event before it is killed */
   const char *const *inject; /* faults asked for on the command line */
 };
 

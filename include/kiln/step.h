@@ -27,8 +27,7 @@ const char *kiln_step_param(const struct kiln_step *s, const char *name);
 /* Parsed forms. On a malformed value they end the step as ERROR naming the
  * parameter and return false; the module should then return. */
 bool kiln_step_param_long(struct kiln_step *s, const char *name, long *out);
-bool kiln_step_param_double(struct kiln_step *s, const char *name,
-                            double *out);
+bool kiln_step_param_double(struct kiln_step *s, const char *name, double *out);
 /* "10%" of `whole`, or a size "512M", "2G", "1024" (bytes). */
 bool kiln_step_param_bytes(struct kiln_step *s, const char *name,
                            uint64_t whole, uint64_t *out);
@@ -44,11 +43,10 @@ void kiln_emit_measurement(struct kiln_step *s, const char *name, double value,
 /* A diagnosis: KILN_DIAG_FAIL fails the step. symptom is a short word
  * ("cpu-sdc"); the message names the hardware, expected and actual. */
 void kiln_emit_diagnosis(struct kiln_step *s, int diag_type,
-                         const char *symptom, const char *hwid,
-                         const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-void kiln_emit_log(struct kiln_step *s, enum kiln_severity sev,
-                   const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+                         const char *symptom, const char *hwid, const char *fmt,
+                         ...) __attribute__((format(printf, 5, 6)));
+void kiln_emit_log(struct kiln_step *s, enum kiln_severity sev, const char *fmt,
+                   ...) __attribute__((format(printf, 3, 4)));
 /* Progress 0..1; also the watchdog's heartbeat: emit at least every few
  * seconds, or the step is ended as hung. */
 void kiln_emit_progress(struct kiln_step *s, double fraction);

@@ -19,8 +19,8 @@ void *kiln_xcalloc(size_t n, size_t size);
 void *kiln_xrealloc(void *p, size_t size);
 /* RFC 3339 UTC with milliseconds: "2026-11-21T05:31:00.123Z". */
 void kiln_format_time(double epoch_seconds, char *buf, size_t n);
-double kiln_now(void);            /* wall clock, seconds since the epoch */
-double kiln_monotonic_now(void);  /* CLOCK_MONOTONIC seconds */
+double kiln_now(void);           /* wall clock, seconds since the epoch */
+double kiln_monotonic_now(void); /* CLOCK_MONOTONIC seconds */
 
 /* Atomic file replacement: write to "<path>.tmp.<pid>", then rename. */
 struct kiln_atomic {

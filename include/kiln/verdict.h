@@ -21,7 +21,7 @@ enum kiln_severity {
   KILN_SEV_FATAL,
 };
 
-const char *kiln_verdict_name(enum kiln_verdict v);   /* "PASS", ... */
+const char *kiln_verdict_name(enum kiln_verdict v); /* "PASS", ... */
 bool kiln_verdict_parse(const char *s, enum kiln_verdict *out);
 const char *kiln_severity_name(enum kiln_severity s); /* "INFO", ... */
 bool kiln_severity_parse(const char *s, enum kiln_severity *out);

@@ -17,14 +17,14 @@ enum kiln_wire_type {
 
 struct kiln_wire_event {
   enum kiln_wire_type type;
-  double time;    /* wall clock */
-  char *name;     /* measurement */
-  double value;   /* measurement value, or progress fraction */
-  char *unit;     /* measurement */
-  char *hwid;     /* measurement, diagnosis */
-  int diag_type;  /* enum kiln_diag_type */
-  char *symptom;  /* diagnosis */
-  char *message;  /* diagnosis, log, end reason */
+  double time;                 /* wall clock */
+  char *name;                  /* measurement */
+  double value;                /* measurement value, or progress fraction */
+  char *unit;                  /* measurement */
+  char *hwid;                  /* measurement, diagnosis */
+  int diag_type;               /* enum kiln_diag_type */
+  char *symptom;               /* diagnosis */
+  char *message;               /* diagnosis, log, end reason */
   enum kiln_severity severity; /* log */
   enum kiln_verdict verdict;   /* end */
 };

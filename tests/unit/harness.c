@@ -31,8 +31,14 @@ void harness_run_module(const char *module, double duration,
   if (!f)
     abort();
   struct kiln_step_config cfg = {
-      .module = m, .id = module, .target = "host", .target_index = 0,
-      .duration = duration, .params = kv, .n_params = np, .inject = inject,
+      .module = m,
+      .id = module,
+      .target = "host",
+      .target_index = 0,
+      .duration = duration,
+      .params = kv,
+      .n_params = np,
+      .inject = inject,
   };
   struct kiln_step *s = kiln_step_new(&cfg, fileno(f));
   kiln_step_run(s);
