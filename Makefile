@@ -28,6 +28,7 @@ KILN_CFLAGS := -std=c11 -D_GNU_SOURCE -Iinclude $(WARN) $(PKG_CFLAGS) \
                -DKILN_VERSION='"$(VERSION)"' -pthread
 LDLIBS := $(PKG_LIBS) -lpthread -lm
 
+HEADERS := $(wildcard include/kiln/*.h stress/*.h reports/*.h)
 LIB_SRC := $(filter-out src/main.c,$(wildcard src/*.c)) \
            $(wildcard reports/*.c) $(wildcard stress/*.c)
 CU_SRC := $(wildcard stress/*.cu)
@@ -65,7 +66,7 @@ $(BUILD)/config: FORCE
 	@echo "CUDA=$(CUDA)" | cmp -s - $@ || echo "CUDA=$(CUDA)" > $@
 FORCE:
 
-$(OBJDIR)/%.o: %.c $(wildcard include/kiln/*.h) Makefile
+$(OBJDIR)/%.o: %.c $(HEADERS) Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(KILN_CFLAGS) -DKILN_HAVE_CUDA=$(CUDA) $(CFLAGS) -c -o $@ $<
 
@@ -73,7 +74,7 @@ $(OBJDIR)/gen/%.o: $(BUILD)/gen/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(KILN_CFLAGS) -DKILN_HAVE_CUDA=$(CUDA) $(CFLAGS) -c -o $@ $<
 
-$(OBJDIR)/%.cu.o: %.cu $(wildcard include/kiln/*.h) Makefile
+$(OBJDIR)/%.cu.o: %.cu $(HEADERS) Makefile
 	@mkdir -p $(dir $@)
 	$(NVCC) -std=c++17 -O3 -Iinclude $(NVCC_ARCH) -c -o $@ $<
 
@@ -82,7 +83,7 @@ $(GEN_PROFILES): $(PROFILES) scripts/embed-profiles.sh
 	@mkdir -p $(dir $@)
 	sh scripts/embed-profiles.sh $(PROFILES) > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/san/%.o: %.c $(wildcard include/kiln/*.h) Makefile
+$(BUILD)/san/%.o: %.c $(HEADERS) Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(KILN_CFLAGS) -DKILN_HAVE_CUDA=0 -O1 -g $(SAN) -c -o $@ $<
 

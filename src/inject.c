@@ -9,6 +9,9 @@ const struct kiln_fault kiln_faults[] = {
     {"dram.bitflip", "dram.patterns",
      "one bit flipped in the tested buffer: dram.patterns must FAIL with its "
      "address"},
+    {"dram.bad_triad", "dram.bandwidth",
+     "one triad result corrupted once: dram.bandwidth must FAIL with its "
+     "address"},
     {"step.crash", NULL, "a step's process crashes: ERROR, the rest completes"},
     {"step.hang", NULL,
      "a step stops making progress: the watchdog ends it as ERROR"},

@@ -229,8 +229,10 @@ void kiln_emit_progress(struct kiln_step *s, double fraction) {
   send_event(s, &ev);
 }
 
-static void end_step(struct kiln_step *s, enum kiln_verdict v, const char *fmt,
-                     va_list ap) {
+__attribute__((format(printf, 3, 0))) static void end_step(struct kiln_step *s,
+                                                           enum kiln_verdict v,
+                                                           const char *fmt,
+                                                           va_list ap) {
   char msg[1024];
   vsnprintf(msg, sizeof msg, fmt, ap);
   pthread_mutex_lock(&s->lock);

@@ -8,10 +8,10 @@
  * their images under the first step are m1*u > 2u apart, the spacing of
  * [2,4), and the second step maps spacing 2u to m2*2u > u. Distinct
  * inputs therefore never round to the same output: a flipped bit, even the
- * lowest, cannot heal before the check. m1*m2 = 1 + ~2^-30 and the offsets
- * cancel, so values stay in range over a block; every block restarts from
- * the same state, so one reference (scalar fma(), correctly rounded like
- * the vector units) serves every block, kernel and CPU. */
+ * lowest, cannot heal before the check. m1*m2 = 1 + 2^-31..2^-27 and the
+ * offsets cancel, so values stay in range over a block; every block
+ * restarts from the same state, so one reference (scalar fma(), correctly
+ * rounded like the vector units) serves every block, kernel and CPU. */
 #include "cpu_compute.h"
 
 #include <errno.h>
@@ -274,7 +274,8 @@ static void *worker_main(void *arg) {
         report_mismatch(w);
       w->bad_blocks++;
     }
-  } while (!atomic_load_explicit(&sh->stop, memory_order_relaxed));
+    /* An injection still due (a short step) gets its block anyway. */
+  } while (!atomic_load_explicit(&sh->stop, memory_order_relaxed) || w->inject);
   w->t1 = kiln_monotonic_now();
   w->cpu1 = thread_cpu_now();
   return NULL;

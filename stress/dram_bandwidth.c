@@ -518,8 +518,12 @@ static void dram_bandwidth_run(struct kiln_step *s) {
       t->A = t->B + tq;
       rounds++;
       bool injected_now = false;
+      bool more = kiln_step_time_left(s);
+      /* Halfway through the time left after set-up, or in the last round
+       * at the latest, so a short step still gets its fault. */
       if (inject && !injected &&
-          kiln_monotonic_now() - start >= kiln_step_duration(s) / 2) {
+          (!more || kiln_monotonic_now() - start >=
+                        (kiln_step_deadline(s) - start) / 2)) {
         /* dram.bad_triad: as if one triad store had landed wrong. */
         size_t j = t->n / 2 + 3;
         uint64_t u = dbits(t->a[j]) ^ (1ULL << 20);
@@ -532,7 +536,6 @@ static void dram_bandwidth_run(struct kiln_step *s) {
       }
       /* Verify about once a second, always at the end, and right after an
        * injection, before later rounds carry the value elsewhere. */
-      bool more = kiln_step_time_left(s);
       if (!more || injected_now || kiln_monotonic_now() - last_verify >= 1.0) {
         team_run(t, OP_VERIFY, &beat);
         verifies++;
@@ -612,6 +615,7 @@ const struct kiln_module kiln_module_dram_bandwidth = {
     .params = params,
     .measurements = measurements,
     .faults = faults,
+    .key_measurement = "triad_gbps",
     .available = dram_bandwidth_available,
     .run = dram_bandwidth_run,
 };

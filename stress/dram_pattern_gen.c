@@ -188,10 +188,11 @@ void pat_fill(enum pat_isa isa, const struct pat_gen *g, uint64_t *blocks,
     default: fill_portable(g, blk, m); break;
     }
   }
+}
+
+void pat_fence(void) {
 #ifdef KILN_X86
-  /* Streaming stores are weakly ordered: drain them before anyone reads. */
-  if (nt && isa != PAT_ISA_PORTABLE)
-    _mm_sfence();
+  _mm_sfence();
 #endif
 }
 

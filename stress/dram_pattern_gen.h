@@ -30,6 +30,7 @@ enum pat_isa { PAT_ISA_PORTABLE, PAT_ISA_AVX2, PAT_ISA_AVX512, PAT_NISAS };
 
 enum pat_salt { PAT_SALT_NONE, PAT_SALT_ADDRESS, PAT_SALT_HASH };
 
+/* Allocate with 64-byte alignment: the SIMD kernels load tbl aligned. */
 struct pat_gen {
   _Alignas(64) uint64_t tbl[PAT_BLOCK_WORDS];
   enum pat_kind kind;
@@ -53,9 +54,12 @@ void pat_gen_init(struct pat_gen *g, enum pat_kind kind, uint64_t variant,
 uint64_t pat_expected(const struct pat_gen *g, const void *addr);
 
 /* Fill nblocks 4 KiB-aligned blocks; nt: non-temporal stores, so the check
- * reads DRAM rather than cache. */
+ * reads DRAM rather than cache. Call pat_fence() before the data is read
+ * again: streaming stores are weakly ordered, and a fence per block would
+ * halve the write rate. */
 void pat_fill(enum pat_isa isa, const struct pat_gen *g, uint64_t *blocks,
               size_t nblocks, bool nt);
+void pat_fence(void);
 /* OR of (word ^ expected) over one block: 0 when every word is right. */
 uint64_t pat_check_block(enum pat_isa isa, const struct pat_gen *g,
                          const uint64_t *block);

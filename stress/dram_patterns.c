@@ -1,12 +1,22 @@
 /* dram.patterns: memtester-style patterns over a share of free memory,
  * one pinned thread per allowed CPU on its own locked slice, looping until
- * the deadline. Fills use streaming stores, so every check reads DRAM, not
- * cache; a check is a vectorised XOR/OR reduction per 4 KiB block, and only
- * a block that reduces to non-zero is walked word by word to name each bad
- * word: pattern, virtual and physical address, expected and actual value.
+ * the deadline.
  *
- * Moving inversions work in 4 KiB steps (check a block, then write its
- * inverse; ascending, then descending), not word by word. */
+ * The work is a series of sweeps over the slice; each sweep checks every
+ * 4 KiB block against the pattern the previous sweep wrote and then writes
+ * the next pattern into it with streaming stores. Checking and writing in
+ * the same sweep keeps DRAM busy in both directions (as STREAM's triad
+ * does), 1.3-1.5x the rate of separate write and check passes, and every
+ * pattern sits in DRAM for a whole sweep before it is read. Streaming
+ * stores also mean every check reads DRAM, not cache. A check is a
+ * vectorised XOR/OR reduction per block; only a block that reduces to
+ * non-zero is walked word by word to name each bad word: pattern, virtual
+ * and physical address, expected and actual value.
+ *
+ * One round writes: own address, walking ones, walking zeros, checkerboard
+ * and its inverse, random, then moving inversions on a second random
+ * pattern R (write R; check R and write ~R ascending; check ~R and write R
+ * descending). The next round's first sweep checks that last R. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -48,20 +58,25 @@ struct worker {
   uint64_t *buf;
   bool inject;
   uint64_t verified; /* bytes checked */
-  uint64_t rounds;
+  uint64_t rounds, sweeps;
   double t0, t1;
-  struct pat_gen *gen; /* 64-byte aligned: the kernels load it aligned */
+  /* The pattern memory holds and the one the sweep writes; 64-byte aligned
+   * for the kernels. */
+  struct pat_gen *cur, *next;
+  bool have_cur; /* false until the first sweep has written memory */
 };
 
 static bool stopping(const struct worker *w) {
-  return atomic_load_explicit(&w->sh->stop, memory_order_relaxed) != 0;
+  /* However short the step, one pattern is written and checked. */
+  return w->sweeps >= 2 &&
+         atomic_load_explicit(&w->sh->stop, memory_order_relaxed) != 0;
 }
 
 /* A block whose reduction was non-zero: find, count and report each bad
- * word. Re-reading tells a transient error from a stuck one. */
+ * word. A second read tells a wrong stored value from an unstable read. */
 static void report_block(struct worker *w, const uint64_t *blk) {
   struct shared *sh = w->sh;
-  const struct pat_gen *g = w->gen;
+  const struct pat_gen *g = w->cur;
   unsigned long long bad = 0;
   for (unsigned i = 0; i < PAT_BLOCK_WORDS; i++) {
     const volatile uint64_t *p = blk + i;
@@ -69,7 +84,8 @@ static void report_block(struct worker *w, const uint64_t *blk) {
     if (got == want)
       continue;
     bad++;
-    if (atomic_fetch_add(&sh->diags, 1) >= sh->max_diags)
+    if (atomic_load(&sh->diags) >= sh->max_diags ||
+        atomic_fetch_add(&sh->diags, 1) >= sh->max_diags)
       continue;
     uint64_t again = *p, phys;
     char where[64] = "", hwid[40] = "";
@@ -80,12 +96,13 @@ static void report_block(struct worker *w, const uint64_t *blk) {
     }
     kiln_emit_diagnosis(
         sh->step, KILN_DIAG_FAIL, "dram-bitflip", hwid[0] ? hwid : NULL,
-        "%s: word at virtual %p%s (tested by cpu%d) read 0x%016llx, "
+        "%s%s: word at virtual %p%s (tested by cpu%d) read 0x%016llx, "
         "expected 0x%016llx (xor 0x%016llx, %d bit%s); re-read 0x%016llx "
         "(%s)",
-        pat_name(g->kind), (const void *)(blk + i), where, w->cpu,
-        (unsigned long long)got, (unsigned long long)want,
-        (unsigned long long)(got ^ want), __builtin_popcountll(got ^ want),
+        pat_name(g->kind), g->invert ? " (inverted)" : "",
+        (const void *)(blk + i), where, w->cpu, (unsigned long long)got,
+        (unsigned long long)want, (unsigned long long)(got ^ want),
+        __builtin_popcountll(got ^ want),
         __builtin_popcountll(got ^ want) == 1 ? "" : "s",
         (unsigned long long)again,
         again == got ? "the stored value is wrong" : "unstable reads");
@@ -97,42 +114,9 @@ static void report_block(struct worker *w, const uint64_t *blk) {
   atomic_fetch_add(&sh->errors, bad);
 }
 
-/* Fills the slice; false when stopped part way. */
-static bool fill_all(struct worker *w) {
-  size_t nblocks = w->bytes / PAT_BLOCK_BYTES;
-  for (size_t b = 0; b < nblocks; b += SLICE_BLOCKS) {
-    if (stopping(w))
-      return false;
-    size_t n = nblocks - b < SLICE_BLOCKS ? nblocks - b : SLICE_BLOCKS;
-    pat_fill(w->sh->isa, w->gen, w->buf + b * PAT_BLOCK_WORDS, n, true);
-  }
-  return true;
-}
-
-/* Checks the slice; with `invert`, writes each block's inverse after
- * checking it (a moving-inversions pass), in descending order when `down`. */
-static bool check_all(struct worker *w, bool invert, bool down) {
-  size_t nblocks = w->bytes / PAT_BLOCK_BYTES;
-  struct pat_gen *g = w->gen;
-  for (size_t k = 0; k < nblocks; k++) {
-    if (k % SLICE_BLOCKS == 0 && stopping(w))
-      return false;
-    size_t b = down ? nblocks - 1 - k : k;
-    uint64_t *blk = w->buf + b * PAT_BLOCK_WORDS;
-    if (pat_check_block(w->sh->isa, g, blk))
-      report_block(w, blk);
-    if (invert) {
-      g->invert = ~g->invert;
-      pat_fill(w->sh->isa, g, blk, 1, false); /* the line is in cache now */
-      g->invert = ~g->invert;
-    }
-    w->verified += PAT_BLOCK_BYTES;
-  }
-  return true;
-}
-
 static void inject_bitflip(struct worker *w) {
-  /* dram.bitflip: between the fill and its check, as a weak cell would. */
+  /* dram.bitflip: between a sweep's write and the next sweep's check, as a
+   * weak cell would lose it. */
   volatile uint64_t *p = w->buf + (w->bytes / 8) / 2 + 5;
   *p ^= 1ULL << 13;
   uint64_t phys;
@@ -147,33 +131,60 @@ static void inject_bitflip(struct worker *w) {
   w->inject = false;
 }
 
-/* One round: every pattern once; false when stopped part way. */
-static bool run_round(struct worker *w) {
-  uint64_t r = w->rounds;
-  struct pat_gen *g = w->gen;
-  for (int k = 0; k < PAT_NKINDS; k++) {
-    enum pat_kind kind = (enum pat_kind)k;
-    /* Checkerboard runs both polarities each round. */
-    int passes = kind == PAT_CHECKERBOARD ? 2 : 1;
-    for (int p = 0; p < passes; p++) {
-      pat_gen_init(g, kind, kind == PAT_CHECKERBOARD ? (uint64_t)p : r,
-                   w->sh->seed);
-      if (!fill_all(w))
-        return false;
-      if (w->inject)
-        inject_bitflip(w);
-      if (kind == PAT_MOVING_INVERSIONS) {
-        /* p up (check p, write ~p), down (check ~p, write p), then p. */
-        if (!check_all(w, true, false))
-          return false;
-        g->invert = ~g->invert;
-        if (!check_all(w, true, true))
-          return false;
-        g->invert = ~g->invert;
-      }
-      if (!check_all(w, false, false))
+/* One sweep: check each block against w->cur (unless nothing was written
+ * yet), then write w->next into it; blocks in descending order when
+ * `down`. Afterwards w->next is what memory holds. False when stopped part
+ * way. */
+static bool sweep(struct worker *w, bool down) {
+  size_t nblocks = w->bytes / PAT_BLOCK_BYTES;
+  enum pat_isa isa = w->sh->isa;
+  for (size_t k = 0; k < nblocks; k++) {
+    if (k % SLICE_BLOCKS == 0) {
+      pat_fence();
+      if (stopping(w))
         return false;
     }
+    uint64_t *blk = w->buf + (down ? nblocks - 1 - k : k) * PAT_BLOCK_WORDS;
+    if (w->have_cur) {
+      if (pat_check_block(isa, w->cur, blk))
+        report_block(w, blk);
+      w->verified += PAT_BLOCK_BYTES;
+    }
+    pat_fill(isa, w->next, blk, 1, true);
+  }
+  pat_fence();
+  struct pat_gen *t = w->cur;
+  w->cur = w->next;
+  w->next = t;
+  w->have_cur = true;
+  w->sweeps++;
+  if (w->inject)
+    inject_bitflip(w);
+  return true;
+}
+
+/* One round: every pattern once; false when stopped part way. */
+static bool run_round(struct worker *w) {
+  uint64_t r = w->rounds, seed = w->sh->seed;
+  static const enum pat_kind simple[] = {PAT_OWN_ADDRESS,   PAT_WALKING_ONES,
+                                         PAT_WALKING_ZEROS, PAT_CHECKERBOARD,
+                                         PAT_CHECKERBOARD,  PAT_RANDOM};
+  for (size_t i = 0; i < sizeof simple / sizeof *simple; i++) {
+    /* The second checkerboard is the first one inverted. */
+    uint64_t variant = simple[i] == PAT_CHECKERBOARD ? (i == 4) : r;
+    pat_gen_init(w->next, simple[i], variant, seed);
+    if (!sweep(w, false))
+      return false;
+  }
+  /* Moving inversions: R, then ~R ascending, then R descending. */
+  pat_gen_init(w->next, PAT_MOVING_INVERSIONS, r, seed);
+  if (!sweep(w, false))
+    return false;
+  for (int pass = 0; pass < 2; pass++) {
+    *w->next = *w->cur;
+    w->next->invert = ~w->cur->invert;
+    if (!sweep(w, pass == 1))
+      return false;
   }
   return true;
 }
@@ -205,7 +216,6 @@ static void *worker_main(void *arg) {
                   "RLIMIT_MEMLOCK",
                   strerror(errno));
   w->t0 = kiln_monotonic_now();
-  /* One full round at least, however short the step. */
   while (run_round(w))
     w->rounds++;
   w->t1 = kiln_monotonic_now();
@@ -300,8 +310,9 @@ static void dram_patterns_run(struct kiln_step *s) {
     w->cpu = cpus[i];
     w->bytes = per;
     w->inject = inject && i == ncpu - 1;
-    w->gen = aligned_alloc(64, sizeof *w->gen);
-    if (!w->gen)
+    w->cur = aligned_alloc(64, sizeof *w->cur);
+    w->next = aligned_alloc(64, sizeof *w->next);
+    if (!w->cur || !w->next)
       abort();
     int rc = pthread_create(&w->tid, NULL, worker_main, w);
     if (rc) {
@@ -342,12 +353,14 @@ static void dram_patterns_run(struct kiln_step *s) {
                     "%llu wrong words, the first %ld reported", errors,
                     max_diags);
     kiln_emit_log(s, errors ? KILN_SEV_ERROR : KILN_SEV_INFO,
-                  "%llu complete rounds of %d patterns over all CPUs, %llu "
-                  "wrong words",
+                  "%llu complete rounds of %d patterns (9 sweeps each) over "
+                  "all CPUs, %llu wrong words",
                   (unsigned long long)rounds, PAT_NKINDS, errors);
   }
-  for (int i = 0; i < ncpu; i++)
-    free(ws[i].gen);
+  for (int i = 0; i < ncpu; i++) {
+    free(ws[i].cur);
+    free(ws[i].next);
+  }
   free(ws);
   free(cpus);
 }
@@ -388,6 +401,7 @@ const struct kiln_module kiln_module_dram_patterns = {
     .params = params,
     .measurements = measurements,
     .faults = faults,
+    .key_measurement = "tested_gbps",
     .available = dram_patterns_available,
     .run = dram_patterns_run,
 };

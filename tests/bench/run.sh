@@ -10,14 +10,15 @@
 #   kiln parent     < 2% of one core while a step runs
 #
 # Environment: BUILD (build), KILN ($BUILD/kiln), BENCH_DURATION (10s, per
-# kiln step), BENCH_REF_SECONDS (5, per reference program), CC (cc).
+# kiln step), BENCH_REF_SECONDS (10, per reference program: as long as a
+# kiln step, so best-of-N has as many tries), CC (cc).
 set -u
 cd "$(dirname "$0")/../.." || exit 2
 
 BUILD=${BUILD:-build}
 KILN=${KILN:-$BUILD/kiln}
 DURATION=${BENCH_DURATION:-10s}
-REF_SECONDS=${BENCH_REF_SECONDS:-5}
+REF_SECONDS=${BENCH_REF_SECONDS:-10}
 CC=${CC:-cc}
 OUT=$BUILD/bench
 mkdir -p "$OUT"
@@ -117,8 +118,8 @@ kiln_step() {
   # ---- the core's own rusage figure (src/main.c logs it per run) ----
   core=$(run_log "$dir" '^kiln parent process:' |
     sed -n 's/.*(\([0-9.]*\)% of one core).*/\1/p')
-  echo "  kiln parent: ${core:-?}% of one core (its rusage), $own% (/proc," \
-    "sampled) over ${wall}s"
+  echo "  kiln parent: ${core:-?}% of one core (its own rusage log), $own%" \
+    "(sampled from /proc/$pid/stat in clock ticks) over ${wall}s"
   worst=${core:-$own}
   parent_worst=$(awk "BEGIN { print ($worst > $parent_worst) ? $worst : \
 $parent_worst }")
@@ -155,7 +156,7 @@ done
 dgemm=$(OPENBLAS_NUM_THREADS=1 "$OUT/dgemm_ref" "$first_cpu" 2048 \
   "$REF_SECONDS" | awk '$1 == "dgemm_gflops" { print $2 }')
 [ -n "$dgemm" ] || die "dgemm_ref gave no figure"
-echo "  kiln gflops_per_core (cpu$siblings): $kiln_core GFLOP/s;" \
+echo "  kiln gflops_per_core (CPUs $siblings): $kiln_core GFLOP/s;" \
   "OpenBLAS DGEMM 1 thread on cpu$first_cpu: $dgemm GFLOP/s"
 verdict "ratio kiln/DGEMM" "$(calc "$kiln_core / $dgemm")" ">=" 1.0
 
@@ -164,6 +165,7 @@ echo "dram.bandwidth"
 kiln_step dram.bandwidth
 triad=$(measurement "$OUT/dram.bandwidth" triad_gbps)
 [ -n "$triad" ] || die "no triad_gbps"
+triad=$(calc "$triad")
 doubles=$(run_log "$OUT/dram.bandwidth" 'arrays of' |
   sed -n 's/.*(\([0-9]*\) doubles).*/\1/p')
 [ -n "$doubles" ] || die "kiln did not log its array size"
@@ -179,6 +181,7 @@ echo "dram.patterns"
 kiln_step dram.patterns
 tested=$(measurement "$OUT/dram.patterns" tested_gbps)
 [ -n "$tested" ] || die "no tested_gbps"
+tested=$(calc "$tested")
 # The stricter of the two triads measured above.
 best_triad=$(awk "BEGIN { print ($triad > $ref) ? $triad : $ref }")
 echo "  kiln tested_gbps: $tested GB/s; triad: $best_triad GB/s (the" \

@@ -2,7 +2,7 @@
 # Injected faults must be caught, each as the issue states, and the reports
 # stay valid around them.
 . tests/e2e/lib.sh
-plan 32
+plan 34
 P="$FIXTURES/profiles/fast.ini"
 
 # verdict_of DIR STEP: the step's verdict from summary-independent TAP.
@@ -25,6 +25,13 @@ is "dram.bitflip: exit 1 (FAIL)" "$rc" 1
 like "dram.bitflip: the failure gives the address" "$TEST_TMP/flip.out" \
   "FAIL +dram.patterns: .*0x[0-9a-f]{6,}"
 check_reports "$d" fail
+
+d="$TEST_TMP/triad"
+run_kiln "$TEST_TMP/triad.out" run --profile "$P" --only dram.bandwidth \
+  --inject dram.bad_triad --report-dir "$d"
+is "dram.bad_triad: exit 1 (FAIL)" "$rc" 1
+like "dram.bad_triad: the failure gives the address" "$TEST_TMP/triad.out" \
+  "FAIL +dram.bandwidth: .*0x[0-9a-f]{6,}"
 
 d="$TEST_TMP/crash"
 run_kiln "$TEST_TMP/crash.out" run --profile "$P" \
