@@ -108,12 +108,41 @@ static void places_faults(void **state) {
                            "does not run");
 }
 
+static bool module_declares(const struct kiln_module *m, const char *fault) {
+  for (const char *const *f = m->faults; f && *f; f++)
+    if (strcmp(*f, fault) == 0)
+      return true;
+  return false;
+}
+
+/* The fault table and the modules' own lists must agree, or --inject
+ * would accept a fault no module honours (a detector never proven). */
+static void fault_table_matches_modules(void **state) {
+  (void)state;
+  for (const struct kiln_fault *f = kiln_faults; f->name; f++) {
+    if (!f->module)
+      continue;
+    const struct kiln_module *m = kiln_module_find(f->module);
+    assert_non_null(m);
+    if (!module_declares(m, f->name))
+      fail_msg("%s does not declare fault %s", f->module, f->name);
+  }
+  for (const struct kiln_module *const *m = kiln_modules; *m; m++)
+    for (const char *const *f = (*m)->faults; f && *f; f++) {
+      const struct kiln_fault *k = kiln_fault_find(*f);
+      if (!k || !k->module || strcmp(k->module, (*m)->name) != 0)
+        fail_msg("%s declares fault %s, missing from kiln_faults", (*m)->name,
+                 *f);
+    }
+}
+
 int main(void) {
   cmocka_set_message_output(CM_OUTPUT_TAP);
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(plans_phases_in_order),
       cmocka_unit_test(filters_and_overrides),
       cmocka_unit_test(places_faults),
+      cmocka_unit_test(fault_table_matches_modules),
   };
   return cmocka_run_group_tests_name("plan", tests, setup, teardown);
 }
