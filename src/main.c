@@ -292,8 +292,7 @@ static int cmd_run(int argc, char **argv) {
 
   kiln_bus_run_start(&bus, &run);
   struct kiln_runner_options ro = {.grace = prof.grace,
-                                   .hang_timeout = prof.hang_timeout,
-                                   .inject = a.inject};
+                                   .hang_timeout = prof.hang_timeout};
   kiln_runner_run(&plan, &ro, &run, &bus);
   log_parent_usage(&run, &bus);
   run.end = kiln_now();

@@ -85,15 +85,6 @@ static void restore_child_signals(void) {
   sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
-/* Faults that belong to no module: the runner's own child wrapper does
- * them, so every module is covered. */
-static bool has_fault(const struct kiln_plan_step *p, const char *name) {
-  for (const char **f = p->inject; f && *f; f++)
-    if (strcmp(*f, name) == 0)
-      return true;
-  return false;
-}
-
 static _Noreturn void child_main(const struct kiln_plan_step *p, int wfd,
                                  pid_t parent) {
   restore_child_signals();
@@ -128,12 +119,14 @@ static _Noreturn void child_main(const struct kiln_plan_step *p, int wfd,
       .inject = (const char *const *)p->inject,
   };
   struct kiln_step *s = kiln_step_new(&cfg, wfd);
-  if (has_fault(p, "step.crash")) {
+  /* Faults that belong to no module: this wrapper does them, so every
+   * module is covered. */
+  if (kiln_step_inject(s, "step.crash")) {
     kiln_emit_log(s, KILN_SEV_WARNING, "injected fault step.crash: crashing");
     kiln_emit_progress(s, 0.1);
     raise(SIGSEGV);
   }
-  if (has_fault(p, "step.hang")) {
+  if (kiln_step_inject(s, "step.hang")) {
     kiln_emit_log(s, KILN_SEV_WARNING,
                   "injected fault step.hang: no more progress");
     for (;;)
