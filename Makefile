@@ -17,7 +17,7 @@ VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 # Objects per CUDA setting, so `make CUDA=0` never links CUDA-built objects.
 OBJDIR = $(BUILD)/obj-cuda$(CUDA)
 
-PKGS := inih jansson libxml-2.0
+PKGS := inih jansson libxml-2.0 libpci
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -26,7 +26,7 @@ WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 CFLAGS ?= -O2 -g
 KILN_CFLAGS := -std=c11 -D_GNU_SOURCE -Iinclude $(WARN) $(PKG_CFLAGS) \
                -DKILN_VERSION='"$(VERSION)"' -pthread
-LDLIBS := $(PKG_LIBS) -lpthread -lm
+LDLIBS := $(PKG_LIBS) -lsensors -ldl -lpthread -lm
 
 HEADERS := $(wildcard include/kiln/*.h stress/*.h reports/*.h)
 LIB_SRC := $(filter-out src/main.c,$(wildcard src/*.c)) \

@@ -243,6 +243,21 @@ static void write_properties(struct xml_out *x, const struct kiln_run *run) {
   property(x, "dmi.vendor", run->dut.vendor);
   property(x, "dmi.product", run->dut.product);
   property(x, "dmi.board_serial", run->dut.board_serial);
+  property(x, "bios.vendor", run->dut.bios_vendor ? run->dut.bios_vendor : "");
+  property(x, "bios.version",
+           run->dut.bios_version ? run->dut.bios_version : "");
+  property(x, "bios.date", run->dut.bios_date ? run->dut.bios_date : "");
+  /* One property per inventoried part: "GPU 0000:1b:00.0", its model and
+   * serial, so QA can trace a result to a serial number. */
+  for (size_t i = 0; i < run->n_hardware; i++) {
+    const struct kiln_hw_info *h = &run->hardware[i];
+    char *name = kiln_strdup_printf("hardware.%s", h->id);
+    char *value = kiln_strdup_printf("%s%s%s", h->name,
+                                     h->serial[0] ? " serial " : "", h->serial);
+    property(x, name, value);
+    free(name);
+    free(value);
+  }
   end(x);
 }
 

@@ -146,14 +146,53 @@ static json_t *platform_infos(const struct kiln_dut *dut) {
   return list;
 }
 
-static json_t *dut_info(const struct kiln_dut *dut) {
+static void set_text(json_t *obj, const char *key, const char *value) {
+  if (value && value[0])
+    json_object_set_new(obj, key, json_text(value));
+}
+
+/* One hardwareInfo per inventoried part; NULL (key left out) when none. */
+static json_t *hardware_infos(const struct kiln_run *run) {
+  if (run->n_hardware == 0)
+    return NULL;
+  json_t *list = json_array();
+  for (size_t i = 0; i < run->n_hardware; i++) {
+    const struct kiln_hw_info *h = &run->hardware[i];
+    json_t *j = json_pack("{s:o, s:o}", "hardwareInfoId", json_text(h->id),
+                          "name", json_text(h->name[0] ? h->name : h->id));
+    set_text(j, "partType", h->kind);
+    set_text(j, "location", h->location);
+    set_text(j, "serialNumber", h->serial);
+    set_text(j, "partNumber", h->part_number);
+    set_text(j, "manufacturer", h->manufacturer);
+    set_text(j, "version", h->version);
+    json_array_append_new(list, j);
+  }
+  return list;
+}
+
+/* BIOS as a FIRMWARE softwareInfo, when DMI named it. */
+static json_t *software_infos(const struct kiln_dut *dut) {
+  if (!dut->bios_version || !dut->bios_version[0])
+    return NULL;
+  json_t *bios = json_pack(
+      "{s:s, s:s, s:o, s:s}", "softwareInfoId", "bios", "name", "BIOS",
+      "version", json_text(dut->bios_version), "softwareType", "FIRMWARE");
+  set_text(bios, "revision", dut->bios_date);
+  return json_pack("[o]", bios);
+}
+
+static json_t *dut_info(const struct kiln_run *run) {
+  const struct kiln_dut *dut = &run->dut;
   const char *id = dut->serial && dut->serial[0] ? dut->serial : dut->hostname;
-  return json_pack("{s:o, s:o, s:o*, s:{s:o, s:o, s:o, s:o}}", "dutInfoId",
-                   json_text(id), "name", json_text(dut->hostname),
-                   "platformInfos", platform_infos(dut), "metadata", "serial",
-                   json_text(dut->serial), "boardSerial",
-                   json_text(dut->board_serial), "vendor",
-                   json_text(dut->vendor), "product", json_text(dut->product));
+  json_t *info = json_pack(
+      "{s:o, s:o, s:o*, s:o*, s:o*, s:{s:o, s:o, s:o, s:o}}", "dutInfoId",
+      json_text(id), "name", json_text(dut->hostname), "platformInfos",
+      platform_infos(dut), "softwareInfos", software_infos(dut),
+      "hardwareInfos", hardware_infos(run), "metadata", "serial",
+      json_text(dut->serial), "boardSerial", json_text(dut->board_serial),
+      "vendor", json_text(dut->vendor), "product", json_text(dut->product));
+  return info;
 }
 
 /* The plan goes into the parameters, so a reader of a stream that stops
@@ -180,7 +219,7 @@ static int ensure_run_started(struct kiln_sink *sink,
   json_t *start = json_pack(
       "{s:s, s:o, s:o, s:o, s:o}", "name", "kiln", "version",
       json_text(run->kiln_version), "commandLine", json_text(run->command_line),
-      "parameters", run_parameters(run), "dutInfo", dut_info(&run->dut));
+      "parameters", run_parameters(run), "dutInfo", dut_info(run));
   return emit_run(sink, t, "testRunStart", start);
 }
 

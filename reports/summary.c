@@ -86,6 +86,14 @@ static void put_header(FILE *f, const struct kiln_run *run) {
   put_field(f, "serial", run->dut.serial);
   put_field(f, "host", run->dut.hostname);
   put_system(f, &run->dut);
+  const struct kiln_dut *dut = &run->dut;
+  if (dut->bios_version && dut->bios_version[0]) {
+    char *bios = kiln_strdup_printf(
+        "%s %s (%s)", dut->bios_vendor ? dut->bios_vendor : "",
+        dut->bios_version, dut->bios_date ? dut->bios_date : "");
+    put_field(f, "bios", bios);
+    free(bios);
+  }
   fprintf(f, "  %-9s", "profile");
   put_escaped(f, run->profile);
   fputs(" (", f);
@@ -197,11 +205,35 @@ static void put_reasons(FILE *f, const struct kiln_run *run) {
   }
 }
 
+/* The inventoried parts, one line each. */
+static void put_inventory(FILE *f, const struct kiln_run *run) {
+  if (run->n_hardware == 0)
+    return;
+  fputs("\nhardware at run start:\n", f);
+  for (size_t i = 0; i < run->n_hardware; i++) {
+    const struct kiln_hw_info *h = &run->hardware[i];
+    fprintf(f, "  %-5s ", h->kind);
+    put_escaped(f, h->location);
+    fputs("  ", f);
+    put_escaped(f, h->name);
+    if (h->serial[0]) {
+      fputs("  serial ", f);
+      put_escaped(f, h->serial);
+    }
+    if (h->part_number[0]) {
+      fputs("  part ", f);
+      put_escaped(f, h->part_number);
+    }
+    fputc('\n', f);
+  }
+}
+
 void kiln_summary_print(FILE *f, const struct kiln_run *run) {
   put_header(f, run);
   put_table(f, run);
   put_failures(f, run);
   put_reasons(f, run);
+  put_inventory(f, run);
 }
 
 static int emit_summary(FILE *f, const void *run) {

@@ -7,12 +7,13 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "kiln/inventory.h"
 #include "kiln/textutil.h"
 
 static char *read_dmi(const char *name) {
-  const char *root = getenv("KILN_SYSFS_DMI");
-  char path[512];
-  snprintf(path, sizeof path, "%s/%s", root ? root : "/sys/class/dmi/id", name);
+  char root[400], path[512];
+  kiln_sysroot_path(root, sizeof root, "/sys/class/dmi/id");
+  snprintf(path, sizeof path, "%s/%s", root, name);
   FILE *f = fopen(path, "r");
   char buf[256] = "";
   if (f) {
@@ -53,6 +54,9 @@ void kiln_dut_probe(struct kiln_dut *dut, const char *serial_override) {
   dut->vendor = read_dmi("sys_vendor");
   dut->product = read_dmi("product_name");
   dut->board_serial = read_dmi("board_serial");
+  dut->bios_vendor = read_dmi("bios_vendor");
+  dut->bios_version = read_dmi("bios_version");
+  dut->bios_date = read_dmi("bios_date");
   char *dmi_serial = read_dmi("product_serial");
   if (serial_override && *serial_override)
     dut->serial = kiln_utf8_sanitize(serial_override);

@@ -9,14 +9,19 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "kiln/bus.h"
 #include "kiln/console.h"
+#include "kiln/context.h"
 #include "kiln/dut.h"
+#include "kiln/inventory.h"
 #include "kiln/module.h"
 #include "kiln/plan.h"
 #include "kiln/profile.h"
 #include "kiln/reports.h"
 #include "kiln/runner.h"
+#include "kiln/spec.h"
 #include "kiln/textutil.h"
 
 #define EXIT_USAGE 64
@@ -25,6 +30,9 @@
 static void usage(FILE *f) {
   fprintf(f,
           "usage: kiln run [options]   run a profile (default: quick)\n"
+          "       kiln inventory [--json] [--write-spec FILE] [--pci-dump "
+          "FILE]\n"
+          "                            what this machine has\n"
           "       kiln list            modules, faults and profiles\n"
           "       kiln version\n"
           "\n"
@@ -38,6 +46,8 @@ static void usage(FILE *f) {
           "  --tap                 TAP on stdout (the log goes to stderr)\n"
           "  --tap-version N       13 (default) or 14\n"
           "  --inject FAULT        prove a detector works (see kiln list)\n"
+          "  --spec FILE           station spec: the expected inventory\n"
+          "  --pci-dump FILE       read PCI from an `lspci -xxxx` capture\n"
           "  --quiet               no log; errors and the exit code only\n"
           "\n"
           "exit: 0 all passed, 1 some FAIL, 2 some ERROR or ABORTED, "
@@ -68,7 +78,7 @@ static int cmd_list(void) {
 }
 
 struct run_args {
-  const char *profile, *only, *skip, *report_dir, *serial;
+  const char *profile, *only, *skip, *report_dir, *serial, *spec, *pci_dump;
   double duration;
   bool tap, quiet;
   int tap_version;
@@ -127,6 +137,8 @@ static int parse_run_args(int argc, char **argv, struct run_args *a) {
       {"tap-version", required_argument, 0, 'T'},
       {"inject", required_argument, 0, 'i'},
       {"quiet", no_argument, 0, 'q'},
+      {"spec", required_argument, 0, 'E'},
+      {"pci-dump", required_argument, 0, 'P'},
       {"help", no_argument, 0, 'h'},
       {0, 0, 0, 0},
   };
@@ -135,8 +147,8 @@ static int parse_run_args(int argc, char **argv, struct run_args *a) {
   opterr = 0;
   optind = 1;
   int c;
-  while ((c = getopt_long(argc, argv, ":p:o:s:d:r:S:tT:i:qh", opts, NULL)) !=
-         -1) {
+  while ((c = getopt_long(argc, argv, ":p:o:s:d:r:S:tT:i:qE:P:h", opts,
+                          NULL)) != -1) {
     switch (c) {
     case 'p': a->profile = optarg; break;
     case 'o': a->only = optarg; break;
@@ -145,6 +157,8 @@ static int parse_run_args(int argc, char **argv, struct run_args *a) {
     case 'S': a->serial = optarg; break;
     case 't': a->tap = true; break;
     case 'q': a->quiet = true; break;
+    case 'E': a->spec = optarg; break;
+    case 'P': a->pci_dump = optarg; break;
     case 'd':
       if (kiln_duration_parse(optarg, &a->duration) != 0 || a->duration <= 0) {
         fprintf(stderr,
@@ -212,6 +226,95 @@ static void log_parent_usage(struct kiln_run *run, struct kiln_bus *bus) {
   kiln_bus_log(bus, run, NULL, &l);
 }
 
+/* sysfs AER counters of every device at run start, for pcie.link to judge
+ * the increase over the run. Empty from a dump or where the kernel has
+ * none. */
+static struct kiln_aer_baseline *
+take_aer_baseline(const struct kiln_inventory *inv, size_t *n) {
+  *n = 0;
+  if (inv->pci.from_dump || inv->pci.n == 0)
+    return NULL;
+  struct kiln_aer_baseline *b = kiln_xcalloc(inv->pci.n, sizeof *b);
+  for (size_t i = 0; i < inv->pci.n; i++) {
+    struct kiln_aer_counters c;
+    if (kiln_aer_counters_read(inv->pci.devs[i].bdf, &c) != 0)
+      continue;
+    snprintf(b[*n].bdf, sizeof b[*n].bdf, "%s", inv->pci.devs[i].bdf);
+    b[*n].start = c;
+    (*n)++;
+  }
+  return b;
+}
+
+static int cmd_inventory(int argc, char **argv) {
+  static const struct option opts[] = {
+      {"json", no_argument, 0, 'j'},
+      {"write-spec", required_argument, 0, 'w'},
+      {"pci-dump", required_argument, 0, 'P'},
+      {"help", no_argument, 0, 'h'},
+      {0, 0, 0, 0},
+  };
+  bool json = false;
+  const char *write_spec = NULL, *pci_dump = NULL;
+  opterr = 0;
+  optind = 1;
+  int c;
+  while ((c = getopt_long(argc, argv, ":jw:P:h", opts, NULL)) != -1) {
+    switch (c) {
+    case 'j': json = true; break;
+    case 'w': write_spec = optarg; break;
+    case 'P': pci_dump = optarg; break;
+    case 'h': usage(stdout); return 0;
+    case ':':
+      fprintf(stderr, "kiln: option '%s' needs a value\n", argv[optind - 1]);
+      return EXIT_USAGE;
+    default:
+      fprintf(stderr, "kiln: unknown option '%s' (see kiln --help)\n",
+              argv[optind - 1]);
+      return EXIT_USAGE;
+    }
+  }
+  if (optind < argc) {
+    fprintf(stderr, "kiln: unexpected argument '%s' (see kiln --help)\n",
+            argv[optind]);
+    return EXIT_USAGE;
+  }
+  struct kiln_inventory inv;
+  char err[1024];
+  memset(&inv, 0, sizeof inv);
+  struct kiln_inventory_options io = {.pci_dump = pci_dump};
+  if (kiln_inventory_collect(&inv, &io, err, sizeof err) != 0) {
+    fprintf(stderr, "kiln: %s\n", err);
+    return EXIT_USAGE;
+  }
+  int rc = 0;
+  if (json) {
+    json_t *j = kiln_inventory_to_json(&inv);
+    if (!j || json_dumpf(j, stdout, JSON_INDENT(2) | JSON_SORT_KEYS) != 0) {
+      fprintf(stderr, "kiln: cannot write the inventory as JSON\n");
+      rc = EXIT_ENV;
+    }
+    fputc('\n', stdout);
+    json_decref(j);
+  } else {
+    kiln_inventory_print(&inv, stdout);
+  }
+  if (write_spec) {
+    if (kiln_spec_write(&inv, write_spec, err, sizeof err) != 0) {
+      fprintf(stderr, "kiln: %s\n", err);
+      rc = EXIT_ENV;
+    } else {
+      fprintf(stderr, "kiln: wrote station spec %s\n", write_spec);
+    }
+  }
+  if (fflush(stdout) != 0 || ferror(stdout)) {
+    fprintf(stderr, "kiln: cannot write the inventory: %s\n", strerror(errno));
+    rc = EXIT_ENV;
+  }
+  kiln_inventory_free(&inv);
+  return rc;
+}
+
 static int cmd_run(int argc, char **argv) {
   struct run_args a;
   memset(&a, 0, sizeof a);
@@ -220,7 +323,14 @@ static int cmd_run(int argc, char **argv) {
   struct kiln_plan plan;
   struct kiln_run run;
   struct kiln_bus bus;
+  struct kiln_spec spec;
+  struct kiln_inventory inv;
+  bool have_inventory = false;
+  struct kiln_aer_baseline *aer = NULL;
+  size_t n_aer = 0;
   char err[1024];
+  memset(&spec, 0, sizeof spec);
+  memset(&inv, 0, sizeof inv);
   memset(&prof, 0, sizeof prof);
   memset(&plan, 0, sizeof plan);
   kiln_run_init(&run);
@@ -241,12 +351,34 @@ static int cmd_run(int argc, char **argv) {
     goto out;
   }
 
+  /* The spec and the inventory are input: a bad one is a usage error,
+   * found before any report is started. */
+  const char *spec_path = a.spec ? a.spec : prof.spec;
+  if (spec_path && kiln_spec_load(spec_path, &spec, err, sizeof err) != 0) {
+    fprintf(stderr, "kiln: %s\n", err);
+    goto out;
+  }
+  struct kiln_inventory_options io = {.pci_dump = a.pci_dump};
+  if (kiln_inventory_collect(&inv, &io, err, sizeof err) != 0) {
+    fprintf(stderr, "kiln: %s\n", err);
+    goto out;
+  }
+  have_inventory = true;
+  aer = take_aer_baseline(&inv, &n_aer);
+  struct kiln_context ctx = {.pci_dump = a.pci_dump,
+                             .spec = spec_path ? &spec : NULL,
+                             .inventory = &inv,
+                             .aer = aer,
+                             .n_aer = n_aer};
+  kiln_context_set(&ctx);
+
   rc = EXIT_ENV;
   run.kiln_version = kiln_xstrdup(KILN_VERSION);
   run.profile = kiln_xstrdup(prof.name);
   run.profile_source = kiln_xstrdup(prof.source);
   run.command_line = join_args(argc + 1, argv - 1);
   kiln_dut_probe(&run.dut, a.serial);
+  kiln_inventory_to_run(&inv, &run);
   run.start = kiln_now();
   if (a.report_dir) {
     run.report_dir = kiln_xstrdup(a.report_dir);
@@ -306,6 +438,11 @@ static int cmd_run(int argc, char **argv) {
 
 out:
   kiln_bus_close(&bus);
+  kiln_context_set(NULL);
+  free(aer);
+  if (have_inventory)
+    kiln_inventory_free(&inv);
+  kiln_spec_free(&spec);
   kiln_run_free(&run);
   kiln_plan_free(&plan);
   kiln_profile_free(&prof);
@@ -324,6 +461,8 @@ int main(int argc, char **argv) {
     return cmd_run(argc - 1, argv + 1);
   if (strcmp(cmd, "list") == 0)
     return cmd_list();
+  if (strcmp(cmd, "inventory") == 0)
+    return cmd_inventory(argc - 1, argv + 1);
   if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
     printf("kiln %s\n", KILN_VERSION);
     return 0;
@@ -333,6 +472,7 @@ int main(int argc, char **argv) {
     usage(stdout);
     return 0;
   }
-  fprintf(stderr, "kiln: unknown command '%s' (run, list, version)\n", cmd);
+  fprintf(stderr,
+          "kiln: unknown command '%s' (run, inventory, list, version)\n", cmd);
   return EXIT_USAGE;
 }

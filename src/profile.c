@@ -1,5 +1,6 @@
 /* Profile loading on libinih. Layout:
  *   [profile]  name, description, duration, grace, hang_timeout,
+ *              spec (station spec file, relative to the profile's file),
  *              phase.N = module, module   (phases run in N order)
  *   [MODULE]   parameters, `<measurement>.min` / `.max` limits,
  *              duration (overrides the profile's default)             */
@@ -118,6 +119,15 @@ static int parse_phase_list(struct parse_state *st, const char *key,
   return ok;
 }
 
+/* A relative path in a profile file is taken from the file's directory, so
+ * a profile and its spec travel together. */
+static char *resolve_beside(const char *source, const char *path) {
+  const char *slash = strrchr(source, '/');
+  if (path[0] == '/' || !slash || strncmp(source, "built-in:", 9) == 0)
+    return kiln_xstrdup(path);
+  return kiln_strdup_printf("%.*s/%s", (int)(slash - source), source, path);
+}
+
 static int profile_key(struct parse_state *st, const char *key,
                        const char *value) {
   struct kiln_profile *p = st->p;
@@ -137,6 +147,11 @@ static int profile_key(struct parse_state *st, const char *key,
     if (kiln_duration_parse(value, &p->hang_timeout) != 0 ||
         p->hang_timeout <= 0)
       return fail(st, "hang_timeout '%s' is not a positive duration", value);
+  } else if (strcmp(key, "spec") == 0) {
+    if (!value[0])
+      return fail(st, "spec is empty: give a station spec file");
+    free(p->spec);
+    p->spec = resolve_beside(st->source, value);
   } else if (strncmp(key, "phase.", 6) == 0) {
     return parse_phase_list(st, key, value);
   } else {
@@ -343,5 +358,6 @@ void kiln_profile_free(struct kiln_profile *p) {
   free(p->name);
   free(p->description);
   free(p->source);
+  free(p->spec);
   memset(p, 0, sizeof *p);
 }

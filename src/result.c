@@ -53,8 +53,42 @@ void kiln_run_free(struct kiln_run *run) {
   free(run->dut.vendor);
   free(run->dut.product);
   free(run->dut.board_serial);
+  free(run->dut.bios_vendor);
+  free(run->dut.bios_version);
+  free(run->dut.bios_date);
+  for (size_t i = 0; i < run->n_hardware; i++) {
+    struct kiln_hw_info *h = &run->hardware[i];
+    free(h->id);
+    free(h->kind);
+    free(h->name);
+    free(h->location);
+    free(h->serial);
+    free(h->part_number);
+    free(h->manufacturer);
+    free(h->version);
+  }
+  free(run->hardware);
   free(run->abort_reason);
   memset(run, 0, sizeof *run);
+}
+
+static char *text_or_empty(const char *s) {
+  return kiln_utf8_sanitize(s ? s : "");
+}
+
+void kiln_run_add_hardware(struct kiln_run *run, const struct kiln_hw_info *h) {
+  run->hardware = kiln_xrealloc(run->hardware,
+                                (run->n_hardware + 1) * sizeof *run->hardware);
+  run->hardware[run->n_hardware++] = (struct kiln_hw_info){
+      .id = text_or_empty(h->id),
+      .kind = text_or_empty(h->kind),
+      .name = text_or_empty(h->name),
+      .location = text_or_empty(h->location),
+      .serial = text_or_empty(h->serial),
+      .part_number = text_or_empty(h->part_number),
+      .manufacturer = text_or_empty(h->manufacturer),
+      .version = text_or_empty(h->version),
+  };
 }
 
 struct kiln_step_result *kiln_run_add_step(struct kiln_run *run, const char *id,

@@ -5,11 +5,15 @@ extern const struct kiln_module kiln_module_cpu_compute;
 extern const struct kiln_module kiln_module_dram_patterns;
 extern const struct kiln_module kiln_module_dram_bandwidth;
 extern const struct kiln_module kiln_module_gpu_query;
+extern const struct kiln_module kiln_module_pcie_link;
+extern const struct kiln_module kiln_module_inventory_check;
 
 const struct kiln_module *const kiln_modules[] = {
+    &kiln_module_inventory_check,
     &kiln_module_cpu_compute,
     &kiln_module_dram_bandwidth,
     &kiln_module_dram_patterns,
     &kiln_module_gpu_query,
+    &kiln_module_pcie_link,
     NULL,
 };

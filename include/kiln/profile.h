@@ -33,6 +33,7 @@ struct kiln_profile {
   char *name;
   char *description;
   char *source;        /* file path, or "built-in" */
+  char *spec;          /* station spec file (resolved), or NULL */
   double duration;     /* default stress duration, seconds */
   double grace;        /* watchdog grace past the duration, seconds */
   double hang_timeout; /* watchdog: seconds without progress */

@@ -60,9 +60,20 @@ struct kiln_step_result {
 struct kiln_dut {
   char *serial; /* --serial, else DMI product serial, else hostname */
   char *hostname;
-  char *vendor;       /* DMI sys_vendor, or "" */
-  char *product;      /* DMI product_name, or "" */
-  char *board_serial; /* or "" */
+  char *vendor;                                 /* DMI sys_vendor, or "" */
+  char *product;                                /* DMI product_name, or "" */
+  char *board_serial;                           /* or "" */
+  char *bios_vendor, *bios_version, *bios_date; /* or "" */
+};
+
+/* One part of the DUT's inventory, as reports list it (OCP hardwareInfo):
+ * each GPU, populated DIMM, NIC, NVMe drive and CPU socket. */
+struct kiln_hw_info {
+  char *id;       /* unique in the run: "gpu:0000:1b:00.0", "dimm:CPU0_A1" */
+  char *kind;     /* "GPU", "DIMM", "NIC", "NVME", "CPU" */
+  char *name;     /* model */
+  char *location; /* bus id, slot locator */
+  char *serial, *part_number, *manufacturer, *version; /* or "" */
 };
 
 struct kiln_run {
@@ -72,6 +83,8 @@ struct kiln_run {
   char *command_line;
   char *report_dir;
   struct kiln_dut dut;
+  struct kiln_hw_info *hardware; /* the inventory taken at run start */
+  size_t n_hardware;
   double start, end; /* wall clock */
   struct kiln_step_result *steps;
   size_t n_steps;
@@ -84,6 +97,8 @@ struct kiln_run {
  * functions abort() only on out-of-memory. */
 void kiln_run_init(struct kiln_run *run);
 void kiln_run_free(struct kiln_run *run);
+/* Copies every string; NULL becomes "". */
+void kiln_run_add_hardware(struct kiln_run *run, const struct kiln_hw_info *h);
 struct kiln_step_result *kiln_run_add_step(struct kiln_run *run, const char *id,
                                            const char *module,
                                            const char *target, int phase);

@@ -25,6 +25,24 @@ void fixture_run_header(struct kiln_run *run) {
   run->dut.vendor = kiln_xstrdup("Supermicro");
   run->dut.product = kiln_xstrdup("SYS-821GE-TNHR");
   run->dut.board_serial = kiln_xstrdup("BRD-0042");
+  run->dut.bios_vendor = kiln_xstrdup("American Megatrends");
+  run->dut.bios_version = kiln_xstrdup("2.1a");
+  run->dut.bios_date = kiln_xstrdup("05/14/2025");
+  const struct kiln_hw_info gpu = {.id = "gpu:0000:1b:00.0",
+                                   .kind = "GPU",
+                                   .name = "NVIDIA H100 80GB HBM3",
+                                   .location = "0000:1b:00.0",
+                                   .serial = FIXTURE_SERIAL,
+                                   .manufacturer = "NVIDIA"};
+  const struct kiln_hw_info dimm = {.id = "dimm:0:CPU0_DIMM_A1",
+                                    .kind = "DIMM",
+                                    .name = "64 GiB DDR5 4800 MT/s",
+                                    .location = "CPU0_DIMM_A1",
+                                    .serial = "80CE01234567",
+                                    .part_number = "M321R8GA0BB0-CQKZJ",
+                                    .manufacturer = "Samsung"};
+  kiln_run_add_hardware(run, &gpu);
+  kiln_run_add_hardware(run, &dimm);
   run->start = FIXTURE_T0;
 }
 

@@ -77,6 +77,13 @@ static const char check_counts_with_junitparser[] =
     "assert props['dmi.vendor'] == 'Supermicro', props\n"
     "assert props['dmi.product'] == 'SYS-821GE-TNHR', props\n"
     "assert props['dmi.board_serial'] == 'BRD-0042', props\n"
+    "assert props['bios.version'] == '2.1a', props\n"
+    "assert props['bios.vendor'] == 'American Megatrends', props\n"
+    "assert props['bios.date'] == '05/14/2025', props\n"
+    "assert props['hardware.gpu:0000:1b:00.0'].startswith("
+    "'NVIDIA H100 80GB HBM3 serial A<&>'), props\n"
+    "assert props['hardware.dimm:0:CPU0_DIMM_A1'] == "
+    "'64 GiB DDR5 4800 MT/s serial 80CE01234567', props\n"
     "assert suites[0].hostname == 'node17' and suites[0].timestamp == "
     "'2027-01-15T08:00:00.000Z'\n";
 

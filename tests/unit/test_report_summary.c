@@ -37,6 +37,7 @@ static void mixed_run_summary_says_everything(void **state) {
                   "  host     node17\n"
                   "  system   Supermicro SYS-821GE-TNHR (board serial "
                   "BRD-0042)\n"
+                  "  bios     American Megatrends 2.1a (05/14/2025)\n"
                   "  profile  quick (built-in)\n"
                   "  start    2027-01-15T08:00:00.000Z\n"
                   "  end      2027-01-15T08:01:40.000Z (1m 40s)\n"
@@ -63,6 +64,11 @@ static void mixed_run_summary_says_everything(void **state) {
                         "  fans ERROR: child crashed: SIGSEGV\n"
                         "  dram.bandwidth ABORTED: SIGTERM received\n"
                         "  pcie.link PENDING: not run yet\n");
+  assert_contains(text, "\nhardware at run start:\n"
+                        "  GPU   0000:1b:00.0  NVIDIA H100 80GB HBM3  serial "
+                        "A<&>\"'B\\x01\xef\xbf\xbd\n"
+                        "  DIMM  CPU0_DIMM_A1  64 GiB DDR5 4800 MT/s  serial "
+                        "80CE01234567  part M321R8GA0BB0-CQKZJ\n");
   free(text);
   kiln_run_free(&run);
 }

@@ -1,0 +1,25 @@
+/* What the whole run shares with every step: set by the parent before the
+ * first step forks, so each step's child sees it as it was at run start. */
+#ifndef KILN_CONTEXT_H
+#define KILN_CONTEXT_H
+
+#include "kiln/inventory.h"
+#include "kiln/spec.h"
+
+struct kiln_aer_baseline {
+  char bdf[16];
+  struct kiln_aer_counters start;
+};
+
+struct kiln_context {
+  const char *pci_dump;                   /* --pci-dump FILE, or NULL */
+  const struct kiln_spec *spec;           /* --spec or the profile's, or NULL */
+  const struct kiln_inventory *inventory; /* taken at run start, or NULL */
+  const struct kiln_aer_baseline *aer;    /* sysfs AER counters at run start */
+  size_t n_aer;
+};
+
+const struct kiln_context *kiln_context(void);
+void kiln_context_set(const struct kiln_context *c); /* copied; NULL clears */
+
+#endif
