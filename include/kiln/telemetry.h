@@ -1,0 +1,163 @@
+/* Telemetry: what the parent samples about once a second for the whole run.
+ *
+ * Sources sit behind one interface, one file per source (like pciutils'
+ * access methods): src/telemetry_sensors.c (libsensors: fans, temperatures,
+ * power), src/telemetry_edac.c (EDAC memory error counters) and
+ * src/telemetry_cpu.c (cpufreq and thermal-throttle counters). A source
+ * finds its sensors once, in open(), and reads them in sample().
+ *
+ * A sampler (struct kiln_telemetry) opens every registered source, keeps the
+ * reason of those that cannot open, samples the open ones into a series
+ * store and hands each reading to the caller (the watches, telemetry.csv,
+ * the OCP stream). Open, sample and close from one thread: libsensors keeps
+ * global state. /sys paths other than libsensors' own take $KILN_SYSROOT
+ * (kiln_sysroot_path). $KILN_SENSORS_CONFIG names a libsensors
+ * configuration to use instead of the system's (tests use an empty one). */
+#ifndef KILN_TELEMETRY_H
+#define KILN_TELEMETRY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+enum kiln_tel_kind {
+  KILN_TEL_FAN_RPM,  /* "RPM" */
+  KILN_TEL_TEMP_C,   /* "C" */
+  KILN_TEL_POWER_W,  /* "W" */
+  KILN_TEL_COUNT,    /* "count": a cumulative counter (EDAC, throttling) */
+  KILN_TEL_FREQ_MHZ, /* "MHz" */
+};
+
+const char *kiln_tel_kind_name(enum kiln_tel_kind k); /* "fan_rpm" */
+const char *kiln_tel_kind_unit(enum kiln_tel_kind k); /* "RPM" */
+
+/* One reading. A source fills id, label, kind, value and the limits the
+ * hardware itself reports; the sampler fills source and t. Pointers are
+ * valid during the callback only. */
+struct kiln_tel_reading {
+  const char *source; /* "sensors", "edac", "cpu" */
+  double t;           /* the time the caller gave kiln_telemetry_sample */
+  const char *id;     /* stable and unique in its source, e.g.
+                         "nct6798-isa-0290/fan1", "mc0/dimm3/ce_count" */
+  const char *label;  /* for people: "CPU_FAN", "Package id 0" */
+  enum kiln_tel_kind kind;
+  double value;
+  /* The hardware's own static limits (libsensors fanN_min, tempN_max,
+   * tempN_crit), read once at open; NaN when it gives none. */
+  double min, max, crit;
+};
+
+typedef void (*kiln_tel_emit_fn)(void *ctx, const struct kiln_tel_reading *r);
+
+struct kiln_tel_source {
+  const char *name;    /* "sensors" */
+  const char *summary; /* one line */
+  /* Finds the sensors. NULL, with one line in why, when there are none
+   * ("no hwmon chips found (libsensors saw none)"). Open, it may still
+   * leave a warning in why (a configuration line libsensors ignored). */
+  void *(*open)(char *why, size_t n);
+  /* Reads every sensor once and emits each reading it could read (an
+   * unreadable or malformed one is skipped). Returns the number emitted. */
+  size_t (*sample)(void *state, kiln_tel_emit_fn emit, void *ctx);
+  void (*close)(void *state);
+};
+
+extern const struct kiln_tel_source kiln_tel_sensors; /* telemetry_sensors.c */
+extern const struct kiln_tel_source kiln_tel_edac;    /* telemetry_edac.c */
+extern const struct kiln_tel_source kiln_tel_cpu;     /* telemetry_cpu.c */
+
+/* The registry, in sampling order; *n gets its length. */
+const struct kiln_tel_source *const *kiln_tel_sources(size_t *n);
+const struct kiln_tel_source *kiln_tel_source_find(const char *name);
+
+/* The series store: one series per (source, id), with run-long statistics
+ * and the last `history` points (a ring; telemetry.csv keeps them all). */
+struct kiln_tel_point {
+  double t, value;
+};
+
+struct kiln_tel_series {
+  char *source, *id, *label;
+  enum kiln_tel_kind kind;
+  double min, max, crit; /* the latest reading's hardware limits */
+  size_t n;              /* samples over the run */
+  double lo, hi, sum;    /* over the run */
+  double last_t, last;
+  struct kiln_tel_point *ring;
+  size_t cap, head, len; /* ring[head] is the next slot to write */
+};
+
+struct kiln_tel_store {
+  struct kiln_tel_series *series;
+  size_t n, cap;
+  size_t history; /* points kept per series */
+  size_t hint;    /* where the next reading's series probably is */
+};
+
+#define KILN_TEL_DEFAULT_HISTORY 3600
+
+void kiln_tel_store_init(struct kiln_tel_store *s, size_t history);
+/* Appends r (r->t, r->value) to its series, making the series on first
+ * sight. Returns the series; valid until the next add. */
+struct kiln_tel_series *kiln_tel_store_add(struct kiln_tel_store *s,
+                                           const struct kiln_tel_reading *r);
+const struct kiln_tel_series *
+kiln_tel_store_find(const struct kiln_tel_store *s, const char *source,
+                    const char *id);
+/* Copies up to n of the series' kept points, oldest first; returns how
+ * many. */
+size_t kiln_tel_series_points(const struct kiln_tel_series *se,
+                              struct kiln_tel_point *out, size_t n);
+void kiln_tel_store_free(struct kiln_tel_store *s);
+
+/* The sampler. */
+#define KILN_TEL_MAX_SOURCES 8
+
+struct kiln_tel_open {
+  const struct kiln_tel_source *src;
+  void *state;     /* NULL: not open, see why */
+  char why[256];   /* why not open; when open, "" or a warning */
+  size_t readings; /* emitted by the last sample */
+};
+
+struct kiln_telemetry {
+  struct kiln_tel_open src[KILN_TEL_MAX_SOURCES];
+  size_t n_src;
+  struct kiln_tel_store store;
+  double last_cost; /* seconds the last kiln_telemetry_sample took */
+};
+
+/* Opens the sources named in `only` (comma-separated, e.g. "edac,cpu"), or
+ * every registered one when only is NULL or "". Returns how many opened;
+ * the others keep their why (for a SKIP note or the console). */
+size_t kiln_telemetry_open(struct kiln_telemetry *tel, const char *only);
+/* Samples every open source: each reading goes to the store, then to emit
+ * (which may be NULL). t is the caller's clock (monotonic for watches).
+ * Returns the number of readings. */
+size_t kiln_telemetry_sample(struct kiln_telemetry *tel, double t,
+                             kiln_tel_emit_fn emit, void *ctx);
+void kiln_telemetry_close(struct kiln_telemetry *tel);
+
+/* telemetry.csv: "timestamp,source,sensor,value,unit", timestamp RFC 3339
+ * UTC (epoch seconds given), fields quoted when they need it. */
+void kiln_tel_csv_header(FILE *f);
+void kiln_tel_csv_row(FILE *f, double epoch, const struct kiln_tel_reading *r);
+
+/* For source implementations. */
+/* snprintf for paths: false when the result does not fit in n. */
+bool kiln_tel_path(char *buf, size_t n, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Reads a small text file: its first line, trailing whitespace dropped,
+ * control bytes shown as '?'. Returns false when it cannot be read. */
+bool kiln_tel_read_text(const char *path, char *buf, size_t n);
+/* Reads an unsigned decimal integer file ("1234\n"); false when unreadable
+ * or malformed (anything but digits and trailing whitespace). */
+bool kiln_tel_read_u64(const char *path, uint64_t *v);
+/* The numbers N of the entries "<prefix>N" in dir (N decimal, nothing
+ * after it), sorted; *out is malloc'd (free it), the count returned. */
+size_t kiln_tel_numbered(const char *dir, const char *prefix, int **out);
+/* malloc'd label for people: valid UTF-8, controls shown as '?', trimmed. */
+char *kiln_tel_clean_label(const char *s);
+
+#endif

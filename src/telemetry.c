@@ -1,0 +1,366 @@
+/* Telemetry core: the source registry, the sampler, the series store and
+ * telemetry.csv rows. The sources live one per file (telemetry_*.c). */
+#include "kiln/telemetry.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kiln/textutil.h"
+
+static const struct kiln_tel_source *const registry[] = {
+    &kiln_tel_sensors,
+    &kiln_tel_edac,
+    &kiln_tel_cpu,
+};
+
+const struct kiln_tel_source *const *kiln_tel_sources(size_t *n) {
+  *n = sizeof registry / sizeof registry[0];
+  return registry;
+}
+
+const struct kiln_tel_source *kiln_tel_source_find(const char *name) {
+  for (size_t i = 0; i < sizeof registry / sizeof registry[0]; i++)
+    if (name && strcmp(registry[i]->name, name) == 0)
+      return registry[i];
+  return NULL;
+}
+
+const char *kiln_tel_kind_name(enum kiln_tel_kind k) {
+  switch (k) {
+  case KILN_TEL_FAN_RPM: return "fan_rpm";
+  case KILN_TEL_TEMP_C: return "temp_c";
+  case KILN_TEL_POWER_W: return "power_w";
+  case KILN_TEL_COUNT: return "count";
+  case KILN_TEL_FREQ_MHZ: return "freq_mhz";
+  }
+  return "unknown";
+}
+
+const char *kiln_tel_kind_unit(enum kiln_tel_kind k) {
+  switch (k) {
+  case KILN_TEL_FAN_RPM: return "RPM";
+  case KILN_TEL_TEMP_C: return "C";
+  case KILN_TEL_POWER_W: return "W";
+  case KILN_TEL_COUNT: return "count";
+  case KILN_TEL_FREQ_MHZ: return "MHz";
+  }
+  return "";
+}
+
+/* ---- the series store ---- */
+
+void kiln_tel_store_init(struct kiln_tel_store *s, size_t history) {
+  memset(s, 0, sizeof *s);
+  s->history = history ? history : 1;
+}
+
+static bool same_series(const struct kiln_tel_series *se, const char *source,
+                        const char *id) {
+  return strcmp(se->id, id) == 0 && strcmp(se->source, source) == 0;
+}
+
+static struct kiln_tel_series *find(const struct kiln_tel_store *s,
+                                    const char *source, const char *id,
+                                    size_t hint) {
+  /* Sources emit in the same order every sample: look at the hint first. */
+  if (hint < s->n && same_series(&s->series[hint], source, id))
+    return &s->series[hint];
+  for (size_t i = 0; i < s->n; i++)
+    if (same_series(&s->series[i], source, id))
+      return &s->series[i];
+  return NULL;
+}
+
+struct kiln_tel_series *kiln_tel_store_add(struct kiln_tel_store *s,
+                                           const struct kiln_tel_reading *r) {
+  const char *source = r->source ? r->source : "";
+  struct kiln_tel_series *se = find(s, source, r->id, s->hint);
+  if (!se) {
+    if (s->n == s->cap) {
+      s->cap = s->cap ? s->cap * 2 : 16;
+      s->series = kiln_xrealloc(s->series, s->cap * sizeof *s->series);
+    }
+    se = &s->series[s->n++];
+    memset(se, 0, sizeof *se);
+    se->source = kiln_xstrdup(source);
+    se->id = kiln_xstrdup(r->id);
+    se->label = kiln_xstrdup(r->label);
+    se->kind = r->kind;
+    se->cap = s->history;
+    se->ring = kiln_xcalloc(se->cap, sizeof *se->ring);
+    se->lo = se->hi = r->value;
+  }
+  s->hint = (size_t)(se - s->series) + 1;
+  se->min = r->min;
+  se->max = r->max;
+  se->crit = r->crit;
+  se->n++;
+  if (r->value < se->lo)
+    se->lo = r->value;
+  if (r->value > se->hi)
+    se->hi = r->value;
+  se->sum += r->value;
+  se->last_t = r->t;
+  se->last = r->value;
+  se->ring[se->head] = (struct kiln_tel_point){r->t, r->value};
+  se->head = (se->head + 1) % se->cap;
+  if (se->len < se->cap)
+    se->len++;
+  return se;
+}
+
+const struct kiln_tel_series *
+kiln_tel_store_find(const struct kiln_tel_store *s, const char *source,
+                    const char *id) {
+  return find(s, source, id, s->n);
+}
+
+size_t kiln_tel_series_points(const struct kiln_tel_series *se,
+                              struct kiln_tel_point *out, size_t n) {
+  size_t k = se->len < n ? se->len : n;
+  /* The oldest kept point is len slots behind head; skip the older ones
+   * that do not fit so the newest k come back. */
+  size_t start = (se->head + se->cap - se->len) % se->cap;
+  start = (start + (se->len - k)) % se->cap;
+  for (size_t i = 0; i < k; i++)
+    out[i] = se->ring[(start + i) % se->cap];
+  return k;
+}
+
+void kiln_tel_store_free(struct kiln_tel_store *s) {
+  for (size_t i = 0; i < s->n; i++) {
+    free(s->series[i].source);
+    free(s->series[i].id);
+    free(s->series[i].label);
+    free(s->series[i].ring);
+  }
+  free(s->series);
+  memset(s, 0, sizeof *s);
+}
+
+/* ---- the sampler ---- */
+
+static bool named_in(const char *only, const char *name) {
+  if (!only || !*only)
+    return true;
+  size_t len = strlen(name);
+  const char *p = only;
+  while (*p) {
+    while (*p == ',' || *p == ' ')
+      p++;
+    const char *end = p;
+    while (*end && *end != ',' && *end != ' ')
+      end++;
+    if ((size_t)(end - p) == len && strncmp(p, name, len) == 0)
+      return true;
+    p = end;
+  }
+  return false;
+}
+
+size_t kiln_telemetry_open(struct kiln_telemetry *tel, const char *only) {
+  memset(tel, 0, sizeof *tel);
+  kiln_tel_store_init(&tel->store, KILN_TEL_DEFAULT_HISTORY);
+  size_t n, opened = 0;
+  const struct kiln_tel_source *const *all = kiln_tel_sources(&n);
+  for (size_t i = 0; i < n && tel->n_src < KILN_TEL_MAX_SOURCES; i++) {
+    if (!named_in(only, all[i]->name))
+      continue;
+    struct kiln_tel_open *o = &tel->src[tel->n_src++];
+    o->src = all[i];
+    o->state = all[i]->open(o->why, sizeof o->why);
+    if (o->state)
+      opened++;
+    else if (!o->why[0])
+      snprintf(o->why, sizeof o->why, "%s: not available", all[i]->name);
+  }
+  return opened;
+}
+
+struct sample_ctx {
+  struct kiln_telemetry *tel;
+  const char *source;
+  double t;
+  kiln_tel_emit_fn emit;
+  void *ctx;
+  size_t n;
+};
+
+static void collect(void *ctx, const struct kiln_tel_reading *r) {
+  struct sample_ctx *c = ctx;
+  struct kiln_tel_reading copy = *r;
+  copy.source = c->source;
+  copy.t = c->t;
+  kiln_tel_store_add(&c->tel->store, &copy);
+  if (c->emit)
+    c->emit(c->ctx, &copy);
+  c->n++;
+}
+
+size_t kiln_telemetry_sample(struct kiln_telemetry *tel, double t,
+                             kiln_tel_emit_fn emit, void *ctx) {
+  double start = kiln_monotonic_now();
+  size_t total = 0;
+  for (size_t i = 0; i < tel->n_src; i++) {
+    struct kiln_tel_open *o = &tel->src[i];
+    if (!o->state)
+      continue;
+    struct sample_ctx c = {tel, o->src->name, t, emit, ctx, 0};
+    o->src->sample(o->state, collect, &c);
+    o->readings = c.n;
+    total += c.n;
+  }
+  tel->last_cost = kiln_monotonic_now() - start;
+  return total;
+}
+
+void kiln_telemetry_close(struct kiln_telemetry *tel) {
+  for (size_t i = 0; i < tel->n_src; i++) {
+    struct kiln_tel_open *o = &tel->src[i];
+    if (o->state)
+      o->src->close(o->state);
+    o->state = NULL;
+  }
+  kiln_tel_store_free(&tel->store);
+  tel->n_src = 0;
+}
+
+/* ---- telemetry.csv ---- */
+
+static void csv_field(FILE *f, const char *s) {
+  if (!strpbrk(s, ",\"\r\n")) {
+    fputs(s, f);
+    return;
+  }
+  fputc('"', f);
+  for (; *s; s++) {
+    if (*s == '"')
+      fputc('"', f);
+    fputc(*s, f);
+  }
+  fputc('"', f);
+}
+
+void kiln_tel_csv_header(FILE *f) {
+  fputs("timestamp,source,sensor,value,unit\n", f);
+}
+
+void kiln_tel_csv_row(FILE *f, double epoch, const struct kiln_tel_reading *r) {
+  char ts[40];
+  kiln_format_time(epoch, ts, sizeof ts);
+  fputs(ts, f);
+  fputc(',', f);
+  csv_field(f, r->source ? r->source : "");
+  fputc(',', f);
+  csv_field(f, r->id);
+  if (isfinite(r->value))
+    fprintf(f, ",%.17g,", r->value);
+  else
+    fputs(",,", f);
+  fputs(kiln_tel_kind_unit(r->kind), f);
+  fputc('\n', f);
+}
+
+/* ---- helpers for sources ---- */
+
+bool kiln_tel_path(char *buf, size_t n, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int r = vsnprintf(buf, n, fmt, ap);
+  va_end(ap);
+  return r >= 0 && (size_t)r < n;
+}
+
+bool kiln_tel_read_text(const char *path, char *buf, size_t n) {
+  if (n == 0)
+    return false;
+  buf[0] = '\0';
+  FILE *f = fopen(path, "re");
+  if (!f)
+    return false;
+  bool ok = fgets(buf, (int)(n > 4096 ? 4096 : n), f) != NULL;
+  fclose(f);
+  if (!ok) {
+    buf[0] = '\0';
+    return false;
+  }
+  size_t len = strlen(buf);
+  while (len > 0 && isspace((unsigned char)buf[len - 1]))
+    buf[--len] = '\0';
+  for (size_t i = 0; i < len; i++)
+    if ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7f)
+      buf[i] = '?';
+  return true;
+}
+
+bool kiln_tel_read_u64(const char *path, uint64_t *v) {
+  char buf[64];
+  if (!kiln_tel_read_text(path, buf, sizeof buf))
+    return false;
+  if (!isdigit((unsigned char)buf[0]))
+    return false;
+  errno = 0;
+  char *end;
+  unsigned long long x = strtoull(buf, &end, 10);
+  if (errno || *end)
+    return false;
+  *v = (uint64_t)x;
+  return true;
+}
+
+char *kiln_tel_clean_label(const char *s) {
+  if (!s)
+    s = "";
+  while (isspace((unsigned char)*s))
+    s++;
+  size_t len = strlen(s);
+  while (len > 0 && isspace((unsigned char)s[len - 1]))
+    len--;
+  char *raw = kiln_xcalloc(len + 1, 1);
+  for (size_t i = 0; i < len; i++) {
+    unsigned char c = (unsigned char)s[i];
+    raw[i] = (char)(c < 0x20 || c == 0x7f ? '?' : c);
+  }
+  char *clean = kiln_utf8_sanitize(raw);
+  free(raw);
+  return clean;
+}
+
+static int cmp_int(const void *a, const void *b) {
+  int x = *(const int *)a, y = *(const int *)b;
+  return (x > y) - (x < y);
+}
+
+size_t kiln_tel_numbered(const char *dir, const char *prefix, int **out) {
+  *out = NULL;
+  DIR *d = opendir(dir);
+  if (!d)
+    return 0;
+  size_t n = 0, cap = 0, plen = strlen(prefix);
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    const char *p = e->d_name;
+    if (strncmp(p, prefix, plen) != 0 || !isdigit((unsigned char)p[plen]))
+      continue;
+    errno = 0;
+    char *end;
+    long v = strtol(p + plen, &end, 10);
+    if (*end || errno || v < 0 || v > INT_MAX)
+      continue;
+    if (n == cap) {
+      cap = cap ? cap * 2 : 16;
+      *out = kiln_xrealloc(*out, cap * sizeof **out);
+    }
+    (*out)[n++] = (int)v;
+  }
+  closedir(d);
+  if (n)
+    qsort(*out, n, sizeof **out, cmp_int);
+  return n;
+}
