@@ -9,6 +9,7 @@ packages="
   libpci-dev libsensors-dev libncurses-dev
   libxml2-utils python3-jsonschema python3-junitparser python3-yaml
   perl tmux procps pciutils umockdev
+  libipmimonitoring-dev libfreeipmi-dev freeipmi-tools openipmi
   libopenblas-dev clang-format
 "
 

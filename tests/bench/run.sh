@@ -8,6 +8,9 @@
 #   dram.bandwidth  triad_gbps >= 90% of an OpenMP triad (-O3 -march=native)
 #   dram.patterns   tested_gbps >= 30% of the triad bandwidth
 #   kiln parent     < 2% of one core while a step runs
+#   kiln inventory  median < 100 ms on this machine (lspci -vvv beside it)
+#   pcie.link       < 50 ms over a 300-device capture (libpci's own read of
+#                   the capture, lspci -F, timed beside it)
 #
 # Environment: BUILD (build), KILN ($BUILD/kiln), BENCH_DURATION (10s, per
 # kiln step), BENCH_REF_SECONDS (10, per reference program: as long as a
@@ -172,6 +175,58 @@ best_triad=$(awk "BEGIN { print ($triad > $ref) ? $triad : $ref }")
 echo "  kiln tested_gbps: $tested GB/s; triad: $best_triad GB/s (the" \
   "higher of kiln's and the reference)"
 verdict "ratio tested/triad" "$(calc "$tested / $best_triad")" ">=" 0.30
+
+# ---- kiln inventory: median wall time of whole processes ----
+# median_ms RUNS CMD...: median wall time of RUNS runs of CMD, in ms.
+median_ms() {
+  /usr/bin/python3 - "$@" <<'EOF'
+import statistics, subprocess, sys, time
+runs, cmd = int(sys.argv[1]), sys.argv[2:]
+times = []
+for _ in range(runs):
+    t = time.perf_counter()
+    subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                   check=True)
+    times.append((time.perf_counter() - t) * 1000)
+print("%.1f" % statistics.median(times))
+EOF
+}
+echo "kiln inventory"
+inv_ms=$(median_ms 11 "$KILN" inventory) || die "kiln inventory failed"
+lspci_ms=$(median_ms 11 lspci -vvv) || die "lspci -vvv failed"
+echo "  kiln inventory: $inv_ms ms; lspci -vvv: $lspci_ms ms (median of 11" \
+  "runs each, whole processes)"
+verdict "kiln inventory, ms" "$inv_ms" "<" 100
+
+# ---- pcie.link over a 300-device capture ----
+echo "pcie.link"
+/usr/bin/python3 tests/fixtures/pci/gen-hgx.py --devices 300 \
+  "$OUT/hgx300.lspci" >/dev/null || die "cannot generate the capture"
+dir=$OUT/pcie.link
+rm -rf "$dir"
+"$KILN" run --only pcie.link --pci-dump "$OUT/hgx300.lspci" \
+  --report-dir "$dir" --quiet || die "pcie.link failed on the healthy capture"
+step_ms=$(/usr/bin/python3 - "$dir/ocp.jsonl" <<'EOF'
+import datetime, json, sys
+def t(o):
+    return datetime.datetime.strptime(o["timestamp"], "%Y-%m-%dT%H:%M:%S.%fZ")
+start = end = None
+for line in open(sys.argv[1]):
+    o = json.loads(line)
+    a = o.get("testStepArtifact", {})
+    if "testStepStart" in a: start = t(o)
+    if "testStepEnd" in a: end = t(o)
+print("%.1f" % ((end - start).total_seconds() * 1000))
+EOF
+) || die "no pcie.link step times in $dir/ocp.jsonl"
+links=$(measurement "$dir" links_checked | cut -d. -f1)
+scan_ms=$(median_ms 5 "$KILN" inventory --pci-dump "$OUT/hgx300.lspci")
+libpci_ms=$(median_ms 5 lspci -F "$OUT/hgx300.lspci" -n)
+echo "  pcie.link step: $step_ms ms for $links links (the capture is read" \
+  "once per run, at its start)"
+echo "  reading the capture: kiln inventory $scan_ms ms; lspci -F (libpci's" \
+  "dump parser alone) $libpci_ms ms; ratio $(calc "$scan_ms / $libpci_ms")"
+verdict "pcie.link step, ms" "$step_ms" "<" 50
 
 # ---- the parent's CPU use, worst of the three runs ----
 echo "kiln parent process"
