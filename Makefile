@@ -26,7 +26,7 @@ WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 CFLAGS ?= -O2 -g
 KILN_CFLAGS := -std=c11 -D_GNU_SOURCE -Iinclude $(WARN) $(PKG_CFLAGS) \
                -DKILN_VERSION='"$(VERSION)"' -pthread
-LDLIBS := $(PKG_LIBS) -lsensors -ldl -lpthread -lm
+LDLIBS := $(PKG_LIBS) -lsensors -ldl -lpthread -lm -lipmimonitoring -lfreeipmi
 
 HEADERS := $(wildcard include/kiln/*.h stress/*.h reports/*.h)
 LIB_SRC := $(filter-out src/main.c,$(wildcard src/*.c)) \

@@ -320,6 +320,52 @@ static int ocp_measurement(struct kiln_sink *sink, const struct kiln_run *run,
   return rc;
 }
 
+static int ocp_series_start(struct kiln_sink *sink, const struct kiln_run *run,
+                            const struct kiln_step_result *s,
+                            const struct kiln_series *se) {
+  int go = accepting(sink);
+  if (go <= 0 || (go = ensure_step_open(sink, run, s)) <= 0)
+    return go;
+  json_t *j = json_pack("{s:o, s:o}", "measurementSeriesId", json_text(se->id),
+                        "name", json_text(se->name));
+  if (se->unit && se->unit[0])
+    json_object_set_new(j, "unit", json_text(se->unit));
+  if (kiln_limit_is_set(&se->limit))
+    json_object_set_new(j, "validators", validators(&se->limit));
+  if (se->hwid && se->hwid[0])
+    json_object_set_new(j, "subcomponent", subcomponent(se->hwid));
+  return emit_step(sink, s, 0, "measurementSeriesStart", j);
+}
+
+static int ocp_series_element(struct kiln_sink *sink,
+                              const struct kiln_run *run,
+                              const struct kiln_step_result *s,
+                              const struct kiln_series *se, double value,
+                              double time) {
+  int go = accepting(sink);
+  if (go <= 0 || (go = ensure_step_open(sink, run, s)) <= 0)
+    return go;
+  char stamp[40];
+  kiln_format_time(time, stamp, sizeof stamp);
+  return emit_step(sink, s, time, "measurementSeriesElement",
+                   json_pack("{s:I, s:o, s:s, s:o}", "index",
+                             (json_int_t)se->count, "value", json_number(value),
+                             "timestamp", stamp, "measurementSeriesId",
+                             json_text(se->id)));
+}
+
+static int ocp_series_end(struct kiln_sink *sink, const struct kiln_run *run,
+                          const struct kiln_step_result *s,
+                          const struct kiln_series *se) {
+  int go = accepting(sink);
+  if (go <= 0 || (go = ensure_step_open(sink, run, s)) <= 0)
+    return go;
+  return emit_step(sink, s, 0, "measurementSeriesEnd",
+                   json_pack("{s:o, s:I}", "measurementSeriesId",
+                             json_text(se->id), "totalCount",
+                             (json_int_t)se->count));
+}
+
 static int ocp_diagnosis(struct kiln_sink *sink, const struct kiln_run *run,
                          const struct kiln_step_result *s,
                          const struct kiln_diagnosis *d) {
@@ -492,6 +538,9 @@ struct kiln_sink *kiln_ocp_sink_open(const char *path, char *err, size_t n) {
   sink->measurement = ocp_measurement;
   sink->diagnosis = ocp_diagnosis;
   sink->log = ocp_log;
+  sink->series_start = ocp_series_start;
+  sink->series_element = ocp_series_element;
+  sink->series_end = ocp_series_end;
   sink->step_end = ocp_step_end;
   sink->run_end = ocp_run_end;
   sink->close = ocp_close;

@@ -35,6 +35,25 @@ static void check(struct kiln_bus *bus, size_t i, int rc) {
     }                                                                          \
   } while (0)
 
+void kiln_bus_series_start(struct kiln_bus *bus, const struct kiln_run *run,
+                           const struct kiln_step_result *s,
+                           const struct kiln_series *se) {
+  PUBLISH(bus, series_start, run, s, se);
+}
+
+void kiln_bus_series_element(struct kiln_bus *bus, const struct kiln_run *run,
+                             const struct kiln_step_result *s,
+                             const struct kiln_series *se, double value,
+                             double time) {
+  PUBLISH(bus, series_element, run, s, se, value, time);
+}
+
+void kiln_bus_series_end(struct kiln_bus *bus, const struct kiln_run *run,
+                         const struct kiln_step_result *s,
+                         const struct kiln_series *se) {
+  PUBLISH(bus, series_end, run, s, se);
+}
+
 void kiln_bus_run_start(struct kiln_bus *bus, const struct kiln_run *run) {
   PUBLISH(bus, run_start, run);
 }

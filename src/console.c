@@ -1,4 +1,5 @@
 #include "kiln/console.h"
+#include "kiln/profile.h"
 
 #include <stdlib.h>
 
@@ -39,8 +40,12 @@ static int console_run_start(struct kiln_sink *sink, const struct kiln_run *r) {
 static int console_step_start(struct kiln_sink *sink, const struct kiln_run *r,
                               const struct kiln_step_result *s) {
   struct console *c = sink->state;
-  fprintf(c->out, "[%7.1fs] start   %s (phase %d, %s)\n", since(r, s->start),
-          s->id, s->phase, s->target);
+  if (s->phase == KILN_MONITOR_PHASE)
+    fprintf(c->out, "[%7.1fs] start   %s (the whole run, %s)\n",
+            since(r, s->start), s->id, s->target);
+  else
+    fprintf(c->out, "[%7.1fs] start   %s (phase %d, %s)\n", since(r, s->start),
+            s->id, s->phase, s->target);
   return flushed(sink);
 }
 

@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 
+#include "kiln/bmc.h"
 #include "kiln/bus.h"
 #include "kiln/console.h"
 #include "kiln/context.h"
@@ -21,6 +22,7 @@
 #include "kiln/profile.h"
 #include "kiln/reports.h"
 #include "kiln/runner.h"
+#include "kiln/sampler.h"
 #include "kiln/spec.h"
 #include "kiln/textutil.h"
 
@@ -48,6 +50,9 @@ static void usage(FILE *f) {
           "  --inject FAULT        prove a detector works (see kiln list)\n"
           "  --spec FILE           station spec: the expected inventory\n"
           "  --pci-dump FILE       read PCI from an `lspci -xxxx` capture\n"
+          "  --bmc HOST            read the BMC's sensors over the LAN\n"
+          "  --bmc-credentials FILE  user= and password= lines (mode 600);\n"
+          "                        default $KILN_BMC_USER, $KILN_BMC_PASSWORD\n"
           "  --quiet               no log; errors and the exit code only\n"
           "\n"
           "exit: 0 all passed, 1 some FAIL, 2 some ERROR or ABORTED, "
@@ -79,6 +84,7 @@ static int cmd_list(void) {
 
 struct run_args {
   const char *profile, *only, *skip, *report_dir, *serial, *spec, *pci_dump;
+  const char *bmc, *bmc_credentials;
   double duration;
   bool tap, quiet;
   int tap_version;
@@ -139,6 +145,8 @@ static int parse_run_args(int argc, char **argv, struct run_args *a) {
       {"quiet", no_argument, 0, 'q'},
       {"spec", required_argument, 0, 'E'},
       {"pci-dump", required_argument, 0, 'P'},
+      {"bmc", required_argument, 0, 'B'},
+      {"bmc-credentials", required_argument, 0, 'C'},
       {"help", no_argument, 0, 'h'},
       {0, 0, 0, 0},
   };
@@ -147,7 +155,7 @@ static int parse_run_args(int argc, char **argv, struct run_args *a) {
   opterr = 0;
   optind = 1;
   int c;
-  while ((c = getopt_long(argc, argv, ":p:o:s:d:r:S:tT:i:qE:P:h", opts,
+  while ((c = getopt_long(argc, argv, ":p:o:s:d:r:S:tT:i:qE:P:B:C:h", opts,
                           NULL)) != -1) {
     switch (c) {
     case 'p': a->profile = optarg; break;
@@ -159,6 +167,8 @@ static int parse_run_args(int argc, char **argv, struct run_args *a) {
     case 'q': a->quiet = true; break;
     case 'E': a->spec = optarg; break;
     case 'P': a->pci_dump = optarg; break;
+    case 'B': a->bmc = optarg; break;
+    case 'C': a->bmc_credentials = optarg; break;
     case 'd':
       if (kiln_duration_parse(optarg, &a->duration) != 0 || a->duration <= 0) {
         fprintf(stderr,
@@ -205,6 +215,19 @@ static int parse_run_args(int argc, char **argv, struct run_args *a) {
     fprintf(stderr, "kiln: unexpected argument '%s' (see kiln --help)\n",
             argv[optind]);
     return -1;
+  }
+  if (a->bmc_credentials && !a->bmc) {
+    fprintf(stderr, "kiln: --bmc-credentials needs --bmc HOST\n");
+    return -1;
+  }
+  if (a->bmc) {
+    char err[512];
+    if (!kiln_bmc_configure(a->bmc, a->bmc_credentials, err, sizeof err)) {
+      fprintf(stderr, "kiln: %s\n", err);
+      return -1;
+    }
+    /* Steps' children need not see it; the setting holds it now. */
+    unsetenv("KILN_BMC_PASSWORD");
   }
   return 0;
 }
@@ -327,6 +350,7 @@ static int cmd_run(int argc, char **argv) {
   struct kiln_inventory inv;
   bool have_inventory = false;
   struct kiln_aer_baseline *aer = NULL;
+  struct kiln_sampler *sampler = NULL;
   size_t n_aer = 0;
   char err[1024];
   memset(&spec, 0, sizeof spec);
@@ -351,6 +375,13 @@ static int cmd_run(int argc, char **argv) {
     goto out;
   }
 
+  bool sampler_failed = false;
+  sampler =
+      kiln_sampler_new(&plan, prof.source, err, sizeof err, &sampler_failed);
+  if (sampler_failed) {
+    fprintf(stderr, "kiln: %s\n", err);
+    goto out;
+  }
   /* The spec and the inventory are input: a bad one is a usage error,
    * found before any report is started. */
   const char *spec_path = a.spec ? a.spec : prof.spec;
@@ -423,9 +454,19 @@ static int cmd_run(int argc, char **argv) {
     kiln_bus_add(&bus, kiln_tap_stream_sink_open(stdout, a.tap_version));
 
   kiln_bus_run_start(&bus, &run);
+  if (sampler && kiln_sampler_start(sampler, &run, &bus, run.report_dir, err,
+                                    sizeof err) != 0) {
+    /* The run goes on; its monitors stay unfinished in the reports. */
+    fprintf(stderr, "kiln: %s: no telemetry this run\n", err);
+    kiln_sampler_free(sampler);
+    sampler = NULL;
+  }
   struct kiln_runner_options ro = {.grace = prof.grace,
-                                   .hang_timeout = prof.hang_timeout};
+                                   .hang_timeout = prof.hang_timeout,
+                                   .tick = kiln_sampler_tick,
+                                   .tick_ctx = sampler};
   kiln_runner_run(&plan, &ro, &run, &bus);
+  kiln_sampler_finish(sampler);
   log_parent_usage(&run, &bus);
   run.end = kiln_now();
   run.verdict = kiln_run_verdict(&run);
@@ -439,6 +480,7 @@ static int cmd_run(int argc, char **argv) {
 out:
   kiln_bus_close(&bus);
   kiln_context_set(NULL);
+  kiln_sampler_free(sampler);
   free(aer);
   if (have_inventory)
     kiln_inventory_free(&inv);

@@ -65,7 +65,8 @@ static struct kiln_plan_step *add_step(struct kiln_plan *plan) {
 static void add_targets(struct kiln_plan *plan, const struct kiln_module *mod,
                         const struct kiln_profile_module *cfg,
                         double duration) {
-  if (mod->targets == KILN_TARGETS_HOST) {
+  if (mod->targets == KILN_TARGETS_HOST ||
+      mod->targets == KILN_TARGETS_MONITOR) {
     struct kiln_plan_step *s = add_step(plan);
     s->id = kiln_xstrdup(mod->name);
     s->target = kiln_xstrdup("host");

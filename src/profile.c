@@ -1,7 +1,8 @@
 /* Profile loading on libinih. Layout:
  *   [profile]  name, description, duration, grace, hang_timeout,
  *              spec (station spec file, relative to the profile's file),
- *              phase.N = module, module   (phases run in N order)
+ *              phase.N = module, module   (phases run in N order),
+ *              monitors = thermal, edac   (watched for the whole run)
  *   [MODULE]   parameters, `<measurement>.min` / `.max` limits,
  *              duration (overrides the profile's default)             */
 #include <errno.h>
@@ -83,11 +84,16 @@ static int parse_number(const char *v, double *out) {
 
 static int parse_phase_list(struct parse_state *st, const char *key,
                             const char *value) {
-  char *end;
-  errno = 0;
-  long phase = strtol(key + strlen("phase."), &end, 10);
-  if (errno || *end || end == key + strlen("phase.") || phase < 1 || phase > 99)
-    return fail(st, "bad phase key '%s' (use phase.1 .. phase.99)", key);
+  bool monitors = strcmp(key, "monitors") == 0;
+  long phase = KILN_MONITOR_PHASE;
+  if (!monitors) {
+    char *end;
+    errno = 0;
+    phase = strtol(key + strlen("phase."), &end, 10);
+    if (errno || *end || end == key + strlen("phase.") || phase < 1 ||
+        phase > 99)
+      return fail(st, "bad phase key '%s' (use phase.1 .. phase.99)", key);
+  }
   char *list = kiln_xstrdup(value);
   char *save = NULL;
   int ok = 1;
@@ -95,8 +101,16 @@ static int parse_phase_list(struct parse_state *st, const char *key,
   for (char *tok = strtok_r(list, ", \t", &save); tok && ok;
        tok = strtok_r(NULL, ", \t", &save)) {
     listed++;
-    if (!kiln_module_find(tok)) {
+    const struct kiln_module *mod = kiln_module_find(tok);
+    if (!mod) {
       ok = fail(st, "unknown module '%s' (see `kiln list`)", tok);
+      break;
+    }
+    if (monitors != (mod->targets == KILN_TARGETS_MONITOR)) {
+      ok = fail(st,
+                monitors ? "'%s' is not a monitor: list it in a phase"
+                         : "'%s' is a monitor: list it in `monitors =`",
+                tok);
       break;
     }
     if (find_module(st->p, tok)) {
@@ -152,7 +166,7 @@ static int profile_key(struct parse_state *st, const char *key,
       return fail(st, "spec is empty: give a station spec file");
     free(p->spec);
     p->spec = resolve_beside(st->source, value);
-  } else if (strncmp(key, "phase.", 6) == 0) {
+  } else if (strncmp(key, "phase.", 6) == 0 || strcmp(key, "monitors") == 0) {
     return parse_phase_list(st, key, value);
   } else {
     return fail(st, "unknown key '%s' in [profile]", key);

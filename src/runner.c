@@ -397,6 +397,8 @@ static void run_phase(const struct kiln_plan *plan, size_t first, size_t last,
     if (poll(pfd, np, 250) < 0 && errno != EINTR)
       break;
     drain_signal_pipe();
+    if (o->tick)
+      o->tick(o->tick_ctx);
     for (size_t i = 0; i < n; i++)
       if (kids[i].fd >= 0)
         read_events(&kids[i], run, bus);
@@ -441,7 +443,8 @@ void kiln_runner_run(const struct kiln_plan *plan,
     size_t j = i;
     while (j < plan->n_steps && plan->steps[j].phase == plan->steps[i].phase)
       j++;
-    run_phase(plan, i, j, o, run, bus);
+    if (plan->steps[i].module->targets != KILN_TARGETS_MONITOR)
+      run_phase(plan, i, j, o, run, bus);
     i = j;
   }
   if (stop_signal && !run->abort_reason)

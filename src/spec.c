@@ -250,6 +250,7 @@ enum section {
   SEC_NVME,
   SEC_PCIE,
   SEC_AER,
+  SEC_FANS,
 };
 
 struct seen {
@@ -306,7 +307,7 @@ static const struct seen *remember(struct seen **list, size_t *n,
 }
 
 static const char known_sections[] =
-    "system, cpu, memory, gpu, nic, nvme, aer, pcie VVVV:DDDD, "
+    "system, cpu, memory, gpu, nic, nvme, aer, fans, pcie VVVV:DDDD, "
     "pcie class CCSS, pcie class CC, pcie default";
 
 /* What a section header names. Returns 0, or -1 with the message in st. */
@@ -319,9 +320,10 @@ static int classify(struct parse_state *st, const char *raw) {
   static const struct {
     const char *name;
     enum section sec;
-  } plain[] = {{"system", SEC_SYSTEM}, {"cpu", SEC_CPU}, {"memory", SEC_MEMORY},
-               {"gpu", SEC_GPU},       {"nic", SEC_NIC}, {"nvme", SEC_NVME},
-               {"aer", SEC_AER}};
+  } plain[] = {{"system", SEC_SYSTEM}, {"cpu", SEC_CPU},
+               {"memory", SEC_MEMORY}, {"gpu", SEC_GPU},
+               {"nic", SEC_NIC},       {"nvme", SEC_NVME},
+               {"aer", SEC_AER},       {"fans", SEC_FANS}};
   struct kiln_spec *spec = st->spec;
   struct kiln_spec_link link = {.line = st->line};
   enum section sec = SEC_BAD;
@@ -380,6 +382,8 @@ static int classify(struct parse_state *st, const char *raw) {
                                   : NULL;
   if (st->cur_dev)
     st->cur_dev->line = st->line;
+  if (sec == SEC_FANS)
+    spec->fans.line = st->line;
   if (sec == SEC_PCIE) {
     spec->links =
         kiln_xrealloc(spec->links, (spec->n_links + 1) * sizeof *spec->links);
@@ -510,16 +514,83 @@ static int add_bus_ids(struct parse_state *st, const char *section,
   return ok;
 }
 
-/* bus_ids, or bus_ids.N (N = 1..99) for a list too long for one line. */
-static bool is_bus_ids_key(const char *key) {
-  if (strncmp(key, "bus_ids", 7) != 0)
+/* base, or base.N (N = 1..99) for a list too long for one line. */
+static bool is_list_key(const char *key, const char *base) {
+  size_t len = strlen(base);
+  if (strncmp(key, base, len) != 0)
     return false;
-  if (!key[7])
+  if (!key[len])
     return true;
   struct decimal d;
-  const char *end = key[7] == '.' ? parse_decimal(key + 8, &d) : NULL;
+  const char *end = key[len] == '.' ? parse_decimal(key + len + 1, &d) : NULL;
   return end && !*end && !d.frac_digits && d.ip >= 1 && d.ip <= 99 &&
-         key[8] != '0';
+         key[len + 1] != '0';
+}
+
+static bool is_bus_ids_key(const char *key) {
+  return is_list_key(key, "bus_ids");
+}
+
+/* Fan labels: any text but a comma; each expected once (any case). */
+static int add_fan_labels(struct parse_state *st, const char *section,
+                          const char *key, const char *value,
+                          struct kiln_spec_fans *fans) {
+  char *list = kiln_xstrdup(value), *save = NULL;
+  int ok = 1;
+  for (char *tok = strtok_r(list, ",", &save); tok && ok;
+       tok = strtok_r(NULL, ",", &save)) {
+    tok = (char *)skip_blanks(tok);
+    for (size_t len = strlen(tok); len && isspace((unsigned char)tok[len - 1]);)
+      tok[--len] = 0;
+    if (!*tok)
+      continue; /* a stray comma */
+    for (size_t i = 0; i < fans->n_labels && ok; i++)
+      if (strcasecmp(fans->labels[i], tok) == 0)
+        ok = fail(st, "[%s] %s: %s is listed twice", section, key, tok);
+    if (!ok)
+      break;
+    fans->labels = kiln_xrealloc(fans->labels,
+                                 (fans->n_labels + 1) * sizeof *fans->labels);
+    fans->labels[fans->n_labels++] = kiln_xstrdup(tok);
+  }
+  free(list);
+  return ok;
+}
+
+/* A fan speed: "400", "400 RPM", "1e3" is not one. */
+static int set_rpm(struct parse_state *st, const char *section, const char *key,
+                   const char *value, double *out) {
+  struct decimal d;
+  const char *end = parse_decimal(value, &d);
+  if (end) {
+    end = skip_blanks(end);
+    if (strcasecmp(end, "rpm") == 0)
+      end += 3;
+  }
+  if (!end || *end || decimal_value(&d) > 1e6)
+    return bad_value(st, section, key, value, "a fan speed (e.g. 400 RPM)");
+  *out = decimal_value(&d);
+  return 1;
+}
+
+/* A share: "10%" or "0.10", above 0 and at most 10 (1000%). */
+static int set_share(struct parse_state *st, const char *section,
+                     const char *key, const char *value, double *out) {
+  struct decimal d;
+  const char *end = parse_decimal(value, &d);
+  double v = end ? decimal_value(&d) : 0;
+  if (end) {
+    end = skip_blanks(end);
+    if (*end == '%') {
+      end++;
+      v /= 100;
+    }
+  }
+  if (!end || *end || !(v > 0) || v > 10)
+    return bad_value(st, section, key, value,
+                     "a share above 0 (e.g. 10% or 0.10)");
+  *out = v;
+  return 1;
 }
 
 static int unknown_key(struct parse_state *st, const char *section,
@@ -616,6 +687,19 @@ static int section_key(struct parse_state *st, const char *section,
       return set_count(st, section, key, value, 1000000000L,
                        &s->aer_correctable_max);
     return unknown_key(st, section, key, "correctable_max");
+  case SEC_FANS:
+    if (strcmp(key, "count") == 0)
+      return set_int_count(st, section, key, value, &s->fans.count);
+    if (is_list_key(key, "labels"))
+      return add_fan_labels(st, section, key, value, &s->fans);
+    if (strcmp(key, "min_rpm") == 0)
+      return set_rpm(st, section, key, value, &s->fans.min_rpm);
+    if (strcmp(key, "max_rpm") == 0)
+      return set_rpm(st, section, key, value, &s->fans.max_rpm);
+    if (strcmp(key, "response") == 0)
+      return set_share(st, section, key, value, &s->fans.response);
+    return unknown_key(st, section, key,
+                       "count, labels, min_rpm, max_rpm, response");
   case SEC_NONE:
   case SEC_BAD: break;
   }
@@ -648,6 +732,8 @@ static void spec_init(struct kiln_spec *s, const char *source) {
   s->dimm_count = -1;
   s->gpu.count = s->nic.count = s->nvme.count = -1;
   s->aer_correctable_max = -1;
+  s->fans.count = -1;
+  s->fans.min_rpm = s->fans.max_rpm = s->fans.response = -1;
 }
 
 /* Checks that need the whole file. Returns 0, or -1 with the message. */
@@ -663,6 +749,17 @@ static int check_whole(const struct kiln_spec *s, char *err, size_t n) {
                s->source, d->line, kinds[i].name, d->n_bus_ids, d->count);
       return -1;
     }
+  }
+  const struct kiln_spec_fans *f = &s->fans;
+  if (f->count >= 0 && f->n_labels > (size_t)f->count) {
+    snprintf(err, n, "%s:%d: [fans] lists %zu labels but count = %d", s->source,
+             f->line, f->n_labels, f->count);
+    return -1;
+  }
+  if (f->min_rpm >= 0 && f->max_rpm >= 0 && f->min_rpm > f->max_rpm) {
+    snprintf(err, n, "%s:%d: [fans] min_rpm = %g is above max_rpm = %g",
+             s->source, f->line, f->min_rpm, f->max_rpm);
+    return -1;
   }
   return 0;
 }
@@ -752,6 +849,9 @@ void kiln_spec_free(struct kiln_spec *spec) {
   free_devices(&spec->nic);
   free_devices(&spec->nvme);
   free(spec->links);
+  for (size_t i = 0; i < spec->fans.n_labels; i++)
+    free(spec->fans.labels[i]);
+  free(spec->fans.labels);
   memset(spec, 0, sizeof *spec);
 }
 

@@ -17,6 +17,7 @@ static const struct kiln_tel_source *const registry[] = {
     &kiln_tel_sensors,
     &kiln_tel_edac,
     &kiln_tel_cpu,
+    &kiln_tel_ipmi,
 };
 
 const struct kiln_tel_source *const *kiln_tel_sources(size_t *n) {

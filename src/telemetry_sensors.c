@@ -9,6 +9,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sensors/error.h>
 #include <sensors/sensors.h>
@@ -30,6 +31,9 @@ struct sensors_state {
 };
 
 static bool in_use;
+/* The process that opened libsensors: a step's child inherits the parent
+ * sampler's open library through fork(), a copy it may drop and reopen. */
+static pid_t owner;
 static const char *conf_name; /* for parse errors without a file name */
 static char parse_error[200];
 static int parse_errors;
@@ -124,9 +128,13 @@ static void sensors_close(void *state);
 static void *sensors_open(char *why, size_t n) {
   if (n)
     why[0] = '\0';
-  if (in_use) {
+  if (in_use && owner == getpid()) {
     snprintf(why, n, "libsensors is already in use by another sampler");
     return NULL;
+  }
+  if (in_use) {
+    sensors_cleanup();
+    in_use = false;
   }
   parse_error[0] = '\0';
   parse_errors = 0;
@@ -151,6 +159,7 @@ static void *sensors_open(char *why, size_t n) {
     return NULL;
   }
   in_use = true;
+  owner = getpid();
   struct sensors_state *st = kiln_xcalloc(1, sizeof *st);
   const sensors_chip_name *chip;
   int chip_nr = 0, chips = 0;

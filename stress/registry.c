@@ -6,7 +6,10 @@ extern const struct kiln_module kiln_module_dram_patterns;
 extern const struct kiln_module kiln_module_dram_bandwidth;
 extern const struct kiln_module kiln_module_gpu_query;
 extern const struct kiln_module kiln_module_pcie_link;
+extern const struct kiln_module kiln_module_fans;
 extern const struct kiln_module kiln_module_inventory_check;
+extern const struct kiln_module kiln_module_thermal;
+extern const struct kiln_module kiln_module_edac;
 
 const struct kiln_module *const kiln_modules[] = {
     &kiln_module_inventory_check,
@@ -15,5 +18,8 @@ const struct kiln_module *const kiln_modules[] = {
     &kiln_module_dram_patterns,
     &kiln_module_gpu_query,
     &kiln_module_pcie_link,
+    &kiln_module_fans,
+    &kiln_module_thermal,
+    &kiln_module_edac,
     NULL,
 };

@@ -33,6 +33,17 @@ void kiln_bus_log(struct kiln_bus *bus, const struct kiln_run *run,
                   const struct kiln_step_result *s, const struct kiln_log *l);
 void kiln_bus_progress(struct kiln_bus *bus, const struct kiln_run *run,
                        const struct kiln_step_result *s);
+void kiln_bus_series_start(struct kiln_bus *bus, const struct kiln_run *run,
+                           const struct kiln_step_result *s,
+                           const struct kiln_series *se);
+/* se->count is the element's index. */
+void kiln_bus_series_element(struct kiln_bus *bus, const struct kiln_run *run,
+                             const struct kiln_step_result *s,
+                             const struct kiln_series *se, double value,
+                             double time);
+void kiln_bus_series_end(struct kiln_bus *bus, const struct kiln_run *run,
+                         const struct kiln_step_result *s,
+                         const struct kiln_series *se);
 void kiln_bus_step_end(struct kiln_bus *bus, const struct kiln_run *run,
                        const struct kiln_step_result *s);
 void kiln_bus_run_end(struct kiln_bus *bus, const struct kiln_run *run);

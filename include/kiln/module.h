@@ -12,6 +12,10 @@ struct kiln_step;
 enum kiln_target_kind {
   KILN_TARGETS_HOST, /* one step for the whole host */
   KILN_TARGETS_GPU,  /* one step per NVIDIA GPU on the PCI bus */
+  /* A monitor: one step for the whole run, judged in the parent by the
+   * telemetry sampler's watches (src/sampler.c); it has no run(). A
+   * profile lists monitors in `monitors =`, not in a phase. */
+  KILN_TARGETS_MONITOR,
 };
 
 struct kiln_param_spec {
@@ -45,7 +49,8 @@ struct kiln_module {
    * not, into why. NULL means always. Called in the parent: must not
    * initialise CUDA or anything else that does not survive fork(). */
   bool (*available)(char *why, size_t n);
-  /* Runs in the step's own child process. Return normally when done;
+  /* Runs in the step's own child process (NULL for monitors). Return
+   * normally when done;
    * kiln_step_skip()/kiln_step_error() first to end otherwise. */
   void (*run)(struct kiln_step *step);
 };

@@ -18,6 +18,10 @@ struct kiln_profile_limit {
   int line;
 };
 
+/* The phase a monitor is given: after every real phase, so plan order
+ * (and so report order) lists monitors last. */
+#define KILN_MONITOR_PHASE 1000
+
 struct kiln_profile_module {
   char *name; /* section name: the module */
   int line;

@@ -36,11 +36,16 @@ struct kiln_runner_options {
   double grace;              /* seconds past duration before a step is killed */
   double hang_timeout;       /* seconds without any event before it is killed */
   const char *const *inject; /* faults asked for on the command line */
+  /* Called from the runner's loop at least every 250 ms (the telemetry
+   * sampler), or NULL. */
+  void (*tick)(void *ctx);
+  void *tick_ctx;
 };
 
 struct kiln_bus;
 /* Runs the plan phase by phase, each phase's steps at once, feeding every
- * event into run (the model) and bus (the sinks). Returns when all steps
+ * event into run (the model) and bus (the sinks). Monitor steps are left
+ * to the caller (the sampler starts and ends them). Returns when all steps
  * are done or the run was aborted by SIGINT/SIGTERM. */
 void kiln_runner_run(const struct kiln_plan *plan,
                      const struct kiln_runner_options *opts,

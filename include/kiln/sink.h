@@ -8,6 +8,17 @@
 
 #include "kiln/result.h"
 
+/* A telemetry time series (OCP measurementSeries), kept out of the result
+ * model: a day of samples would not fit it. */
+struct kiln_series {
+  const char *id;   /* unique in the run: "sensors/nct6798-isa-0290/fan1" */
+  const char *name; /* "SYS_FAN2 (nct6798-isa-0290/fan1)" */
+  const char *unit; /* "RPM" */
+  const char *hwid; /* the chip or DIMM, or "" */
+  struct kiln_limit limit;
+  size_t count; /* elements so far */
+};
+
 struct kiln_sink {
   const char *name; /* "ocp.jsonl", "junit.xml", "console" */
   void *state;
@@ -25,6 +36,16 @@ struct kiln_sink {
              const struct kiln_step_result *, const struct kiln_log *);
   int (*progress)(struct kiln_sink *, const struct kiln_run *,
                   const struct kiln_step_result *);
+  /* Series belong to a step and end before it does. */
+  int (*series_start)(struct kiln_sink *, const struct kiln_run *,
+                      const struct kiln_step_result *,
+                      const struct kiln_series *);
+  int (*series_element)(struct kiln_sink *, const struct kiln_run *,
+                        const struct kiln_step_result *,
+                        const struct kiln_series *, double value, double time);
+  int (*series_end)(struct kiln_sink *, const struct kiln_run *,
+                    const struct kiln_step_result *,
+                    const struct kiln_series *);
   int (*step_end)(struct kiln_sink *, const struct kiln_run *,
                   const struct kiln_step_result *);
   int (*run_end)(struct kiln_sink *, const struct kiln_run *);

@@ -14,6 +14,13 @@
  *              speed (32GT/s, or gen5), width (16): the slowest trained link
  *              allowed; the most specific section applies
  *   [aer]      correctable_max: correctable errors allowed per device
+ *   [fans]     count (fan inputs expected, at least), labels (comma-separated,
+ *              each must be present: a label "SYS_FAN1", any case, or
+ *              "<chip>/<label>"; a long list goes on in labels.2, ...),
+ *              min_rpm, max_rpm (every fan's range at idle and under load,
+ *              e.g. 400 or 400 RPM), response (the share by which every
+ *              fan's RPM must rise under load when the profile asks for
+ *              fan_response: 10% or 0.10)
  *
  * Every key is optional; an absent one is not checked. Unknown sections or
  * keys, a key set twice and malformed values are errors. */
@@ -55,6 +62,17 @@ struct kiln_spec_devices {
   int line;         /* of the section, for messages */
 };
 
+/* The fans the machine must have ([fans]). */
+struct kiln_spec_fans {
+  int count;     /* fan inputs expected, at least; -1: not checked */
+  char **labels; /* each expected present: "SYS_FAN1" or "<chip>/<label>" */
+  size_t n_labels;
+  double min_rpm; /* every fan's range; -1: not set */
+  double max_rpm;
+  double response; /* share the RPM must rise under load; -1: not set */
+  int line;        /* of the section, for messages */
+};
+
 struct kiln_spec {
   char *source; /* the file's path */
   /* A count of -1, a size of 0 or a NULL string: not checked. */
@@ -67,6 +85,7 @@ struct kiln_spec {
   struct kiln_spec_link *links;
   size_t n_links;
   long aer_correctable_max; /* -1: not checked */
+  struct kiln_spec_fans fans;
 };
 
 /* Returns 0, or -1 with "FILE:LINE: what" in err (unreadable file,

@@ -2,8 +2,10 @@
  *
  * Sources sit behind one interface, one file per source (like pciutils'
  * access methods): src/telemetry_sensors.c (libsensors: fans, temperatures,
- * power), src/telemetry_edac.c (EDAC memory error counters) and
- * src/telemetry_cpu.c (cpufreq and thermal-throttle counters). A source
+ * power), src/telemetry_edac.c (EDAC memory error counters),
+ * src/telemetry_cpu.c (cpufreq and thermal-throttle counters) and
+ * src/telemetry_ipmi.c (the BMC's fans, temperatures and power through
+ * FreeIPMI's libipmimonitoring, in-band or over the LAN). A source
  * finds its sensors once, in open(), and reads them in sample().
  *
  * A sampler (struct kiln_telemetry) opens every registered source, keeps the
@@ -32,6 +34,15 @@ enum kiln_tel_kind {
 const char *kiln_tel_kind_name(enum kiln_tel_kind k); /* "fan_rpm" */
 const char *kiln_tel_kind_unit(enum kiln_tel_kind k); /* "RPM" */
 
+/* The hardware's own judgement of a reading, where it gives one: a BMC
+ * rates each sensor against its thresholds (IPMI sensor state). */
+enum kiln_tel_state {
+  KILN_TEL_STATE_NONE = 0, /* not given (libsensors, EDAC, cpufreq) */
+  KILN_TEL_STATE_OK,
+  KILN_TEL_STATE_WARNING,  /* past a non-critical threshold */
+  KILN_TEL_STATE_CRITICAL, /* past a critical or non-recoverable one */
+};
+
 /* One reading. A source fills id, label, kind, value and the limits the
  * hardware itself reports; the sampler fills source and t. Pointers are
  * valid during the callback only. */
@@ -46,6 +57,9 @@ struct kiln_tel_reading {
   /* The hardware's own static limits (libsensors fanN_min, tempN_max,
    * tempN_crit), read once at open; NaN when it gives none. */
   double min, max, crit;
+  /* The hardware's state for this reading (NONE where it gives none): a
+   * fan the BMC calls CRITICAL is a failed fan whatever the limits say. */
+  enum kiln_tel_state state;
 };
 
 typedef void (*kiln_tel_emit_fn)(void *ctx, const struct kiln_tel_reading *r);
@@ -66,6 +80,7 @@ struct kiln_tel_source {
 extern const struct kiln_tel_source kiln_tel_sensors; /* telemetry_sensors.c */
 extern const struct kiln_tel_source kiln_tel_edac;    /* telemetry_edac.c */
 extern const struct kiln_tel_source kiln_tel_cpu;     /* telemetry_cpu.c */
+extern const struct kiln_tel_source kiln_tel_ipmi;    /* telemetry_ipmi.c */
 
 /* The registry, in sampling order; *n gets its length. */
 const struct kiln_tel_source *const *kiln_tel_sources(size_t *n);

@@ -9,6 +9,8 @@
 #   dram.patterns   tested_gbps >= 30% of the triad bandwidth
 #   kiln parent     < 2% of one core while a step runs
 #   kiln inventory  median < 100 ms on this machine (lspci -vvv beside it)
+#   sampler         a sample of every source < 5 ms on the healthy umockdev
+#                   board; the parent (sampler included) < 0.5% of a core
 #   pcie.link       < 50 ms over a 300-device capture (libpci's own read of
 #                   the capture, lspci -F, timed beside it)
 #
@@ -227,6 +229,23 @@ echo "  pcie.link step: $step_ms ms for $links links (the capture is read" \
 echo "  reading the capture: kiln inventory $scan_ms ms; lspci -F (libpci's" \
   "dump parser alone) $libpci_ms ms; ratio $(calc "$scan_ms / $libpci_ms")"
 verdict "pcie.link step, ms" "$step_ms" "<" 50
+
+# ---- the telemetry sampler on the healthy fixture board ----
+echo "telemetry sampler"
+dir=$OUT/sampler
+rm -rf "$dir"
+umockdev-run -d tests/fixtures/umockdev/healthy.umockdev -- "$KILN" run \
+  --only thermal,edac,cpu.compute --duration "${BENCH_SAMPLER_SECONDS:-30}s" \
+  --report-dir "$dir" --quiet || die "the sampler run did not pass: see $dir"
+sample_ms=$(measurement "$dir" sample_ms)
+samples=$(measurement "$dir" samples | cut -d. -f1)
+core=$(run_log "$dir" '^kiln parent process:' |
+  sed -n 's/.*(\([0-9.]*\)% of one core).*/\1/p')
+rows=$(($(wc -l <"$dir/telemetry.csv") - 1))
+echo "  $samples samples, $rows readings in telemetry.csv; one sample of" \
+  "every source: $sample_ms ms; kiln parent: $core% of one core"
+verdict "one sample of every source, ms" "$(calc "$sample_ms")" "<" 5
+verdict "parent with the sampler, % of one core" "$core" "<" 0.5
 
 # ---- the parent's CPU use, worst of the three runs ----
 echo "kiln parent process"

@@ -1,5 +1,6 @@
 /* The OCP JSON-lines sink: content, the real validator, hostile strings,
  * and a full disk. */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -186,6 +187,67 @@ static void run_end_states_the_outcome_honestly(void **state) {
   }
 }
 
+static const char check_series[] =
+    "import json, sys\n"
+    "lines = [json.loads(l) for l in open(sys.argv[1], encoding='utf-8')]\n"
+    "arts = [o['testStepArtifact'] for o in lines if 'testStepArtifact' in "
+    "o]\n"
+    "start = [a['measurementSeriesStart'] for a in arts if "
+    "'measurementSeriesStart' in a]\n"
+    "assert start == [{'measurementSeriesId': 'sensors/nct/fan1', 'name':\n"
+    "    LABEL, 'unit': 'RPM', 'validators': [{'name': 'lo', 'type':\n"
+    "    'GREATER_THAN_OR_EQUAL', 'value': 400.0}], 'subcomponent':\n"
+    "    {'name': SERIAL}}], start\n"
+    "el = [a['measurementSeriesElement'] for a in arts if "
+    "'measurementSeriesElement' in a]\n"
+    "assert [e['index'] for e in el] == [0, 1, 2], el\n"
+    "assert [e['value'] for e in el] == [1450.0, 0.0, 'NaN'], el\n"
+    "assert el[1]['timestamp'] == '2027-01-15T08:00:01.000Z', el\n"
+    "end = [a['measurementSeriesEnd'] for a in arts if "
+    "'measurementSeriesEnd' in a]\n"
+    "assert end == [{'measurementSeriesId': 'sensors/nct/fan1', "
+    "'totalCount': 3}]\n";
+
+/* A telemetry series inside a monitor step: start, elements, end. */
+static void series_stream_is_valid(void **state) {
+  struct kiln_run run;
+  fixture_run_header(&run);
+  struct kiln_step_result *st =
+      kiln_run_add_step(&run, "thermal", "thermal", "host", 1000);
+  st->state = KILN_STEP_RUNNING;
+  st->start = FIXTURE_T0;
+  char *dir = fixture_tmpdir();
+  char *path = fixture_path(dir, "ocp.jsonl");
+  char err[256] = "";
+  struct kiln_sink *sink = kiln_ocp_sink_open(path, err, sizeof err);
+  assert_non_null(sink);
+  assert_int_equal(sink->run_start(sink, &run), 0);
+  assert_int_equal(sink->step_start(sink, &run, st), 0);
+  struct kiln_series se = {.id = "sensors/nct/fan1",
+                           .name = FIXTURE_LABEL,
+                           .unit = "RPM",
+                           .hwid = FIXTURE_SERIAL,
+                           .limit = {.has_lo = true, .lo = 400}};
+  assert_int_equal(sink->series_start(sink, &run, st, &se), 0);
+  const double values[] = {1450, 0, NAN};
+  for (size_t i = 0; i < 3; i++, se.count++)
+    assert_int_equal(sink->series_element(sink, &run, st, &se, values[i],
+                                          FIXTURE_T0 + (double)i),
+                     0);
+  assert_int_equal(sink->series_end(sink, &run, st, &se), 0);
+  kiln_step_finish(st, KILN_PASS, NULL, FIXTURE_T0 + 3);
+  assert_int_equal(sink->step_end(sink, &run, st), 0);
+  run.end = FIXTURE_T0 + 3;
+  run.finished = true;
+  assert_int_equal(sink->run_end(sink, &run), 0);
+  sink->close(sink);
+  assert_int_equal(ocp_validate(path, NULL), 0);
+  assert_int_equal(fixture_python(dir, check_series, path), 0);
+  free(path);
+  fixture_rmdir(dir);
+  kiln_run_free(&run);
+}
+
 static void passing_run_ends_complete_pass(void **state) {
   struct kiln_run run;
   fixture_passing_run(&run);
@@ -282,6 +344,7 @@ int main(void) {
       cmocka_unit_test(mixed_run_stream_is_valid_and_says_everything),
       cmocka_unit_test(run_end_states_the_outcome_honestly),
       cmocka_unit_test(passing_run_ends_complete_pass),
+      cmocka_unit_test(series_stream_is_valid),
       cmocka_unit_test(steps_left_open_are_closed_at_run_end),
       cmocka_unit_test(stream_cut_short_is_a_valid_prefix),
       cmocka_unit_test(full_disk_fails_cleanly),

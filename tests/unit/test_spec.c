@@ -392,10 +392,11 @@ static void load_errors_name_the_file(void **state) {
   assert_int_equal(kiln_spec_load("tests/fixtures/spec/bad-section.ini", &s,
                                   err, sizeof err),
                    -1);
-  assert_string_equal(err, "tests/fixtures/spec/bad-section.ini:5: unknown "
-                           "section [gpus] (sections: system, cpu, memory, "
-                           "gpu, nic, nvme, aer, pcie VVVV:DDDD, pcie class "
-                           "CCSS, pcie class CC, pcie default)");
+  assert_string_equal(err,
+                      "tests/fixtures/spec/bad-section.ini:5: unknown "
+                      "section [gpus] (sections: system, cpu, memory, "
+                      "gpu, nic, nvme, aer, fans, pcie VVVV:DDDD, pcie class "
+                      "CCSS, pcie class CC, pcie default)");
   assert_int_equal(
       kiln_spec_load("tests/fixtures/spec/bad-count.ini", &s, err, sizeof err),
       -1);

@@ -529,7 +529,7 @@ static void healthy_board(void **state) {
   edac_tree(root);
   cpu_tree(root);
   struct probe p;
-  probe_start(&p, "healthy", "", root);
+  probe_start(&p, "healthy", "sensors,edac,cpu", root);
   assert_int_equal(p.n_why, 0);
   struct sample s;
   probe_sample(&p, 0, &s);
@@ -981,12 +981,13 @@ static void registry_lists_the_sources(void **state) {
   (void)state;
   size_t n;
   const struct kiln_tel_source *const *all = kiln_tel_sources(&n);
-  assert_int_equal(n, 3);
+  assert_int_equal(n, 4);
   assert_string_equal(all[0]->name, "sensors");
   assert_string_equal(all[1]->name, "edac");
   assert_string_equal(all[2]->name, "cpu");
   assert_ptr_equal(kiln_tel_source_find("edac"), &kiln_tel_edac);
-  assert_null(kiln_tel_source_find("ipmi"));
+  assert_string_equal(all[3]->name, "ipmi");
+  assert_ptr_equal(kiln_tel_source_find("ipmi"), &kiln_tel_ipmi);
   assert_null(kiln_tel_source_find(NULL));
   assert_string_equal(kiln_tel_kind_unit(KILN_TEL_FAN_RPM), "RPM");
   assert_string_equal(kiln_tel_kind_unit(KILN_TEL_TEMP_C), "C");

@@ -1,0 +1,37 @@
+/* The telemetry sampler: in the parent, about once a second for the whole
+ * run, it samples every telemetry source (telemetry.h), writes each
+ * reading to telemetry.csv and to the sinks as a measurement series, and
+ * feeds the watches (watch.h) that judge the monitor steps (`thermal`,
+ * `edac`). It runs from the runner's loop (kiln_runner_options.tick). */
+#ifndef KILN_SAMPLER_H
+#define KILN_SAMPLER_H
+
+#include <stddef.h>
+
+#include "kiln/bus.h"
+#include "kiln/plan.h"
+#include "kiln/result.h"
+
+struct kiln_sampler;
+
+/* Reads the monitor steps' parameters from the plan. NULL when the plan
+ * has no monitor (nothing to sample); on a malformed parameter NULL with
+ * "PROFILE: [thermal] hold = 'x': ..." in err and *failed set. */
+struct kiln_sampler *kiln_sampler_new(const struct kiln_plan *plan,
+                                      const char *profile_source, char *err,
+                                      size_t n, bool *failed);
+/* Opens the sources and telemetry.csv in report_dir, starts the monitor
+ * steps (run->steps at the plan's indexes) and takes the first sample.
+ * Returns 0, or -1 with err (telemetry.csv cannot be written). */
+int kiln_sampler_start(struct kiln_sampler *s, struct kiln_run *run,
+                       struct kiln_bus *bus, const char *report_dir, char *err,
+                       size_t n);
+/* Samples when the interval has passed; for kiln_runner_options.tick. */
+void kiln_sampler_tick(void *sampler);
+/* Takes a last sample, ends every series and the monitor steps (FAIL when
+ * a watch fired, SKIP with the sources' reasons when nothing was there to
+ * watch, ABORTED with the run's abort reason), closes telemetry.csv. */
+void kiln_sampler_finish(struct kiln_sampler *s);
+void kiln_sampler_free(struct kiln_sampler *s);
+
+#endif
