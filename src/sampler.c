@@ -29,6 +29,8 @@ struct watched {
   struct kiln_series series;
   bool has_watch;
   struct kiln_watch watch;
+  /* The hardware's own verdict (a BMC's CRITICAL), held like a limit. */
+  struct kiln_watch critical;
   double first, last;
 };
 
@@ -264,6 +266,7 @@ static struct watched *add_series(struct kiln_sampler *s, const char *key,
   w->series = (struct kiln_series){
       .id = w->key, .name = w->name, .unit = w->unit, .hwid = w->hwid};
   choose_watch(s, w, r);
+  kiln_watch_init(&w->critical, KILN_WATCH_ABOVE, 0.5, s->hold);
   s->cursor = s->n;
   kiln_bus_series_start(s->bus, s->run, step_at(s, w->step), &w->series);
   return w;
@@ -312,6 +315,24 @@ static void fired(struct kiln_sampler *s, struct watched *w,
   free(msg);
 }
 
+static void critical_fired(struct kiln_sampler *s, struct watched *w,
+                           const struct kiln_watch_fire *f, double value) {
+  char running[256], stamp[40];
+  running_steps(s->run, running, sizeof running);
+  double now = kiln_now();
+  kiln_format_time(now, stamp, sizeof stamp);
+  char *msg = kiln_strdup_printf(
+      "%s: the hardware reports it critical at %g %s, t=%.1f s, held %.1f s "
+      "(%s); %s%s",
+      w->name, value, w->unit, f->t, f->held, stamp,
+      running[0] ? "running: " : "", running[0] ? running : "between steps");
+  struct kiln_step_result *st = step_at(s, w->step);
+  struct kiln_diagnosis *d = kiln_step_add_diagnosis(
+      st, KILN_DIAG_FAIL, "sensor-critical", msg, w->hwid, now);
+  kiln_bus_diagnosis(s->bus, s->run, st, d);
+  free(msg);
+}
+
 struct sample_ctx {
   struct kiln_sampler *s;
   double wall;
@@ -348,6 +369,10 @@ static void on_reading(void *ctx, const struct kiln_tel_reading *r) {
   struct kiln_watch_fire f;
   if (w->has_watch && kiln_watch_feed(&w->watch, r->t, r->value, &f))
     fired(s, w, &f);
+  if (r->state != KILN_TEL_STATE_NONE &&
+      kiln_watch_feed(&w->critical, r->t,
+                      r->state == KILN_TEL_STATE_CRITICAL ? 1 : 0, &f))
+    critical_fired(s, w, &f, r->value);
 }
 
 static void sample(struct kiln_sampler *s) {
