@@ -375,17 +375,17 @@ static int cmd_run(int argc, char **argv) {
     goto out;
   }
 
-  bool sampler_failed = false;
-  sampler =
-      kiln_sampler_new(&plan, prof.source, err, sizeof err, &sampler_failed);
-  if (sampler_failed) {
-    fprintf(stderr, "kiln: %s\n", err);
-    goto out;
-  }
   /* The spec and the inventory are input: a bad one is a usage error,
    * found before any report is started. */
   const char *spec_path = a.spec ? a.spec : prof.spec;
   if (spec_path && kiln_spec_load(spec_path, &spec, err, sizeof err) != 0) {
+    fprintf(stderr, "kiln: %s\n", err);
+    goto out;
+  }
+  bool sampler_failed = false;
+  sampler = kiln_sampler_new(&plan, prof.source, spec_path ? &spec : NULL, err,
+                             sizeof err, &sampler_failed);
+  if (sampler_failed) {
     fprintf(stderr, "kiln: %s\n", err);
     goto out;
   }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "kiln/profile.h"
+#include "kiln/spec.h"
 #include "kiln/telemetry.h"
 #include "kiln/textutil.h"
 #include "kiln/watch.h"
@@ -103,8 +104,15 @@ static int get_number(const struct kiln_plan_step *ps, const char *name,
   return 0;
 }
 
+/* The station spec's value wins where it sets one. */
+static void spec_wins(double *limit, double spec_value) {
+  if (!isnan(spec_value))
+    *limit = spec_value;
+}
+
 struct kiln_sampler *kiln_sampler_new(const struct kiln_plan *plan,
-                                      const char *profile_source, char *err,
+                                      const char *profile_source,
+                                      const struct kiln_spec *spec, char *err,
                                       size_t n, bool *failed) {
   *failed = false;
   struct kiln_sampler *s = kiln_xcalloc(1, sizeof *s);
@@ -164,6 +172,14 @@ struct kiln_sampler *kiln_sampler_new(const struct kiln_plan *plan,
     *failed = true;
     free(s);
     return NULL;
+  }
+  if (spec) {
+    spec_wins(&s->hold, spec->watch.hold);
+    spec_wins(&s->temp_max, spec->watch.temp_max);
+    spec_wins(&s->fan_min, spec->watch.fan_min);
+    spec_wins(&s->throttle_max, spec->watch.throttle_max);
+    spec_wins(&s->ce_max, spec->watch.ce_max);
+    spec_wins(&s->ue_max, spec->watch.ue_max);
   }
   return s;
 }

@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <ini.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -12,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "kiln/profile.h"
 #include "kiln/spec.h"
 #include "kiln/textutil.h"
 
@@ -251,6 +253,8 @@ enum section {
   SEC_PCIE,
   SEC_AER,
   SEC_FANS,
+  SEC_THERMAL,
+  SEC_EDAC,
 };
 
 struct seen {
@@ -307,7 +311,8 @@ static const struct seen *remember(struct seen **list, size_t *n,
 }
 
 static const char known_sections[] =
-    "system, cpu, memory, gpu, nic, nvme, aer, fans, pcie VVVV:DDDD, "
+    "system, cpu, memory, gpu, nic, nvme, aer, fans, thermal, edac, "
+    "pcie VVVV:DDDD, "
     "pcie class CCSS, pcie class CC, pcie default";
 
 /* What a section header names. Returns 0, or -1 with the message in st. */
@@ -320,10 +325,11 @@ static int classify(struct parse_state *st, const char *raw) {
   static const struct {
     const char *name;
     enum section sec;
-  } plain[] = {{"system", SEC_SYSTEM}, {"cpu", SEC_CPU},
-               {"memory", SEC_MEMORY}, {"gpu", SEC_GPU},
-               {"nic", SEC_NIC},       {"nvme", SEC_NVME},
-               {"aer", SEC_AER},       {"fans", SEC_FANS}};
+  } plain[] = {{"system", SEC_SYSTEM},   {"cpu", SEC_CPU},
+               {"memory", SEC_MEMORY},   {"gpu", SEC_GPU},
+               {"nic", SEC_NIC},         {"nvme", SEC_NVME},
+               {"aer", SEC_AER},         {"fans", SEC_FANS},
+               {"thermal", SEC_THERMAL}, {"edac", SEC_EDAC}};
   struct kiln_spec *spec = st->spec;
   struct kiln_spec_link link = {.line = st->line};
   enum section sec = SEC_BAD;
@@ -593,6 +599,24 @@ static int set_share(struct parse_state *st, const char *section,
   return 1;
 }
 
+/* A watch limit: a duration ("5s") or a non-negative number. */
+static int set_watch_value(struct parse_state *st, const char *section,
+                           const char *key, const char *value, bool duration,
+                           double *out) {
+  double x = 0;
+  char *end = NULL;
+  errno = 0;
+  bool ok = duration ? kiln_duration_parse(value, &x) == 0
+                     : ((x = strtod(value, &end)),
+                        !errno && end != value && !*end && isfinite(x));
+  if (!ok || x < 0)
+    return bad_value(st, section, key, value,
+                     duration ? "a duration (5s, 1m)"
+                              : "a non-negative number");
+  *out = x;
+  return 1;
+}
+
 static int unknown_key(struct parse_state *st, const char *section,
                        const char *key, const char *keys) {
   return fail(st, "unknown key '%s' in [%s] (keys: %s)", key, section, keys);
@@ -700,6 +724,25 @@ static int section_key(struct parse_state *st, const char *section,
       return set_share(st, section, key, value, &s->fans.response);
     return unknown_key(st, section, key,
                        "count, labels, min_rpm, max_rpm, response");
+  case SEC_THERMAL:
+    if (strcmp(key, "hold") == 0)
+      return set_watch_value(st, section, key, value, true, &s->watch.hold);
+    if (strcmp(key, "temp_max") == 0)
+      return set_watch_value(st, section, key, value, false,
+                             &s->watch.temp_max);
+    if (strcmp(key, "fan_min") == 0)
+      return set_watch_value(st, section, key, value, false, &s->watch.fan_min);
+    if (strcmp(key, "throttle_max") == 0)
+      return set_watch_value(st, section, key, value, false,
+                             &s->watch.throttle_max);
+    return unknown_key(st, section, key,
+                       "hold, temp_max, fan_min, throttle_max");
+  case SEC_EDAC:
+    if (strcmp(key, "ce_max") == 0)
+      return set_watch_value(st, section, key, value, false, &s->watch.ce_max);
+    if (strcmp(key, "ue_max") == 0)
+      return set_watch_value(st, section, key, value, false, &s->watch.ue_max);
+    return unknown_key(st, section, key, "ce_max, ue_max");
   case SEC_NONE:
   case SEC_BAD: break;
   }
@@ -734,6 +777,8 @@ static void spec_init(struct kiln_spec *s, const char *source) {
   s->aer_correctable_max = -1;
   s->fans.count = -1;
   s->fans.min_rpm = s->fans.max_rpm = s->fans.response = -1;
+  s->watch.hold = s->watch.temp_max = s->watch.fan_min = NAN;
+  s->watch.throttle_max = s->watch.ce_max = s->watch.ue_max = NAN;
 }
 
 /* Checks that need the whole file. Returns 0, or -1 with the message. */

@@ -14,11 +14,16 @@
 
 struct kiln_sampler;
 
-/* Reads the monitor steps' parameters from the plan. NULL when the plan
- * has no monitor (nothing to sample); on a malformed parameter NULL with
- * "PROFILE: [thermal] hold = 'x': ..." in err and *failed set. */
+struct kiln_spec;
+
+/* Reads the monitor steps' parameters from the plan, then the station
+ * spec's [thermal] and [edac] limits (spec may be NULL), which win. NULL
+ * when the plan has no monitor (nothing to sample); on a malformed
+ * parameter NULL with "PROFILE:LINE: [thermal] hold = 'x' ..." in err and
+ * *failed set. */
 struct kiln_sampler *kiln_sampler_new(const struct kiln_plan *plan,
-                                      const char *profile_source, char *err,
+                                      const char *profile_source,
+                                      const struct kiln_spec *spec, char *err,
                                       size_t n, bool *failed);
 /* Opens the sources and telemetry.csv in report_dir, starts the monitor
  * steps (run->steps at the plan's indexes) and takes the first sample.

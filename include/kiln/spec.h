@@ -21,6 +21,10 @@
  *              e.g. 400 or 400 RPM), response (the share by which every
  *              fan's RPM must rise under load when the profile asks for
  *              fan_response: 10% or 0.10)
+ *   [thermal]  hold (5s: how long a limit must be broken), temp_max (°C),
+ *              fan_min (RPM), throttle_max (events): the thermal monitor's
+ *              watches; they win over the profile's [thermal]
+ *   [edac]     ce_max, ue_max: errors allowed per counter over the run
  *
  * Every key is optional; an absent one is not checked. Unknown sections or
  * keys, a key set twice and malformed values are errors. */
@@ -73,6 +77,14 @@ struct kiln_spec_fans {
   int line;        /* of the section, for messages */
 };
 
+/* Limits for the thermal and edac monitors' watches; NaN: not set (the
+ * profile's, else the hardware's own apply). */
+struct kiln_spec_watches {
+  double hold;                            /* seconds a limit must be broken */
+  double temp_max, fan_min, throttle_max; /* [thermal] */
+  double ce_max, ue_max;                  /* [edac] */
+};
+
 struct kiln_spec {
   char *source; /* the file's path */
   /* A count of -1, a size of 0 or a NULL string: not checked. */
@@ -85,6 +97,7 @@ struct kiln_spec {
   struct kiln_spec_link *links;
   size_t n_links;
   long aer_correctable_max; /* -1: not checked */
+  struct kiln_spec_watches watch;
   struct kiln_spec_fans fans;
 };
 

@@ -5,7 +5,7 @@
 # `thermal` and `edac` monitor steps failing only on a limit held for the
 # hold time, naming the sensor and the step that was running.
 . tests/e2e/lib.sh
-plan 40
+plan 44
 UMD=$FIXTURES/umockdev
 P=$TEST_TMP/thermal.ini
 cat >"$P" <<'INI'
@@ -110,6 +110,25 @@ like "edac names the DIMM" "$TEST_TMP/edac.out" \
 like "edac measures the increase over the run" "$d/ocp.jsonl" \
   '"name":"ce_increase","value":17'
 check_reports "$d" fail
+
+# ---- the station spec's limits win over the profile's ----
+printf '[thermal]\ntemp_max = 50\n' >"$TEST_TMP/cool.ini"
+d=$TEST_TMP/spec-cool
+rc=0
+under healthy "'$KILN' run --profile '$P' --only thermal,cpu.compute \
+  --spec '$TEST_TMP/cool.ini' --report-dir '$d'" >"$TEST_TMP/cool.out" 2>&1 ||
+  rc=$?
+is "spec temp_max 50 on a 52 C package: exit 1" "$rc" 1
+like "thermal FAILs against the spec's limit" "$TEST_TMP/cool.out" \
+  "FAIL +thermal: .*over 50 C: 52 C"
+printf '[thermal]\nhold = 30s\n' >"$TEST_TMP/patient.ini"
+d=$TEST_TMP/spec-hold
+rc=0
+under temp-over-crit "'$KILN' run --profile '$P' --only thermal,cpu.compute \
+  --spec '$TEST_TMP/patient.ini' --report-dir '$d'" \
+  >"$TEST_TMP/patient.out" 2>&1 || rc=$?
+is "spec hold 30s: 4 s over crit does not fire: exit 0" "$rc" 0
+like "thermal PASSes" "$d/results.tap" "^ok [0-9]+ - thermal$"
 
 # ---- a malformed watch parameter is a usage error naming it ----
 printf '[profile]\nname = bad\nmonitors = thermal\nphase.1 = cpu.compute\n[thermal]\nhold = soon\n' \

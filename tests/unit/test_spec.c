@@ -3,6 +3,7 @@
  * (one exact message per difference), and the golden spec the writer makes
  * (read back, it finds no difference on the machine it came from). */
 #include <dirent.h>
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -370,6 +371,28 @@ static void rejects_bad_specs(void **state) {
   expect_error(longline, "bad.ini:2: line longer than");
 }
 
+/* The monitors' watch limits: durations and numbers; unset ones are NaN. */
+static void parses_watch_limits(void **state) {
+  (void)state;
+  struct kiln_spec s;
+  char err[512] = "";
+  if (kiln_spec_parse("[thermal]\nhold = 10s\ntemp_max = 92.5\n"
+                      "fan_min = 600\n[edac]\nce_max = 4\n",
+                      "w.ini", &s, err, sizeof err))
+    fail_msg("%s", err);
+  assert_true(s.watch.hold == 10.0 && s.watch.temp_max == 92.5);
+  assert_true(s.watch.fan_min == 600.0 && s.watch.ce_max == 4.0);
+  assert_true(isnan(s.watch.throttle_max) && isnan(s.watch.ue_max));
+  kiln_spec_free(&s);
+  expect_error("[thermal]\nhold = soon\n",
+               "bad.ini:2: [thermal] hold = 'soon' is not a duration (5s, 1m)");
+  expect_error("[edac]\nce_max = -1\n",
+               "bad.ini:2: [edac] ce_max = '-1' is not a non-negative number");
+  expect_error("[thermal]\ntemp = 90\n",
+               "bad.ini:2: unknown key 'temp' in [thermal] (keys: hold, "
+               "temp_max, fan_min, throttle_max)");
+}
+
 static void reads_indented_lines_as_lines(void **state) {
   (void)state;
   struct kiln_spec s;
@@ -392,11 +415,12 @@ static void load_errors_name_the_file(void **state) {
   assert_int_equal(kiln_spec_load("tests/fixtures/spec/bad-section.ini", &s,
                                   err, sizeof err),
                    -1);
-  assert_string_equal(err,
-                      "tests/fixtures/spec/bad-section.ini:5: unknown "
-                      "section [gpus] (sections: system, cpu, memory, "
-                      "gpu, nic, nvme, aer, fans, pcie VVVV:DDDD, pcie class "
-                      "CCSS, pcie class CC, pcie default)");
+  assert_string_equal(
+      err,
+      "tests/fixtures/spec/bad-section.ini:5: unknown "
+      "section [gpus] (sections: system, cpu, memory, "
+      "gpu, nic, nvme, aer, fans, thermal, edac, pcie VVVV:DDDD, pcie class "
+      "CCSS, pcie class CC, pcie default)");
   assert_int_equal(
       kiln_spec_load("tests/fixtures/spec/bad-count.ini", &s, err, sizeof err),
       -1);
@@ -1238,6 +1262,7 @@ int main(void) {
       cmocka_unit_test(parses_value_forms),
       cmocka_unit_test(picks_the_most_specific_link),
       cmocka_unit_test(rejects_bad_specs),
+      cmocka_unit_test(parses_watch_limits),
       cmocka_unit_test(reads_indented_lines_as_lines),
       cmocka_unit_test(load_errors_name_the_file),
       cmocka_unit_test(matching_machine_has_no_difference),
