@@ -17,7 +17,7 @@ VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 # Objects per CUDA setting, so `make CUDA=0` never links CUDA-built objects.
 OBJDIR = $(BUILD)/obj-cuda$(CUDA)
 
-PKGS := inih jansson libxml-2.0 libpci
+PKGS := inih jansson libxml-2.0 libpci ncursesw
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -101,7 +101,15 @@ test: all unit
 	prove --exec '' $(PROVE_FLAGS) $(UNIT_BIN) tests/e2e/*.t
 check: test format-check
 
-bench: all
+# Bench drivers (tests/bench/*_bench.c) link the optimised library.
+BENCH_SRC := $(wildcard tests/bench/*_bench.c)
+BENCH_BIN := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
+$(BUILD)/bench/%: tests/bench/%.c $(OBJ) $(CU_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(KILN_CFLAGS) -DKILN_HAVE_CUDA=$(CUDA) $(CFLAGS) -o $@ $< \
+	  $(OBJ) $(CU_OBJ) $(LDLIBS) $(CUDA_LIBS)
+
+bench: all $(BENCH_BIN)
 	sh tests/bench/run.sh
 
 install: all

@@ -10,7 +10,7 @@ packages="
   libxml2-utils python3-jsonschema python3-junitparser python3-yaml
   perl tmux procps pciutils umockdev
   libipmimonitoring-dev libfreeipmi-dev freeipmi-tools openipmi
-  libopenblas-dev clang-format
+  libopenblas-dev clang-format chromium
 "
 
 missing=""

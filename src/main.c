@@ -15,6 +15,7 @@
 #include "kiln/bus.h"
 #include "kiln/console.h"
 #include "kiln/context.h"
+#include "kiln/dashboard.h"
 #include "kiln/dut.h"
 #include "kiln/inventory.h"
 #include "kiln/module.h"
@@ -54,6 +55,8 @@ static void usage(FILE *f) {
           "  --bmc-credentials FILE  user= and password= lines (mode 600);\n"
           "                        default $KILN_BMC_USER, $KILN_BMC_PASSWORD\n"
           "  --quiet               no log; errors and the exit code only\n"
+          "  --tui, --no-tui       the dashboard (default when stdout is a "
+          "terminal)\n"
           "\n"
           "exit: 0 all passed, 1 some FAIL, 2 some ERROR or ABORTED, "
           "64 usage\n");
@@ -87,6 +90,7 @@ struct run_args {
   const char *bmc, *bmc_credentials;
   double duration;
   bool tap, quiet;
+  int tui; /* 1 --tui, 0 --no-tui, -1 when stdout is a terminal */
   int tap_version;
   const char *inject[16];
   size_t n_inject;
@@ -146,16 +150,19 @@ static int parse_run_args(int argc, char **argv, struct run_args *a) {
       {"spec", required_argument, 0, 'E'},
       {"pci-dump", required_argument, 0, 'P'},
       {"bmc", required_argument, 0, 'B'},
+      {"tui", no_argument, 0, 'U'},
+      {"no-tui", no_argument, 0, 'N'},
       {"bmc-credentials", required_argument, 0, 'C'},
       {"help", no_argument, 0, 'h'},
       {0, 0, 0, 0},
   };
   a->profile = "quick";
   a->tap_version = 13;
+  a->tui = -1;
   opterr = 0;
   optind = 1;
   int c;
-  while ((c = getopt_long(argc, argv, ":p:o:s:d:r:S:tT:i:qE:P:B:C:h", opts,
+  while ((c = getopt_long(argc, argv, ":p:o:s:d:r:S:tT:i:qE:P:B:C:UNh", opts,
                           NULL)) != -1) {
     switch (c) {
     case 'p': a->profile = optarg; break;
@@ -168,6 +175,8 @@ static int parse_run_args(int argc, char **argv, struct run_args *a) {
     case 'E': a->spec = optarg; break;
     case 'P': a->pci_dump = optarg; break;
     case 'B': a->bmc = optarg; break;
+    case 'U': a->tui = 1; break;
+    case 'N': a->tui = 0; break;
     case 'C': a->bmc_credentials = optarg; break;
     case 'd':
       if (kiln_duration_parse(optarg, &a->duration) != 0 || a->duration <= 0) {
@@ -338,6 +347,33 @@ static int cmd_inventory(int argc, char **argv) {
   return rc;
 }
 
+/* The runner's loop drives the sampler and the dashboard. */
+struct ticks {
+  struct kiln_sampler *sampler;
+  struct kiln_sink *dashboard;
+  bool quit_asked;
+};
+
+static void run_tick(void *ctx) {
+  struct ticks *t = ctx;
+  kiln_sampler_tick(t->sampler);
+  if (t->dashboard && !t->quit_asked && kiln_dashboard_tick(t->dashboard)) {
+    t->quit_asked = true;
+    kiln_runner_request_stop("operator quit from the dashboard");
+  }
+}
+
+/* After the dashboard has left the screen: what the console sink would
+ * have ended with. */
+static void print_closing(const struct kiln_run *run) {
+  kiln_summary_print(stdout, run);
+  char *shown = kiln_escape_controls(run->report_dir);
+  printf("verdict: %s (exit %d); reports in %s\n",
+         kiln_verdict_name(run->verdict), kiln_verdict_exit_code(run->verdict),
+         shown);
+  free(shown);
+}
+
 static int cmd_run(int argc, char **argv) {
   struct run_args a;
   memset(&a, 0, sizeof a);
@@ -351,6 +387,7 @@ static int cmd_run(int argc, char **argv) {
   bool have_inventory = false;
   struct kiln_aer_baseline *aer = NULL;
   struct kiln_sampler *sampler = NULL;
+  struct ticks ticks = {0};
   size_t n_aer = 0;
   char err[1024];
   memset(&spec, 0, sizeof spec);
@@ -448,7 +485,24 @@ static int cmd_run(int argc, char **argv) {
   }
   kiln_bus_add(&bus, ocp);
   kiln_bus_add(&bus, files);
-  if (!a.quiet)
+  char *html_path = kiln_strdup_printf("%s/report.html", run.report_dir);
+  struct kiln_sink *html = kiln_html_sink_open(html_path, err, sizeof err);
+  free(html_path);
+  if (!html) {
+    fprintf(stderr, "kiln: %s\n", err);
+    goto out;
+  }
+  kiln_bus_add(&bus, html);
+  bool tui = a.tui == 1 || (a.tui == -1 && !a.tap && !a.quiet &&
+                            isatty(STDOUT_FILENO) && isatty(STDIN_FILENO));
+  if (tui) {
+    ticks.dashboard = kiln_dashboard_open(err, sizeof err);
+    if (!ticks.dashboard)
+      fprintf(stderr, "kiln: no dashboard (%s): a plain log instead\n", err);
+    else
+      kiln_bus_add(&bus, ticks.dashboard);
+  }
+  if (!a.quiet && !ticks.dashboard)
     kiln_bus_add(&bus, kiln_console_sink_open(a.tap ? stderr : stdout));
   if (a.tap)
     kiln_bus_add(&bus, kiln_tap_stream_sink_open(stdout, a.tap_version));
@@ -461,10 +515,11 @@ static int cmd_run(int argc, char **argv) {
     kiln_sampler_free(sampler);
     sampler = NULL;
   }
+  ticks.sampler = sampler;
   struct kiln_runner_options ro = {.grace = prof.grace,
                                    .hang_timeout = prof.hang_timeout,
-                                   .tick = kiln_sampler_tick,
-                                   .tick_ctx = sampler};
+                                   .tick = run_tick,
+                                   .tick_ctx = &ticks};
   kiln_runner_run(&plan, &ro, &run, &bus);
   kiln_sampler_finish(sampler);
   log_parent_usage(&run, &bus);
@@ -479,6 +534,9 @@ static int cmd_run(int argc, char **argv) {
 
 out:
   kiln_bus_close(&bus);
+  /* The dashboard has given the screen back: the summary goes there. */
+  if (ticks.dashboard && run.finished)
+    print_closing(&run);
   kiln_context_set(NULL);
   kiln_sampler_free(sampler);
   free(aer);

@@ -45,6 +45,21 @@ struct child {
 
 static int signal_pipe[2] = {-1, -1};
 static volatile sig_atomic_t stop_signal;
+/* Why the operator stopped the run from inside kiln (the dashboard's q);
+ * NULL when a signal did. */
+static char stop_reason[128];
+
+void kiln_runner_request_stop(const char *reason) {
+  snprintf(stop_reason, sizeof stop_reason, "%s", reason);
+  stop_signal = SIGTERM;
+}
+
+/* "SIGTERM received", or the operator's reason. */
+static const char *stop_text(int sig) {
+  if (stop_reason[0])
+    return stop_reason;
+  return sig == SIGINT ? "SIGINT received" : "SIGTERM received";
+}
 
 static void on_signal(int sig) {
   int saved = errno;
@@ -343,9 +358,8 @@ static void drain_signal_pipe(void) {
 }
 
 static void abort_running(struct child *kids, size_t n, int sig) {
-  char why[64];
-  snprintf(why, sizeof why, "aborted: %s received",
-           sig == SIGINT ? "SIGINT" : "SIGTERM");
+  char why[160];
+  snprintf(why, sizeof why, "aborted: %s", stop_text(sig));
   for (size_t i = 0; i < n; i++)
     if (!kids[i].reaped)
       end_child(&kids[i], KILN_ABORTED, why, SIGTERM);
@@ -448,6 +462,5 @@ void kiln_runner_run(const struct kiln_plan *plan,
     i = j;
   }
   if (stop_signal && !run->abort_reason)
-    run->abort_reason = kiln_strdup_printf(
-        "%s received", stop_signal == SIGINT ? "SIGINT" : "SIGTERM");
+    run->abort_reason = kiln_xstrdup(stop_text(stop_signal));
 }

@@ -35,4 +35,12 @@ int kiln_summary_write(const struct kiln_run *run, const char *path, char *err,
 struct kiln_sink *kiln_files_sink_open(const char *dir, int tap_version,
                                        char *err, size_t n);
 
+/* A sink that keeps report.html at path current: one self-contained page
+ * (inline CSS and SVG, no scripts) with the verdict, the failures, the
+ * steps, the DUT and its inventory, and a plot of every telemetry series
+ * with its limits, rewritten atomically at the run start, every step start
+ * and end, and the run end. It keeps a bounded downsampled envelope of each
+ * series (telemetry.csv has every sample). */
+struct kiln_sink *kiln_html_sink_open(const char *path, char *err, size_t n);
+
 #endif

@@ -42,6 +42,11 @@ struct kiln_runner_options {
   void *tick_ctx;
 };
 
+/* Stops the run as SIGTERM would, with reason as the steps' ABORTED reason
+ * ("operator quit from the dashboard"). For the parent's own loop (a tick
+ * callback), not for signal handlers. */
+void kiln_runner_request_stop(const char *reason);
+
 struct kiln_bus;
 /* Runs the plan phase by phase, each phase's steps at once, feeding every
  * event into run (the model) and bus (the sinks). Monitor steps are left

@@ -11,6 +11,9 @@
 #   kiln inventory  median < 100 ms on this machine (lspci -vvv beside it)
 #   sampler         a sample of every source < 5 ms on the healthy umockdev
 #                   board; the parent (sampler included) < 0.5% of a core
+#   report.html     a 24-hour run (40 series x 86,400 samples) < 5 MB,
+#                   written in < 2 s
+#   dashboard       < 1% of one core at 1 Hz, 16 steps and 40 sensors
 #   pcie.link       < 50 ms over a 300-device capture (libpci's own read of
 #                   the capture, lspci -F, timed beside it)
 #
@@ -237,7 +240,7 @@ rm -rf "$dir"
 umockdev-run -d tests/fixtures/umockdev/healthy.umockdev -- "$KILN" run \
   --only thermal,edac,cpu.compute --duration "${BENCH_SAMPLER_SECONDS:-30}s" \
   --report-dir "$dir" --quiet || die "the sampler run did not pass: see $dir"
-sample_ms=$(measurement "$dir" sample_ms)
+sample_ms=$(calc "$(measurement "$dir" sample_ms)")
 samples=$(measurement "$dir" samples | cut -d. -f1)
 core=$(run_log "$dir" '^kiln parent process:' |
   sed -n 's/.*(\([0-9.]*\)% of one core).*/\1/p')
@@ -246,6 +249,25 @@ echo "  $samples samples, $rows readings in telemetry.csv; one sample of" \
   "every source: $sample_ms ms; kiln parent: $core% of one core"
 verdict "one sample of every source, ms" "$(calc "$sample_ms")" "<" 5
 verdict "parent with the sampler, % of one core" "$core" "<" 0.5
+
+# ---- report.html for a 24-hour run ----
+echo "report.html"
+"$BUILD/bench/html_bench" >"$OUT/html_bench.out" || die "html_bench failed"
+html_bytes=$(awk '$1 == "html_bytes" { print $2 }' "$OUT/html_bench.out")
+html_s=$(awk '$1 == "html_write_seconds" { print $2 }' "$OUT/html_bench.out")
+csv_mb=$(calc "40 * 86400 * 60 / 1048576")
+echo "  24-hour run, 40 series x 86,400 samples: $(calc "$html_bytes / 1048576")" \
+  "MiB, written in $html_s s (the same data as CSV is about $csv_mb MiB)"
+verdict "report.html, MiB" "$(calc "$html_bytes / 1048576")" "<" 5
+verdict "report.html write, s" "$html_s" "<" 2
+
+# ---- the dashboard: 16 steps, 40 series at 1 Hz on a 120x40 pty ----
+echo "dashboard"
+dash=$("$BUILD/bench/dashboard_bench" |
+  awk '$1 == "dashboard_cpu_percent" { print $2 }')
+[ -n "$dash" ] || die "dashboard_bench gave no figure"
+echo "  dashboard: $dash% of one core over 30 s (16 steps, 40 series, 1 Hz)"
+verdict "dashboard, % of one core" "$dash" "<" 1
 
 # ---- the parent's CPU use, worst of the three runs ----
 echo "kiln parent process"

@@ -1,0 +1,20 @@
+/* The ncurses dashboard: a sink of the run's event stream (like the
+ * reports), drawn on the terminal kiln runs in. It owns nothing of the run:
+ * quitting it never loses a report. */
+#ifndef KILN_DASHBOARD_H
+#define KILN_DASHBOARD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "kiln/sink.h"
+
+/* Takes over the terminal (stdin, stdout). NULL, with one line in err,
+ * when it cannot (no terminal, TERM unknown). */
+struct kiln_sink *kiln_dashboard_open(char *err, size_t n);
+/* Reads pending keys and redraws what changed; the runner's loop calls it
+ * at least four times a second. Returns true once, when the operator has
+ * asked to quit and confirmed. */
+bool kiln_dashboard_tick(struct kiln_sink *dashboard);
+
+#endif
