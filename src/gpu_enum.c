@@ -46,3 +46,18 @@ size_t kiln_gpu_enumerate(char (*bus_ids)[16], size_t max) {
   qsort(bus_ids, n, sizeof *bus_ids, cmp_bus_id);
   return n;
 }
+
+bool kiln_cuda_gpus_available(char *why, size_t n) {
+  if (!KILN_HAVE_CUDA) {
+    snprintf(why, n, "built without CUDA");
+    return false;
+  }
+  char ids[64][16];
+  size_t count = kiln_gpu_enumerate(ids, 64);
+  if (count == 0) {
+    snprintf(why, n, "no NVIDIA GPU found on the PCI bus");
+    return false;
+  }
+  snprintf(why, n, "%zu NVIDIA GPU%s", count, count == 1 ? "" : "s");
+  return true;
+}

@@ -12,6 +12,9 @@ const struct kiln_fault kiln_faults[] = {
     {"dram.bad_triad", "dram.bandwidth",
      "one triad result corrupted once: dram.bandwidth must FAIL with its "
      "address"},
+    {"gpu.bitflip", "gpu.memtest",
+     "one bit flipped in device memory between a write and its check: "
+     "gpu.memtest must FAIL with its address"},
     {"step.crash", NULL, "a step's process crashes: ERROR, the rest completes"},
     {"step.hang", NULL,
      "a step stops making progress: the watchdog ends it as ERROR"},

@@ -5,6 +5,7 @@
 #include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "kiln/textutil.h"
 
@@ -42,6 +43,90 @@ static void *lookup(void *lib, const char *const *names, const char **used) {
     nv->field = (type)p_;                                                      \
   } while (0)
 
+/* Optional: the first of names present, else NULL. Stored through
+ * memcpy: on POSIX a function pointer has the size and representation of
+ * the void * dlsym returns, so this needs no cast per field type. */
+_Static_assert(sizeof(void *) == sizeof(fn_void),
+               "function pointers must fit dlsym's void *");
+#define OPTIONAL(field, ...)                                                   \
+  do {                                                                         \
+    static const char *const names_[] = {__VA_ARGS__, NULL};                   \
+    void *p_ = lookup(lib, names_, NULL);                                      \
+    if (p_)                                                                    \
+      memcpy(&nv->field, &p_, sizeof nv->field);                               \
+  } while (0)
+
+#define OPTIONAL_USED(field, used, ...)                                        \
+  do {                                                                         \
+    static const char *const names_[] = {__VA_ARGS__, NULL};                   \
+    void *p_ = lookup(lib, names_, &nv->used);                                 \
+    if (p_)                                                                    \
+      memcpy(&nv->field, &p_, sizeof nv->field);                               \
+    else                                                                       \
+      nv->used = NULL;                                                         \
+  } while (0)
+
+static void resolve_optional(void *lib, struct kiln_nvml *nv) {
+  OPTIONAL(system_get_driver_version, "nvmlSystemGetDriverVersion");
+  OPTIONAL(system_get_nvml_version, "nvmlSystemGetNVMLVersion");
+  OPTIONAL(system_get_cuda_driver_version, "nvmlSystemGetCudaDriverVersion_v2",
+           "nvmlSystemGetCudaDriverVersion");
+  OPTIONAL(device_get_count, "nvmlDeviceGetCount_v2", "nvmlDeviceGetCount");
+  OPTIONAL(device_get_handle_by_index, "nvmlDeviceGetHandleByIndex_v2",
+           "nvmlDeviceGetHandleByIndex");
+  OPTIONAL(device_get_pci_info, "nvmlDeviceGetPciInfo_v3");
+  OPTIONAL(device_get_persistence_mode, "nvmlDeviceGetPersistenceMode");
+  OPTIONAL(device_get_ecc_mode, "nvmlDeviceGetEccMode");
+  OPTIONAL(device_get_retired_pages_v2, "nvmlDeviceGetRetiredPages_v2");
+  OPTIONAL(device_get_retired_pages, "nvmlDeviceGetRetiredPages");
+  OPTIONAL(device_get_retired_pages_pending_status,
+           "nvmlDeviceGetRetiredPagesPendingStatus");
+  OPTIONAL(device_get_remapped_rows, "nvmlDeviceGetRemappedRows");
+  OPTIONAL(device_validate_inforom, "nvmlDeviceValidateInforom");
+  OPTIONAL(device_get_mig_mode, "nvmlDeviceGetMigMode");
+  OPTIONAL_USED(device_get_compute_running_processes,
+                compute_running_processes_used,
+                "nvmlDeviceGetComputeRunningProcesses_v3",
+                "nvmlDeviceGetComputeRunningProcesses_v2");
+  OPTIONAL_USED(device_get_clocks_event_reasons, clocks_event_reasons_used,
+                "nvmlDeviceGetCurrentClocksEventReasons",
+                "nvmlDeviceGetCurrentClocksThrottleReasons");
+  OPTIONAL(device_get_curr_pcie_link_generation,
+           "nvmlDeviceGetCurrPcieLinkGeneration");
+  OPTIONAL(device_get_curr_pcie_link_width, "nvmlDeviceGetCurrPcieLinkWidth");
+  OPTIONAL(device_get_max_pcie_link_generation,
+           "nvmlDeviceGetMaxPcieLinkGeneration");
+  OPTIONAL(device_get_max_pcie_link_width, "nvmlDeviceGetMaxPcieLinkWidth");
+  OPTIONAL(device_get_temperature, "nvmlDeviceGetTemperature");
+  OPTIONAL(device_get_temperature_threshold,
+           "nvmlDeviceGetTemperatureThreshold");
+  OPTIONAL(device_get_power_usage, "nvmlDeviceGetPowerUsage");
+  OPTIONAL(device_get_enforced_power_limit, "nvmlDeviceGetEnforcedPowerLimit");
+  OPTIONAL(device_get_clock_info, "nvmlDeviceGetClockInfo");
+  OPTIONAL(device_get_total_ecc_errors, "nvmlDeviceGetTotalEccErrors");
+  OPTIONAL(device_get_pcie_replay_counter, "nvmlDeviceGetPcieReplayCounter");
+}
+
+kiln_nvml_return kiln_nvml_retired_page_count(const struct kiln_nvml *nv,
+                                              kiln_nvml_device dev, int cause,
+                                              unsigned int *count) {
+  *count = 0;
+  if (!nv->device_get_retired_pages_v2 && !nv->device_get_retired_pages)
+    return KILN_NVML_ERROR_NOT_SUPPORTED;
+  /* Asked with a zero capacity: NVML answers the count, with SUCCESS or
+   * INSUFFICIENT_SIZE when there are pages it had no room for. */
+  unsigned int n = 0;
+  kiln_nvml_return rc =
+      nv->device_get_retired_pages_v2
+          ? nv->device_get_retired_pages_v2(dev, cause, &n, NULL, NULL)
+          : nv->device_get_retired_pages(dev, cause, &n, NULL);
+  if (rc == KILN_NVML_SUCCESS || rc == KILN_NVML_ERROR_INSUFFICIENT_SIZE) {
+    *count = n;
+    return KILN_NVML_SUCCESS;
+  }
+  return rc;
+}
+
 struct kiln_nvml *kiln_nvml_open(char *why, size_t n) {
   const char *name = getenv("KILN_NVML_LIB");
   if (!name || !*name)
@@ -70,6 +155,7 @@ struct kiln_nvml *kiln_nvml_open(char *why, size_t n) {
   RESOLVE(device_get_serial, fn_device_string, "nvmlDeviceGetSerial");
   RESOLVE(device_get_uuid, fn_device_string, "nvmlDeviceGetUUID");
   RESOLVE(error_string, fn_error_string, "nvmlErrorString");
+  resolve_optional(lib, nv);
   kiln_nvml_return rc = init();
   if (rc != KILN_NVML_SUCCESS) {
     snprintf(why, n, "%s: %s", init_name, kiln_nvml_error(nv, rc));

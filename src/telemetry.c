@@ -14,10 +14,8 @@
 #include "kiln/textutil.h"
 
 static const struct kiln_tel_source *const registry[] = {
-    &kiln_tel_sensors,
-    &kiln_tel_edac,
-    &kiln_tel_cpu,
-    &kiln_tel_ipmi,
+    &kiln_tel_sensors, &kiln_tel_edac, &kiln_tel_cpu,
+    &kiln_tel_ipmi,    &kiln_tel_nvml,
 };
 
 const struct kiln_tel_source *const *kiln_tel_sources(size_t *n) {

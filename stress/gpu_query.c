@@ -11,18 +11,7 @@
 #include "kiln/step.h"
 
 static bool gpu_query_available(char *why, size_t n) {
-  if (!KILN_HAVE_CUDA) {
-    snprintf(why, n, "built without CUDA");
-    return false;
-  }
-  char ids[64][16];
-  size_t count = kiln_gpu_enumerate(ids, 64);
-  if (count == 0) {
-    snprintf(why, n, "no NVIDIA GPU found on the PCI bus");
-    return false;
-  }
-  snprintf(why, n, "%zu NVIDIA GPU%s", count, count == 1 ? "" : "s");
-  return true;
+  return kiln_cuda_gpus_available(why, n);
 }
 
 static void gpu_query_run(struct kiln_step *s) {

@@ -21,12 +21,62 @@ enum {
   KILN_NVML_ERROR_NOT_FOUND = 6,
   KILN_NVML_ERROR_INSUFFICIENT_SIZE = 7,
   KILN_NVML_ERROR_DRIVER_NOT_LOADED = 9,
+  KILN_NVML_ERROR_CORRUPTED_INFOROM = 14,
   KILN_NVML_ERROR_GPU_IS_LOST = 15,
   KILN_NVML_ERROR_UNKNOWN = 999,
 };
 
 /* nvmlDevice_t: a pointer to an opaque struct. */
 typedef struct kiln_nvml_device_st *kiln_nvml_device;
+
+/* nvmlEnableState_t */
+enum { KILN_NVML_FEATURE_DISABLED = 0, KILN_NVML_FEATURE_ENABLED = 1 };
+/* nvmlPageRetirementCause_t */
+enum {
+  KILN_NVML_RETIRE_MULTIPLE_SBE = 0, /* multiple single-bit ECC errors */
+  KILN_NVML_RETIRE_DBE = 1,          /* a double-bit ECC error */
+};
+/* nvmlTemperatureSensors_t and nvmlTemperatureThresholds_t */
+enum { KILN_NVML_TEMPERATURE_GPU = 0 };
+enum {
+  KILN_NVML_TEMP_THRESHOLD_SHUTDOWN = 0,
+  KILN_NVML_TEMP_THRESHOLD_SLOWDOWN = 1,
+};
+/* nvmlClockType_t */
+enum {
+  KILN_NVML_CLOCK_GRAPHICS = 0,
+  KILN_NVML_CLOCK_SM = 1,
+  KILN_NVML_CLOCK_MEM = 2,
+};
+/* nvmlMemoryErrorType_t and nvmlEccCounterType_t */
+enum { KILN_NVML_ERROR_CORRECTED = 0, KILN_NVML_ERROR_UNCORRECTED = 1 };
+enum { KILN_NVML_VOLATILE_ECC = 0, KILN_NVML_AGGREGATE_ECC = 1 };
+
+/* nvmlClocksEventReason* (formerly nvmlClocksThrottleReason*) bits. */
+#define KILN_NVML_CLOCKS_GPU_IDLE 0x1ULL
+#define KILN_NVML_CLOCKS_APPLICATIONS_SETTING 0x2ULL
+#define KILN_NVML_CLOCKS_SW_POWER_CAP 0x4ULL
+#define KILN_NVML_CLOCKS_HW_SLOWDOWN 0x8ULL
+#define KILN_NVML_CLOCKS_SYNC_BOOST 0x10ULL
+#define KILN_NVML_CLOCKS_SW_THERMAL 0x20ULL
+#define KILN_NVML_CLOCKS_HW_THERMAL 0x40ULL
+#define KILN_NVML_CLOCKS_HW_POWER_BRAKE 0x80ULL
+#define KILN_NVML_CLOCKS_DISPLAY_SETTING 0x100ULL
+
+/* nvmlProcessInfo_t as the _v2 and _v3 process queries fill it. */
+struct kiln_nvml_process_info {
+  unsigned int pid;
+  unsigned long long used_gpu_memory;
+  unsigned int gpu_instance_id;
+  unsigned int compute_instance_id;
+};
+
+/* nvmlPciInfo_t as nvmlDeviceGetPciInfo_v3 fills it. */
+struct kiln_nvml_pci_info {
+  char bus_id_legacy[16];
+  unsigned int domain, bus, device, pci_device_id, pci_subsystem_id;
+  char bus_id[32]; /* "00000000:1B:00.0" */
+};
 
 /* Large enough for every string below (NVML's *_V2_BUFFER_SIZE is 96). */
 #define KILN_NVML_STRING_SIZE 96
@@ -45,6 +95,83 @@ struct kiln_nvml {
   kiln_nvml_return (*device_get_uuid)(kiln_nvml_device dev, char *uuid,
                                       unsigned int length);
   const char *(*error_string)(kiln_nvml_return rc);
+
+  /* Optional: NULL when this driver's library lacks them (callers then
+   * say "not supported by this driver"). Where NVML has versioned names,
+   * the newest one present is used (the *_used strings name it). */
+  kiln_nvml_return (*system_get_driver_version)(char *version,
+                                                unsigned int length);
+  kiln_nvml_return (*system_get_nvml_version)(char *version,
+                                              unsigned int length);
+  /* nvmlSystemGetCudaDriverVersion_v2, else unversioned: 12040 = 12.4. */
+  kiln_nvml_return (*system_get_cuda_driver_version)(int *version);
+  /* nvmlDeviceGetCount_v2, else nvmlDeviceGetCount. */
+  kiln_nvml_return (*device_get_count)(unsigned int *count);
+  /* nvmlDeviceGetHandleByIndex_v2, else unversioned. */
+  kiln_nvml_return (*device_get_handle_by_index)(unsigned int index,
+                                                 kiln_nvml_device *dev);
+  /* nvmlDeviceGetPciInfo_v3 only (older layouts differ). */
+  kiln_nvml_return (*device_get_pci_info)(kiln_nvml_device dev,
+                                          struct kiln_nvml_pci_info *pci);
+  kiln_nvml_return (*device_get_persistence_mode)(kiln_nvml_device dev,
+                                                  int *mode);
+  kiln_nvml_return (*device_get_ecc_mode)(kiln_nvml_device dev, int *current,
+                                          int *pending);
+  /* nvmlDeviceGetRetiredPages_v2 (with timestamps), else the unversioned
+   * one, adapted: timestamps is left alone then. cause is
+   * KILN_NVML_RETIRE_*; *count in: capacity (0 to ask), out: pages. */
+  kiln_nvml_return (*device_get_retired_pages_v2)(
+      kiln_nvml_device dev, int cause, unsigned int *count,
+      unsigned long long *addresses, unsigned long long *timestamps);
+  kiln_nvml_return (*device_get_retired_pages)(kiln_nvml_device dev, int cause,
+                                               unsigned int *count,
+                                               unsigned long long *addresses);
+  kiln_nvml_return (*device_get_retired_pages_pending_status)(
+      kiln_nvml_device dev, int *pending);
+  kiln_nvml_return (*device_get_remapped_rows)(kiln_nvml_device dev,
+                                               unsigned int *corr_rows,
+                                               unsigned int *unc_rows,
+                                               unsigned int *is_pending,
+                                               unsigned int *failure_occurred);
+  kiln_nvml_return (*device_validate_inforom)(kiln_nvml_device dev);
+  kiln_nvml_return (*device_get_mig_mode)(kiln_nvml_device dev,
+                                          unsigned int *current,
+                                          unsigned int *pending);
+  /* nvmlDeviceGetComputeRunningProcesses_v3, else _v2 (same struct). */
+  kiln_nvml_return (*device_get_compute_running_processes)(
+      kiln_nvml_device dev, unsigned int *count,
+      struct kiln_nvml_process_info *infos);
+  const char *compute_running_processes_used;
+  /* nvmlDeviceGetCurrentClocksEventReasons, else ...ThrottleReasons. */
+  kiln_nvml_return (*device_get_clocks_event_reasons)(kiln_nvml_device dev,
+                                                      unsigned long long *r);
+  const char *clocks_event_reasons_used;
+  kiln_nvml_return (*device_get_curr_pcie_link_generation)(kiln_nvml_device dev,
+                                                           unsigned int *gen);
+  kiln_nvml_return (*device_get_curr_pcie_link_width)(kiln_nvml_device dev,
+                                                      unsigned int *width);
+  /* The most the GPU and the system together allow. */
+  kiln_nvml_return (*device_get_max_pcie_link_generation)(kiln_nvml_device dev,
+                                                          unsigned int *gen);
+  kiln_nvml_return (*device_get_max_pcie_link_width)(kiln_nvml_device dev,
+                                                     unsigned int *width);
+  kiln_nvml_return (*device_get_temperature)(kiln_nvml_device dev, int sensor,
+                                             unsigned int *celsius);
+  kiln_nvml_return (*device_get_temperature_threshold)(kiln_nvml_device dev,
+                                                       int threshold,
+                                                       unsigned int *celsius);
+  kiln_nvml_return (*device_get_power_usage)(kiln_nvml_device dev,
+                                             unsigned int *milliwatts);
+  kiln_nvml_return (*device_get_enforced_power_limit)(kiln_nvml_device dev,
+                                                      unsigned int *milliwatts);
+  kiln_nvml_return (*device_get_clock_info)(kiln_nvml_device dev, int type,
+                                            unsigned int *mhz);
+  kiln_nvml_return (*device_get_total_ecc_errors)(kiln_nvml_device dev,
+                                                  int error_type,
+                                                  int counter_type,
+                                                  unsigned long long *count);
+  kiln_nvml_return (*device_get_pcie_replay_counter)(kiln_nvml_device dev,
+                                                     unsigned int *value);
 };
 
 /* Loads the library, resolves every function above and initializes NVML
@@ -54,6 +181,12 @@ struct kiln_nvml {
 struct kiln_nvml *kiln_nvml_open(char *why, size_t n);
 /* Shuts NVML down and unloads it; NULL is fine. */
 void kiln_nvml_close(struct kiln_nvml *nv);
+/* Number of retired pages for cause (KILN_NVML_RETIRE_*) through
+ * whichever retired-pages function the driver has; returns NVML's rc
+ * (KILN_NVML_ERROR_NOT_SUPPORTED when the driver has neither). */
+kiln_nvml_return kiln_nvml_retired_page_count(const struct kiln_nvml *nv,
+                                              kiln_nvml_device dev, int cause,
+                                              unsigned int *count);
 /* NVML's text for rc (never NULL). */
 const char *kiln_nvml_error(const struct kiln_nvml *nv, kiln_nvml_return rc);
 

@@ -2,6 +2,7 @@
 #ifndef KILN_PLAN_H
 #define KILN_PLAN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "kiln/module.h"
@@ -49,5 +50,8 @@ const struct kiln_fault *kiln_fault_find(const char *name);
 /* GPUs on the PCI bus (NVIDIA display/3D controllers), from sysfs, without
  * touching CUDA. Fills up to max bus ids; returns the count. */
 size_t kiln_gpu_enumerate(char (*bus_ids)[16], size_t max);
+/* For CUDA modules' available(): false with "built without CUDA" or "no
+ * NVIDIA GPU found on the PCI bus", else true with "N NVIDIA GPUs". */
+bool kiln_cuda_gpus_available(char *why, size_t n);
 
 #endif

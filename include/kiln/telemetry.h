@@ -81,6 +81,7 @@ extern const struct kiln_tel_source kiln_tel_sensors; /* telemetry_sensors.c */
 extern const struct kiln_tel_source kiln_tel_edac;    /* telemetry_edac.c */
 extern const struct kiln_tel_source kiln_tel_cpu;     /* telemetry_cpu.c */
 extern const struct kiln_tel_source kiln_tel_ipmi;    /* telemetry_ipmi.c */
+extern const struct kiln_tel_source kiln_tel_nvml;    /* telemetry_nvml.c */
 
 /* The registry, in sampling order; *n gets its length. */
 const struct kiln_tel_source *const *kiln_tel_sources(size_t *n);

@@ -48,7 +48,8 @@ static void plans_phases_in_order(void **state) {
   assert_int_equal(pl.n_steps, 4);
   assert_string_equal(pl.steps[0].id, "gpu.query"); /* no GPU: one SKIP */
   assert_non_null(pl.steps[0].skip_reason);
-  assert_string_equal(pl.steps[0].skip_reason, "built without CUDA");
+  assert_string_equal(pl.steps[0].skip_reason,
+                      "no NVIDIA GPU found on the PCI bus");
   assert_string_equal(pl.steps[1].id, "cpu.compute");
   assert_string_equal(pl.steps[2].id, "dram.patterns");
   assert_int_equal(pl.steps[1].phase, 2);

@@ -981,7 +981,7 @@ static void registry_lists_the_sources(void **state) {
   (void)state;
   size_t n;
   const struct kiln_tel_source *const *all = kiln_tel_sources(&n);
-  assert_int_equal(n, 4);
+  assert_int_equal(n, 5);
   assert_string_equal(all[0]->name, "sensors");
   assert_string_equal(all[1]->name, "edac");
   assert_string_equal(all[2]->name, "cpu");
