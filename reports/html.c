@@ -21,7 +21,7 @@
  * that HTML5 parsers read the same way: void elements (<meta>) self-close,
  * every other HTML element gets an explicit end tag, SVG shapes (foreign
  * content in HTML5) self-close. Every string from the run goes through
- * safe_text(): valid UTF-8 with control bytes shown as Unicode Control
+ * report_xml_text(): valid UTF-8 with control bytes shown as Unicode Control
  * Pictures, so a hostile serial can neither break the markup nor the XML.
  *
  * Telemetry is not in the model: the sink keeps, per series, a bounded
@@ -57,33 +57,6 @@ _Static_assert(PLOT_BUCKETS >= 64 && (PLOT_BUCKETS & (PLOT_BUCKETS - 1)) == 0,
 /* ---- text ---- */
 
 static const char *str(const char *s) { return s ? s : ""; }
-
-/* Valid UTF-8 that XML 1.0 accepts: C0 controls other than tab, LF and CR,
- * and DEL, become their Control Pictures (U+2400 + byte, U+2421 for DEL);
- * the noncharacters U+FFFE and U+FFFF become U+FFFD like invalid bytes. */
-static char *safe_text(const char *s) {
-  char *valid = kiln_utf8_sanitize(s);
-  size_t len = strlen(valid);
-  unsigned char *out = kiln_xcalloc(len * 3 + 1, 1);
-  unsigned char *o = out;
-  for (const unsigned char *p = (const unsigned char *)valid; *p; p++) {
-    unsigned char c = *p;
-    if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f) {
-      *o++ = 0xe2;
-      *o++ = 0x90;
-      *o++ = c == 0x7f ? 0xa1 : (unsigned char)(0x80 + c);
-    } else if (c == 0xef && p[1] == 0xbf && (p[2] == 0xbe || p[2] == 0xbf)) {
-      memcpy(o, "\xef\xbf\xbd", 3);
-      o += 3;
-      p += 2;
-    } else {
-      *o++ = c;
-    }
-  }
-  *o = 0;
-  free(valid);
-  return (char *)out;
-}
 
 /* A growing string for SVG path data. */
 struct sbuf {
@@ -383,7 +356,7 @@ static void attr_raw(struct html_out *x, const char *name, const char *value) {
 }
 
 static void attr(struct html_out *x, const char *name, const char *value) {
-  char *safe = safe_text(value);
+  char *safe = report_xml_text(value);
   attr_raw(x, name, safe);
   free(safe);
 }
@@ -399,7 +372,7 @@ attrf(struct html_out *x, const char *name, const char *fmt, ...) {
 }
 
 static void text(struct html_out *x, const char *s) {
-  char *safe = safe_text(s);
+  char *safe = report_xml_text(s);
   if (!x->failed)
     check(x, xmlTextWriterWriteString(x->w, BAD_CAST safe));
   free(safe);

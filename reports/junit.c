@@ -22,32 +22,9 @@
 #include "kiln/textutil.h"
 #include "report_util.h"
 
-/* XML 1.0 cannot carry C0 control bytes other than tab, LF and CR, not
- * even as character references (&#1; is not well-formed). Each one becomes
- * its Unicode Control Picture, U+2400 + byte (\x01 -> U+2401), so it stays
- * visible and a reader can map it back. U+FFFE and U+FFFF, which are not
- * XML characters either, become U+FFFD like invalid UTF-8. */
-static char *xml_safe(const char *s) {
-  char *valid = kiln_utf8_sanitize(s);
-  char *out = kiln_xcalloc(strlen(valid) * 3 + 1, 1);
-  unsigned char *o = (unsigned char *)out;
-  for (const unsigned char *p = (const unsigned char *)valid; *p; p++) {
-    if (*p < 0x20 && *p != '\t' && *p != '\n' && *p != '\r') {
-      *o++ = 0xe2;
-      *o++ = 0x90;
-      *o++ = (unsigned char)(0x80 + *p);
-    } else if (p[0] == 0xef && p[1] == 0xbf && (p[2] == 0xbe || p[2] == 0xbf)) {
-      memcpy(o, "\xef\xbf\xbd", 3);
-      o += 3;
-      p += 2;
-    } else {
-      *o++ = *p;
-    }
-  }
-  *o = 0;
-  free(valid);
-  return out;
-}
+/* Every string goes through report_xml_text(): XML 1.0 cannot carry C0
+ * control bytes, not even as character references, so each shows as its
+ * Unicode Control Picture, which a reader can map back. */
 
 /* The writer with its first error remembered, so the document can be
  * written straight through and checked once at the end. */
@@ -72,7 +49,7 @@ static void end(struct xml_out *x) {
 }
 
 static void attr(struct xml_out *x, const char *name, const char *value) {
-  char *safe = xml_safe(value);
+  char *safe = report_xml_text(value);
   if (!x->failed)
     check(x, xmlTextWriterWriteAttribute(x->w, BAD_CAST name, BAD_CAST safe));
   free(safe);
@@ -89,7 +66,7 @@ attrf(struct xml_out *x, const char *name, const char *fmt, ...) {
 }
 
 static void text(struct xml_out *x, const char *s) {
-  char *safe = xml_safe(s);
+  char *safe = report_xml_text(s);
   if (!x->failed)
     check(x, xmlTextWriterWriteString(x->w, BAD_CAST safe));
   free(safe);

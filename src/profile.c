@@ -320,36 +320,11 @@ int kiln_profile_load(const char *name_or_path, struct kiln_profile *out,
              name_or_path, names);
     return -1;
   }
-  FILE *f = fopen(name_or_path, "r");
-  if (!f) {
-    snprintf(err, n, "%s: %s", name_or_path, strerror(errno));
+  /* Profiles are small; 1 MiB bounds a wrong file. */
+  char *text =
+      kiln_read_text_file(name_or_path, 1 << 20, "not a profile", err, n);
+  if (!text)
     return -1;
-  }
-  char *text = NULL;
-  size_t cap = 0;
-  /* Read whole: profiles are small; 1 MiB bounds a wrong file. */
-  size_t got = 0;
-  for (;;) {
-    if (got + 4096 + 1 > cap) {
-      cap = cap ? 2 * cap : 8192;
-      text = kiln_xrealloc(text, cap);
-    }
-    size_t r = fread(text + got, 1, cap - got - 1, f);
-    got += r;
-    if (r == 0 || got > (1 << 20))
-      break;
-  }
-  int read_err = ferror(f);
-  fclose(f);
-  text[got] = 0;
-  if (read_err || got > (1 << 20) || memchr(text, 0, got)) {
-    snprintf(err, n, "%s: %s", name_or_path,
-             read_err          ? "read error"
-             : got > (1 << 20) ? "larger than 1 MiB: not a profile"
-                               : "binary data: not a profile");
-    free(text);
-    return -1;
-  }
   int rc = kiln_profile_parse(text, name_or_path, out, err, n);
   free(text);
   return rc;

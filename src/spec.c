@@ -842,36 +842,10 @@ int kiln_spec_parse(const char *text, const char *source, struct kiln_spec *out,
 int kiln_spec_load(const char *path, struct kiln_spec *out, char *err,
                    size_t n) {
   memset(out, 0, sizeof *out);
-  FILE *f = fopen(path, "r");
-  if (!f) {
-    snprintf(err, n, "%s: %s", path, strerror(errno));
+  /* Specs are small; 1 MiB bounds a wrong file. */
+  char *text = kiln_read_text_file(path, 1 << 20, "not a station spec", err, n);
+  if (!text)
     return -1;
-  }
-  /* Read whole: specs are small; 1 MiB bounds a wrong file. */
-  char *text = NULL;
-  size_t cap = 0, got = 0;
-  for (;;) {
-    if (got + 4096 + 1 > cap) {
-      cap = cap ? 2 * cap : 8192;
-      text = kiln_xrealloc(text, cap);
-    }
-    size_t r = fread(text + got, 1, cap - got - 1, f);
-    got += r;
-    if (r == 0 || got > (1 << 20))
-      break;
-  }
-  int read_err = ferror(f);
-  int saved = errno;
-  fclose(f);
-  text[got] = 0;
-  if (read_err || got > (1 << 20) || memchr(text, 0, got)) {
-    snprintf(err, n, "%s: %s", path,
-             read_err          ? strerror(saved ? saved : EIO)
-             : got > (1 << 20) ? "larger than 1 MiB: not a station spec"
-                               : "binary data: not a station spec");
-    free(text);
-    return -1;
-  }
   int rc = kiln_spec_parse(text, path, out, err, n);
   free(text);
   return rc;

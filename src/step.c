@@ -268,3 +268,22 @@ void kiln_step_run(struct kiln_step *s) {
   ev.message = s->ended ? s->end_reason : "";
   send_event(s, &ev);
 }
+
+bool kiln_step_param_share(struct kiln_step *s, const char *name, double *out) {
+  const char *v = kiln_step_param(s, name);
+  char *end = NULL;
+  double x = v ? strtod(v, &end) : 0;
+  if (v && end != v && *end == '%' && end[1] == 0)
+    x /= 100;
+  else if (!v || end == v || *end)
+    x = -1;
+  if (!(x > 0 && x <= 1)) {
+    kiln_step_error(s,
+                    "parameter %s = '%s' is not a share in (0, 1] (95%%, "
+                    "0.95)",
+                    name, v ? v : "");
+    return false;
+  }
+  *out = x;
+  return true;
+}

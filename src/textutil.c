@@ -192,3 +192,39 @@ char *kiln_escape_controls(const char *s) {
   free(valid);
   return out;
 }
+
+char *kiln_read_text_file(const char *path, size_t max, const char *what,
+                          char *err, size_t n) {
+  FILE *f = fopen(path, "r");
+  if (!f) {
+    snprintf(err, n, "%s: %s", path, strerror(errno));
+    return NULL;
+  }
+  char *text = NULL;
+  size_t cap = 0, got = 0;
+  for (;;) {
+    if (got + 4096 + 1 > cap) {
+      cap = cap ? 2 * cap : 8192;
+      text = kiln_xrealloc(text, cap);
+    }
+    size_t r = fread(text + got, 1, cap - got - 1, f);
+    got += r;
+    if (r == 0 || got > max)
+      break;
+  }
+  int read_err = ferror(f);
+  int saved = errno;
+  fclose(f);
+  text[got] = 0;
+  if (read_err || got > max || memchr(text, 0, got)) {
+    if (read_err)
+      snprintf(err, n, "%s: %s", path, strerror(saved ? saved : EIO));
+    else if (got > max)
+      snprintf(err, n, "%s: larger than %zu MiB: %s", path, max >> 20, what);
+    else
+      snprintf(err, n, "%s: binary data: %s", path, what);
+    free(text);
+    return NULL;
+  }
+  return text;
+}

@@ -32,31 +32,11 @@ static int cmp_double(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
-/* "90%" or 0.9: a share of free memory in (0, 1]. */
-static bool param_share(struct kiln_step *s, const char *name, double *out) {
-  const char *v = kiln_step_param(s, name);
-  char *end = NULL;
-  double x = v ? strtod(v, &end) : 0;
-  if (v && end != v && *end == '%' && end[1] == 0)
-    x /= 100;
-  else if (!v || end == v || *end)
-    x = -1;
-  if (!(x > 0 && x <= 1)) {
-    kiln_step_error(s,
-                    "parameter %s = '%s' is not a share of free memory "
-                    "(90%%, 0.9)",
-                    name, v ? v : "");
-    return false;
-  }
-  *out = x;
-  return true;
-}
-
 static void gpu_membw_run(struct kiln_step *s) {
   const char *bus = kiln_step_target(s);
   double share;
   long min_copies, seed;
-  if (!param_share(s, "mem", &share) ||
+  if (!kiln_step_param_share(s, "mem", &share) ||
       !kiln_step_param_long(s, "min_copies", &min_copies) ||
       !kiln_step_param_long(s, "seed", &seed))
     return;

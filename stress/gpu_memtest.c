@@ -148,31 +148,11 @@ static bool run_round(struct mt *m, uint64_t r) {
          check_pat(m, GPAT_MOVING_INVERSIONS, p, false, false);
 }
 
-/* "95%" or 0.95: a share of free memory in (0, 1]. */
-static bool param_share(struct kiln_step *s, const char *name, double *out) {
-  const char *v = kiln_step_param(s, name);
-  char *end = NULL;
-  double x = v ? strtod(v, &end) : 0;
-  if (v && end != v && *end == '%' && end[1] == 0)
-    x /= 100;
-  else if (!v || end == v || *end)
-    x = -1;
-  if (!(x > 0 && x <= 1)) {
-    kiln_step_error(s,
-                    "parameter %s = '%s' is not a share of free memory "
-                    "(95%%, 0.95)",
-                    name, v ? v : "");
-    return false;
-  }
-  *out = x;
-  return true;
-}
-
 static void gpu_memtest_run(struct kiln_step *s) {
   struct mt m = {.s = s, .bus = kiln_step_target(s)};
   long seed, rounds;
   double share;
-  if (!param_share(s, "mem", &share) ||
+  if (!kiln_step_param_share(s, "mem", &share) ||
       !kiln_step_param_long(s, "seed", &seed) ||
       !kiln_step_param_long(s, "rounds", &rounds) ||
       !kiln_step_param_long(s, "max_diagnoses", &m.max_diags))

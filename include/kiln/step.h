@@ -28,6 +28,8 @@ const char *kiln_step_param(const struct kiln_step *s, const char *name);
  * parameter and return false; the module should then return. */
 bool kiln_step_param_long(struct kiln_step *s, const char *name, long *out);
 bool kiln_step_param_double(struct kiln_step *s, const char *name, double *out);
+/* A share of something in (0, 1]: "95%" or 0.95. */
+bool kiln_step_param_share(struct kiln_step *s, const char *name, double *out);
 /* "10%" of `whole`, or a size "512M", "2G", "1024" (bytes). */
 bool kiln_step_param_bytes(struct kiln_step *s, const char *name,
                            uint64_t whole, uint64_t *out);

@@ -15,6 +15,11 @@ char *kiln_escape_controls(const char *s);
 char *kiln_strdup_printf(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
 char *kiln_xstrdup(const char *s); /* NULL -> "" */
+/* A small text file read whole (profiles, specs): malloc'd, or NULL with
+ * "PATH: why" in err (unreadable, over max bytes, or binary: `what` names
+ * what the file should have been, "not a profile"). */
+char *kiln_read_text_file(const char *path, size_t max, const char *what,
+                          char *err, size_t n);
 void *kiln_xcalloc(size_t n, size_t size);
 void *kiln_xrealloc(void *p, size_t size);
 /* RFC 3339 UTC with milliseconds: "2026-11-21T05:31:00.123Z". */

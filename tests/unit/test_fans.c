@@ -38,6 +38,7 @@
 
 #include <cmocka.h>
 
+#include "fsutil.h"
 #include "harness.h"
 #include "kiln/context.h"
 #include "kiln/result.h"
@@ -282,22 +283,6 @@ static int probe_main(int argc, char **argv) {
   return 0;
 }
 
-static bool on_path(const char *prog) {
-  const char *path = getenv("PATH");
-  if (!path)
-    return false;
-  char *copy = kiln_xstrdup(path), *save = NULL;
-  bool found = false;
-  for (char *d = strtok_r(copy, ":", &save); d && !found;
-       d = strtok_r(NULL, ":", &save)) {
-    char full[PATH_MAX];
-    snprintf(full, sizeof full, "%s/%s", d, prog);
-    found = access(full, X_OK) == 0;
-  }
-  free(copy);
-  return found;
-}
-
 /* ---- the cases ---- */
 
 #define MAX_ARGS 16
@@ -460,7 +445,7 @@ static void start_case(struct fixture_case *fc, const char *self) {
 
 static int start_all(void **state) {
   (void)state;
-  if (!on_path("umockdev-run"))
+  if (!fs_on_path("umockdev-run"))
     return 0; /* the fixture cases skip */
   if (!mkdtemp(tmp_dir))
     return -1;
@@ -502,7 +487,7 @@ static struct fixture_case *find_case(const char *name) {
  * without umockdev. */
 static void finish(const char *name, struct captured *c) {
   struct fixture_case *fc = find_case(name);
-  if (!on_path("umockdev-run"))
+  if (!fs_on_path("umockdev-run"))
     skip();
   if (!fc->started)
     fail_msg("case %s did not start (fixture %s missing?)", name, fc->fixture);

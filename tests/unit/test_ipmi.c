@@ -34,6 +34,7 @@
 
 #include <cmocka.h>
 
+#include "fsutil.h"
 #include "kiln/bmc.h"
 #include "kiln/telemetry.h"
 #include "kiln/textutil.h"
@@ -47,26 +48,6 @@ static char *make_dir(void) {
   char tmpl[] = "/tmp/kiln-ipmi-test-XXXXXX";
   assert_non_null(mkdtemp(tmpl));
   return kiln_xstrdup(tmpl);
-}
-
-static void rm_rf(const char *path) {
-  DIR *d = opendir(path);
-  if (d) {
-    struct dirent *e;
-    while ((e = readdir(d))) {
-      if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-        continue;
-      char sub[PATH_MAX];
-      snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
-      struct stat st;
-      if (lstat(sub, &st) == 0 && S_ISDIR(st.st_mode))
-        rm_rf(sub);
-      else
-        unlink(sub);
-    }
-    closedir(d);
-  }
-  rmdir(path);
 }
 
 /* Writes len bytes of text to dir/name with the given mode; returns the
@@ -85,22 +66,6 @@ static char *put_file(const char *dir, const char *name, const char *text,
 static char *put(const char *dir, const char *name, const char *text,
                  mode_t mode) {
   return put_file(dir, name, text, strlen(text), mode);
-}
-
-static bool on_path(const char *prog) {
-  const char *path = getenv("PATH");
-  if (!path)
-    return false;
-  char *copy = kiln_xstrdup(path), *save = NULL;
-  bool found = false;
-  for (char *d = strtok_r(copy, ":", &save); d && !found;
-       d = strtok_r(NULL, ":", &save)) {
-    char full[PATH_MAX];
-    snprintf(full, sizeof full, "%s/%s", d, prog);
-    found = access(full, X_OK) == 0;
-  }
-  free(copy);
-  return found;
 }
 
 /* ---- the simulator ---- */
@@ -198,7 +163,7 @@ static void sim_stop(struct sim *s) {
   }
   kill(-s->pid, SIGKILL); /* anything left in the group */
   if (s->dir[0] && access(s->dir, F_OK) == 0)
-    rm_rf(s->dir);
+    fs_rm_rf(s->dir);
   s->pid = 0;
 }
 
@@ -250,7 +215,7 @@ static void sim_set(const struct sim *s, int sensor, int raw) {
 
 /* The shared simulator, or a skip (ipmi_sim not installed) or failure. */
 static const struct sim *need_sim(void) {
-  if (!on_path("ipmi_sim")) {
+  if (!fs_on_path("ipmi_sim")) {
     printf("# SKIP ipmi_sim is not installed (Debian: apt-get install "
            "openipmi)\n");
     skip();
@@ -339,7 +304,7 @@ static void no_bmc_gives_the_reason(void **state) {
                       "no BMC: /dev/ipmi0 absent and no --bmc HOST given");
   kiln_telemetry_close(&tel);
   unsetenv("KILN_SYSROOT");
-  rm_rf(root);
+  fs_rm_rf(root);
   free(root);
 }
 
@@ -373,7 +338,7 @@ static void dev_ipmi0_means_in_band(void **state) {
          took);
   assert_true(took < 5.0);
   unsetenv("KILN_SYSROOT");
-  rm_rf(root);
+  fs_rm_rf(root);
   free(root);
 }
 
@@ -415,7 +380,7 @@ static void credentials_key_lines(void **state) {
   assert_string_equal(b.user, "operator");
   assert_string_equal(b.password, "");
   free(p);
-  rm_rf(dir);
+  fs_rm_rf(dir);
   free(dir);
 }
 
@@ -436,7 +401,7 @@ static void credentials_two_lines(void **state) {
   assert_string_equal(b.user, "root");
   assert_string_equal(b.password, "calvin");
   free(p);
-  rm_rf(dir);
+  fs_rm_rf(dir);
   free(dir);
 }
 
@@ -506,7 +471,7 @@ static void credentials_refused(void **state) {
   expect_refused(dir, "big", big, 4999, 0600, ": more than 4096 bytes");
   free(big);
   assert_false(kiln_bmc_read_credentials(NULL, &b, err, sizeof err));
-  rm_rf(dir);
+  fs_rm_rf(dir);
   free(dir);
 }
 
@@ -580,7 +545,7 @@ static void configure_sets_the_process_wide_bmc(void **state) {
   unsetenv("KILN_BMC_USER");
   unsetenv("KILN_BMC_PASSWORD");
   free(p);
-  rm_rf(dir);
+  fs_rm_rf(dir);
   free(dir);
 }
 
@@ -777,7 +742,7 @@ static void sim_wrong_password(void **state) {
   assert_string_equal(why, want);
   kiln_bmc_clear();
   free(p);
-  rm_rf(dir);
+  fs_rm_rf(dir);
   free(dir);
 }
 
@@ -815,7 +780,7 @@ static void sim_bmc_dies_mid_run(void **state) {
 
 static int group_setup(void **state) {
   (void)state;
-  if (on_path("ipmi_sim") &&
+  if (fs_on_path("ipmi_sim") &&
       !sim_start(&shared_sim, sim_error, sizeof sim_error))
     shared_sim.pid = 0;
   return 0;

@@ -40,6 +40,7 @@
 
 #include <cmocka.h>
 
+#include "fsutil.h"
 #include "kiln/telemetry.h"
 #include "kiln/textutil.h"
 #include "kiln/watch.h"
@@ -70,26 +71,6 @@ static void put(const char *root, const char *rel, const char *text) {
   assert_non_null(f);
   fputs(text, f);
   fclose(f);
-}
-
-static void rm_rf(const char *path) {
-  DIR *d = opendir(path);
-  if (d) {
-    struct dirent *e;
-    while ((e = readdir(d))) {
-      if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-        continue;
-      char sub[PATH_MAX];
-      snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
-      struct stat st;
-      if (lstat(sub, &st) == 0 && S_ISDIR(st.st_mode))
-        rm_rf(sub);
-      else
-        unlink(sub);
-    }
-    closedir(d);
-  }
-  rmdir(path);
 }
 
 static char *make_root(void) {
@@ -252,22 +233,6 @@ struct probe {
   size_t n_why;
 };
 
-static bool on_path(const char *prog) {
-  const char *path = getenv("PATH");
-  if (!path)
-    return false;
-  char *copy = kiln_xstrdup(path), *save = NULL;
-  bool found = false;
-  for (char *d = strtok_r(copy, ":", &save); d && !found;
-       d = strtok_r(NULL, ":", &save)) {
-    char full[PATH_MAX];
-    snprintf(full, sizeof full, "%s/%s", d, prog);
-    found = access(full, X_OK) == 0;
-  }
-  free(copy);
-  return found;
-}
-
 static void fixture_path(const char *name, char *buf, size_t n) {
   const char *dir = getenv("KILN_FIXTURES");
   snprintf(buf, n, "%s/%s.umockdev",
@@ -281,7 +246,7 @@ static void fixture_path(const char *name, char *buf, size_t n) {
 /* Skips the test without umockdev-run, fails it without the fixture. */
 static void need_umockdev(const char *fixture) {
   char fx[PATH_MAX];
-  if (!on_path("umockdev-run"))
+  if (!fs_on_path("umockdev-run"))
     skip();
   fixture_path(fixture, fx, sizeof fx);
 }
@@ -291,7 +256,7 @@ static void need_umockdev(const char *fixture) {
 static void probe_start_with(struct probe *p, const char *fixture,
                              const char *sources, const char *sysroot,
                              const char *sensors_conf) {
-  if (!on_path("umockdev-run"))
+  if (!fs_on_path("umockdev-run"))
     skip();
   memset(p, 0, sizeof *p);
   char fx[PATH_MAX], self[PATH_MAX];
@@ -513,7 +478,7 @@ static void sensors_open_fails_clearly_without_hwmon(void **state) {
            "no hwmon chips found (libsensors saw none); %s:3: Invalid keyword",
            conf);
   assert_string_equal(why, want);
-  rm_rf(root);
+  fs_rm_rf(root);
   free(root);
   /* A configuration that is not there is a reason too. */
   setenv("KILN_SENSORS_CONFIG", "/nonexistent/sensors3.conf", 1);
@@ -597,7 +562,7 @@ static void healthy_board(void **state) {
          "mean %.3f ms, median %.3f ms, max %.3f ms over 200 samples\n",
          got, mean * 1e3, median * 1e3, worst * 1e3);
   probe_stop(&p);
-  rm_rf(root);
+  fs_rm_rf(root);
   free(root);
 }
 
@@ -729,7 +694,7 @@ static void config_labels_and_ignored_lines(void **state) {
   assert_string_equal(find(&s, "nct6798-isa-0290/temp1")->label, "Board");
   assert_string_equal(find(&s, "nct6798-isa-0290/fan2")->label, "CPU_OPT");
   probe_stop(&p);
-  rm_rf(root);
+  fs_rm_rf(root);
   free(root);
 }
 
@@ -840,7 +805,7 @@ static void edac_counters_per_controller_and_dimm(void **state) {
   assert_true(se->lo == 2.0 && se->hi == 40.0 && se->last == 40.0);
   kiln_telemetry_close(&tel);
   unsetenv("KILN_SYSROOT");
-  rm_rf(root);
+  fs_rm_rf(root);
   free(root);
 }
 
@@ -881,7 +846,7 @@ static void edac_malformed_and_missing(void **state) {
   assert_string_equal(r->label, "DIMM?\xef\xbf\xbd A1 CE");
   kiln_tel_edac.close(st);
   unsetenv("KILN_SYSROOT");
-  rm_rf(root);
+  fs_rm_rf(root);
   free(root);
 }
 
@@ -953,7 +918,7 @@ static void cpu_frequency_and_throttle_counters(void **state) {
   assert_true(find(&s, "cpu2/freq")->value == 2600.0);
   kiln_tel_cpu.close(st);
   unsetenv("KILN_SYSROOT");
-  rm_rf(root);
+  fs_rm_rf(root);
   free(root);
 }
 
@@ -973,7 +938,7 @@ static void sampler_keeps_why_of_each_source(void **state) {
                       "cpufreq driver, or a VM)");
   kiln_telemetry_close(&tel);
   unsetenv("KILN_SYSROOT");
-  rm_rf(root);
+  fs_rm_rf(root);
   free(root);
 }
 
@@ -1124,7 +1089,7 @@ static void read_helpers_are_strict(void **state) {
   free(nums);
   assert_int_equal(kiln_tel_numbered("/nonexistent", "mc", &nums), 0);
   assert_null(nums);
-  rm_rf(root);
+  fs_rm_rf(root);
   free(root);
 }
 
