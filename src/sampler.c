@@ -431,8 +431,9 @@ int kiln_sampler_start(struct kiln_sampler *s, struct kiln_run *run,
   kiln_tel_csv_header(s->csv);
   char only[64] = "";
   if (s->thermal.index >= 0)
-    snprintf(only, sizeof only, "sensors,cpu%s",
-             kiln_tel_source_find("ipmi") ? ",ipmi" : "");
+    snprintf(only, sizeof only, "sensors,cpu%s%s",
+             kiln_tel_source_find("ipmi") ? ",ipmi" : "",
+             kiln_tel_source_find("nvml") ? ",nvml" : "");
   if (s->edac.index >= 0)
     snprintf(only + strlen(only), sizeof only - strlen(only), "%sedac",
              only[0] ? "," : "");
