@@ -487,18 +487,27 @@ static void set_string(char **field, const char *value) {
   *field = kiln_xstrdup(value);
 }
 
+/* The next item of a comma-separated list (list, then NULL, as strtok_r),
+ * trimmed; empty items (stray commas) are skipped. NULL at the end. */
+static char *next_item(char *list, char **save) {
+  for (char *tok = strtok_r(list, ",", save); tok;
+       tok = strtok_r(NULL, ",", save)) {
+    tok = (char *)skip_blanks(tok);
+    for (size_t len = strlen(tok); len && isspace((unsigned char)tok[len - 1]);)
+      tok[--len] = 0;
+    if (*tok)
+      return tok;
+  }
+  return NULL;
+}
+
 static int add_bus_ids(struct parse_state *st, const char *section,
                        const char *key, const char *value,
                        struct kiln_spec_devices *dev) {
   char *list = kiln_xstrdup(value), *save = NULL;
   int ok = 1;
-  for (char *tok = strtok_r(list, ",", &save); tok && ok;
-       tok = strtok_r(NULL, ",", &save)) {
-    tok = (char *)skip_blanks(tok);
-    for (size_t len = strlen(tok); len && isspace((unsigned char)tok[len - 1]);)
-      tok[--len] = 0;
-    if (!*tok)
-      continue; /* a stray comma */
+  for (char *tok = next_item(list, &save); tok && ok;
+       tok = next_item(NULL, &save)) {
     char bdf[32];
     if (kiln_spec_parse_bus_id(tok, bdf, sizeof bdf) != 0) {
       ok = fail(st,
@@ -543,13 +552,8 @@ static int add_fan_labels(struct parse_state *st, const char *section,
                           struct kiln_spec_fans *fans) {
   char *list = kiln_xstrdup(value), *save = NULL;
   int ok = 1;
-  for (char *tok = strtok_r(list, ",", &save); tok && ok;
-       tok = strtok_r(NULL, ",", &save)) {
-    tok = (char *)skip_blanks(tok);
-    for (size_t len = strlen(tok); len && isspace((unsigned char)tok[len - 1]);)
-      tok[--len] = 0;
-    if (!*tok)
-      continue; /* a stray comma */
+  for (char *tok = next_item(list, &save); tok && ok;
+       tok = next_item(NULL, &save)) {
     for (size_t i = 0; i < fans->n_labels && ok; i++)
       if (strcasecmp(fans->labels[i], tok) == 0)
         ok = fail(st, "[%s] %s: %s is listed twice", section, key, tok);
