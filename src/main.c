@@ -42,6 +42,7 @@ static void usage(FILE *f) {
           "run options:\n"
           "  --profile NAME|FILE   built-in profile or an INI file\n"
           "  --only PATTERNS       comma-separated globs over module names\n"
+          "  --gpus LIST           GPU ordinals or bus ids (default: all)\n"
           "  --skip PATTERNS       likewise, to leave out\n"
           "  --duration D          each stress step's duration (30s, 10m, 2h)\n"
           "  --report-dir DIR      default kiln-reports/<serial>-<UTC time>/\n"
@@ -87,7 +88,7 @@ static int cmd_list(void) {
 
 struct run_args {
   const char *profile, *only, *skip, *report_dir, *serial, *spec, *pci_dump;
-  const char *bmc, *bmc_credentials;
+  const char *bmc, *bmc_credentials, *gpus;
   double duration;
   bool tap, quiet;
   int tui; /* 1 --tui, 0 --no-tui, -1 when stdout is a terminal */
@@ -151,6 +152,7 @@ static int parse_run_args(int argc, char **argv, struct run_args *a) {
       {"pci-dump", required_argument, 0, 'P'},
       {"bmc", required_argument, 0, 'B'},
       {"tui", no_argument, 0, 'U'},
+      {"gpus", required_argument, 0, 'G'},
       {"no-tui", no_argument, 0, 'N'},
       {"bmc-credentials", required_argument, 0, 'C'},
       {"help", no_argument, 0, 'h'},
@@ -162,7 +164,7 @@ static int parse_run_args(int argc, char **argv, struct run_args *a) {
   opterr = 0;
   optind = 1;
   int c;
-  while ((c = getopt_long(argc, argv, ":p:o:s:d:r:S:tT:i:qE:P:B:C:UNh", opts,
+  while ((c = getopt_long(argc, argv, ":p:o:s:d:r:S:tT:i:qE:P:B:C:UNG:h", opts,
                           NULL)) != -1) {
     switch (c) {
     case 'p': a->profile = optarg; break;
@@ -176,6 +178,7 @@ static int parse_run_args(int argc, char **argv, struct run_args *a) {
     case 'P': a->pci_dump = optarg; break;
     case 'B': a->bmc = optarg; break;
     case 'U': a->tui = 1; break;
+    case 'G': a->gpus = optarg; break;
     case 'N': a->tui = 0; break;
     case 'C': a->bmc_credentials = optarg; break;
     case 'd':
@@ -406,6 +409,7 @@ static int cmd_run(int argc, char **argv) {
   struct kiln_plan_options po = {.only = a.only,
                                  .skip = a.skip,
                                  .duration = a.duration,
+                                 .gpus = a.gpus,
                                  .inject = a.inject};
   if (kiln_plan_build(&prof, &po, &plan, err, sizeof err) != 0) {
     fprintf(stderr, "kiln: %s\n", err);
@@ -518,6 +522,7 @@ static int cmd_run(int argc, char **argv) {
   ticks.sampler = sampler;
   struct kiln_runner_options ro = {.grace = prof.grace,
                                    .hang_timeout = prof.hang_timeout,
+                                   .stagger = prof.stagger,
                                    .tick = run_tick,
                                    .tick_ctx = &ticks};
   kiln_runner_run(&plan, &ro, &run, &bus);

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "kiln/plan.h"
 #include "kiln/textutil.h"
@@ -62,9 +63,46 @@ static struct kiln_plan_step *add_step(struct kiln_plan *plan) {
   return s;
 }
 
+/* --gpus: comma-separated GPU ordinals ("0,2") or bus ids ("1b:00.0",
+ * "0000:1b:00.0"). Sets chosen[i] for the machine's GPU i; -1 with err
+ * when an item names no GPU here. */
+static int choose_gpus(const char *list, char (*bus_ids)[16], size_t n,
+                       bool *chosen, char *err, size_t en) {
+  char *copy = kiln_xstrdup(list), *save = NULL;
+  int rc = 0;
+  for (char *tok = strtok_r(copy, ", ", &save); tok && rc == 0;
+       tok = strtok_r(NULL, ", ", &save)) {
+    char *end;
+    unsigned long idx = strtoul(tok, &end, 10);
+    bool hit = false;
+    for (size_t i = 0; i < n && !hit; i++) {
+      size_t bl = strlen(bus_ids[i]), tl = strlen(tok);
+      bool by_index = end != tok && !*end && idx == i;
+      /* "1b:00.0" matches the end of "0000:1b:00.0". */
+      bool by_bus = tl <= bl && strcasecmp(bus_ids[i] + bl - tl, tok) == 0 &&
+                    (tl == bl || bus_ids[i][bl - tl - 1] == ':');
+      if (by_index || by_bus)
+        chosen[i] = hit = true;
+    }
+    if (!hit) {
+      if (n == 0)
+        snprintf(err, en, "--gpus '%s': no NVIDIA GPU found on the PCI bus",
+                 tok);
+      else
+        snprintf(err, en,
+                 "--gpus '%s' names no GPU here (0..%zu, or a bus id such "
+                 "as %s)",
+                 tok, n - 1, bus_ids[0]);
+      rc = -1;
+    }
+  }
+  free(copy);
+  return rc;
+}
+
 static void add_targets(struct kiln_plan *plan, const struct kiln_module *mod,
-                        const struct kiln_profile_module *cfg,
-                        double duration) {
+                        const struct kiln_profile_module *cfg, double duration,
+                        const bool *chosen) {
   if (mod->targets == KILN_TARGETS_HOST ||
       mod->targets == KILN_TARGETS_MONITOR) {
     struct kiln_plan_step *s = add_step(plan);
@@ -91,6 +129,8 @@ static void add_targets(struct kiln_plan *plan, const struct kiln_module *mod,
     return;
   }
   for (size_t i = 0; i < n; i++) {
+    if (chosen && !chosen[i])
+      continue;
     struct kiln_plan_step *s = add_step(plan);
     s->id = kiln_strdup_printf("%s[%zu]", mod->name, i);
     s->target = kiln_xstrdup(bus_ids[i]);
@@ -160,6 +200,11 @@ int kiln_plan_build(const struct kiln_profile *p,
   if ((o->only && check_globs(o->only, "--only", err, n) != 0) ||
       (o->skip && check_globs(o->skip, "--skip", err, n) != 0))
     return -1;
+  char bus_ids[64][16];
+  bool chosen[64] = {false};
+  if (o->gpus && choose_gpus(o->gpus, bus_ids, kiln_gpu_enumerate(bus_ids, 64),
+                             chosen, err, n) != 0)
+    return -1;
   const struct kiln_profile_module **order =
       kiln_xcalloc(p->n_modules, sizeof *order);
   for (size_t i = 0; i < p->n_modules; i++)
@@ -179,7 +224,7 @@ int kiln_plan_build(const struct kiln_profile *p,
                                   : 0;
     if (o->duration > 0 && mod->stress)
       d = o->duration;
-    add_targets(out, mod, cfg, d);
+    add_targets(out, mod, cfg, d, o->gpus ? chosen : NULL);
   }
   free(order);
   if (out->n_steps == 0) {

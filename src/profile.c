@@ -1,6 +1,7 @@
 /* Profile loading on libinih. Layout:
  *   [profile]  name, description, duration, grace, hang_timeout,
  *              spec (station spec file, relative to the profile's file),
+ *              stagger (seconds between the starts of a phase's GPU steps),
  *              phase.N = module, module   (phases run in N order),
  *              monitors = thermal, edac   (watched for the whole run)
  *   [MODULE]   parameters, `<measurement>.min` / `.max` limits,
@@ -161,6 +162,9 @@ static int profile_key(struct parse_state *st, const char *key,
     if (kiln_duration_parse(value, &p->hang_timeout) != 0 ||
         p->hang_timeout <= 0)
       return fail(st, "hang_timeout '%s' is not a positive duration", value);
+  } else if (strcmp(key, "stagger") == 0) {
+    if (kiln_duration_parse(value, &p->stagger) != 0)
+      return fail(st, "stagger '%s' is not a duration (5s, 1m)", value);
   } else if (strcmp(key, "spec") == 0) {
     if (!value[0])
       return fail(st, "spec is empty: give a station spec file");

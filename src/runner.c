@@ -41,6 +41,7 @@ struct child {
   enum kiln_verdict kill_verdict;
   double kill_at; /* monotonic time for SIGKILL after SIGTERM, or 0 */
   char *protocol_error;
+  double start_at; /* monotonic time a staggered GPU step starts, or 0 */
 };
 
 static int signal_pipe[2] = {-1, -1};
@@ -361,8 +362,34 @@ static void abort_running(struct child *kids, size_t n, int sig) {
   char why[160];
   snprintf(why, sizeof why, "aborted: %s", stop_text(sig));
   for (size_t i = 0; i < n; i++)
-    if (!kids[i].reaped)
+    if (!kids[i].reaped && kids[i].pid > 0)
       end_child(&kids[i], KILN_ABORTED, why, SIGTERM);
+}
+
+/* Starts one step: its start event, then its process (or its end, when it
+ * is skipped or cannot start). Returns 1 when a process now runs. */
+static size_t start_child(struct child *c, struct kiln_run *run,
+                          struct kiln_bus *bus) {
+  c->start_at = 0;
+  c->res->state = KILN_STEP_RUNNING;
+  c->res->start = kiln_now();
+  kiln_bus_step_start(bus, run, c->res);
+  if (c->plan->skip_reason) {
+    c->reaped = true;
+    kiln_step_finish(c->res, KILN_SKIP, c->plan->skip_reason, kiln_now());
+    kiln_bus_step_end(bus, run, c->res);
+    return 0;
+  }
+  if (stop_signal || spawn(c) != 0) {
+    c->reaped = true;
+    kiln_step_finish(c->res, stop_signal ? KILN_ABORTED : KILN_ERROR,
+                     stop_signal ? "aborted before it started"
+                                 : "cannot start its process",
+                     kiln_now());
+    kiln_bus_step_end(bus, run, c->res);
+    return 0;
+  }
+  return 1;
 }
 
 /* Runs one phase's steps at once; returns when all have ended. */
@@ -371,33 +398,33 @@ static void run_phase(const struct kiln_plan *plan, size_t first, size_t last,
                       struct kiln_bus *bus) {
   size_t n = last - first;
   struct child *kids = kiln_xcalloc(n, sizeof *kids);
-  size_t alive = 0;
+  size_t alive = 0, waiting = 0;
+  double now0 = kiln_monotonic_now();
+  size_t gpu_rank = 0;
   for (size_t i = 0; i < n; i++) {
     struct child *c = &kids[i];
     c->plan = &plan->steps[first + i];
     c->res = &run->steps[first + i];
     c->fd = -1;
-    c->res->state = KILN_STEP_RUNNING;
-    c->res->start = kiln_now();
-    kiln_bus_step_start(bus, run, c->res);
-    if (c->plan->skip_reason) {
-      c->reaped = true;
-      kiln_step_finish(c->res, KILN_SKIP, c->plan->skip_reason, kiln_now());
-      kiln_bus_step_end(bus, run, c->res);
-    } else if (stop_signal || spawn(c) != 0) {
-      c->reaped = true;
-      kiln_step_finish(c->res, stop_signal ? KILN_ABORTED : KILN_ERROR,
-                       stop_signal ? "aborted before it started"
-                                   : "cannot start its process",
-                       kiln_now());
-      kiln_bus_step_end(bus, run, c->res);
-    } else {
-      alive++;
+    /* GPUs start `stagger` seconds apart, so a PSU is not hit by all at
+     * once. */
+    if (o->stagger > 0 && c->plan->module->targets == KILN_TARGETS_GPU &&
+        !c->plan->skip_reason && gpu_rank++ > 0) {
+      c->start_at = now0 + o->stagger * (double)(gpu_rank - 1);
+      waiting++;
+      continue;
     }
+    alive += start_child(c, run, bus);
   }
   bool aborting = false;
   struct pollfd *pfd = kiln_xcalloc(n + 1, sizeof *pfd);
-  while (alive > 0) {
+  while (alive > 0 || waiting > 0) {
+    for (size_t i = 0; i < n && waiting > 0; i++)
+      if (kids[i].start_at > 0 &&
+          (stop_signal || kiln_monotonic_now() >= kids[i].start_at)) {
+        waiting--;
+        alive += start_child(&kids[i], run, bus);
+      }
     if (stop_signal && !aborting) {
       aborting = true;
       abort_running(kids, n, stop_signal);
@@ -419,7 +446,7 @@ static void run_phase(const struct kiln_plan *plan, size_t first, size_t last,
     double now = kiln_monotonic_now();
     for (size_t i = 0; i < n; i++) {
       struct child *c = &kids[i];
-      if (c->reaped)
+      if (c->reaped || c->start_at > 0) /* ended, or not started yet */
         continue;
       if (c->kill_at > 0 && now >= c->kill_at) {
         kill_child(c, SIGKILL);

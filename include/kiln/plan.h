@@ -29,6 +29,7 @@ struct kiln_plan_options {
   const char *only; /* comma-separated globs over module names, or NULL */
   const char *skip;
   double duration;           /* > 0 overrides every stress step's duration */
+  const char *gpus;          /* --gpus: GPU ordinals or bus ids, or NULL: all */
   const char *const *inject; /* validated fault names, NULL-terminated */
 };
 

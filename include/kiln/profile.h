@@ -41,6 +41,7 @@ struct kiln_profile {
   double duration;     /* default stress duration, seconds */
   double grace;        /* watchdog grace past the duration, seconds */
   double hang_timeout; /* watchdog: seconds without progress */
+  double stagger;      /* seconds between a phase's GPU step starts */
   struct kiln_profile_module *modules;
   size_t n_modules;
 };

@@ -36,6 +36,7 @@ struct kiln_runner_options {
   double grace;              /* seconds past duration before a step is killed */
   double hang_timeout;       /* seconds without any event before it is killed */
   const char *const *inject; /* faults asked for on the command line */
+  double stagger; /* seconds between the starts of a phase's GPU steps */
   /* Called from the runner's loop at least every 250 ms (the telemetry
    * sampler), or NULL. */
   void (*tick)(void *ctx);

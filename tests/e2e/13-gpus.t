@@ -1,0 +1,55 @@
+#!/bin/sh
+# GPU targets: one step per GPU from the PCI bus (a fixture sysfs here),
+# --gpus to choose, and `stagger` between their starts.
+. tests/e2e/lib.sh
+plan 8
+pci=$TEST_TMP/pci
+for dev in 0000:1b:00.0 0000:3a:00.0 0000:9a:00.0; do
+  mkdir -p "$pci/$dev"
+  echo 0x10de >"$pci/$dev/vendor"
+  echo 0x030200 >"$pci/$dev/class"
+done
+mkdir -p "$pci/0000:00:1f.0"
+echo 0x8086 >"$pci/0000:00:1f.0/vendor"
+echo 0x060100 >"$pci/0000:00:1f.0/class"
+P=$TEST_TMP/gpus.ini
+cat >"$P" <<'INI'
+[profile]
+name = gpus
+stagger = 1s
+phase.1 = gpu.health
+INI
+
+d=$TEST_TMP/two
+KILN_SYSFS_PCI=$pci run_kiln "$TEST_TMP/two.out" run --profile "$P" \
+  --gpus 0,9a:00.0 --report-dir "$d"
+is "--gpus 0,9a:00.0: exit 0 (no NVML here: SKIPs)" "$rc" 0
+like "GPU 0 is a step" "$d/results.tap" "^ok 1 - gpu.health\[0\] # SKIP"
+like "GPU 2, chosen by bus id, is a step" "$d/results.tap" \
+  "^ok 2 - gpu.health\[2\] # SKIP"
+is "GPU 1 is left out" "$(grep -c 'gpu.health\[1\]' "$d/results.tap")" 0
+check "the second GPU starts at least the stagger after the first" \
+  "$PYTHON" -c '
+import datetime, json, sys
+starts = []
+for line in open(sys.argv[1]):
+    o = json.loads(line)
+    if "testStepStart" in o.get("testStepArtifact", {}):
+        starts.append(datetime.datetime.strptime(o["timestamp"],
+                                                 "%Y-%m-%dT%H:%M:%S.%fZ"))
+assert len(starts) == 2, starts
+gap = (starts[1] - starts[0]).total_seconds()
+assert gap >= 0.95, gap
+' "$d/ocp.jsonl"
+
+KILN_SYSFS_PCI=$pci run_kiln "$TEST_TMP/bad.out" run --profile "$P" \
+  --gpus 5 --report-dir "$TEST_TMP/bad"
+is "--gpus 5 on a 3-GPU machine: exit 64" "$rc" 64
+like "the error says which GPUs there are" "$TEST_TMP/bad.out" \
+  "^kiln: --gpus '5' names no GPU here \(0\.\.2, or a bus id such as 0000:1b:00\.0\)$"
+printf '[profile]\nname = x\nstagger = soon\nphase.1 = gpu.health\n' \
+  >"$TEST_TMP/bad.ini"
+run_kiln "$TEST_TMP/bad2.out" run --profile "$TEST_TMP/bad.ini"
+like "a bad stagger names file and line" "$TEST_TMP/bad2.out" \
+  "^kiln: $TEST_TMP/bad.ini:3: stagger 'soon' is not a duration"
+done_testing
