@@ -81,13 +81,19 @@ static int console_step_end(struct kiln_sink *sink, const struct kiln_run *r,
   return flushed(sink);
 }
 
+void kiln_console_print_closing(FILE *out, const struct kiln_run *r) {
+  kiln_summary_print(out, r);
+  char *dir = kiln_escape_controls(r->report_dir);
+  fprintf(out, "verdict: %s (exit %d); reports in %s\n",
+          kiln_verdict_name(r->verdict), kiln_verdict_exit_code(r->verdict),
+          dir);
+  free(dir);
+}
+
 static int console_run_end(struct kiln_sink *sink, const struct kiln_run *r) {
   struct console *c = sink->state;
   fputc('\n', c->out);
-  kiln_summary_print(c->out, r);
-  fprintf(c->out, "verdict: %s (exit %d); reports in %s\n",
-          kiln_verdict_name(r->verdict), kiln_verdict_exit_code(r->verdict),
-          r->report_dir);
+  kiln_console_print_closing(c->out, r);
   return flushed(sink);
 }
 

@@ -366,17 +366,6 @@ static void run_tick(void *ctx) {
   }
 }
 
-/* After the dashboard has left the screen: what the console sink would
- * have ended with. */
-static void print_closing(const struct kiln_run *run) {
-  kiln_summary_print(stdout, run);
-  char *shown = kiln_escape_controls(run->report_dir);
-  printf("verdict: %s (exit %d); reports in %s\n",
-         kiln_verdict_name(run->verdict), kiln_verdict_exit_code(run->verdict),
-         shown);
-  free(shown);
-}
-
 static int cmd_run(int argc, char **argv) {
   struct run_args a;
   memset(&a, 0, sizeof a);
@@ -541,7 +530,7 @@ out:
   kiln_bus_close(&bus);
   /* The dashboard has given the screen back: the summary goes there. */
   if (ticks.dashboard && run.finished)
-    print_closing(&run);
+    kiln_console_print_closing(stdout, &run);
   kiln_context_set(NULL);
   kiln_sampler_free(sampler);
   free(aer);

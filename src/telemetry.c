@@ -165,7 +165,10 @@ static bool named_in(const char *only, const char *name) {
 
 size_t kiln_telemetry_open(struct kiln_telemetry *tel, const char *only) {
   memset(tel, 0, sizeof *tel);
-  kiln_tel_store_init(&tel->store, KILN_TEL_DEFAULT_HISTORY);
+  /* Statistics and the last point only: the views that plot keep their
+   * own history (the dashboard's sparklines, report.html's buckets), so a
+   * longer ring here would be written every second and never read. */
+  kiln_tel_store_init(&tel->store, 1);
   size_t n, opened = 0;
   const struct kiln_tel_source *const *all = kiln_tel_sources(&n);
   for (size_t i = 0; i < n && tel->n_src < KILN_TEL_MAX_SOURCES; i++) {

@@ -111,8 +111,6 @@ struct kiln_tel_store {
   size_t hint;    /* where the next reading's series probably is */
 };
 
-#define KILN_TEL_DEFAULT_HISTORY 3600
-
 void kiln_tel_store_init(struct kiln_tel_store *s, size_t history);
 /* Appends r (r->t, r->value) to its series, making the series on first
  * sight. Returns the series; valid until the next add. */
