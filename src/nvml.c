@@ -3,6 +3,7 @@
 #include "kiln/nvml.h"
 
 #include <dlfcn.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,6 +106,83 @@ static void resolve_optional(void *lib, struct kiln_nvml *nv) {
   OPTIONAL(device_get_clock_info, "nvmlDeviceGetClockInfo");
   OPTIONAL(device_get_total_ecc_errors, "nvmlDeviceGetTotalEccErrors");
   OPTIONAL(device_get_pcie_replay_counter, "nvmlDeviceGetPcieReplayCounter");
+  OPTIONAL(device_get_max_clock_info, "nvmlDeviceGetMaxClockInfo");
+  OPTIONAL(device_get_total_energy_consumption,
+           "nvmlDeviceGetTotalEnergyConsumption");
+  OPTIONAL(device_get_cuda_compute_capability,
+           "nvmlDeviceGetCudaComputeCapability");
+  OPTIONAL(device_get_nvlink_state, "nvmlDeviceGetNvLinkState");
+  OPTIONAL(device_get_nvlink_error_counter, "nvmlDeviceGetNvLinkErrorCounter");
+  OPTIONAL(device_get_nvlink_remote_pci_info,
+           "nvmlDeviceGetNvLinkRemotePciInfo_v2");
+  OPTIONAL(event_set_create, "nvmlEventSetCreate");
+  OPTIONAL(device_get_supported_event_types,
+           "nvmlDeviceGetSupportedEventTypes");
+  OPTIONAL(device_register_events, "nvmlDeviceRegisterEvents");
+  OPTIONAL(event_set_wait, "nvmlEventSetWait_v2", "nvmlEventSetWait");
+  OPTIONAL(event_set_free, "nvmlEventSetFree");
+}
+
+kiln_nvml_return kiln_nvml_device_by_bus(const struct kiln_nvml *nv,
+                                         const char *bus_id,
+                                         kiln_nvml_device *dev) {
+  *dev = NULL;
+  return nv->device_get_handle_by_pci_bus_id(bus_id, dev);
+}
+
+kiln_nvml_return kiln_nvml_nvlink_active(const struct kiln_nvml *nv,
+                                         kiln_nvml_device dev,
+                                         unsigned int *active) {
+  *active = 0;
+  if (!nv->device_get_nvlink_state)
+    return KILN_NVML_ERROR_NOT_SUPPORTED;
+  kiln_nvml_return first = KILN_NVML_SUCCESS;
+  bool any = false;
+  for (unsigned int l = 0; l < KILN_NVML_NVLINK_MAX_LINKS; l++) {
+    int on = 0;
+    kiln_nvml_return rc = nv->device_get_nvlink_state(dev, l, &on);
+    if (rc == KILN_NVML_SUCCESS) {
+      any = true;
+      *active += on == KILN_NVML_FEATURE_ENABLED;
+    } else if (rc != KILN_NVML_ERROR_NOT_SUPPORTED &&
+               rc != KILN_NVML_ERROR_INVALID_ARGUMENT &&
+               first == KILN_NVML_SUCCESS) {
+      first = rc;
+    }
+  }
+  /* A GPU without NVLink answers NOT_SUPPORTED for every link: 0 links. */
+  return any ? KILN_NVML_SUCCESS : first;
+}
+
+kiln_nvml_return kiln_nvml_nvlink_errors(const struct kiln_nvml *nv,
+                                         kiln_nvml_device dev, int counter,
+                                         unsigned long long *sum) {
+  *sum = 0;
+  if (!nv->device_get_nvlink_error_counter)
+    return KILN_NVML_ERROR_NOT_SUPPORTED;
+  bool any = false;
+  for (unsigned int l = 0; l < KILN_NVML_NVLINK_MAX_LINKS; l++) {
+    unsigned long long v = 0;
+    if (nv->device_get_nvlink_error_counter(dev, l, counter, &v) ==
+        KILN_NVML_SUCCESS) {
+      any = true;
+      *sum += v;
+    }
+  }
+  return any ? KILN_NVML_SUCCESS : KILN_NVML_ERROR_NOT_SUPPORTED;
+}
+
+void kiln_nvml_bus_id(const struct kiln_nvml_pci_info *pci, char *out,
+                      size_t n) {
+  unsigned int dom, bus, dev, fn;
+  char tmp[sizeof pci->bus_id + 1];
+  snprintf(tmp, sizeof tmp, "%.*s", (int)sizeof pci->bus_id, pci->bus_id);
+  if (sscanf(tmp, "%x:%x:%x.%x", &dom, &bus, &dev, &fn) == 4)
+    snprintf(out, n, "%04x:%02x:%02x.%x", dom & 0xffffu, bus & 0xffu,
+             dev & 0xffu, fn & 0xfu);
+  else
+    snprintf(out, n, "%04x:%02x:%02x.0", pci->domain & 0xffffu,
+             pci->bus & 0xffu, pci->device & 0xffu);
 }
 
 kiln_nvml_return kiln_nvml_retired_page_count(const struct kiln_nvml *nv,

@@ -66,19 +66,6 @@ static void nvml_close(void *state) {
   free(st);
 }
 
-/* "0000:1b:00.0" from NVML's "00000000:1B:00.0". */
-static void bus_id(const struct kiln_nvml_pci_info *pci, char *out, size_t n) {
-  unsigned int dom, bus, dev, fn;
-  char tmp[sizeof pci->bus_id + 1];
-  snprintf(tmp, sizeof tmp, "%.*s", (int)sizeof pci->bus_id, pci->bus_id);
-  if (sscanf(tmp, "%x:%x:%x.%x", &dom, &bus, &dev, &fn) == 4)
-    snprintf(out, n, "%04x:%02x:%02x.%x", dom & 0xffffu, bus & 0xffu,
-             dev & 0xffu, fn & 0xfu);
-  else
-    snprintf(out, n, "%04x:%02x:%02x.0", pci->domain & 0xffffu,
-             pci->bus & 0xffu, pci->device & 0xffu);
-}
-
 static void *nvml_open(char *why, size_t n) {
   if (n)
     why[0] = '\0';
@@ -113,7 +100,7 @@ static void *nvml_open(char *why, size_t n) {
         nv->device_get_pci_info(dev, &pci) != KILN_NVML_SUCCESS)
       continue;
     char bus[32];
-    bus_id(&pci, bus, sizeof bus);
+    kiln_nvml_bus_id(&pci, bus, sizeof bus);
     struct gpu *g = &st->gpu[st->n++];
     g->dev = dev;
     g->temp_max = NAN;

@@ -21,13 +21,37 @@ enum {
   KILN_NVML_ERROR_NOT_FOUND = 6,
   KILN_NVML_ERROR_INSUFFICIENT_SIZE = 7,
   KILN_NVML_ERROR_DRIVER_NOT_LOADED = 9,
+  KILN_NVML_ERROR_TIMEOUT = 10,
   KILN_NVML_ERROR_CORRUPTED_INFOROM = 14,
   KILN_NVML_ERROR_GPU_IS_LOST = 15,
   KILN_NVML_ERROR_UNKNOWN = 999,
 };
 
-/* nvmlDevice_t: a pointer to an opaque struct. */
+/* nvmlDevice_t and nvmlEventSet_t: pointers to opaque structs. */
 typedef struct kiln_nvml_device_st *kiln_nvml_device;
+typedef struct kiln_nvml_event_set_st *kiln_nvml_event_set;
+
+/* NVML_NVLINK_MAX_LINKS (Hopper and Blackwell headers). */
+#define KILN_NVML_NVLINK_MAX_LINKS 18
+/* nvmlNvLinkErrorCounter_t */
+enum {
+  KILN_NVML_NVLINK_ERROR_DL_REPLAY = 0,
+  KILN_NVML_NVLINK_ERROR_DL_RECOVERY = 1,
+  KILN_NVML_NVLINK_ERROR_DL_CRC_FLIT = 2,
+  KILN_NVML_NVLINK_ERROR_DL_CRC_DATA = 3,
+  KILN_NVML_NVLINK_ERROR_COUNT = 5,
+};
+/* nvmlEventType* bits. */
+#define KILN_NVML_EVENT_XID_CRITICAL_ERROR 0x8ULL
+
+/* nvmlEventData_t as nvmlEventSetWait_v2 fills it (the unversioned wait
+ * fills the first three fields only). */
+struct kiln_nvml_event_data {
+  kiln_nvml_device device;
+  unsigned long long event_type;
+  unsigned long long event_data; /* the XID for XID events */
+  unsigned int gpu_instance_id, compute_instance_id;
+};
 
 /* nvmlEnableState_t */
 enum { KILN_NVML_FEATURE_DISABLED = 0, KILN_NVML_FEATURE_ENABLED = 1 };
@@ -172,6 +196,40 @@ struct kiln_nvml {
                                                   unsigned long long *count);
   kiln_nvml_return (*device_get_pcie_replay_counter)(kiln_nvml_device dev,
                                                      unsigned int *value);
+  /* Highest clock of type (KILN_NVML_CLOCK_*) the GPU may run at. */
+  kiln_nvml_return (*device_get_max_clock_info)(kiln_nvml_device dev, int type,
+                                                unsigned int *mhz);
+  /* Energy since the driver loaded, in mJ (Volta and newer). */
+  kiln_nvml_return (*device_get_total_energy_consumption)(
+      kiln_nvml_device dev, unsigned long long *millijoules);
+  kiln_nvml_return (*device_get_cuda_compute_capability)(kiln_nvml_device dev,
+                                                         int *major,
+                                                         int *minor);
+
+  /* NVLink, per link 0..KILN_NVML_NVLINK_MAX_LINKS-1; a link the GPU does
+   * not have answers NOT_SUPPORTED or INVALID_ARGUMENT. */
+  kiln_nvml_return (*device_get_nvlink_state)(kiln_nvml_device dev,
+                                              unsigned int link, int *active);
+  kiln_nvml_return (*device_get_nvlink_error_counter)(
+      kiln_nvml_device dev, unsigned int link, int counter,
+      unsigned long long *value);
+  /* nvmlDeviceGetNvLinkRemotePciInfo_v2: what the link's far end is. */
+  kiln_nvml_return (*device_get_nvlink_remote_pci_info)(
+      kiln_nvml_device dev, unsigned int link, struct kiln_nvml_pci_info *pci);
+
+  /* Events (XIDs). */
+  kiln_nvml_return (*event_set_create)(kiln_nvml_event_set *set);
+  kiln_nvml_return (*device_get_supported_event_types)(
+      kiln_nvml_device dev, unsigned long long *types);
+  kiln_nvml_return (*device_register_events)(kiln_nvml_device dev,
+                                             unsigned long long types,
+                                             kiln_nvml_event_set set);
+  /* nvmlEventSetWait_v2, else nvmlEventSetWait (then the instance ids are
+   * left as they were). TIMEOUT when nothing came within timeout_ms. */
+  kiln_nvml_return (*event_set_wait)(kiln_nvml_event_set set,
+                                     struct kiln_nvml_event_data *data,
+                                     unsigned int timeout_ms);
+  kiln_nvml_return (*event_set_free)(kiln_nvml_event_set set);
 };
 
 /* Loads the library, resolves every function above and initializes NVML
@@ -187,6 +245,23 @@ void kiln_nvml_close(struct kiln_nvml *nv);
 kiln_nvml_return kiln_nvml_retired_page_count(const struct kiln_nvml *nv,
                                               kiln_nvml_device dev, int cause,
                                               unsigned int *count);
+/* The GPU at bus_id ("0000:1b:00.0"): NVML's rc, and *dev. */
+kiln_nvml_return kiln_nvml_device_by_bus(const struct kiln_nvml *nv,
+                                         const char *bus_id,
+                                         kiln_nvml_device *dev);
+/* Active NVLinks of dev (0 when the GPU has none or the driver cannot
+ * tell: NVML's rc then). */
+kiln_nvml_return kiln_nvml_nvlink_active(const struct kiln_nvml *nv,
+                                         kiln_nvml_device dev,
+                                         unsigned int *active);
+/* The sum over dev's links of NVLink error counter (KILN_NVML_NVLINK_ERROR_*);
+ * links without the counter are left out. */
+kiln_nvml_return kiln_nvml_nvlink_errors(const struct kiln_nvml *nv,
+                                         kiln_nvml_device dev, int counter,
+                                         unsigned long long *sum);
+/* NVML's "00000000:1B:00.0" as kiln's "0000:1b:00.0". */
+void kiln_nvml_bus_id(const struct kiln_nvml_pci_info *pci, char *out,
+                      size_t n);
 /* NVML's text for rc (never NULL). */
 const char *kiln_nvml_error(const struct kiln_nvml *nv, kiln_nvml_return rc);
 

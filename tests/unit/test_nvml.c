@@ -25,114 +25,8 @@
 
 #define BUS "0000:1b:00.0"
 
-/* The fake library. -DOLD builds a driver of an older generation: no
- * nvmlInit_v2, processes only through _v2, throttle (not event) reasons,
- * no remapped rows, no cuda _v2. */
-static const char fake_src[] =
-    "#include <stdlib.h>\n"
-    "#include <string.h>\n"
-    "#include <stdio.h>\n"
-    "typedef struct dev *dev_t_;\n"
-    "static struct dev { int x; } the_gpu;\n"
-    "static unsigned env(const char *n, unsigned d) {\n"
-    "  const char *v = getenv(n); return v ? (unsigned)strtoul(v, 0, 0) : d; "
-    "}\n"
-    "static int copy(char *b, unsigned n, const char *s) {\n"
-    "  snprintf(b, n, \"%s\", s); return 0; }\n"
-    "#ifdef OLD\n"
-    "int nvmlInit(void) { return 0; }\n"
-    "#else\n"
-    "int nvmlInit_v2(void) { return (int)env(\"FAKE_INIT_RC\", 0); }\n"
-    "int nvmlSystemGetCudaDriverVersion_v2(int *v) { *v = 12040; return 0; "
-    "}\n"
-    "#endif\n"
-    "int nvmlShutdown(void) { return 0; }\n"
-    "const char *nvmlErrorString(int rc) {\n"
-    "  return rc == 9 ? \"Driver Not Loaded\" : rc == 6 ? \"Not Found\" :\n"
-    "         rc == 3 ? \"Not Supported\" : \"Unknown Error\"; }\n"
-    "int nvmlDeviceGetHandleByPciBusId_v2(const char *b, dev_t_ *d) {\n"
-    "  if (strcmp(b, \"0000:1b:00.0\")) return 6; *d = &the_gpu; return 0; "
-    "}\n"
-    "int nvmlDeviceGetName(dev_t_ d, char *b, unsigned n) {\n"
-    "  return copy(b, n, \"NVIDIA H100 80GB HBM3\"); }\n"
-    "int nvmlDeviceGetSerial(dev_t_ d, char *b, unsigned n) {\n"
-    "  return copy(b, n, \"1650123456789\"); }\n"
-    "int nvmlDeviceGetUUID(dev_t_ d, char *b, unsigned n) {\n"
-    "  return copy(b, n, \"GPU-0000\"); }\n"
-    "int nvmlSystemGetDriverVersion(char *b, unsigned n) {\n"
-    "  return copy(b, n, \"550.54.15\"); }\n"
-    "int nvmlDeviceGetCount_v2(unsigned *c) { *c = 1; return 0; }\n"
-    "int nvmlDeviceGetHandleByIndex_v2(unsigned i, dev_t_ *d) {\n"
-    "  *d = &the_gpu; return i == 0 ? 0 : 2; }\n"
-    "struct pci { char legacy[16]; unsigned dom, bus, dev, id, sub;\n"
-    "  char busId[32]; };\n"
-    "int nvmlDeviceGetPciInfo_v3(dev_t_ d, struct pci *p) {\n"
-    "  memset(p, 0, sizeof *p); p->bus = 0x1b;\n"
-    "  strcpy(p->busId, \"00000000:1B:00.0\"); return 0; }\n"
-    "int nvmlDeviceGetPersistenceMode(dev_t_ d, int *m) { *m = 1; return 0; "
-    "}\n"
-    "int nvmlDeviceGetEccMode(dev_t_ d, int *c, int *p) {\n"
-    "  *c = *p = (int)env(\"FAKE_ECC\", 1); return 0; }\n"
-    "int nvmlDeviceGetRetiredPages(dev_t_ d, int cause, unsigned *n,\n"
-    "    unsigned long long *a) {\n"
-    "  unsigned c = cause == 1 ? env(\"FAKE_DBE_PAGES\", 0) : 0;\n"
-    "  int rc = *n < c ? 7 : 0; *n = c; return rc; }\n"
-    "int nvmlDeviceGetRetiredPagesPendingStatus(dev_t_ d, int *p) {\n"
-    "  *p = (int)env(\"FAKE_PAGES_PENDING\", 0); return 0; }\n"
-    "#ifndef OLD\n"
-    "int nvmlDeviceGetRemappedRows(dev_t_ d, unsigned *c, unsigned *u,\n"
-    "    unsigned *p, unsigned *f) {\n"
-    "  *c = 0; *u = env(\"FAKE_UNC_ROWS\", 0);\n"
-    "  *p = env(\"FAKE_ROWS_PENDING\", 0); *f = env(\"FAKE_ROWS_FAILED\", 0);\n"
-    "  return 0; }\n"
-    "#endif\n"
-    "int nvmlDeviceValidateInforom(dev_t_ d) {\n"
-    "  return (int)env(\"FAKE_INFOROM_RC\", 0); }\n"
-    "int nvmlDeviceGetMigMode(dev_t_ d, unsigned *c, unsigned *p) {\n"
-    "  *c = *p = 0; return 0; }\n"
-    "struct proc { unsigned pid; unsigned long long mem; unsigned gi, ci; "
-    "};\n"
-    "static int procs(unsigned *n, struct proc *p, unsigned base) {\n"
-    "  unsigned k = env(\"FAKE_PROCS\", 0);\n"
-    "  if (*n < k) { *n = k; return 7; }\n"
-    "  for (unsigned i = 0; i < k; i++) p[i] = (struct proc){base + i, 1, 0, "
-    "0};\n"
-    "  *n = k; return 0; }\n"
-    "int nvmlDeviceGetComputeRunningProcesses_v2(dev_t_ d, unsigned *n,\n"
-    "    struct proc *p) { return procs(n, p, 2000); }\n"
-    "#ifdef OLD\n"
-    "int nvmlDeviceGetCurrentClocksThrottleReasons(dev_t_ d,\n"
-    "    unsigned long long *r) {\n"
-    "  *r = env(\"FAKE_REASONS\", 1); return 0; }\n"
-    "#else\n"
-    "int nvmlDeviceGetComputeRunningProcesses_v3(dev_t_ d, unsigned *n,\n"
-    "    struct proc *p) { return procs(n, p, 3000); }\n"
-    "int nvmlDeviceGetCurrentClocksEventReasons(dev_t_ d,\n"
-    "    unsigned long long *r) {\n"
-    "  *r = env(\"FAKE_REASONS\", 1); return 0; }\n"
-    "#endif\n"
-    "int nvmlDeviceGetCurrPcieLinkGeneration(dev_t_ d, unsigned *g) {\n"
-    "  *g = env(\"FAKE_GEN\", 5); return 0; }\n"
-    "int nvmlDeviceGetCurrPcieLinkWidth(dev_t_ d, unsigned *w) {\n"
-    "  *w = env(\"FAKE_WIDTH\", 16); return 0; }\n"
-    "int nvmlDeviceGetMaxPcieLinkGeneration(dev_t_ d, unsigned *g) {\n"
-    "  *g = env(\"FAKE_MAX_GEN\", 5); return 0; }\n"
-    "int nvmlDeviceGetMaxPcieLinkWidth(dev_t_ d, unsigned *w) {\n"
-    "  *w = 16; return 0; }\n"
-    "int nvmlDeviceGetTemperature(dev_t_ d, int s, unsigned *t) {\n"
-    "  *t = 34; return s == 0 ? 0 : 2; }\n"
-    "int nvmlDeviceGetTemperatureThreshold(dev_t_ d, int s, unsigned *t) {\n"
-    "  *t = 87; return s == 1 ? 0 : 3; }\n"
-    "int nvmlDeviceGetPowerUsage(dev_t_ d, unsigned *mw) {\n"
-    "  *mw = 71500; return 0; }\n"
-    "int nvmlDeviceGetEnforcedPowerLimit(dev_t_ d, unsigned *mw) {\n"
-    "  *mw = 700000; return 0; }\n"
-    "int nvmlDeviceGetClockInfo(dev_t_ d, int t, unsigned *m) {\n"
-    "  *m = t == 1 ? 345 : t == 2 ? 2619 : 0; return t == 1 || t == 2 ? 0 : "
-    "2; }\n"
-    "int nvmlDeviceGetTotalEccErrors(dev_t_ d, int e, int c,\n"
-    "    unsigned long long *n) { *n = e == 0 ? 3 : 0; return c == 0 ? 0 : 2; "
-    "}\n";
+/* The fake library (its knobs are listed at its top). */
+#define FAKE_SRC "tests/fixtures/nvml/fake_nvml.c"
 
 static char tmpdir[256];
 static char lib_new[300], lib_old[300];
@@ -141,13 +35,7 @@ static int build_fake(void **state) {
   snprintf(tmpdir, sizeof tmpdir, "/tmp/kiln-nvml-XXXXXX");
   if (!mkdtemp(tmpdir))
     return -1;
-  char src[300];
-  snprintf(src, sizeof src, "%s/fake.c", tmpdir);
-  FILE *f = fopen(src, "w");
-  if (!f)
-    return -1;
-  fputs(fake_src, f);
-  fclose(f);
+  const char *src = FAKE_SRC;
   snprintf(lib_new, sizeof lib_new, "%s/libfake-new.so", tmpdir);
   snprintf(lib_old, sizeof lib_old, "%s/libfake-old.so", tmpdir);
   char cmd[1400];
