@@ -33,9 +33,12 @@ LIB_SRC := $(filter-out src/main.c,$(wildcard src/*.c)) \
            $(wildcard reports/*.c) $(wildcard stress/*.c)
 CU_SRC := $(wildcard stress/*.cu)
 PROFILES := $(wildcard profiles/*.ini)
+SKUS := $(wildcard profiles/sku/*.ini)
 GEN_PROFILES := $(BUILD)/gen/builtin_profiles.c
+GEN_SKUS := $(BUILD)/gen/builtin_skus.c
 
-OBJ := $(patsubst %.c,$(OBJDIR)/%.o,$(LIB_SRC)) $(OBJDIR)/gen/builtin_profiles.o
+OBJ := $(patsubst %.c,$(OBJDIR)/%.o,$(LIB_SRC)) $(OBJDIR)/gen/builtin_profiles.o \
+       $(OBJDIR)/gen/builtin_skus.o
 ifeq ($(CUDA),1)
   CU_OBJ := $(patsubst %.cu,$(OBJDIR)/%.cu.o,$(CU_SRC))
   # Static CUDA runtime: the binary runs on machines without the toolkit.
@@ -47,7 +50,8 @@ endif
 
 # Unit tests link a sanitized copy of the library (no CUDA: host logic only).
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
-SAN_OBJ := $(patsubst %.c,$(BUILD)/san/%.o,$(LIB_SRC)) $(BUILD)/san/gen/builtin_profiles.o
+SAN_OBJ := $(patsubst %.c,$(BUILD)/san/%.o,$(LIB_SRC)) $(BUILD)/san/gen/builtin_profiles.o \
+           $(BUILD)/san/gen/builtin_skus.o
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 UNIT_HELPERS := $(filter-out $(UNIT_SRC),$(wildcard tests/unit/*.c))
@@ -78,10 +82,13 @@ $(OBJDIR)/%.cu.o: %.cu $(HEADERS) Makefile
 	@mkdir -p $(dir $@)
 	$(NVCC) -std=c++17 -O3 -Iinclude $(NVCC_ARCH) -c -o $@ $<
 
-# Built-in profiles: each profiles/NAME.ini becomes a C string.
+# Built-in profiles and GPU SKU files: each INI file becomes a C string.
 $(GEN_PROFILES): $(PROFILES) scripts/embed-profiles.sh
 	@mkdir -p $(dir $@)
-	sh scripts/embed-profiles.sh $(PROFILES) > $@.tmp && mv $@.tmp $@
+	sh scripts/embed-profiles.sh profile $(PROFILES) > $@.tmp && mv $@.tmp $@
+$(GEN_SKUS): $(SKUS) scripts/embed-profiles.sh
+	@mkdir -p $(dir $@)
+	sh scripts/embed-profiles.sh sku $(SKUS) > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/san/%.o: %.c $(HEADERS) Makefile
 	@mkdir -p $(dir $@)
@@ -116,6 +123,8 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/kiln/profiles
 	install -m 755 $(BUILD)/kiln $(DESTDIR)$(PREFIX)/bin/kiln
 	install -m 644 $(PROFILES) $(DESTDIR)$(PREFIX)/share/kiln/profiles/
+	install -d $(DESTDIR)$(PREFIX)/share/kiln/profiles/sku
+	install -m 644 $(SKUS) $(DESTDIR)$(PREFIX)/share/kiln/profiles/sku/
 
 FORMAT_SRC = $(wildcard src/*.c reports/*.c stress/*.c stress/*.cu include/kiln/*.h tests/unit/*.c tests/unit/*.h tests/bench/*.c)
 format:

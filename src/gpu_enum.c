@@ -20,12 +20,27 @@ static unsigned long read_hex_file(const char *dir, const char *name) {
   return v;
 }
 
+static const char *sysfs_pci(void) {
+  const char *root = getenv("KILN_SYSFS_PCI");
+  return root ? root : "/sys/bus/pci/devices";
+}
+
+bool kiln_gpu_pci_id(const char *bus_id, uint16_t *vendor, uint16_t *device) {
+  char dev[512];
+  snprintf(dev, sizeof dev, "%s/%s", sysfs_pci(), bus_id);
+  unsigned long v = read_hex_file(dev, "vendor"),
+                d = read_hex_file(dev, "device");
+  if (!v || v > 0xffff || d > 0xffff)
+    return false;
+  *vendor = (uint16_t)v;
+  *device = (uint16_t)d;
+  return true;
+}
+
 static int cmp_bus_id(const void *a, const void *b) { return strcmp(a, b); }
 
 size_t kiln_gpu_enumerate(char (*bus_ids)[16], size_t max) {
-  const char *root = getenv("KILN_SYSFS_PCI");
-  if (!root)
-    root = "/sys/bus/pci/devices";
+  const char *root = sysfs_pci();
   DIR *d = opendir(root);
   if (!d)
     return 0;

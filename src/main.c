@@ -378,6 +378,8 @@ static int cmd_run(int argc, char **argv) {
   struct kiln_inventory inv;
   bool have_inventory = false;
   struct kiln_aer_baseline *aer = NULL;
+  struct kiln_sku_set skus = {0};
+  struct kiln_sku sku_override = {0};
   struct kiln_sampler *sampler = NULL;
   struct ticks ticks = {0};
   size_t n_aer = 0;
@@ -412,6 +414,19 @@ static int cmd_run(int argc, char **argv) {
     fprintf(stderr, "kiln: %s\n", err);
     goto out;
   }
+  if (kiln_sku_set_builtin(&skus, err, sizeof err) != 0) {
+    fprintf(stderr, "kiln: %s\n", err);
+    goto out;
+  }
+  if (spec_path && spec.gpu_sku) {
+    char why[768];
+    if (kiln_sku_load(spec.gpu_sku, &sku_override, why, sizeof why) != 0) {
+      fprintf(stderr, "kiln: %s:%d: [gpu] sku: %s\n", spec.source,
+              spec.gpu_sku_line, why);
+      goto out;
+    }
+  }
+  kiln_plan_assign_skus(&plan, &skus, sku_override.id ? &sku_override : NULL);
   bool sampler_failed = false;
   sampler = kiln_sampler_new(&plan, prof.source, spec_path ? &spec : NULL, err,
                              sizeof err, &sampler_failed);
@@ -539,6 +554,8 @@ out:
   kiln_spec_free(&spec);
   kiln_run_free(&run);
   kiln_plan_free(&plan);
+  kiln_sku_free(&sku_override);
+  kiln_sku_set_free(&skus);
   kiln_profile_free(&prof);
   for (size_t i = 0; i < a.n_inject; i++)
     free(a.inject_buf[i]);

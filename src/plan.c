@@ -242,8 +242,79 @@ int kiln_plan_build(const struct kiln_profile *p,
   return 0;
 }
 
+/* The SKU for the GPU at bus (override first), with a note saying how it
+ * was chosen or why there is none. */
+static const struct kiln_sku *sku_for_gpu(const char *bus,
+                                          const struct kiln_sku_set *set,
+                                          const struct kiln_sku *override,
+                                          char *note, size_t n) {
+  const char *status = "";
+  if (override) {
+    status = override->provisional ? "; PROVISIONAL floors, not yet measured "
+                                     "on a real GPU of this SKU"
+                                   : "";
+    snprintf(note, n,
+             "limits from GPU SKU %s (%s, %s), named by the station "
+             "spec%s",
+             override->id, override->name, override->source, status);
+    return override;
+  }
+  uint16_t vendor, device;
+  if (!kiln_gpu_pci_id(bus, &vendor, &device)) {
+    snprintf(note, n, "GPU %s: PCI id unreadable: no SKU limits", bus);
+    return NULL;
+  }
+  const struct kiln_sku *sku = kiln_sku_for_pci_id(set, vendor, device);
+  if (!sku) {
+    snprintf(note, n,
+             "GPU %s (%04x:%04x): no SKU file for this PCI id: only the "
+             "profile's limits apply (name one with [gpu] sku in the station "
+             "spec)",
+             bus, vendor, device);
+    return NULL;
+  }
+  status = sku->provisional ? "; PROVISIONAL floors, not yet measured on a "
+                              "real GPU of this SKU"
+                            : "";
+  snprintf(note, n,
+           "limits from GPU SKU %s (%s, %s), chosen by PCI id "
+           "%04x:%04x%s",
+           sku->id, sku->name, sku->source, vendor, device, status);
+  return sku;
+}
+
+void kiln_plan_assign_skus(struct kiln_plan *plan,
+                           const struct kiln_sku_set *set,
+                           const struct kiln_sku *override) {
+  char first[1][16];
+  bool have_gpu = kiln_gpu_enumerate(first, 1) == 1;
+  for (size_t i = 0; i < plan->n_steps; i++) {
+    struct kiln_plan_step *s = &plan->steps[i];
+    free(s->sku_note);
+    s->sku_note = NULL;
+    s->sku = NULL;
+    bool gpu = s->module->targets == KILN_TARGETS_GPU;
+    if (!gpu && s->module->targets != KILN_TARGETS_HOST)
+      continue;
+    const char *bus = gpu ? s->target : have_gpu ? first[0] : NULL;
+    if (!bus)
+      continue;
+    char note[512];
+    const struct kiln_sku *sku =
+        sku_for_gpu(bus, set, override, note, sizeof note);
+    /* A host step hears of SKUs only when one has a section for it. */
+    if (sku && kiln_sku_module(sku, s->module->name)) {
+      s->sku = sku;
+      s->sku_note = kiln_xstrdup(note);
+    } else if (gpu && !sku) {
+      s->sku_note = kiln_xstrdup(note);
+    }
+  }
+}
+
 void kiln_plan_free(struct kiln_plan *plan) {
   for (size_t i = 0; i < plan->n_steps; i++) {
+    free(plan->steps[i].sku_note);
     free(plan->steps[i].id);
     free(plan->steps[i].target);
     free(plan->steps[i].skip_reason);

@@ -28,6 +28,12 @@ struct parse_state {
   const char *text; /* remaining input for the reader */
   char err[512];
   int err_line;
+  /* Set for a SKU file: its own section's keys go here, and module
+   * sections need no phase (see kiln_profile_parse_modules). */
+  const char *header;
+  int (*header_key)(void *ctx, const char *key, const char *value, char *err,
+                    size_t n);
+  void *header_ctx;
 };
 
 static char *string_reader(char *buf, int size, void *stream) {
@@ -221,6 +227,17 @@ static int module_key(struct parse_state *st, const char *section,
   if (!mod)
     return fail(st, "unknown module [%s] (see `kiln list`)", section);
   struct kiln_profile_module *pm = find_module(st->p, section);
+  if (!pm && st->header) {
+    struct kiln_profile *p = st->p;
+    p->modules =
+        kiln_xrealloc(p->modules, (p->n_modules + 1) * sizeof *p->modules);
+    pm = &p->modules[p->n_modules++];
+    memset(pm, 0, sizeof *pm);
+    pm->name = kiln_xstrdup(section);
+    pm->line = st->line;
+    pm->phase = 1;
+    pm->duration = -1;
+  }
   if (!pm)
     return fail(st,
                 "[%s] is configured but no phase.N in [profile] runs it "
@@ -229,7 +246,7 @@ static int module_key(struct parse_state *st, const char *section,
   const char *dot = strrchr(key, '.');
   if (dot && (strcmp(dot, ".min") == 0 || strcmp(dot, ".max") == 0))
     return add_limit(st, pm, mod, key, value);
-  if (strcmp(key, "duration") == 0) {
+  if (strcmp(key, "duration") == 0 && !st->header) {
     if (kiln_duration_parse(value, &pm->duration) != 0)
       return fail(st, "duration '%s' is not a duration (30s, 10m, 2h)", value);
     return 1;
@@ -257,9 +274,56 @@ static int handler(void *user, const char *section, const char *key,
     return fail(st, "'%s' is outside any [section]", key);
   if (!*value)
     return fail(st, "'%s' has no value", key);
-  if (strcmp(section, "profile") == 0)
+  if (st->header && strcmp(section, st->header) == 0) {
+    char err[sizeof st->err] = "";
+    if (st->header_key(st->header_ctx, key, value, err, sizeof err) != 0)
+      return fail(st, "%s", err);
+    return 1;
+  }
+  if (!st->header && strcmp(section, "profile") == 0)
     return profile_key(st, key, value);
   return module_key(st, section, key, value);
+}
+
+/* inih's syntax error or ours, whichever comes first in the file. */
+static int parse_error(struct parse_state *st, int rc, const char *source,
+                       char *err, size_t n) {
+  bool syntax_first = rc > 0 && (!st->err_line || rc < st->err_line);
+  int line = syntax_first ? rc : st->err_line;
+  if (line > 0) {
+    snprintf(err, n, "%s:%d: %s", source, line,
+             syntax_first ? "syntax error (expected [section] or key = value)"
+                          : st->err);
+    return -1;
+  }
+  if (rc < 0) {
+    snprintf(err, n, "%s: cannot parse (out of memory)", source);
+    return -1;
+  }
+  return 0;
+}
+
+int kiln_profile_parse_modules(const char *text, const char *source,
+                               const char *header,
+                               int (*header_key)(void *ctx, const char *key,
+                                                 const char *value, char *err,
+                                                 size_t n),
+                               void *ctx, struct kiln_profile *out, char *err,
+                               size_t n) {
+  memset(out, 0, sizeof *out);
+  out->source = kiln_xstrdup(source);
+  struct parse_state st = {.p = out,
+                           .source = source,
+                           .text = text,
+                           .header = header,
+                           .header_key = header_key,
+                           .header_ctx = ctx};
+  int rc = ini_parse_stream(string_reader, &st, handler, &st);
+  if (parse_error(&st, rc, source, err, n) != 0) {
+    kiln_profile_free(out);
+    return -1;
+  }
+  return 0;
 }
 
 int kiln_profile_parse(const char *text, const char *source,
@@ -271,19 +335,7 @@ int kiln_profile_parse(const char *text, const char *source,
   out->hang_timeout = 30;
   struct parse_state st = {.p = out, .source = source, .text = text};
   int rc = ini_parse_stream(string_reader, &st, handler, &st);
-  /* inih reports its own syntax errors by line; ours carry a message.
-   * Whichever comes first in the file is the one to fix first. */
-  bool syntax_first = rc > 0 && (!st.err_line || rc < st.err_line);
-  int line = syntax_first ? rc : st.err_line;
-  if (line > 0) {
-    snprintf(err, n, "%s:%d: %s", source, line,
-             syntax_first ? "syntax error (expected [section] or key = value)"
-                          : st.err);
-    kiln_profile_free(out);
-    return -1;
-  }
-  if (rc < 0) {
-    snprintf(err, n, "%s: cannot parse (out of memory)", source);
+  if (parse_error(&st, rc, source, err, n) != 0) {
     kiln_profile_free(out);
     return -1;
   }

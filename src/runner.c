@@ -133,8 +133,20 @@ static _Noreturn void child_main(const struct kiln_plan_step *p, int wfd,
       .params = p->cfg ? p->cfg->params : NULL,
       .n_params = p->cfg ? p->cfg->n_params : 0,
       .inject = (const char *const *)p->inject,
+      .sku_note = p->sku_note,
+      .sku_provisional = p->sku && p->sku->provisional,
   };
+  const struct kiln_profile_module *sku =
+      kiln_sku_module(p->sku, p->module->name);
+  if (sku) {
+    cfg.sku_params = sku->params;
+    cfg.n_sku_params = sku->n_params;
+  }
   struct kiln_step *s = kiln_step_new(&cfg, wfd);
+  if (cfg.sku_note)
+    kiln_emit_log(
+        s, cfg.sku_provisional || !p->sku ? KILN_SEV_WARNING : KILN_SEV_INFO,
+        "%s", cfg.sku_note);
   /* Faults that belong to no module: this wrapper does them, so every
    * module is covered. */
   if (kiln_step_inject(s, "step.crash")) {
@@ -180,11 +192,15 @@ static int spawn(struct child *c) {
 
 static const struct kiln_limit *limit_for(const struct kiln_plan_step *p,
                                           const char *name) {
-  if (!p->cfg)
-    return NULL;
-  for (size_t i = 0; i < p->cfg->n_limits; i++)
+  for (size_t i = 0; p->cfg && i < p->cfg->n_limits; i++)
     if (strcmp(p->cfg->limits[i].measurement, name) == 0)
       return &p->cfg->limits[i].limit;
+  /* Where the profile sets no limit, the GPU SKU's floor applies. */
+  const struct kiln_profile_module *sku =
+      kiln_sku_module(p->sku, p->module->name);
+  for (size_t i = 0; sku && i < sku->n_limits; i++)
+    if (strcmp(sku->limits[i].measurement, name) == 0)
+      return &sku->limits[i].limit;
   return NULL;
 }
 

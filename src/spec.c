@@ -645,6 +645,20 @@ static int devices_key(struct parse_state *st, const char *section,
   }
   if (is_bus_ids_key(key))
     return add_bus_ids(st, section, key, value, dev);
+  if (st->cur == SEC_GPU && strcmp(key, "sku") == 0) {
+    struct kiln_spec *s = st->spec;
+    size_t len = strlen(value);
+    bool is_path =
+        strchr(value, '/') || (len > 4 && strcmp(value + len - 4, ".ini") == 0);
+    const char *slash = strrchr(s->source, '/');
+    free(s->gpu_sku);
+    s->gpu_sku = is_path && value[0] != '/' && slash
+                     ? kiln_strdup_printf("%.*s/%s", (int)(slash - s->source),
+                                          s->source, value)
+                     : kiln_xstrdup(value);
+    s->gpu_sku_line = st->line;
+    return 1;
+  }
   if (nic && strcmp(key, "speed") == 0) {
     if (kiln_spec_parse_bitrate(value, &dev->speed_bps) != 0)
       return bad_value(st, section, key, value,
@@ -653,7 +667,8 @@ static int devices_key(struct parse_state *st, const char *section,
   }
   return unknown_key(st, section, key,
                      nic ? "count, model, pci_id, bus_ids, speed"
-                         : "count, model, pci_id, bus_ids");
+                     : st->cur == SEC_GPU ? "count, model, pci_id, bus_ids, sku"
+                                          : "count, model, pci_id, bus_ids");
 }
 
 static int section_key(struct parse_state *st, const char *section,
@@ -864,6 +879,7 @@ static void free_devices(struct kiln_spec_devices *d) {
 
 void kiln_spec_free(struct kiln_spec *spec) {
   free(spec->source);
+  free(spec->gpu_sku);
   free(spec->system_vendor);
   free(spec->system_product);
   free(spec->bios_version);

@@ -82,6 +82,9 @@ const char *kiln_step_param(const struct kiln_step *s, const char *name) {
   for (size_t i = 0; i < s->cfg.n_params; i++)
     if (strcmp(s->cfg.params[i].key, name) == 0)
       return s->cfg.params[i].value;
+  for (size_t i = 0; i < s->cfg.n_sku_params; i++)
+    if (strcmp(s->cfg.sku_params[i].key, name) == 0)
+      return s->cfg.sku_params[i].value;
   const struct kiln_param_spec *p = kiln_module_param(s->cfg.module, name);
   return p ? p->def : NULL;
 }

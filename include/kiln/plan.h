@@ -4,9 +4,11 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "kiln/module.h"
 #include "kiln/profile.h"
+#include "kiln/sku.h"
 
 struct kiln_plan_step {
   const struct kiln_module *module;
@@ -18,6 +20,11 @@ struct kiln_plan_step {
   double duration;
   char *skip_reason;   /* set when the planner already knows it cannot run */
   const char **inject; /* faults for this step, NULL-terminated */
+  /* The GPU SKU whose section for this module gives default parameters
+   * and limits (the profile's win), or NULL; sku_note says which and
+   * why, or why none, for the step's log (NULL: nothing to say). */
+  const struct kiln_sku *sku;
+  char *sku_note;
 };
 
 struct kiln_plan {
@@ -39,6 +46,13 @@ int kiln_plan_build(const struct kiln_profile *p,
                     char *err, size_t n);
 void kiln_plan_free(struct kiln_plan *plan);
 
+/* Gives each GPU step the SKU of its GPU's PCI id (from sysfs) and each
+ * host step the SKU of the first GPU, where that SKU has a section for the
+ * step's module; override (the spec's [gpu] sku) wins over the PCI id. */
+void kiln_plan_assign_skus(struct kiln_plan *plan,
+                           const struct kiln_sku_set *set,
+                           const struct kiln_sku *override);
+
 /* Injectable faults (src/inject.c). */
 struct kiln_fault {
   const char *name;   /* "cpu.sdc" */
@@ -51,6 +65,9 @@ const struct kiln_fault *kiln_fault_find(const char *name);
 /* GPUs on the PCI bus (NVIDIA display/3D controllers), from sysfs, without
  * touching CUDA. Fills up to max bus ids; returns the count. */
 size_t kiln_gpu_enumerate(char (*bus_ids)[16], size_t max);
+/* The GPU's vendor and device ids from sysfs ($KILN_SYSFS_PCI, else
+ * /sys/bus/pci/devices); false when unreadable. */
+bool kiln_gpu_pci_id(const char *bus_id, uint16_t *vendor, uint16_t *device);
 /* For CUDA modules' available(): false with "built without CUDA" or "no
  * NVIDIA GPU found on the PCI bus", else true with "N NVIDIA GPUs". */
 bool kiln_cuda_gpus_available(char *why, size_t n);

@@ -55,6 +55,16 @@ int kiln_profile_load(const char *name_or_path, struct kiln_profile *out,
 int kiln_profile_parse(const char *text, const char *source,
                        struct kiln_profile *out, char *err, size_t n);
 void kiln_profile_free(struct kiln_profile *p);
+/* Module sections only, as a SKU file has them (any module, no phases, no
+ * duration), into out->modules; the keys of [header] go to header_key,
+ * which returns 0, or -1 with the reason in err. Same errors as above. */
+int kiln_profile_parse_modules(const char *text, const char *source,
+                               const char *header,
+                               int (*header_key)(void *ctx, const char *key,
+                                                 const char *value, char *err,
+                                                 size_t n),
+                               void *ctx, struct kiln_profile *out, char *err,
+                               size_t n);
 
 /* Built-in profiles compiled from the profiles/ directory; NULL-terminated
  * names. */

@@ -21,6 +21,12 @@ struct kiln_step_config {
   double duration;              /* seconds */
   const struct kiln_kv *params; /* profile values; defaults come from module */
   size_t n_params;
+  /* The GPU SKU's values, used where the profile sets none, and the note
+   * logged at step start saying which SKU (or why none); NULL: none. */
+  const struct kiln_kv *sku_params;
+  size_t n_sku_params;
+  const char *sku_note;
+  bool sku_provisional;
   const char *const *inject; /* faults to inject into this step; NULL-ended */
 };
 

@@ -6,7 +6,10 @@
  *   [memory]   total (e.g. 2048G: the sum of the DIMMs), dimms, dimm_size
  *   [gpu]      count (exactly), model (a part of its NVML or PCI name, any
  *              case), pci_id (10de:2330), bus_ids (comma-separated, each must
- *              be present; a long list goes on in bus_ids.2, bus_ids.3, ...)
+ *              be present; a long list goes on in bus_ids.2, bus_ids.3, ...),
+ *              sku (the GPU SKU limit file for every GPU: a built-in id such
+ *              as h100-sxm5-80gb, or a file, relative to the spec's own
+ *              directory; without it each GPU's PCI id chooses, kiln/sku.h)
  *   [nic]      the same, and speed (e.g. 400G, bits per second: the slowest
  *              network link allowed; a NIC whose speed is unknown passes)
  *   [nvme]     the same; model may be a part of the controller's model
@@ -94,6 +97,8 @@ struct kiln_spec {
   uint64_t mem_total_bytes, dimm_size_bytes;
   int dimm_count;
   struct kiln_spec_devices gpu, nic, nvme;
+  char *gpu_sku; /* [gpu] sku: an id, or a path resolved beside the spec */
+  int gpu_sku_line;
   struct kiln_spec_link *links;
   size_t n_links;
   long aer_correctable_max; /* -1: not checked */

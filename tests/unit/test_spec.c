@@ -297,7 +297,7 @@ static void rejects_bad_specs(void **state) {
                "bad.ini:3: unknown section [nics]");
   expect_error("[gpu]\ncolour = green\n",
                "bad.ini:2: unknown key 'colour' in [gpu] (keys: count, model, "
-               "pci_id, bus_ids)");
+               "pci_id, bus_ids, sku)");
   expect_error("[gpu]\nspeed = 400G\n", "bad.ini:2: unknown key 'speed'");
   expect_error("[system]\nserial = 1\n", "bad.ini:2: unknown key 'serial' in "
                                          "[system]");
