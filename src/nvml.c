@@ -257,6 +257,37 @@ void kiln_nvml_close(struct kiln_nvml *nv) {
   free(nv);
 }
 
+const char *kiln_nvml_xid_text(unsigned long long xid) {
+  static const struct {
+    unsigned long long xid;
+    const char *text;
+  } known[] = {
+      {13, "Graphics Engine Exception"},
+      {31, "GPU memory page fault"},
+      {32, "invalid or corrupted push buffer stream"},
+      {43, "GPU stopped processing"},
+      {45, "preemptive cleanup, due to previous errors"},
+      {48, "double-bit ECC error"},
+      {61, "internal micro-controller breakpoint/warning"},
+      {62, "internal micro-controller halt"},
+      {63, "ECC page retirement or row remapping recording event"},
+      {64, "ECC page retirement or row remapper recording failure"},
+      {69, "Graphics Engine class error"},
+      {74, "NVLink error"},
+      {79, "GPU has fallen off the bus"},
+      {92, "high single-bit ECC error rate"},
+      {94, "contained ECC error"},
+      {95, "uncontained ECC error"},
+      {119, "GSP RPC timeout"},
+      {120, "GSP error"},
+      {140, "unrecovered ECC error"},
+  };
+  for (size_t i = 0; i < sizeof known / sizeof *known; i++)
+    if (known[i].xid == xid)
+      return known[i].text;
+  return "see NVIDIA's XID catalog";
+}
+
 const char *kiln_nvml_error(const struct kiln_nvml *nv, kiln_nvml_return rc) {
   const char *s = nv && nv->error_string ? nv->error_string(rc) : NULL;
   return s ? s : "unknown NVML error";

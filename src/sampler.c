@@ -196,6 +196,15 @@ static const char *suffix(const char *id) {
 }
 
 static enum role role_of(const struct kiln_tel_reading *r) {
+  /* A GPU's ECC counts are judged like a DIMM's; its other counters
+   * (replays, NVLink errors, clock-event reasons) are recorded here and
+   * judged by the GPU modules, before and after their own load. */
+  if (strcmp(r->source, "nvml") == 0 && r->kind == KILN_TEL_COUNT) {
+    const char *last = suffix(r->id);
+    return strcmp(last, "ecc_corrected") == 0     ? ROLE_CE
+           : strcmp(last, "ecc_uncorrected") == 0 ? ROLE_UE
+                                                  : ROLE_NONE;
+  }
   if (strcmp(r->source, "edac") == 0) {
     const char *last = suffix(r->id);
     if (strstr(last, "ue_count"))
@@ -391,11 +400,58 @@ static void on_reading(void *ctx, const struct kiln_tel_reading *r) {
     critical_fired(s, w, &f, r->value);
 }
 
+size_t kiln_sampler_steps_on_gpu(const struct kiln_run *run, const char *bus,
+                                 size_t *out, size_t max) {
+  size_t n = 0;
+  for (size_t i = 0; i < run->n_steps && n < max; i++) {
+    const struct kiln_step_result *st = &run->steps[i];
+    if (st->state == KILN_STEP_RUNNING && st->phase != KILN_MONITOR_PHASE &&
+        st->target && strcmp(st->target, bus) == 0)
+      out[n++] = i;
+  }
+  /* Nothing on that GPU alone: a host step driving every GPU (gpu.p2p). */
+  for (size_t i = 0; i < run->n_steps && n == 0 && max; i++) {
+    const struct kiln_step_result *st = &run->steps[i];
+    if (st->state == KILN_STEP_RUNNING && st->phase != KILN_MONITOR_PHASE &&
+        st->module && strncmp(st->module, "gpu.", 4) == 0 && st->target &&
+        strcmp(st->target, "host") == 0)
+      out[n++] = i;
+  }
+  return n;
+}
+
+/* A critical XID fails the step running on that GPU, or the thermal
+ * monitor when none is. */
+static void on_event(void *ctx, const struct kiln_tel_event *e) {
+  struct sample_ctx *c = ctx;
+  struct kiln_sampler *s = c->s;
+  size_t steps[16];
+  size_t n = kiln_sampler_steps_on_gpu(s->run, e->hwid, steps, 16);
+  char stamp[40], running[256];
+  kiln_format_time(c->wall, stamp, sizeof stamp);
+  running_steps(s->run, running, sizeof running);
+  if (n == 0 && s->thermal.index >= 0)
+    steps[n++] = (size_t)s->thermal.index;
+  char *msg = kiln_strdup_printf(
+      "GPU %s: critical XID %llu (%s) reported by the driver at t=%.1f s "
+      "(%s); %s%s",
+      e->hwid, e->code, e->text, kiln_monotonic_now() - s->t0, stamp,
+      running[0] ? "running: " : "", running[0] ? running : "between steps");
+  for (size_t i = 0; i < n; i++) {
+    struct kiln_step_result *st = step_at(s, steps[i]);
+    struct kiln_diagnosis *d = kiln_step_add_diagnosis(
+        st, KILN_DIAG_FAIL, "gpu-xid", msg, e->hwid, c->wall);
+    kiln_bus_diagnosis(s->bus, s->run, st, d);
+  }
+  free(msg);
+}
+
 static void sample(struct kiln_sampler *s) {
   double now = kiln_monotonic_now();
   s->last = now;
   struct sample_ctx c = {.s = s, .wall = kiln_now()};
   kiln_telemetry_sample(&s->tel, now - s->t0, on_reading, &c);
+  kiln_telemetry_events(&s->tel, on_event, &c);
   s->samples++;
   s->cost_sum += s->tel.last_cost;
   if (s->csv && !s->csv_failed && fflush(s->csv) != 0) {

@@ -222,6 +222,36 @@ size_t kiln_telemetry_sample(struct kiln_telemetry *tel, double t,
   return total;
 }
 
+struct event_ctx {
+  const char *source;
+  kiln_tel_event_fn emit;
+  void *ctx;
+  size_t n;
+};
+
+static void collect_event(void *ctx, const struct kiln_tel_event *e) {
+  struct event_ctx *c = ctx;
+  struct kiln_tel_event copy = *e;
+  copy.source = c->source;
+  c->n++;
+  if (c->emit)
+    c->emit(c->ctx, &copy);
+}
+
+size_t kiln_telemetry_events(struct kiln_telemetry *tel, kiln_tel_event_fn emit,
+                             void *ctx) {
+  size_t total = 0;
+  for (size_t i = 0; i < tel->n_src; i++) {
+    struct kiln_tel_open *o = &tel->src[i];
+    if (!o->state || !o->src->events)
+      continue;
+    struct event_ctx c = {o->src->name, emit, ctx, 0};
+    o->src->events(o->state, collect_event, &c);
+    total += c.n;
+  }
+  return total;
+}
+
 void kiln_telemetry_close(struct kiln_telemetry *tel) {
   for (size_t i = 0; i < tel->n_src; i++) {
     struct kiln_tel_open *o = &tel->src[i];

@@ -3,9 +3,13 @@
  * id: "gpu0000:1b:00.0/temp" (C, the slowdown threshold as max),
  * ".../power" (W), ".../sm_clock" and ".../mem_clock" (MHz),
  * ".../ecc_corrected" and ".../ecc_uncorrected" (volatile counts),
- * ".../pcie_replay" (count) and ".../slowdown_reasons" (how many of the HW
- * slowdown, HW thermal, SW thermal and power brake reasons are active). A
- * reading the driver does not give is left out. */
+ * ".../pcie_replay" (count), ".../slowdown_reasons" (how many of the HW
+ * slowdown, HW thermal, SW thermal and power brake reasons are active),
+ * ".../clock_event_reasons" (the reason bits themselves),
+ * ".../nvlink_crc" (CRC flit and data errors over all links) and
+ * ".../nvlink_replay" (replays and recoveries). A reading the driver does
+ * not give is left out. Critical XIDs arrive as events (an NVML event set
+ * registered at open, polled without waiting). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +27,9 @@ enum metric {
   M_ECC_UE,
   M_PCIE_REPLAY,
   M_SLOWDOWNS,
+  M_REASONS,
+  M_NVLINK_CRC,
+  M_NVLINK_REPLAY,
   M_COUNT,
 };
 
@@ -38,16 +45,23 @@ static const struct {
     [M_ECC_UE] = {"ecc_uncorrected", "ECC uncorrected", KILN_TEL_COUNT},
     [M_PCIE_REPLAY] = {"pcie_replay", "PCIe replays", KILN_TEL_COUNT},
     [M_SLOWDOWNS] = {"slowdown_reasons", "slowdown reasons", KILN_TEL_COUNT},
+    [M_REASONS] = {"clock_event_reasons", "clock-event reasons",
+                   KILN_TEL_COUNT},
+    [M_NVLINK_CRC] = {"nvlink_crc", "NVLink CRC errors", KILN_TEL_COUNT},
+    [M_NVLINK_REPLAY] = {"nvlink_replay", "NVLink replays and recoveries",
+                         KILN_TEL_COUNT},
 };
 
 struct gpu {
   kiln_nvml_device dev;
+  char bus[32];
   char *id[M_COUNT], *label[M_COUNT];
   double temp_max; /* slowdown threshold, NaN when not given */
 };
 
 struct nvml_state {
   struct kiln_nvml *nv;
+  kiln_nvml_event_set events; /* critical XIDs, or NULL */
   struct gpu *gpu;
   size_t n;
 };
@@ -62,8 +76,44 @@ static void nvml_close(void *state) {
       free(st->gpu[i].label[m]);
     }
   free(st->gpu);
+  if (st->events && st->nv->event_set_free)
+    st->nv->event_set_free(st->events);
   kiln_nvml_close(st->nv);
   free(st);
+}
+
+/* Registers every GPU that can report them for critical XIDs. A driver
+ * without events leaves a warning in why (the source still samples). */
+static void watch_xids(struct nvml_state *st, char *why, size_t n) {
+  struct kiln_nvml *nv = st->nv;
+  if (!nv->event_set_create || !nv->device_register_events ||
+      !nv->event_set_wait || !nv->event_set_free) {
+    snprintf(why, n,
+             "NVML: XID events not supported by this driver: XIDs "
+             "are not watched");
+    return;
+  }
+  kiln_nvml_return rc = nv->event_set_create(&st->events);
+  if (rc != KILN_NVML_SUCCESS) {
+    snprintf(why, n, "NVML: cannot watch XIDs: nvmlEventSetCreate: %s",
+             kiln_nvml_error(nv, rc));
+    st->events = NULL;
+    return;
+  }
+  size_t watched = 0;
+  for (size_t i = 0; i < st->n; i++) {
+    unsigned long long types = KILN_NVML_EVENT_XID_CRITICAL_ERROR;
+    if (nv->device_get_supported_event_types &&
+        nv->device_get_supported_event_types(st->gpu[i].dev, &types) ==
+            KILN_NVML_SUCCESS &&
+        !(types & KILN_NVML_EVENT_XID_CRITICAL_ERROR))
+      continue;
+    watched += nv->device_register_events(st->gpu[i].dev,
+                                          KILN_NVML_EVENT_XID_CRITICAL_ERROR,
+                                          st->events) == KILN_NVML_SUCCESS;
+  }
+  if (watched < st->n)
+    snprintf(why, n, "NVML: XIDs watched on %zu of %zu GPUs", watched, st->n);
 }
 
 static void *nvml_open(char *why, size_t n) {
@@ -103,6 +153,7 @@ static void *nvml_open(char *why, size_t n) {
     kiln_nvml_bus_id(&pci, bus, sizeof bus);
     struct gpu *g = &st->gpu[st->n++];
     g->dev = dev;
+    snprintf(g->bus, sizeof g->bus, "%s", bus);
     g->temp_max = NAN;
     unsigned int t;
     if (nv->device_get_temperature_threshold &&
@@ -120,6 +171,7 @@ static void *nvml_open(char *why, size_t n) {
     nvml_close(st);
     return NULL;
   }
+  watch_xids(st, why, n);
   return st;
 }
 
@@ -173,6 +225,24 @@ static bool read_metric(const struct kiln_nvml *nv, kiln_nvml_device dev,
     for (size_t i = 0; i < sizeof slowdown_bits / sizeof slowdown_bits[0]; i++)
       *v += (ull & slowdown_bits[i]) ? 1 : 0;
     break;
+  case M_REASONS:
+    if (nv->device_get_clocks_event_reasons)
+      rc = nv->device_get_clocks_event_reasons(dev, &ull);
+    *v = (double)ull;
+    break;
+  case M_NVLINK_CRC:
+  case M_NVLINK_REPLAY: {
+    int a = m == M_NVLINK_CRC ? KILN_NVML_NVLINK_ERROR_DL_CRC_FLIT
+                              : KILN_NVML_NVLINK_ERROR_DL_REPLAY;
+    int b = m == M_NVLINK_CRC ? KILN_NVML_NVLINK_ERROR_DL_CRC_DATA
+                              : KILN_NVML_NVLINK_ERROR_DL_RECOVERY;
+    unsigned long long x = 0, y = 0;
+    rc = kiln_nvml_nvlink_errors(nv, dev, a, &x);
+    if (rc == KILN_NVML_SUCCESS)
+      rc = kiln_nvml_nvlink_errors(nv, dev, b, &y);
+    *v = (double)(x + y);
+    break;
+  }
   case M_COUNT: break;
   }
   return rc == KILN_NVML_SUCCESS;
@@ -203,6 +273,33 @@ static size_t nvml_sample(void *state, kiln_tel_emit_fn emit, void *ctx) {
   return n;
 }
 
+/* Every XID that came since the last poll; never waits. */
+static size_t nvml_events(void *state, kiln_tel_event_fn emit, void *ctx) {
+  struct nvml_state *st = state;
+  if (!st->events)
+    return 0;
+  size_t n = 0;
+  /* Bounded: a GPU spewing XIDs must not hold up the sampler. */
+  while (n < 64) {
+    struct kiln_nvml_event_data data = {0};
+    if (st->nv->event_set_wait(st->events, &data, 0) != KILN_NVML_SUCCESS)
+      break;
+    if (!(data.event_type & KILN_NVML_EVENT_XID_CRITICAL_ERROR))
+      continue;
+    const char *bus = "unknown GPU";
+    for (size_t i = 0; i < st->n; i++)
+      if (st->gpu[i].dev == data.device)
+        bus = st->gpu[i].bus;
+    struct kiln_tel_event e = {.hwid = bus,
+                               .kind = "xid",
+                               .code = data.event_data,
+                               .text = kiln_nvml_xid_text(data.event_data)};
+    emit(ctx, &e);
+    n++;
+  }
+  return n;
+}
+
 const struct kiln_tel_source kiln_tel_nvml = {
     .name = "nvml",
     .summary = "NVIDIA GPUs through NVML: temperature, power, clocks, ECC, "
@@ -210,4 +307,5 @@ const struct kiln_tel_source kiln_tel_nvml = {
     .open = nvml_open,
     .sample = nvml_sample,
     .close = nvml_close,
+    .events = nvml_events,
 };

@@ -262,6 +262,9 @@ kiln_nvml_return kiln_nvml_nvlink_errors(const struct kiln_nvml *nv,
 /* NVML's "00000000:1B:00.0" as kiln's "0000:1b:00.0". */
 void kiln_nvml_bus_id(const struct kiln_nvml_pci_info *pci, char *out,
                       size_t n);
+/* What an XID means, in NVIDIA's words, for the common critical ones
+ * ("GPU has fallen off the bus"); others: "see NVIDIA's XID catalog". */
+const char *kiln_nvml_xid_text(unsigned long long xid);
 /* NVML's text for rc (never NULL). */
 const char *kiln_nvml_error(const struct kiln_nvml *nv, kiln_nvml_return rc);
 

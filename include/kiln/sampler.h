@@ -39,4 +39,11 @@ void kiln_sampler_tick(void *sampler);
 void kiln_sampler_finish(struct kiln_sampler *s);
 void kiln_sampler_free(struct kiln_sampler *s);
 
+/* Where a GPU event (a critical XID on bus) lands: the indexes of the run's
+ * steps running on that GPU, else of running host steps of gpu.* modules
+ * (they drive every GPU); at most max. 0: none (the sampler then fails the
+ * thermal monitor). */
+size_t kiln_sampler_steps_on_gpu(const struct kiln_run *run, const char *bus,
+                                 size_t *out, size_t max);
+
 #endif

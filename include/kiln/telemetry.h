@@ -64,6 +64,18 @@ struct kiln_tel_reading {
 
 typedef void (*kiln_tel_emit_fn)(void *ctx, const struct kiln_tel_reading *r);
 
+/* Something the hardware reported once, rather than a reading: an NVIDIA
+ * XID. Pointers are valid during the callback only. */
+struct kiln_tel_event {
+  const char *source; /* filled by the sampler */
+  const char *hwid;   /* the part: a GPU's bus id "0000:1b:00.0" */
+  const char *kind;   /* "xid" */
+  unsigned long long code;
+  const char *text; /* "GPU has fallen off the bus" */
+};
+
+typedef void (*kiln_tel_event_fn)(void *ctx, const struct kiln_tel_event *e);
+
 struct kiln_tel_source {
   const char *name;    /* "sensors" */
   const char *summary; /* one line */
@@ -75,6 +87,9 @@ struct kiln_tel_source {
    * unreadable or malformed one is skipped). Returns the number emitted. */
   size_t (*sample)(void *state, kiln_tel_emit_fn emit, void *ctx);
   void (*close)(void *state);
+  /* Optional (NULL): emits the events that came since the last call,
+   * without waiting. Returns how many. */
+  size_t (*events)(void *state, kiln_tel_event_fn emit, void *ctx);
 };
 
 extern const struct kiln_tel_source kiln_tel_sensors; /* telemetry_sensors.c */
@@ -151,6 +166,10 @@ size_t kiln_telemetry_open(struct kiln_telemetry *tel, const char *only);
  * Returns the number of readings. */
 size_t kiln_telemetry_sample(struct kiln_telemetry *tel, double t,
                              kiln_tel_emit_fn emit, void *ctx);
+/* Polls every open source's events (kiln_tel_source.events); returns how
+ * many came. */
+size_t kiln_telemetry_events(struct kiln_telemetry *tel, kiln_tel_event_fn emit,
+                             void *ctx);
 void kiln_telemetry_close(struct kiln_telemetry *tel);
 
 /* telemetry.csv: "timestamp,source,sensor,value,unit", timestamp RFC 3339

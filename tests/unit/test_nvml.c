@@ -20,6 +20,7 @@
 #include "kiln/nvml.h"
 #include "kiln/result.h"
 #include "kiln/runner.h"
+#include "kiln/sampler.h"
 #include "kiln/telemetry.h"
 #include "kiln/textutil.h"
 
@@ -372,14 +373,20 @@ static double value_of(const struct seen *s, const char *id, double *max) {
 
 static void test_telemetry(void **state) {
   setenv("FAKE_REASONS", "0x48", 1); /* HW slowdown + HW thermal */
+  char crc[] = "/tmp/kiln-nvlink-crc-XXXXXX";
+  int fd = mkstemp(crc);
+  assert_true(fd >= 0);
+  assert_int_equal(write(fd, "5\n", 2), 2);
+  close(fd);
+  setenv("FAKE_NVLINK_CRC_FILE", crc, 1);
   const struct kiln_tel_source *src = kiln_tel_source_find("nvml");
   char why[256];
   void *st = src->open(why, sizeof why);
   assert_non_null(st);
   struct seen s = {0};
   size_t n = src->sample(st, collect, &s);
-  /* No PCIe replay counter in the fake: 7 of 8. */
-  assert_int_equal(n, 7);
+  /* No PCIe replay counter in the fake: 10 of 11. */
+  assert_int_equal(n, 10);
   double max = 0;
   assert_true(value_of(&s, "gpu0000:1b:00.0/temp", &max) == 34);
   assert_true(max == 87);
@@ -389,18 +396,121 @@ static void test_telemetry(void **state) {
   assert_true(value_of(&s, "gpu0000:1b:00.0/ecc_corrected", NULL) == 3);
   assert_true(value_of(&s, "gpu0000:1b:00.0/ecc_uncorrected", NULL) == 0);
   assert_true(value_of(&s, "gpu0000:1b:00.0/slowdown_reasons", NULL) == 2);
+  assert_true(value_of(&s, "gpu0000:1b:00.0/clock_event_reasons", NULL) ==
+              0x48);
+  assert_true(value_of(&s, "gpu0000:1b:00.0/nvlink_crc", NULL) == 5);
+  assert_true(value_of(&s, "gpu0000:1b:00.0/nvlink_replay", NULL) == 0);
   assert_true(value_of(&s, "gpu0000:1b:00.0/pcie_replay", NULL) == -1);
   src->close(st);
+  unlink(crc);
+  unsetenv("FAKE_NVLINK_CRC_FILE");
 
   /* Through the sampler, by name. */
   struct kiln_telemetry tel;
   assert_int_equal(kiln_telemetry_open(&tel, "nvml"), 1);
-  assert_int_equal(kiln_telemetry_sample(&tel, 1.0, NULL, NULL), 7);
+  assert_int_equal(kiln_telemetry_sample(&tel, 1.0, NULL, NULL), 10);
   const struct kiln_tel_series *se =
       kiln_tel_store_find(&tel.store, "nvml", "gpu0000:1b:00.0/temp");
   assert_non_null(se);
   assert_string_equal(se->label, "GPU 0000:1b:00.0 temp");
   kiln_telemetry_close(&tel);
+}
+
+struct xids {
+  char hwid[32], text[96], source[16];
+  unsigned long long code;
+  size_t n;
+};
+
+static void collect_xid(void *ctx, const struct kiln_tel_event *e) {
+  struct xids *x = ctx;
+  snprintf(x->hwid, sizeof x->hwid, "%s", e->hwid);
+  snprintf(x->text, sizeof x->text, "%s", e->text);
+  snprintf(x->source, sizeof x->source, "%s", e->source);
+  x->code = e->code;
+  x->n++;
+}
+
+/* A GPU event lands on the steps running on that GPU; else on a running
+ * host step of a gpu.* module; else nowhere (the thermal monitor). */
+static void test_xid_attribution(void **state) {
+  struct kiln_step_result steps[] = {
+      {.module = "gpu.memtest",
+       .target = "0000:1b:00.0",
+       .state = KILN_STEP_DONE,
+       .phase = 1},
+      {.module = "gpu.membw",
+       .target = "0000:1b:00.0",
+       .state = KILN_STEP_RUNNING,
+       .phase = 2},
+      {.module = "gpu.membw",
+       .target = "0000:3a:00.0",
+       .state = KILN_STEP_RUNNING,
+       .phase = 2},
+      {.module = "cpu.compute",
+       .target = "host",
+       .state = KILN_STEP_RUNNING,
+       .phase = 2},
+      {.module = "thermal",
+       .target = "host",
+       .state = KILN_STEP_RUNNING,
+       .phase = KILN_MONITOR_PHASE},
+      {.module = "gpu.p2p",
+       .target = "host",
+       .state = KILN_STEP_PENDING,
+       .phase = 3},
+  };
+  struct kiln_run run = {.steps = steps,
+                         .n_steps = sizeof steps / sizeof *steps};
+  size_t out[4];
+  assert_int_equal(kiln_sampler_steps_on_gpu(&run, "0000:1b:00.0", out, 4), 1);
+  assert_int_equal(out[0], 1);
+  assert_int_equal(kiln_sampler_steps_on_gpu(&run, "0000:9a:00.0", out, 4), 0);
+  steps[5].state = KILN_STEP_RUNNING;
+  assert_int_equal(kiln_sampler_steps_on_gpu(&run, "0000:9a:00.0", out, 4), 1);
+  assert_int_equal(out[0], 5);
+  /* A step on the GPU itself wins over the host-wide one. */
+  assert_int_equal(kiln_sampler_steps_on_gpu(&run, "0000:3a:00.0", out, 4), 1);
+  assert_int_equal(out[0], 2);
+}
+
+/* An XID the driver reports arrives once, named, on its GPU; none
+ * otherwise; an old driver without events opens with a warning. */
+static void test_xid_events(void **state) {
+  char file[] = "/tmp/kiln-xid-XXXXXX";
+  int fd = mkstemp(file);
+  assert_true(fd >= 0);
+  close(fd);
+  setenv("FAKE_XID_FILE", file, 1);
+  struct kiln_telemetry tel;
+  assert_int_equal(kiln_telemetry_open(&tel, "nvml"), 1);
+  struct xids x = {0};
+  assert_int_equal(kiln_telemetry_events(&tel, collect_xid, &x), 0);
+  FILE *f = fopen(file, "w");
+  assert_non_null(f);
+  fputs("79\n", f);
+  fclose(f);
+  assert_int_equal(kiln_telemetry_events(&tel, collect_xid, &x), 1);
+  assert_int_equal(x.n, 1);
+  assert_int_equal(x.code, 79);
+  assert_string_equal(x.hwid, BUS);
+  assert_string_equal(x.source, "nvml");
+  assert_string_equal(x.text, "GPU has fallen off the bus");
+  assert_int_equal(kiln_telemetry_events(&tel, collect_xid, &x), 0);
+  kiln_telemetry_close(&tel);
+  assert_string_equal(kiln_nvml_xid_text(48), "double-bit ECC error");
+  assert_string_equal(kiln_nvml_xid_text(999999), "see NVIDIA's XID catalog");
+
+  setenv("KILN_NVML_LIB", lib_old, 1);
+  const struct kiln_tel_source *src = kiln_tel_source_find("nvml");
+  char why[256] = "";
+  void *st = src->open(why, sizeof why);
+  assert_non_null(st);
+  assert_string_equal(why, "NVML: XID events not supported by this driver: "
+                           "XIDs are not watched");
+  src->close(st);
+  unsetenv("FAKE_XID_FILE");
+  unlink(file);
 }
 
 int main(void) {
@@ -417,6 +527,8 @@ int main(void) {
       cmocka_unit_test_setup(test_pcie_gen, reset_env),
       cmocka_unit_test_setup(test_unknown_gpu, reset_env),
       cmocka_unit_test_setup(test_telemetry, reset_env),
+      cmocka_unit_test_setup(test_xid_events, reset_env),
+      cmocka_unit_test(test_xid_attribution),
   };
   return cmocka_run_group_tests(tests, build_fake, remove_fake);
 }
