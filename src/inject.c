@@ -15,6 +15,9 @@ const struct kiln_fault kiln_faults[] = {
     {"gpu.bitflip", "gpu.memtest",
      "one bit flipped in device memory between a write and its check: "
      "gpu.memtest must FAIL with its address"},
+    {"gpu.sdc", "gpu.gemm",
+     "one GEMM result element corrupted once: gpu.gemm must FAIL naming the "
+     "GPU, the type and the element"},
     {"step.crash", NULL, "a step's process crashes: ERROR, the rest completes"},
     {"step.hang", NULL,
      "a step stops making progress: the watchdog ends it as ERROR"},
