@@ -2,6 +2,7 @@
  * a watchdog per step, and a clean stop on SIGINT/SIGTERM. */
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -42,6 +43,7 @@ struct child {
   double kill_at; /* monotonic time for SIGKILL after SIGTERM, or 0 */
   char *protocol_error;
   double start_at; /* monotonic time a staggered GPU step starts, or 0 */
+  bool queued;     /* waits for its module's other steps (start_at = inf) */
 };
 
 static int signal_pipe[2] = {-1, -1};
@@ -408,6 +410,16 @@ static size_t start_child(struct child *c, struct kiln_run *run,
   return 1;
 }
 
+/* Whether a step of module m is running (started and not yet reaped). */
+static bool module_busy(const struct child *kids, size_t n,
+                        const struct kiln_module *m) {
+  for (size_t i = 0; i < n; i++)
+    if (kids[i].plan->module == m && kids[i].start_at == 0 && kids[i].pid > 0 &&
+        !kids[i].reaped)
+      return true;
+  return false;
+}
+
 /* Runs one phase's steps at once; returns when all have ended. */
 static void run_phase(const struct kiln_plan *plan, size_t first, size_t last,
                       const struct kiln_runner_options *o, struct kiln_run *run,
@@ -422,6 +434,20 @@ static void run_phase(const struct kiln_plan *plan, size_t first, size_t last,
     c->plan = &plan->steps[first + i];
     c->res = &run->steps[first + i];
     c->fd = -1;
+    /* A module whose GPUs share something (pcie.bw: a switch's uplink)
+     * runs its steps one after another. */
+    if (c->plan->module->one_at_a_time && !c->plan->skip_reason) {
+      bool earlier = false;
+      for (size_t j = 0; j < i; j++)
+        earlier |= kids[j].plan->module == c->plan->module &&
+                   !kids[j].plan->skip_reason;
+      if (earlier) {
+        c->queued = true;
+        c->start_at = INFINITY;
+        waiting++;
+        continue;
+      }
+    }
     /* GPUs start `stagger` seconds apart, so a PSU is not hit by all at
      * once. */
     if (o->stagger > 0 && c->plan->module->targets == KILN_TARGETS_GPU &&
@@ -437,8 +463,10 @@ static void run_phase(const struct kiln_plan *plan, size_t first, size_t last,
   while (alive > 0 || waiting > 0) {
     for (size_t i = 0; i < n && waiting > 0; i++)
       if (kids[i].start_at > 0 &&
-          (stop_signal || kiln_monotonic_now() >= kids[i].start_at)) {
+          (stop_signal || kiln_monotonic_now() >= kids[i].start_at ||
+           (kids[i].queued && !module_busy(kids, n, kids[i].plan->module)))) {
         waiting--;
+        kids[i].queued = false;
         alive += start_child(&kids[i], run, bus);
       }
     if (stop_signal && !aborting) {

@@ -39,6 +39,9 @@ struct kiln_module {
   /* Stress modules run for the step's duration (--duration applies);
    * others do a fixed amount of work and finish on their own. */
   bool stress;
+  /* GPU steps of this module run one after another, not at once (they
+   * share something: a PCIe switch's uplink, the host's memory). */
+  bool one_at_a_time;
   const struct kiln_param_spec *params;             /* {NULL}-terminated */
   const struct kiln_measurement_spec *measurements; /* {NULL}-terminated */
   const char *const *faults; /* injectable faults it honours; NULL-terminated */

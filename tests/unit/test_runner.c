@@ -1,0 +1,118 @@
+/* The runner's scheduling within a phase, with real child processes: a
+ * module marked one_at_a_time runs its GPU steps one after another, any
+ * other module runs them at once. Each step reports when it started and
+ * ended (monotonic clock, shared across fork). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include "kiln/bus.h"
+#include "kiln/module.h"
+#include "kiln/plan.h"
+#include "kiln/result.h"
+#include "kiln/runner.h"
+#include "kiln/step.h"
+#include "kiln/textutil.h"
+
+static void timed_run(struct kiln_step *s) {
+  kiln_emit_measurement(s, "start_t", kiln_monotonic_now(), NULL);
+  struct timespec ts = {0, 300 * 1000 * 1000};
+  nanosleep(&ts, NULL);
+  kiln_emit_measurement(s, "end_t", kiln_monotonic_now(), NULL);
+}
+
+static const struct kiln_measurement_spec timed_measurements[] = {
+    {"start_t", "s", "when the step began"},
+    {"end_t", "s", "when it ended"},
+    {NULL, NULL, NULL},
+};
+
+static const struct kiln_module serial_module = {
+    .name = "test.serial",
+    .summary = "one GPU at a time",
+    .targets = KILN_TARGETS_GPU,
+    .one_at_a_time = true,
+    .measurements = timed_measurements,
+    .run = timed_run,
+};
+
+static const struct kiln_module parallel_module = {
+    .name = "test.parallel",
+    .summary = "every GPU at once",
+    .targets = KILN_TARGETS_GPU,
+    .measurements = timed_measurements,
+    .run = timed_run,
+};
+
+static double value(const struct kiln_step_result *r, const char *name) {
+  for (size_t i = 0; i < r->n_measurements; i++)
+    if (strcmp(r->measurements[i].name, name) == 0)
+      return r->measurements[i].value;
+  fail_msg("%s has no %s", r->id, name);
+  return 0;
+}
+
+/* Three GPU steps of module m in one phase; their [start, end] spans. */
+static void run_three(const struct kiln_module *m, double spans[3][2]) {
+  static const char *const buses[] = {"0000:1b:00.0", "0000:3a:00.0",
+                                      "0000:9a:00.0"};
+  struct kiln_plan_step steps[3];
+  struct kiln_run run;
+  kiln_run_init(&run);
+  for (int i = 0; i < 3; i++) {
+    steps[i] = (struct kiln_plan_step){.module = m,
+                                       .id = kiln_strdup_printf("x[%d]", i),
+                                       .target = (char *)buses[i],
+                                       .target_index = i,
+                                       .phase = 1};
+    kiln_run_add_step(&run, steps[i].id, m->name, buses[i], 1);
+  }
+  struct kiln_plan plan = {.steps = steps, .n_steps = 3};
+  struct kiln_bus bus;
+  kiln_bus_init(&bus, stderr);
+  struct kiln_runner_options o = {.grace = 30, .hang_timeout = 30};
+  kiln_runner_run(&plan, &o, &run, &bus);
+  for (int i = 0; i < 3; i++) {
+    assert_int_equal(run.steps[i].verdict, KILN_PASS);
+    spans[i][0] = value(&run.steps[i], "start_t");
+    spans[i][1] = value(&run.steps[i], "end_t");
+    free(steps[i].id);
+  }
+  kiln_run_free(&run);
+}
+
+static void one_at_a_time_runs_steps_in_turn(void **state) {
+  (void)state;
+  double t[3][2];
+  run_three(&serial_module, t);
+  for (int i = 1; i < 3; i++)
+    if (t[i][0] < t[i - 1][1])
+      fail_msg("step %d started at %.3f, before step %d ended at %.3f", i,
+               t[i][0], i - 1, t[i - 1][1]);
+}
+
+static void other_modules_run_steps_at_once(void **state) {
+  (void)state;
+  double t[3][2];
+  run_three(&parallel_module, t);
+  /* All three overlap: each starts before the first one ends. */
+  for (int i = 1; i < 3; i++)
+    if (t[i][0] >= t[0][1])
+      fail_msg("step %d started at %.3f, after step 0 ended at %.3f", i,
+               t[i][0], t[0][1]);
+}
+
+int main(void) {
+  cmocka_set_message_output(CM_OUTPUT_TAP);
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(one_at_a_time_runs_steps_in_turn),
+      cmocka_unit_test(other_modules_run_steps_at_once),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
