@@ -210,3 +210,56 @@ extern "C" void kiln_gpubw_close(struct kiln_gpubw *h) {
   if (h)
     release(h);
 }
+
+extern "C" int kiln_gpubw_memcpy_ref(struct kiln_gpubw *h, double *bytes,
+                                     double *ms, char *why, size_t n) {
+  uint64_t size = 16 * h->pairs;
+  cudaError_t e = cudaEventRecord(h->t0);
+  if (e == cudaSuccess)
+    e = cudaMemcpyAsync(h->buf[!h->dir], h->buf[h->dir], size,
+                        cudaMemcpyDeviceToDevice, 0);
+  if (e == cudaSuccess)
+    e = cudaEventRecord(h->t1);
+  if (e == cudaSuccess)
+    e = cudaEventSynchronize(h->t1);
+  if (e != cudaSuccess)
+    return fail(e, "cudaMemcpyAsync device to device", why, n);
+  float t = 0;
+  if ((e = cudaEventElapsedTime(&t, h->t0, h->t1)) != cudaSuccess)
+    return fail(e, "cudaEventElapsedTime", why, n);
+  h->dir = !h->dir;
+  *bytes = 2.0 * (double)size;
+  *ms = t;
+  return 0;
+}
+
+extern "C" int kiln_gpu_mem_clock(const char *bus_id, int *clock_khz,
+                                  int *bus_bits, char *why, size_t n) {
+  *clock_khz = *bus_bits = 0;
+  int count = 0, dev = 0;
+  cudaError_t e = cudaGetDeviceCount(&count);
+  if (e != cudaSuccess || count == 0) {
+    snprintf(why, n, "no usable CUDA device: %s",
+             e == cudaSuccess ? "none found" : cudaGetErrorString(e));
+    return 1;
+  }
+  if ((e = cudaDeviceGetByPCIBusId(&dev, bus_id)) != cudaSuccess)
+    return fail(e, bus_id, why, n);
+  // cudaDeviceProp's memoryClockRate is gone in CUDA 13; the attributes
+  // remain, and a driver may answer 0 for them.
+  e = cudaDeviceGetAttribute(clock_khz, cudaDevAttrMemoryClockRate, dev);
+  if (e != cudaSuccess || *clock_khz <= 0) {
+    snprintf(why, n, "the driver does not report the memory clock (%s)",
+             e != cudaSuccess ? cudaGetErrorString(e) : "it reads 0");
+    *clock_khz = 0;
+    return 1;
+  }
+  e = cudaDeviceGetAttribute(bus_bits, cudaDevAttrGlobalMemoryBusWidth, dev);
+  if (e != cudaSuccess || *bus_bits <= 0) {
+    snprintf(why, n, "the driver does not report the memory bus width (%s)",
+             e != cudaSuccess ? cudaGetErrorString(e) : "it reads 0");
+    *bus_bits = 0;
+    return 1;
+  }
+  return 0;
+}

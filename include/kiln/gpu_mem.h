@@ -1,5 +1,6 @@
 /* Host-side view of gpu.memtest's and gpu.membw's CUDA code (C linkage),
- * in stress/gpu_memtest.cu and stress/gpu_membw.cu. Built only with CUDA=1.
+ * in stress/gpu_memtest.cu and stress/gpu_membw.cu. Built only with CUDA=1
+ * (except the host C at the end, stress/gpu_hbm.c).
  *
  * Every function returns 0 on success, 1 when no usable driver or device
  * is present (reason in why: a SKIP), -1 on a CUDA error (reason in why:
@@ -71,6 +72,39 @@ int kiln_gpubw_verify(struct kiln_gpubw *h, uint64_t *errors,
                       struct gpat_error *first, uint64_t *first_addr, char *why,
                       size_t n);
 void kiln_gpubw_close(struct kiln_gpubw *h);
+
+/* --- references for the memory bench (tests/bench/gpu_mem_bench.c) --- */
+
+/* One cudaMemcpyAsync device-to-device copy between gpu.membw's two
+ * buffers, alternating direction like kiln_gpubw_copy and timed the same
+ * way: *bytes read plus written (twice a buffer), *ms on the GPU. */
+int kiln_gpubw_memcpy_ref(struct kiln_gpubw *h, double *bytes, double *ms,
+                          char *why, size_t n);
+/* The GPU's peak memory clock (kHz) and memory bus width (bits) as the
+ * driver reports them (cudaDevAttrMemoryClockRate and
+ * cudaDevAttrGlobalMemoryBusWidth); 1 with the reason when it reports
+ * neither or no device is usable. */
+int kiln_gpu_mem_clock(const char *bus_id, int *clock_khz, int *bus_bits,
+                       char *why, size_t n);
+
+/* --- host C, built with and without CUDA (stress/gpu_hbm.c) ---------- */
+
+/* A GPU's theoretical device-memory bandwidth (data sheet). */
+struct kiln_hbm_spec {
+  unsigned device_id; /* PCI device id; 0 in the name table */
+  const char *model;
+  double gbps; /* 10^9 bytes a second */
+};
+/* By PCI device id (0: unknown), else by a substring of the model name
+ * (NULL: none); NULL when neither is in the table. */
+const struct kiln_hbm_spec *kiln_hbm_lookup(unsigned pci_device_id,
+                                            const char *name);
+/* 2 x clock x bus width / 8 (double data rate) in GB/s; 0 when either is
+ * unknown (<= 0). */
+double kiln_hbm_gbps_from_clock(double clock_khz, int bus_bits);
+/* The PCI device id of the device at bus_id from sysfs
+ * ($KILN_SYSFS_PCI or /sys/bus/pci/devices); 0 when unreadable. */
+unsigned kiln_gpu_pci_device_id(const char *bus_id);
 
 #ifdef __cplusplus
 }
