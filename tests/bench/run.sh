@@ -16,7 +16,14 @@
 #   dashboard       < 1% of one core at 1 Hz, 16 steps and 40 sensors
 #   pcie.link       < 50 ms over a 300-device capture (libpci's own read of
 #                   the capture, lspci -F, timed beside it)
+#   GPU (each GPU; every driver prints SKIP with the reason without one):
+#   gpu.membw       >= 90% of the HBM's theoretical bandwidth and >= 1.0x a
+#                   cudaMemcpy device-to-device copy (bytes read + written)
+#   gpu.memtest     tested bytes/s >= 40% of gpu.membw's
+#   gpu.gemm        BF16 with kiln's checking >= 0.95x plain cuBLAS
+#   pcie.bw         each direction >= 80% of the trained link's rate
 #
+# BENCH_ONLY=gpu runs the GPU benchmarks alone (on a GPU machine).
 # Environment: BUILD (build), KILN ($BUILD/kiln), BENCH_DURATION (10s, per
 # kiln step), BENCH_REF_SECONDS (10, per reference program: as long as a
 # kiln step, so best-of-N has as many tries), CC (cc).
@@ -38,6 +45,26 @@ die() {
 }
 
 [ -x "$KILN" ] || die "$KILN is not built (make all)"
+
+# ---- GPU: drivers in tests/bench/*_bench.c; 0 met or SKIP, 1 missed ----
+gpu_benches() {
+  echo "GPU"
+  for b in gpu_mem_bench gpu_gemm_bench pcie_bw_bench; do
+    grc=0
+    "$BUILD/bench/$b" || grc=$?
+    case $grc in
+    0) ;;
+    1) failed=1 ;;
+    *) die "$b could not run (exit $grc)" ;;
+    esac
+  done
+}
+if [ "${BENCH_ONLY:-}" = gpu ]; then
+  gpu_benches
+  [ "$failed" -eq 0 ] && echo "bench: all targets met" ||
+    echo "bench: some targets missed"
+  exit "$failed"
+fi
 
 # ---- reference programs ----
 $CC -O3 -march=native -fopenmp -o "$OUT/triad_ref" tests/bench/triad_ref.c ||
@@ -268,6 +295,8 @@ dash=$("$BUILD/bench/dashboard_bench" |
 [ -n "$dash" ] || die "dashboard_bench gave no figure"
 echo "  dashboard: $dash% of one core over 30 s (16 steps, 40 series, 1 Hz)"
 verdict "dashboard, % of one core" "$dash" "<" 1
+
+gpu_benches
 
 # ---- the parent's CPU use, worst of the three runs ----
 echo "kiln parent process"
