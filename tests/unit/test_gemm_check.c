@@ -793,7 +793,11 @@ static bool logged(const struct captured *c, const char *needle) {
 static void fake_healthy_run_measures_every_type(void **state) {
   (void)state;
   struct captured c;
-  run_fake(1.2, NULL, NULL, &c);
+  /* A GPU at 1900 of its 1980 MHz under load, judged at the default 50%. */
+  setenv("FAKE_SM_MHZ", "1900", 1);
+  static const char *const share[] = {"clock_share", "50%", NULL};
+  run_fake(1.2, share, NULL, &c);
+  unsetenv("FAKE_SM_MHZ");
   assert_int_equal(harness_end_verdict(&c), KILN_PASS);
   assert_int_equal(harness_fail_diagnoses(&c, NULL, 0), 0);
   assert_string_equal(fk.open_bus, BUS);
@@ -817,7 +821,7 @@ static void fake_healthy_run_measures_every_type(void **state) {
    * logged. */
   e = harness_measurement(&c, "sm_clock_min_mhz", BUS);
   assert_non_null(e);
-  assert_float_equal(e->value, 345, 0);
+  assert_float_equal(e->value, 1900, 0);
   assert_true(logged(&c, "SW power cap"));
   assert_true(logged(&c, "libcublas.so.13"));
   assert_int_equal(fk.injected, 0);

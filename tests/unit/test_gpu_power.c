@@ -647,6 +647,20 @@ static void a_healthy_gpu_passes(void **state) {
   harness_free(&c);
 }
 
+/* With the driver's energy counter, the mean comes from it. */
+static void the_fake_energy_counter_gives_the_mean(void **state) {
+  setenv("FAKE_ENERGY", "1", 1);
+  struct captured c;
+  run_power(BUS, 1.1, NULL, &c);
+  unsetenv("FAKE_ENERGY");
+  assert_int_equal(harness_end_verdict(&c), KILN_PASS);
+  assert_int_equal(harness_fail_diagnoses(&c, NULL, 0), 0);
+  assert_true(fabs(harness_measurement(&c, "power_w", BUS)->value - 650) < 1);
+  assert_true(logged(&c, "under load (energy counter)"));
+  assert_false(logged(&c, "no energy counter"));
+  harness_free(&c);
+}
+
 static void low_power_fails(void **state) {
   setenv("FAKE_POWER_MW", "500000", 1);
   struct captured c;
@@ -863,6 +877,7 @@ int main(void) {
       cmocka_unit_test(without_cuda_it_skips),
       cmocka_unit_test_setup(without_nvml_it_skips_before_loading, reset),
       cmocka_unit_test_setup(a_healthy_gpu_passes, reset),
+      cmocka_unit_test_setup(the_fake_energy_counter_gives_the_mean, reset),
       cmocka_unit_test_setup(low_power_fails, reset),
       cmocka_unit_test_setup(thermal_slowdowns_fail_when_held, reset),
       cmocka_unit_test_setup(the_power_brake_fails, reset),
