@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "kiln/gpu_mem.h"
+#include "kiln/plan.h"
 
 /* NVIDIA's data-sheet figures, GB/s (10^9 bytes a second). */
 static const struct kiln_hbm_spec by_id[] = {
@@ -61,17 +62,6 @@ double kiln_hbm_gbps_from_clock(double clock_khz, int bus_bits) {
 }
 
 unsigned kiln_gpu_pci_device_id(const char *bus_id) {
-  const char *root = getenv("KILN_SYSFS_PCI");
-  if (!root)
-    root = "/sys/bus/pci/devices";
-  char path[512];
-  snprintf(path, sizeof path, "%s/%s/device", root, bus_id);
-  FILE *f = fopen(path, "r");
-  if (!f)
-    return 0;
-  unsigned v = 0;
-  if (fscanf(f, "%x", &v) != 1 || v > 0xffff)
-    v = 0;
-  fclose(f);
-  return v;
+  uint16_t vendor, device;
+  return kiln_gpu_pci_id(bus_id, &vendor, &device) ? device : 0;
 }

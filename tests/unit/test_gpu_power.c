@@ -848,6 +848,12 @@ static void pci_device_id_from_sysfs(void **state) {
   assert_non_null(f);
   fputs("0x2335\n", f);
   fclose(f);
+  snprintf(path, sizeof path, "%s/" BUS "/vendor", dir);
+  f = fopen(path, "w");
+  assert_non_null(f);
+  fputs("0x10de\n", f);
+  fclose(f);
+  snprintf(path, sizeof path, "%s/" BUS "/device", dir);
   setenv("KILN_SYSFS_PCI", dir, 1);
   assert_int_equal(kiln_gpu_pci_device_id(BUS), 0x2335);
   assert_int_equal(kiln_gpu_pci_device_id("0000:99:00.0"), 0);

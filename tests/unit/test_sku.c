@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "fsutil.h"
+#include "kiln/gpu_mem.h"
 #include "kiln/plan.h"
 #include "kiln/profile.h"
 #include "kiln/sku.h"
@@ -55,6 +56,13 @@ static void builtin_skus_are_sound(void **state) {
     assert_non_null(bw);
     assert_true(bw->has_lo && s->hbm_gbps > 0 && bw->lo < s->hbm_gbps);
     assert_non_null(param(s, "gpu.health", "pcie_gen"));
+    /* The bench's table of datasheet bandwidths agrees with the SKU. */
+    for (size_t j = 0; j < s->n_pci_ids; j++) {
+      const struct kiln_hbm_spec *h =
+          kiln_hbm_lookup(s->pci_ids[j] & 0xffff, NULL);
+      assert_non_null(h);
+      assert_true(h->gbps == s->hbm_gbps);
+    }
     /* Nothing here was measured on a GPU yet: every file must say so. */
     assert_true(s->provisional);
   }
