@@ -83,6 +83,23 @@ static int cmd_list(void) {
       kiln_profile_free(&prof);
     }
   }
+  printf("GPU SKU limit files (chosen by PCI id, or [gpu] sku in a spec):\n");
+  struct kiln_sku_set skus;
+  char err[512];
+  if (kiln_sku_set_builtin(&skus, err, sizeof err) != 0) {
+    fprintf(stderr, "kiln: %s\n", err);
+    return EXIT_USAGE;
+  }
+  for (size_t i = 0; i < skus.n; i++) {
+    const struct kiln_sku *k = &skus.skus[i];
+    char ids[128] = "";
+    for (size_t j = 0; j < k->n_pci_ids; j++)
+      snprintf(ids + strlen(ids), sizeof ids - strlen(ids), "%s%04x:%04x",
+               j ? "," : "", k->pci_ids[j] >> 16, k->pci_ids[j] & 0xffff);
+    printf("  %-16s %s (%s)%s\n", k->id, k->name, ids,
+           k->provisional ? ", provisional floors" : "");
+  }
+  kiln_sku_set_free(&skus);
   return 0;
 }
 

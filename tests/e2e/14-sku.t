@@ -4,7 +4,7 @@
 # spec's [gpu] sku; the profile's own values win. NVML is the fake driver
 # (tests/fixtures/nvml/fake_nvml.c: one H100 at 0000:1b:00.0).
 . tests/e2e/lib.sh
-plan 22
+plan 23
 pci=$TEST_TMP/pci
 mkdir -p "$pci/0000:1b:00.0"
 echo 0x10de >"$pci/0000:1b:00.0/vendor"
@@ -92,4 +92,8 @@ run_kiln "$TEST_TMP/bad-sku.out" run --profile "$P" \
 is "a SKU limit on an unknown measurement: exit 64" "$rc" 64
 like "the error names the SKU file and line" "$TEST_TMP/bad-sku.out" \
   "sku/bad.ini:6: gpu.health has no measurement 'watts' to limit"
+
+run_kiln "$TEST_TMP/list.out" list
+like "kiln list shows the built-in SKUs, their PCI ids and status" \
+  "$TEST_TMP/list.out" "^  h100-sxm5-80gb +NVIDIA H100 SXM5 80GB \(10de:2330\), provisional floors$"
 done_testing
