@@ -26,10 +26,6 @@ void harness_run_module(const char *module, double duration,
     kv[i].key = (char *)params[2 * i];
     kv[i].value = (char *)params[2 * i + 1];
   }
-  /* A temp file, not a pipe: the module may emit more than a pipe holds. */
-  FILE *f = tmpfile();
-  if (!f)
-    abort();
   struct kiln_step_config cfg = {
       .module = m,
       .id = module,
@@ -40,10 +36,20 @@ void harness_run_module(const char *module, double duration,
       .n_params = np,
       .inject = inject,
   };
-  struct kiln_step *s = kiln_step_new(&cfg, fileno(f));
+  harness_run_step(&cfg, out);
+  free(kv);
+}
+
+void harness_run_step(const struct kiln_step_config *cfg,
+                      struct captured *out) {
+  memset(out, 0, sizeof *out);
+  /* A temp file, not a pipe: the module may emit more than a pipe holds. */
+  FILE *f = tmpfile();
+  if (!f)
+    abort();
+  struct kiln_step *s = kiln_step_new(cfg, fileno(f));
   kiln_step_run(s);
   kiln_step_free(s);
-  free(kv);
   rewind(f);
   char *line = NULL;
   size_t cap = 0;

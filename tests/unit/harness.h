@@ -17,6 +17,10 @@ struct captured {
 void harness_run_module(const char *module, double duration,
                         const char *const *params, const char *const *inject,
                         struct captured *out);
+/* Runs the step cfg describes (any module, target and parameters) and
+ * captures every event. */
+struct kiln_step_config;
+void harness_run_step(const struct kiln_step_config *cfg, struct captured *out);
 void harness_free(struct captured *c);
 
 /* The last END event's verdict, or -1 when there is none. */

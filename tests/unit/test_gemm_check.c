@@ -26,6 +26,7 @@
 #include <cmocka.h>
 
 #include "../../stress/gemm_check.h"
+#include "fake_nvml.h"
 #include "harness.h"
 #include "kiln/module.h"
 #include "kiln/nvml.h"
@@ -511,7 +512,6 @@ static void bad_parameters_are_errors(void **state) {
 #undef kiln_module_gpu_gemm
 
 #define BUS "0000:1b:00.0"
-#define FAKE_SRC "tests/fixtures/nvml/fake_nvml.c"
 
 static char tmpdir[64], fake_lib[128];
 
@@ -689,14 +689,7 @@ static int build_fake(void **state) {
   snprintf(tmpdir, sizeof tmpdir, "/tmp/kiln-gemm-XXXXXX");
   if (!mkdtemp(tmpdir))
     return -1;
-  snprintf(fake_lib, sizeof fake_lib, "%s/libfake-nvml.so", tmpdir);
-  char cmd[400];
-  snprintf(cmd, sizeof cmd, "cc -shared -fPIC -w -o %s %s", fake_lib, FAKE_SRC);
-  if (system(cmd) != 0) {
-    fprintf(stderr, "could not build the fake NVML: %s\n", cmd);
-    return -1;
-  }
-  return 0;
+  return fake_nvml_build(tmpdir, false, fake_lib, sizeof fake_lib);
 }
 
 static int remove_fake(void **state) {
@@ -741,8 +734,6 @@ static void run_fake(double duration, const char *const *extra,
       kv[np++].value = (char *)defaults[d + 1];
     }
   }
-  FILE *f = tmpfile();
-  assert_non_null(f);
   struct kiln_step_config cfg = {
       .module = &fake_module_gpu_gemm,
       .id = "gpu.gemm[0]",
@@ -752,21 +743,7 @@ static void run_fake(double duration, const char *const *extra,
       .n_params = np,
       .inject = inject,
   };
-  struct kiln_step *st = kiln_step_new(&cfg, fileno(f));
-  kiln_step_run(st);
-  kiln_step_free(st);
-  rewind(f);
-  char *line = NULL;
-  size_t cap = 0;
-  while (getline(&line, &cap, f) > 0) {
-    struct kiln_wire_event ev;
-    char err[256];
-    assert_int_equal(kiln_wire_decode(line, &ev, err, sizeof err), 0);
-    out->events = kiln_xrealloc(out->events, (out->n + 1) * sizeof ev);
-    out->events[out->n++] = ev;
-  }
-  free(line);
-  fclose(f);
+  harness_run_step(&cfg, out);
 }
 
 /* FAIL diagnoses with symptom; the first's message into msg. */

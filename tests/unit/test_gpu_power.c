@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "../../stress/power_judge.h"
+#include "fake_nvml.h"
 #include "harness.h"
 #include "kiln/gpu_mem.h"
 #include "kiln/module.h"
@@ -30,7 +31,6 @@
 #include "kiln/wire.h"
 
 #define BUS "0000:1b:00.0"
-#define FAKE_SRC "tests/fixtures/nvml/fake_nvml.c"
 #define NMAX 200
 
 /* ---- samples ---- */
@@ -514,14 +514,7 @@ static int setup_all(void **state) {
   snprintf(tmpdir, sizeof tmpdir, "/tmp/kiln-power-XXXXXX");
   if (!mkdtemp(tmpdir))
     return -1;
-  snprintf(lib, sizeof lib, "%s/libfake.so", tmpdir);
-  char cmd[800];
-  snprintf(cmd, sizeof cmd, "cc -shared -fPIC -w -o %s %s", lib, FAKE_SRC);
-  if (system(cmd) != 0) {
-    fprintf(stderr, "could not build the fake NVML: %s\n", cmd);
-    return -1;
-  }
-  return 0;
+  return fake_nvml_build(tmpdir, false, lib, sizeof lib);
 }
 
 static int teardown_all(void **state) {
@@ -560,8 +553,6 @@ static void run_power(const char *target, double duration,
     kv[np++] = (struct kiln_kv){.key = "warmup", .value = "0.1s"};
   if (!hold)
     kv[np++] = (struct kiln_kv){.key = "hold", .value = "0.3s"};
-  FILE *f = tmpfile();
-  assert_non_null(f);
   struct kiln_step_config cfg = {
       .module = &m,
       .id = "gpu.power[0]",
@@ -570,21 +561,7 @@ static void run_power(const char *target, double duration,
       .params = kv,
       .n_params = np,
   };
-  struct kiln_step *s = kiln_step_new(&cfg, fileno(f));
-  kiln_step_run(s);
-  kiln_step_free(s);
-  rewind(f);
-  char *line = NULL;
-  size_t cap = 0;
-  while (getline(&line, &cap, f) > 0) {
-    struct kiln_wire_event ev;
-    char err[256];
-    assert_int_equal(kiln_wire_decode(line, &ev, err, sizeof err), 0);
-    out->events = kiln_xrealloc(out->events, (out->n + 1) * sizeof ev);
-    out->events[out->n++] = ev;
-  }
-  free(line);
-  fclose(f);
+  harness_run_step(&cfg, out);
 }
 
 static size_t fails(const struct captured *c, const char *symptom, char *msg,

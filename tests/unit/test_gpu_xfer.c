@@ -18,14 +18,13 @@
 #include <unistd.h>
 
 #include "../../stress/xfer_math.h"
+#include "fake_nvml.h"
 #include "fsutil.h"
 #include "harness.h"
 #include "kiln/gpu_xfer.h"
 #include "kiln/module.h"
 #include "kiln/nvml.h"
 #include "kiln/result.h"
-
-#define FAKE_SRC "tests/fixtures/nvml/fake_nvml.c"
 
 static char tmpdir[256];
 static char lib_new[300], lib_old[300];
@@ -123,18 +122,10 @@ static int setup_all(void **state) {
   snprintf(tmpdir, sizeof tmpdir, "/tmp/kiln-xfer-XXXXXX");
   if (!mkdtemp(tmpdir))
     return -1;
-  snprintf(lib_new, sizeof lib_new, "%s/libfake-new.so", tmpdir);
-  snprintf(lib_old, sizeof lib_old, "%s/libfake-old.so", tmpdir);
-  char cmd[1400];
-  snprintf(cmd, sizeof cmd,
-           "cc -shared -fPIC -w -o %s %s && cc -shared -fPIC -w -DOLD -o %s "
-           "%s",
-           lib_new, FAKE_SRC, lib_old, FAKE_SRC);
-  if (system(cmd) != 0) {
-    fprintf(stderr, "could not build the fake NVML: %s\n", cmd);
-    return -1;
-  }
-  return 0;
+  return fake_nvml_build(tmpdir, false, lib_new, sizeof lib_new) != 0 ||
+                 fake_nvml_build(tmpdir, true, lib_old, sizeof lib_old) != 0
+             ? -1
+             : 0;
 }
 
 static int teardown_all(void **state) {

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 #include <unistd.h>
 
+#include "fake_nvml.h"
 #include "harness.h"
 #include "kiln/module.h"
 #include "kiln/nvml.h"
@@ -26,9 +27,6 @@
 
 #define BUS "0000:1b:00.0"
 
-/* The fake library (its knobs are listed at its top). */
-#define FAKE_SRC "tests/fixtures/nvml/fake_nvml.c"
-
 static char tmpdir[256];
 static char lib_new[300], lib_old[300];
 
@@ -36,19 +34,10 @@ static int build_fake(void **state) {
   snprintf(tmpdir, sizeof tmpdir, "/tmp/kiln-nvml-XXXXXX");
   if (!mkdtemp(tmpdir))
     return -1;
-  const char *src = FAKE_SRC;
-  snprintf(lib_new, sizeof lib_new, "%s/libfake-new.so", tmpdir);
-  snprintf(lib_old, sizeof lib_old, "%s/libfake-old.so", tmpdir);
-  char cmd[1400];
-  snprintf(cmd, sizeof cmd,
-           "cc -shared -fPIC -w -o %s %s && cc -shared -fPIC -w -DOLD -o %s "
-           "%s",
-           lib_new, src, lib_old, src);
-  if (system(cmd) != 0) {
-    fprintf(stderr, "could not build the fake NVML: %s\n", cmd);
-    return -1;
-  }
-  return 0;
+  return fake_nvml_build(tmpdir, false, lib_new, sizeof lib_new) != 0 ||
+                 fake_nvml_build(tmpdir, true, lib_old, sizeof lib_old) != 0
+             ? -1
+             : 0;
 }
 
 static int remove_fake(void **state) {
@@ -86,8 +75,6 @@ static void run_health(const char *const *params, struct captured *out) {
     kv[i].key = (char *)params[2 * i];
     kv[i].value = (char *)params[2 * i + 1];
   }
-  FILE *f = tmpfile();
-  assert_non_null(f);
   struct kiln_step_config cfg = {
       .module = kiln_module_find("gpu.health"),
       .id = "gpu.health[0]",
@@ -97,21 +84,7 @@ static void run_health(const char *const *params, struct captured *out) {
       .n_params = np,
   };
   assert_non_null(cfg.module);
-  struct kiln_step *s = kiln_step_new(&cfg, fileno(f));
-  kiln_step_run(s);
-  kiln_step_free(s);
-  rewind(f);
-  char *line = NULL;
-  size_t cap = 0;
-  while (getline(&line, &cap, f) > 0) {
-    struct kiln_wire_event ev;
-    char err[256];
-    assert_int_equal(kiln_wire_decode(line, &ev, err, sizeof err), 0);
-    out->events = kiln_xrealloc(out->events, (out->n + 1) * sizeof ev);
-    out->events[out->n++] = ev;
-  }
-  free(line);
-  fclose(f);
+  harness_run_step(&cfg, out);
 }
 
 /* FAIL diagnoses with symptom; the first's message into msg. */
