@@ -19,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "gpu_device.h"
 #include "gpu_patterns.h"
 
 #include "gemm_check.h"
@@ -100,11 +101,6 @@ struct kiln_gemm {
   bool pending, batch_each;
   int batch_gemms, batch_checks;
 };
-
-static int fail(cudaError_t e, const char *what, char *why, size_t n) {
-  snprintf(why, n, "%s: %s", what, cudaGetErrorString(e));
-  return -1;
-}
 
 static const char *status_text(const kiln_gemm *h, cublasStatus_t s) {
   const char *t = h->b.status_string ? h->b.status_string(s) : NULL;
@@ -435,23 +431,11 @@ extern "C" int kiln_gemm_open(const char *bus_id, struct kiln_gemm **out,
                               size_t n) {
   *out = NULL;
   memset(info, 0, sizeof *info);
-  int count = 0, dev = 0;
-  cudaError_t e = cudaGetDeviceCount(&count);
-  if (e == cudaErrorNoDevice || e == cudaErrorInsufficientDriver ||
-      e == cudaErrorInitializationError || (e == cudaSuccess && count == 0)) {
-    snprintf(why, n, "no usable CUDA device: %s",
-             e == cudaSuccess ? "none found" : cudaGetErrorString(e));
-    return 1;
-  }
-  if (e != cudaSuccess)
-    return fail(e, "cudaGetDeviceCount", why, n);
-  if (bus_id && (e = cudaDeviceGetByPCIBusId(&dev, bus_id)) != cudaSuccess)
-    return fail(e, bus_id, why, n);
-  if ((e = cudaSetDevice(dev)) != cudaSuccess)
-    return fail(e, "cudaSetDevice", why, n);
+  int dev = 0;
   cudaDeviceProp p;
-  if ((e = cudaGetDeviceProperties(&p, dev)) != cudaSuccess)
-    return fail(e, "cudaGetDeviceProperties", why, n);
+  int opened = kiln_cuda_open(bus_id, &dev, &p, why, n);
+  if (opened)
+    return opened;
   snprintf(info->name, sizeof info->name, "%s", p.name);
   if (cudaDeviceGetPCIBusId(info->bus, sizeof info->bus, dev) != cudaSuccess)
     snprintf(info->bus, sizeof info->bus, "%s", bus_id ? bus_id : "?");
@@ -472,26 +456,27 @@ extern "C" int kiln_gemm_open(const char *bus_id, struct kiln_gemm **out,
     free(h);
     return 1;
   }
+  cudaError_t e;
   if ((e = cudaStreamCreateWithFlags(&h->stream, cudaStreamNonBlocking)) !=
       cudaSuccess) {
     free(h);
-    return fail(e, "cudaStreamCreate", why, n);
+    return kiln_cuda_fail(e, "cudaStreamCreate", why, n);
   }
   h->have_stream = true;
   int rc = 0;
   if ((e = cudaEventCreate(&h->t_start)) != cudaSuccess ||
       (e = cudaEventCreate(&h->t_end)) != cudaSuccess) {
-    rc = fail(e, "cudaEventCreate", why, n);
+    rc = kiln_cuda_fail(e, "cudaEventCreate", why, n);
   } else {
     h->batch_events = true;
     for (; h->events < KILN_GEMM_MAX_BATCH; h->events++) {
       if ((e = cudaEventCreate(&h->g0[h->events])) != cudaSuccess) {
-        rc = fail(e, "cudaEventCreate", why, n);
+        rc = kiln_cuda_fail(e, "cudaEventCreate", why, n);
         break;
       }
       if ((e = cudaEventCreate(&h->g1[h->events])) != cudaSuccess) {
         cudaEventDestroy(h->g0[h->events]);
-        rc = fail(e, "cudaEventCreate", why, n);
+        rc = kiln_cuda_fail(e, "cudaEventCreate", why, n);
         break;
       }
     }
@@ -501,7 +486,7 @@ extern "C" int kiln_gemm_open(const char *bus_id, struct kiln_gemm **out,
               (e = cudaMalloc(&h->scale, sizeof *h->scale)) != cudaSuccess ||
               (e = cudaMemcpy(h->scale, &one, sizeof one,
                               cudaMemcpyHostToDevice)) != cudaSuccess))
-    rc = fail(e, "cudaMalloc", why, n);
+    rc = kiln_cuda_fail(e, "cudaMalloc", why, n);
   cublasStatus_t s;
   if (!rc && (s = h->b.create(&h->blas)) != CUBLAS_STATUS_SUCCESS) {
     h->blas = NULL;
@@ -557,7 +542,7 @@ extern "C" int kiln_gemm_prepare(struct kiln_gemm *h, int type, int size,
   size_t free_b = 0, total_b = 0;
   cudaError_t e;
   if ((e = cudaMemGetInfo(&free_b, &total_b)) != cudaSuccess)
-    return fail(e, "cudaMemGetInfo", why, n);
+    return kiln_cuda_fail(e, "cudaMemGetInfo", why, n);
   if (need > free_b) {
     snprintf(why, n,
              "%s GEMMs of %d x %d need %llu MiB of device memory, %llu MiB "
@@ -573,7 +558,7 @@ extern "C" int kiln_gemm_prepare(struct kiln_gemm *h, int type, int size,
       (type == KILN_GEMM_FP8 &&
        (e = cudaMalloc(&h->ws, FP8_WORKSPACE)) != cudaSuccess)) {
     release_type(h);
-    return fail(e, "cudaMalloc", why, n);
+    return kiln_cuda_fail(e, "cudaMalloc", why, n);
   }
   prep->bytes = need;
   int blocks = h->sms * 4, threads = 256;
@@ -586,7 +571,7 @@ extern "C" int kiln_gemm_prepare(struct kiln_gemm *h, int type, int size,
           cudaSuccess ||
       (e = cudaStreamSynchronize(h->stream)) != cudaSuccess) {
     release_type(h);
-    return fail(e, "fill kernel", why, n);
+    return kiln_cuda_fail(e, "fill kernel", why, n);
   }
   if (type == KILN_GEMM_FP8) {
     int rc = setup_fp8(h, why, n);
@@ -608,13 +593,13 @@ extern "C" int kiln_gemm_prepare(struct kiln_gemm *h, int type, int size,
   if ((e = cudaGetLastError()) != cudaSuccess ||
       (e = cudaStreamSynchronize(h->stream)) != cudaSuccess) {
     release_type(h);
-    return fail(e, "reference GEMM", why, n);
+    return kiln_cuda_fail(e, "reference GEMM", why, n);
   }
   // Iteration 1, timed, and its comparison, timed.
   h->iteration = 1;
   if ((e = cudaEventRecord(h->g0[0], h->stream)) != cudaSuccess) {
     release_type(h);
-    return fail(e, "cudaEventRecord", why, n);
+    return kiln_cuda_fail(e, "cudaEventRecord", why, n);
   }
   if ((s = run_gemm(h, h->c)) != CUBLAS_STATUS_SUCCESS) {
     int rc = fail_blas(h, s, "GEMM", -1, why, n);
@@ -633,7 +618,7 @@ extern "C" int kiln_gemm_prepare(struct kiln_gemm *h, int type, int size,
   }
   if (e != cudaSuccess) {
     release_type(h);
-    return fail(e, "first timed GEMM", why, n);
+    return kiln_cuda_fail(e, "first timed GEMM", why, n);
   }
   prep->gemm_ms = gemm_ms;
   prep->check_ms = check_ms;
@@ -677,7 +662,7 @@ extern "C" int kiln_gemm_launch(struct kiln_gemm *h, int iters, int every,
   if (e == cudaSuccess)
     e = cudaGetLastError();
   if (e != cudaSuccess)
-    return fail(e, "queueing GEMMs", why, n);
+    return kiln_cuda_fail(e, "queueing GEMMs", why, n);
   h->pending = true;
   h->batch_each = each;
   h->batch_gemms = iters;
@@ -700,7 +685,7 @@ extern "C" int kiln_gemm_wait(struct kiln_gemm *h, double timeout,
     if (e == cudaSuccess)
       break;
     if (e != cudaErrorNotReady)
-      return fail(e, "GEMM batch", why, n);
+      return kiln_cuda_fail(e, "GEMM batch", why, n);
     if (mono_now() >= end)
       return 2;
     struct timespec ts = {0, 100000};
@@ -709,13 +694,13 @@ extern "C" int kiln_gemm_wait(struct kiln_gemm *h, double timeout,
   h->pending = false;
   float total = 0;
   if ((e = cudaEventElapsedTime(&total, h->t_start, h->t_end)) != cudaSuccess)
-    return fail(e, "cudaEventElapsedTime", why, n);
+    return kiln_cuda_fail(e, "cudaEventElapsedTime", why, n);
   double sum = 0;
   for (int i = 0; i < h->batch_gemms; i++) {
     float ms = total / (float)h->batch_gemms;
     if (h->batch_each &&
         (e = cudaEventElapsedTime(&ms, h->g0[i], h->g1[i])) != cudaSuccess)
-      return fail(e, "cudaEventElapsedTime", why, n);
+      return kiln_cuda_fail(e, "cudaEventElapsedTime", why, n);
     h->each_ms[i] = ms;
     sum += ms;
   }
@@ -737,10 +722,10 @@ extern "C" int kiln_gemm_check_last(struct kiln_gemm *h, char *why, size_t n) {
     launch_compare(h, h->iteration);
     h->last_checked = true;
     if ((e = cudaGetLastError()) != cudaSuccess)
-      return fail(e, "compare kernel", why, n);
+      return kiln_cuda_fail(e, "compare kernel", why, n);
   }
   if ((e = cudaStreamSynchronize(h->stream)) != cudaSuccess)
-    return fail(e, "compare kernel", why, n);
+    return kiln_cuda_fail(e, "compare kernel", why, n);
   h->pending = false;
   return 0;
 }
@@ -755,7 +740,7 @@ extern "C" int kiln_gemm_read_check(struct kiln_gemm *h,
   if ((e = cudaMemcpyAsync(&d, h->chk, sizeof d, cudaMemcpyDeviceToHost,
                            h->stream)) != cudaSuccess ||
       (e = cudaStreamSynchronize(h->stream)) != cudaSuccess)
-    return fail(e, "reading the comparison", why, n);
+    return kiln_cuda_fail(e, "reading the comparison", why, n);
   out->checks = h->checks;
   out->count = d.count;
   out->inexact = d.inexact;

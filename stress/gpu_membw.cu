@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gpu_device.h"
 #include "gpu_patterns.h"
 #include "kiln/gpu_mem.h"
 
@@ -27,11 +28,6 @@ struct kiln_gpubw {
   bool events;
   struct bw_check *chk; // device
 };
-
-static int fail(cudaError_t e, const char *what, char *why, size_t n) {
-  snprintf(why, n, "%s: %s", what, cudaGetErrorString(e));
-  return -1;
-}
 
 __global__ void bw_fill(ulonglong2 *p, uint64_t pairs, uint64_t seed) {
   uint64_t stride = (uint64_t)gridDim.x * blockDim.x;
@@ -93,22 +89,11 @@ extern "C" int kiln_gpubw_open(const char *bus_id, double share, uint64_t seed,
                                size_t n) {
   *out = NULL;
   memset(info, 0, sizeof *info);
-  int count = 0, dev = 0;
-  cudaError_t e = cudaGetDeviceCount(&count);
-  if (e == cudaErrorNoDevice || e == cudaErrorInsufficientDriver ||
-      e == cudaErrorInitializationError || (e == cudaSuccess && count == 0)) {
-    snprintf(why, n, "no usable CUDA device: %s",
-             e == cudaSuccess ? "none found" : cudaGetErrorString(e));
-    return 1;
-  }
-  if (e != cudaSuccess)
-    return fail(e, "cudaGetDeviceCount", why, n);
-  if ((e = cudaDeviceGetByPCIBusId(&dev, bus_id)) != cudaSuccess ||
-      (e = cudaSetDevice(dev)) != cudaSuccess)
-    return fail(e, bus_id, why, n);
+  int dev = 0;
   cudaDeviceProp p;
-  if ((e = cudaGetDeviceProperties(&p, dev)) != cudaSuccess)
-    return fail(e, "cudaGetDeviceProperties", why, n);
+  int rc = kiln_cuda_open(bus_id, &dev, &p, why, n);
+  if (rc)
+    return rc;
   snprintf(info->name, sizeof info->name, "%s", p.name);
   struct kiln_gpubw *h = (struct kiln_gpubw *)calloc(1, sizeof *h);
   if (!h) {
@@ -121,14 +106,15 @@ extern "C" int kiln_gpubw_open(const char *bus_id, double share, uint64_t seed,
   cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, bw_copy, h->threads,
                                                 0);
   h->blocks = p.multiProcessorCount * (per_sm > 0 ? per_sm : 2);
+  cudaError_t e;
   if ((e = cudaMalloc(&h->chk, sizeof *h->chk)) != cudaSuccess) {
     release(h);
-    return fail(e, "cudaMalloc", why, n);
+    return kiln_cuda_fail(e, "cudaMalloc", why, n);
   }
   size_t free_b = 0, total_b = 0;
   if ((e = cudaMemGetInfo(&free_b, &total_b)) != cudaSuccess) {
     release(h);
-    return fail(e, "cudaMemGetInfo", why, n);
+    return kiln_cuda_fail(e, "cudaMemGetInfo", why, n);
   }
   info->free_bytes = free_b;
   info->total_bytes = total_b;
@@ -153,14 +139,14 @@ extern "C" int kiln_gpubw_open(const char *bus_id, double share, uint64_t seed,
   if ((e = cudaEventCreate(&h->t0)) != cudaSuccess ||
       (e = cudaEventCreate(&h->t1)) != cudaSuccess) {
     release(h);
-    return fail(e, "cudaEventCreate", why, n);
+    return kiln_cuda_fail(e, "cudaEventCreate", why, n);
   }
   h->events = true;
   bw_fill<<<h->blocks, h->threads>>>(h->buf[0], h->pairs, seed);
   if ((e = cudaGetLastError()) != cudaSuccess ||
       (e = cudaDeviceSynchronize()) != cudaSuccess) {
     release(h);
-    return fail(e, "fill kernel", why, n);
+    return kiln_cuda_fail(e, "fill kernel", why, n);
   }
   *out = h;
   return 0;
@@ -175,10 +161,10 @@ extern "C" int kiln_gpubw_copy(struct kiln_gpubw *h, double *bytes, double *ms,
   if (e == cudaSuccess)
     e = cudaEventSynchronize(h->t1);
   if (e != cudaSuccess)
-    return fail(e, "copy kernel", why, n);
+    return kiln_cuda_fail(e, "copy kernel", why, n);
   float t = 0;
   if ((e = cudaEventElapsedTime(&t, h->t0, h->t1)) != cudaSuccess)
-    return fail(e, "cudaEventElapsedTime", why, n);
+    return kiln_cuda_fail(e, "cudaEventElapsedTime", why, n);
   h->dir = !h->dir;
   *bytes = 2.0 * 16.0 * (double)h->pairs;
   *ms = t;
@@ -199,7 +185,7 @@ extern "C" int kiln_gpubw_verify(struct kiln_gpubw *h, uint64_t *errors,
   if (e == cudaSuccess)
     e = cudaMemcpy(&c, h->chk, sizeof c, cudaMemcpyDeviceToHost);
   if (e != cudaSuccess)
-    return fail(e, "verify kernel", why, n);
+    return kiln_cuda_fail(e, "verify kernel", why, n);
   *errors = c.count;
   *first = c.first;
   *first_addr = c.first_addr;
@@ -223,10 +209,10 @@ extern "C" int kiln_gpubw_memcpy_ref(struct kiln_gpubw *h, double *bytes,
   if (e == cudaSuccess)
     e = cudaEventSynchronize(h->t1);
   if (e != cudaSuccess)
-    return fail(e, "cudaMemcpyAsync device to device", why, n);
+    return kiln_cuda_fail(e, "cudaMemcpyAsync device to device", why, n);
   float t = 0;
   if ((e = cudaEventElapsedTime(&t, h->t0, h->t1)) != cudaSuccess)
-    return fail(e, "cudaEventElapsedTime", why, n);
+    return kiln_cuda_fail(e, "cudaEventElapsedTime", why, n);
   h->dir = !h->dir;
   *bytes = 2.0 * (double)size;
   *ms = t;
@@ -244,7 +230,7 @@ extern "C" int kiln_gpu_mem_clock(const char *bus_id, int *clock_khz,
     return 1;
   }
   if ((e = cudaDeviceGetByPCIBusId(&dev, bus_id)) != cudaSuccess)
-    return fail(e, bus_id, why, n);
+    return kiln_cuda_fail(e, bus_id, why, n);
   // cudaDeviceProp's memoryClockRate is gone in CUDA 13; the attributes
   // remain, and a driver may answer 0 for them.
   e = cudaDeviceGetAttribute(clock_khz, cudaDevAttrMemoryClockRate, dev);

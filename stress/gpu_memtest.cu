@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gpu_device.h"
 #include "gpu_patterns.h"
 #include "kiln/gpu_mem.h"
 
@@ -33,11 +34,6 @@ struct kiln_gpumt {
   uint64_t words;
   struct mt_record *rec; // device
 };
-
-static int fail(cudaError_t e, const char *what, char *why, size_t n) {
-  snprintf(why, n, "%s: %s", what, cudaGetErrorString(e));
-  return -1;
-}
 
 __global__ void mt_write(ulonglong2 *p, uint64_t pairs, uint64_t first,
                          int kind, uint64_t pass, uint64_t seed) {
@@ -98,31 +94,18 @@ extern "C" int kiln_gpumt_open(const char *bus_id, double share,
                                size_t n) {
   *out = NULL;
   memset(info, 0, sizeof *info);
-  int count = 0;
-  cudaError_t e = cudaGetDeviceCount(&count);
-  if (e == cudaErrorNoDevice || e == cudaErrorInsufficientDriver ||
-      e == cudaErrorInitializationError || (e == cudaSuccess && count == 0)) {
-    snprintf(why, n, "no usable CUDA device: %s",
-             e == cudaSuccess ? "none found" : cudaGetErrorString(e));
-    return 1;
-  }
-  if (e != cudaSuccess)
-    return fail(e, "cudaGetDeviceCount", why, n);
+  int dev = 0;
+  cudaDeviceProp p;
+  int rc = kiln_cuda_open(bus_id, &dev, &p, why, n);
+  if (rc)
+    return rc;
   struct kiln_gpumt *h = (struct kiln_gpumt *)calloc(1, sizeof *h);
   if (!h) {
     snprintf(why, n, "out of host memory");
     return -1;
   }
-  if ((e = cudaDeviceGetByPCIBusId(&h->dev, bus_id)) != cudaSuccess ||
-      (e = cudaSetDevice(h->dev)) != cudaSuccess) {
-    free(h);
-    return fail(e, bus_id, why, n);
-  }
-  cudaDeviceProp p;
-  if ((e = cudaGetDeviceProperties(&p, h->dev)) != cudaSuccess) {
-    free(h);
-    return fail(e, "cudaGetDeviceProperties", why, n);
-  }
+  h->dev = dev;
+  cudaError_t e;
   snprintf(info->name, sizeof info->name, "%s", p.name);
   h->threads = 256;
   int per_sm = 0;
@@ -133,7 +116,7 @@ extern "C" int kiln_gpumt_open(const char *bus_id, double share,
   if ((e = cudaMalloc(&h->rec, sizeof *h->rec)) != cudaSuccess ||
       (e = cudaMemGetInfo(&free_b, &total_b)) != cudaSuccess) {
     release(h);
-    return fail(e, "cudaMemGetInfo", why, n);
+    return kiln_cuda_fail(e, "cudaMemGetInfo", why, n);
   }
   info->free_bytes = free_b;
   info->total_bytes = total_b;
@@ -190,7 +173,8 @@ extern "C" int kiln_gpumt_write(struct kiln_gpumt *h, int kind, uint64_t pass,
   cudaError_t e = cudaGetLastError();
   if (e == cudaSuccess)
     e = cudaDeviceSynchronize();
-  return e == cudaSuccess ? 0 : fail(e, "pattern write kernel", why, n);
+  return e == cudaSuccess ? 0
+                          : kiln_cuda_fail(e, "pattern write kernel", why, n);
 }
 
 extern "C" int kiln_gpumt_check(struct kiln_gpumt *h, int kind, uint64_t pass,
@@ -202,7 +186,7 @@ extern "C" int kiln_gpumt_check(struct kiln_gpumt *h, int kind, uint64_t pass,
   *recorded = 0;
   cudaError_t e = cudaMemset(h->rec, 0, sizeof h->rec->count);
   if (e != cudaSuccess)
-    return fail(e, "cudaMemset", why, n);
+    return kiln_cuda_fail(e, "cudaMemset", why, n);
   for (int k = 0; k < h->nchunks; k++) {
     int i = down ? h->nchunks - 1 - k : k;
     mt_check<<<h->blocks, h->threads>>>(h->chunk[i].p, h->chunk[i].words / 2,
@@ -211,11 +195,11 @@ extern "C" int kiln_gpumt_check(struct kiln_gpumt *h, int kind, uint64_t pass,
   }
   if ((e = cudaGetLastError()) != cudaSuccess ||
       (e = cudaDeviceSynchronize()) != cudaSuccess)
-    return fail(e, "pattern check kernel", why, n);
+    return kiln_cuda_fail(e, "pattern check kernel", why, n);
   static struct mt_record rec;
   if ((e = cudaMemcpy(&rec, h->rec, sizeof rec, cudaMemcpyDeviceToHost)) !=
       cudaSuccess)
-    return fail(e, "cudaMemcpy of the error record", why, n);
+    return kiln_cuda_fail(e, "cudaMemcpy of the error record", why, n);
   *errors = rec.count;
   size_t got = rec.count < MT_MAX_RECORD ? (size_t)rec.count : MT_MAX_RECORD;
   if (got > max)
@@ -254,7 +238,8 @@ extern "C" int kiln_gpumt_read(struct kiln_gpumt *h, uint64_t index,
   }
   cudaError_t e =
       cudaMemcpy(value, (const void *)(uintptr_t)a, 8, cudaMemcpyDeviceToHost);
-  return e == cudaSuccess ? 0 : fail(e, "cudaMemcpy of one word", why, n);
+  return e == cudaSuccess ? 0
+                          : kiln_cuda_fail(e, "cudaMemcpy of one word", why, n);
 }
 
 extern "C" int kiln_gpumt_flip(struct kiln_gpumt *h, uint64_t index,
@@ -265,7 +250,8 @@ extern "C" int kiln_gpumt_flip(struct kiln_gpumt *h, uint64_t index,
   v ^= mask;
   cudaError_t e = cudaMemcpy((void *)(uintptr_t)kiln_gpumt_address(h, index),
                              &v, 8, cudaMemcpyHostToDevice);
-  return e == cudaSuccess ? 0 : fail(e, "cudaMemcpy of one word", why, n);
+  return e == cudaSuccess ? 0
+                          : kiln_cuda_fail(e, "cudaMemcpy of one word", why, n);
 }
 
 extern "C" void kiln_gpumt_close(struct kiln_gpumt *h) {

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "gpu_device.h"
 #include "kiln/gpu_xfer.h"
 #include "xfer_math.h"
 
@@ -33,11 +34,6 @@ struct kiln_p2p {
   signed char *direct; // n * n
   char (*note)[128];   // n * n
 };
-
-static int fail(cudaError_t e, const char *what, char *why, size_t n) {
-  snprintf(why, n, "%s: %s", what, cudaGetErrorString(e));
-  return -1;
-}
 
 static double now_s(void) {
   struct timespec t;
@@ -85,13 +81,10 @@ static void release(struct kiln_p2p *h) {
 
 static int open_gpu(struct p2p_gpu *g, const char *bus, size_t bytes,
                     const uint32_t *chain, char *why, size_t wn) {
-  cudaError_t e;
-  if ((e = cudaDeviceGetByPCIBusId(&g->dev, bus)) != cudaSuccess ||
-      (e = cudaSetDevice(g->dev)) != cudaSuccess)
-    return fail(e, bus, why, wn);
   cudaDeviceProp p;
-  if ((e = cudaGetDeviceProperties(&p, g->dev)) != cudaSuccess)
-    return fail(e, "cudaGetDeviceProperties", why, wn);
+  if (kiln_cuda_select(bus, &g->dev, &p, why, wn) != 0)
+    return -1;
+  cudaError_t e;
   snprintf(g->name, sizeof g->name, "%s", p.name);
   if ((e = cudaMalloc(&g->src, bytes)) != cudaSuccess ||
       (e = cudaMalloc(&g->dst, bytes)) != cudaSuccess) {
@@ -101,25 +94,25 @@ static int open_gpu(struct p2p_gpu *g, const char *bus, size_t bytes,
   }
   if ((e = cudaMalloc(&g->chain, CHAIN_WORDS * sizeof *chain)) != cudaSuccess ||
       (e = cudaMalloc(&g->sink, sizeof *g->sink)) != cudaSuccess)
-    return fail(e, "cudaMalloc", why, wn);
+    return kiln_cuda_fail(e, "cudaMalloc", why, wn);
   if ((e = cudaMemset(g->src, 0x5a, bytes)) != cudaSuccess ||
       (e = cudaMemset(g->dst, 0, bytes)) != cudaSuccess ||
       (e = cudaMemcpy(g->chain, chain, CHAIN_WORDS * sizeof *chain,
                       cudaMemcpyHostToDevice)) != cudaSuccess)
-    return fail(e, "initialising buffers", why, wn);
+    return kiln_cuda_fail(e, "initialising buffers", why, wn);
   if ((e = cudaStreamCreateWithFlags(&g->stream, cudaStreamNonBlocking)) !=
       cudaSuccess)
-    return fail(e, "cudaStreamCreate", why, wn);
+    return kiln_cuda_fail(e, "cudaStreamCreate", why, wn);
   g->have_stream = true;
   if ((e = cudaEventCreate(&g->t0)) != cudaSuccess)
-    return fail(e, "cudaEventCreate", why, wn);
+    return kiln_cuda_fail(e, "cudaEventCreate", why, wn);
   if ((e = cudaEventCreate(&g->t1)) != cudaSuccess) {
     cudaEventDestroy(g->t0);
-    return fail(e, "cudaEventCreate", why, wn);
+    return kiln_cuda_fail(e, "cudaEventCreate", why, wn);
   }
   g->have_events = true;
   if ((e = cudaDeviceSynchronize()) != cudaSuccess)
-    return fail(e, "cudaDeviceSynchronize", why, wn);
+    return kiln_cuda_fail(e, "cudaDeviceSynchronize", why, wn);
   return 0;
 }
 
@@ -127,16 +120,9 @@ extern "C" int kiln_p2p_open(const char (*bus_ids)[16], size_t n, size_t bytes,
                              void (*tick)(void *ctx), void *ctx,
                              struct kiln_p2p **out, char *why, size_t wn) {
   *out = NULL;
-  int count = 0;
-  cudaError_t e = cudaGetDeviceCount(&count);
-  if (e == cudaErrorNoDevice || e == cudaErrorInsufficientDriver ||
-      e == cudaErrorInitializationError || (e == cudaSuccess && count == 0)) {
-    snprintf(why, wn, "no usable CUDA device: %s",
-             e == cudaSuccess ? "none found" : cudaGetErrorString(e));
-    return 1;
-  }
-  if (e != cudaSuccess)
-    return fail(e, "cudaGetDeviceCount", why, wn);
+  int rc = kiln_cuda_usable(why, wn);
+  if (rc)
+    return rc;
   if (bytes < 4) {
     snprintf(why, wn, "copy size %zu is too small", bytes);
     return -1;
@@ -170,10 +156,11 @@ extern "C" int kiln_p2p_open(const char (*bus_ids)[16], size_t n, size_t bytes,
       tick(ctx);
   }
   free(chain);
+  cudaError_t e;
   for (size_t i = 0; i < n; i++) {
     if ((e = cudaSetDevice(h->g[i].dev)) != cudaSuccess) {
       release(h);
-      return fail(e, bus_ids[i], why, wn);
+      return kiln_cuda_fail(e, bus_ids[i], why, wn);
     }
     for (size_t j = 0; j < n; j++) {
       if (i == j)
@@ -220,7 +207,7 @@ extern "C" int kiln_p2p_copy(struct kiln_p2p *h, size_t i, size_t j,
   struct p2p_gpu *a = &h->g[i], *b = &h->g[j];
   cudaError_t e;
   if ((e = cudaSetDevice(a->dev)) != cudaSuccess)
-    return fail(e, "cudaSetDevice", why, wn);
+    return kiln_cuda_fail(e, "cudaSetDevice", why, wn);
   bool direct = h->direct[i * h->n + j];
   double t0 = now_s();
   if ((e = cudaEventRecord(a->t0, a->stream)) != cudaSuccess ||
@@ -228,11 +215,11 @@ extern "C" int kiln_p2p_copy(struct kiln_p2p *h, size_t i, size_t j,
                                a->stream)) != cudaSuccess ||
       (e = cudaEventRecord(a->t1, a->stream)) != cudaSuccess ||
       (e = cudaStreamSynchronize(a->stream)) != cudaSuccess)
-    return fail(e, "cudaMemcpyPeerAsync", why, wn);
+    return kiln_cuda_fail(e, "cudaMemcpyPeerAsync", why, wn);
   double wall = now_s() - t0;
   float t = 0;
   if ((e = cudaEventElapsedTime(&t, a->t0, a->t1)) != cudaSuccess)
-    return fail(e, "cudaEventElapsedTime", why, wn);
+    return kiln_cuda_fail(e, "cudaEventElapsedTime", why, wn);
   // A staged copy may run partly outside the stream's view: time it on the
   // host, to its completion.
   *ms = direct ? t : wall * 1e3;
@@ -250,7 +237,7 @@ extern "C" int kiln_p2p_latency(struct kiln_p2p *h, size_t i, size_t j,
   if (loads < 1)
     loads = 1;
   if ((e = cudaSetDevice(a->dev)) != cudaSuccess)
-    return fail(e, "cudaSetDevice", why, wn);
+    return kiln_cuda_fail(e, "cudaSetDevice", why, wn);
   *chase = h->direct[i * h->n + j];
   int runs = *chase ? reps : 10 * reps;
   double *v = (double *)calloc((size_t)runs, sizeof *v);
@@ -281,8 +268,8 @@ extern "C" int kiln_p2p_latency(struct kiln_p2p *h, size_t i, size_t j,
   }
   if (e != cudaSuccess) {
     free(v);
-    return fail(e, *chase ? "pointer-chase kernel" : "4-byte peer copy", why,
-                wn);
+    return kiln_cuda_fail(
+        e, *chase ? "pointer-chase kernel" : "4-byte peer copy", why, wn);
   }
   *us = kiln_xfer_median(v, (size_t)runs);
   free(v);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gpu_device.h"
 #include "kiln/gpu_power.h"
 
 using namespace nvcuda;
@@ -50,11 +51,6 @@ struct kiln_gpupow {
   int head, inflight; // next slot to launch into; launches queued
   struct kiln_gpupow_stats st;
 };
-
-static int fail(cudaError_t e, const char *what, char *why, size_t n) {
-  snprintf(why, n, "%s: %s", what, cudaGetErrorString(e));
-  return -1;
-}
 
 __device__ static uint64_t pw_mix(uint64_t x) {
   x += 0x9e3779b97f4a7c15ULL;
@@ -184,10 +180,10 @@ static int wait_slot(struct kiln_gpupow *h, int slot, float *ms, char *why,
                      size_t n) {
   cudaError_t e = cudaEventSynchronize(h->end[slot]);
   if (e != cudaSuccess)
-    return fail(e, "power kernel", why, n);
+    return kiln_cuda_fail(e, "power kernel", why, n);
   if ((e = cudaEventElapsedTime(ms, h->start[slot], h->end[slot])) !=
       cudaSuccess)
-    return fail(e, "cudaEventElapsedTime", why, n);
+    return kiln_cuda_fail(e, "cudaEventElapsedTime", why, n);
   return 0;
 }
 
@@ -198,7 +194,7 @@ static int timed_launch(struct kiln_gpupow *h, long iters, float *ms, char *why,
   launch(h, 0);
   cudaError_t e = cudaGetLastError();
   if (e != cudaSuccess)
-    return fail(e, "power kernel launch", why, n);
+    return kiln_cuda_fail(e, "power kernel launch", why, n);
   return wait_slot(h, 0, ms, why, n);
 }
 
@@ -218,22 +214,11 @@ extern "C" int kiln_gpupow_open(const char *bus_id, double launch_ms,
                                 size_t n) {
   *out = NULL;
   memset(info, 0, sizeof *info);
-  int count = 0, dev = 0;
-  cudaError_t e = cudaGetDeviceCount(&count);
-  if (e == cudaErrorNoDevice || e == cudaErrorInsufficientDriver ||
-      e == cudaErrorInitializationError || (e == cudaSuccess && count == 0)) {
-    snprintf(why, n, "no usable CUDA device: %s",
-             e == cudaSuccess ? "none found" : cudaGetErrorString(e));
-    return 1;
-  }
-  if (e != cudaSuccess)
-    return fail(e, "cudaGetDeviceCount", why, n);
-  if ((e = cudaDeviceGetByPCIBusId(&dev, bus_id)) != cudaSuccess ||
-      (e = cudaSetDevice(dev)) != cudaSuccess)
-    return fail(e, bus_id, why, n);
+  int dev = 0;
   cudaDeviceProp prop;
-  if ((e = cudaGetDeviceProperties(&prop, dev)) != cudaSuccess)
-    return fail(e, "cudaGetDeviceProperties", why, n);
+  int rc = kiln_cuda_open(bus_id, &dev, &prop, why, n);
+  if (rc)
+    return rc;
   snprintf(info->name, sizeof info->name, "%s", prop.name);
   if (prop.major < 7) {
     snprintf(why, n, "%s (compute capability %d.%d) has no tensor cores",
@@ -246,11 +231,12 @@ extern "C" int kiln_gpupow_open(const char *bus_id, double launch_ms,
     return -1;
   }
   int per_sm = 0;
-  e = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, pw_burn,
-                                                    PW_THREADS, 0);
+  cudaError_t e = cudaOccupancyMaxActiveBlocksPerMultiprocessor(
+      &per_sm, pw_burn, PW_THREADS, 0);
   if (e != cudaSuccess) {
     release(h);
-    return fail(e, "cudaOccupancyMaxActiveBlocksPerMultiprocessor", why, n);
+    return kiln_cuda_fail(e, "cudaOccupancyMaxActiveBlocksPerMultiprocessor",
+                          why, n);
   }
   if (per_sm < 1)
     per_sm = 1;
@@ -260,7 +246,7 @@ extern "C" int kiln_gpupow_open(const char *bus_id, double launch_ms,
   size_t free_b = 0, total_b = 0;
   if ((e = cudaMemGetInfo(&free_b, &total_b)) != cudaSuccess) {
     release(h);
-    return fail(e, "cudaMemGetInfo", why, n);
+    return kiln_cuda_fail(e, "cudaMemGetInfo", why, n);
   }
   while (half > (64ULL << 20) && 2 * half > free_b / 2)
     half /= 2; // a small or busy GPU: smaller buffers, still beyond L2
@@ -273,7 +259,7 @@ extern "C" int kiln_gpupow_open(const char *bus_id, double launch_ms,
       (e = cudaMalloc(&h->buf[0], half)) != cudaSuccess ||
       (e = cudaMalloc(&h->buf[1], half)) != cudaSuccess) {
     release(h);
-    return fail(e, "cudaMalloc", why, n);
+    return kiln_cuda_fail(e, "cudaMalloc", why, n);
   }
   for (; h->nevents < PW_QUEUE; h->nevents++) {
     // Blocking sync: the host sleeps while it waits, not spin a core.
@@ -287,7 +273,7 @@ extern "C" int kiln_gpupow_open(const char *bus_id, double launch_ms,
   }
   if (e != cudaSuccess) {
     release(h);
-    return fail(e, "cudaEventCreate", why, n);
+    return kiln_cuda_fail(e, "cudaEventCreate", why, n);
   }
   h->p.a = h->ab;
   h->p.b = h->ab + PW_TILES * 256;
@@ -302,7 +288,7 @@ extern "C" int kiln_gpupow_open(const char *bus_id, double launch_ms,
   if ((e = cudaGetLastError()) != cudaSuccess ||
       (e = cudaDeviceSynchronize()) != cudaSuccess) {
     release(h);
-    return fail(e, "fill kernel", why, n);
+    return kiln_cuda_fail(e, "fill kernel", why, n);
   }
   // Calibrate: a short launch, then one near the wanted length, scaled.
   long iters = 256, measured = iters;
@@ -328,7 +314,7 @@ extern "C" int kiln_gpupow_open(const char *bus_id, double launch_ms,
   // The calibration's figures are not the run's.
   if ((e = cudaMemset(h->moved, 0, sizeof *h->moved)) != cudaSuccess) {
     release(h);
-    return fail(e, "cudaMemset", why, n);
+    return kiln_cuda_fail(e, "cudaMemset", why, n);
   }
   *out = h;
   return 0;
@@ -348,7 +334,7 @@ extern "C" int kiln_gpupow_step(struct kiln_gpupow *h, char *why, size_t n) {
     launch(h, (h->head + h->inflight) % PW_QUEUE);
     cudaError_t e = cudaGetLastError();
     if (e != cudaSuccess)
-      return fail(e, "power kernel launch", why, n);
+      return kiln_cuda_fail(e, "power kernel launch", why, n);
     h->inflight++;
   }
   float ms = 0;
@@ -375,7 +361,7 @@ extern "C" int kiln_gpupow_finish(struct kiln_gpupow *h,
   cudaError_t e =
       cudaMemcpy(&moved, h->moved, sizeof moved, cudaMemcpyDeviceToHost);
   if (e != cudaSuccess)
-    return fail(e, "reading the copy's count", why, n);
+    return kiln_cuda_fail(e, "reading the copy's count", why, n);
   h->st.bytes = 2.0 * 16.0 * (double)moved;
   *st = h->st;
   return 0;

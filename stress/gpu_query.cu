@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "gpu_device.h"
 #include "kiln/gpu.h"
 
 // Each thread writes its own index; the host checks every element, so a
@@ -13,32 +14,15 @@ __global__ void write_indices(unsigned *out, unsigned n) {
     out[i] = i * 2654435761u;
 }
 
-static int cuda_fail(cudaError_t e, const char *what, char *why, size_t n) {
-  snprintf(why, n, "%s: %s", what, cudaGetErrorString(e));
-  return -1;
-}
-
 extern "C" int kiln_cuda_query(const char *bus_id, struct kiln_gpu_info *out,
                                char *why, size_t n) {
   memset(out, 0, sizeof *out);
-  int count = 0;
-  cudaError_t e = cudaGetDeviceCount(&count);
-  if (e == cudaErrorNoDevice || e == cudaErrorInsufficientDriver ||
-      e == cudaErrorInitializationError || count == 0) {
-    snprintf(why, n, "no usable CUDA device: %s",
-             e == cudaSuccess ? "none found" : cudaGetErrorString(e));
-    return 1;
-  }
-  if (e != cudaSuccess)
-    return cuda_fail(e, "cudaGetDeviceCount", why, n);
   int dev = 0;
-  if ((e = cudaDeviceGetByPCIBusId(&dev, bus_id)) != cudaSuccess)
-    return cuda_fail(e, bus_id, why, n);
-  if ((e = cudaSetDevice(dev)) != cudaSuccess)
-    return cuda_fail(e, "cudaSetDevice", why, n);
   cudaDeviceProp p;
-  if ((e = cudaGetDeviceProperties(&p, dev)) != cudaSuccess)
-    return cuda_fail(e, "cudaGetDeviceProperties", why, n);
+  int rc = kiln_cuda_open(bus_id, &dev, &p, why, n);
+  if (rc)
+    return rc;
+  cudaError_t e;
   snprintf(out->name, sizeof out->name, "%s", p.name);
   cudaDeviceGetPCIBusId(out->bus_id, sizeof out->bus_id, dev);
   out->cc_major = p.major;
@@ -46,7 +30,7 @@ extern "C" int kiln_cuda_query(const char *bus_id, struct kiln_gpu_info *out,
   out->sm_count = p.multiProcessorCount;
   size_t free_b = 0, total_b = 0;
   if ((e = cudaMemGetInfo(&free_b, &total_b)) != cudaSuccess)
-    return cuda_fail(e, "cudaMemGetInfo", why, n);
+    return kiln_cuda_fail(e, "cudaMemGetInfo", why, n);
   out->mem_total_gib = (double)total_b / (1u << 30);
   out->mem_free_gib = (double)free_b / (1u << 30);
   cudaDriverGetVersion(&out->driver_version);
@@ -55,7 +39,7 @@ extern "C" int kiln_cuda_query(const char *bus_id, struct kiln_gpu_info *out,
   const unsigned len = 1u << 20;
   unsigned *d = NULL;
   if ((e = cudaMalloc(&d, len * sizeof *d)) != cudaSuccess)
-    return cuda_fail(e, "cudaMalloc", why, n);
+    return kiln_cuda_fail(e, "cudaMalloc", why, n);
   cudaEvent_t t0, t1;
   cudaEventCreate(&t0);
   cudaEventCreate(&t1);
@@ -71,7 +55,7 @@ extern "C" int kiln_cuda_query(const char *bus_id, struct kiln_gpu_info *out,
     e = cudaMemcpy(host, d, len * sizeof *d, cudaMemcpyDeviceToHost);
   cudaFree(d);
   if (e != cudaSuccess)
-    return cuda_fail(e, "check kernel", why, n);
+    return kiln_cuda_fail(e, "check kernel", why, n);
   for (unsigned i = 0; i < len; i++)
     if (host[i] != i * 2654435761u) {
       snprintf(why, n, "check kernel wrote %#x at index %u, expected %#x",

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gpu_device.h"
 #include "kiln/gpu_xfer.h"
 
 struct kiln_pciebw {
@@ -19,11 +20,6 @@ struct kiln_pciebw {
   enum kiln_xfer_dir dir; // of the copy started last
   bool pending;
 };
-
-static int fail(cudaError_t e, const char *what, char *why, size_t n) {
-  snprintf(why, n, "%s: %s", what, cudaGetErrorString(e));
-  return -1;
-}
 
 static void release(struct kiln_pciebw *h) {
   // Errors here cannot change the step's result any more.
@@ -57,22 +53,11 @@ extern "C" int kiln_pciebw_open(const char *bus_id, size_t bytes,
                                 size_t n) {
   *out = NULL;
   memset(info, 0, sizeof *info);
-  int count = 0, dev = 0;
-  cudaError_t e = cudaGetDeviceCount(&count);
-  if (e == cudaErrorNoDevice || e == cudaErrorInsufficientDriver ||
-      e == cudaErrorInitializationError || (e == cudaSuccess && count == 0)) {
-    snprintf(why, n, "no usable CUDA device: %s",
-             e == cudaSuccess ? "none found" : cudaGetErrorString(e));
-    return 1;
-  }
-  if (e != cudaSuccess)
-    return fail(e, "cudaGetDeviceCount", why, n);
-  if ((e = cudaDeviceGetByPCIBusId(&dev, bus_id)) != cudaSuccess ||
-      (e = cudaSetDevice(dev)) != cudaSuccess)
-    return fail(e, bus_id, why, n);
+  int dev = 0;
   cudaDeviceProp p;
-  if ((e = cudaGetDeviceProperties(&p, dev)) != cudaSuccess)
-    return fail(e, "cudaGetDeviceProperties", why, n);
+  int rc = kiln_cuda_open(bus_id, &dev, &p, why, n);
+  if (rc)
+    return rc;
   snprintf(info->name, sizeof info->name, "%s", p.name);
   if (bytes == 0) {
     snprintf(why, n, "copy size is 0");
@@ -87,6 +72,7 @@ extern "C" int kiln_pciebw_open(const char *bus_id, size_t bytes,
   h->bytes = bytes;
   // Pinned host memory: allocated and locked by the calling thread, so the
   // pages land on the node that thread runs on.
+  cudaError_t e;
   if ((e = cudaHostAlloc(&h->src, bytes, cudaHostAllocDefault)) !=
           cudaSuccess ||
       (e = cudaHostAlloc(&h->dst, bytes, cudaHostAllocDefault)) !=
@@ -107,19 +93,19 @@ extern "C" int kiln_pciebw_open(const char *bus_id, size_t bytes,
     if ((e = cudaStreamCreateWithFlags(&h->stream[i], cudaStreamNonBlocking)) !=
         cudaSuccess) {
       release(h);
-      return fail(e, "cudaStreamCreate", why, n);
+      return kiln_cuda_fail(e, "cudaStreamCreate", why, n);
     }
     h->have_stream[i] = true;
   }
   if ((e = cudaEventCreate(&h->start)) != cudaSuccess) {
     release(h);
-    return fail(e, "cudaEventCreate", why, n);
+    return kiln_cuda_fail(e, "cudaEventCreate", why, n);
   }
   h->have_event[0] = true;
   for (int i = 0; i < 2; i++) {
     if ((e = cudaEventCreate(&h->end[i])) != cudaSuccess) {
       release(h);
-      return fail(e, "cudaEventCreate", why, n);
+      return kiln_cuda_fail(e, "cudaEventCreate", why, n);
     }
     h->have_event[i + 1] = true;
   }
@@ -137,7 +123,7 @@ extern "C" int kiln_pciebw_prime(struct kiln_pciebw *h, char *why, size_t n) {
           cudaSuccess ||
       (e = cudaMemcpy(h->db, h->src, h->bytes, cudaMemcpyHostToDevice)) !=
           cudaSuccess)
-    return fail(e, "cudaMemcpy host to device", why, n);
+    return kiln_cuda_fail(e, "cudaMemcpy host to device", why, n);
   return 0;
 }
 
@@ -153,14 +139,14 @@ extern "C" int kiln_pciebw_start(struct kiln_pciebw *h, enum kiln_xfer_dir dir,
         (e = cudaMemcpyAsync(h->da, h->src, h->bytes, cudaMemcpyHostToDevice,
                              up)) != cudaSuccess ||
         (e = cudaEventRecord(h->end[0], up)) != cudaSuccess)
-      return fail(e, "host-to-device copy", why, n);
+      return kiln_cuda_fail(e, "host-to-device copy", why, n);
     break;
   case KILN_XFER_D2H:
     if ((e = cudaEventRecord(h->start, down)) != cudaSuccess ||
         (e = cudaMemcpyAsync(h->dst, h->db, h->bytes, cudaMemcpyDeviceToHost,
                              down)) != cudaSuccess ||
         (e = cudaEventRecord(h->end[1], down)) != cudaSuccess)
-      return fail(e, "device-to-host copy", why, n);
+      return kiln_cuda_fail(e, "device-to-host copy", why, n);
     break;
   case KILN_XFER_BIDIR:
     // Both copies start after `start` and the H2D stream's end waits for
@@ -174,7 +160,7 @@ extern "C" int kiln_pciebw_start(struct kiln_pciebw *h, enum kiln_xfer_dir dir,
         (e = cudaEventRecord(h->end[1], down)) != cudaSuccess ||
         (e = cudaStreamWaitEvent(up, h->end[1], 0)) != cudaSuccess ||
         (e = cudaEventRecord(h->end[0], up)) != cudaSuccess)
-      return fail(e, "bidirectional copy", why, n);
+      return kiln_cuda_fail(e, "bidirectional copy", why, n);
     break;
   default: snprintf(why, n, "unknown copy direction %d", (int)dir); return -1;
   }
@@ -187,10 +173,10 @@ extern "C" int kiln_pciebw_finish(struct kiln_pciebw *h, double *bytes,
   cudaError_t e = cudaEventSynchronize(end);
   h->pending = false;
   if (e != cudaSuccess)
-    return fail(e, "copy", why, n);
+    return kiln_cuda_fail(e, "copy", why, n);
   float t = 0;
   if ((e = cudaEventElapsedTime(&t, h->start, end)) != cudaSuccess)
-    return fail(e, "cudaEventElapsedTime", why, n);
+    return kiln_cuda_fail(e, "cudaEventElapsedTime", why, n);
   *bytes = (h->dir == KILN_XFER_BIDIR ? 2.0 : 1.0) * (double)h->bytes;
   *ms = t;
   return 0;
@@ -202,7 +188,7 @@ extern "C" int kiln_pciebw_fetch(struct kiln_pciebw *h, char *why, size_t n) {
   if (e == cudaSuccess)
     e = cudaMemcpy(h->dst, h->da, h->bytes, cudaMemcpyDeviceToHost);
   if (e != cudaSuccess)
-    return fail(e, "cudaMemcpy device to host", why, n);
+    return kiln_cuda_fail(e, "cudaMemcpy device to host", why, n);
   return 0;
 }
 
