@@ -244,19 +244,23 @@ int kiln_plan_build(const struct kiln_profile *p,
 
 /* The SKU for the GPU at bus (override first), with a note saying how it
  * was chosen or why there is none. */
+/* "limits from GPU SKU ... (how it was chosen)", saying when its floors
+ * are provisional. */
+static void describe_sku(const struct kiln_sku *sku, const char *how,
+                         char *note, size_t n) {
+  snprintf(note, n, "limits from GPU SKU %s (%s, %s), %s%s", sku->id, sku->name,
+           sku->source, how,
+           sku->provisional ? "; PROVISIONAL floors, not yet measured on a "
+                              "real GPU of this SKU"
+                            : "");
+}
+
 static const struct kiln_sku *sku_for_gpu(const char *bus,
                                           const struct kiln_sku_set *set,
                                           const struct kiln_sku *override,
                                           char *note, size_t n) {
-  const char *status = "";
   if (override) {
-    status = override->provisional ? "; PROVISIONAL floors, not yet measured "
-                                     "on a real GPU of this SKU"
-                                   : "";
-    snprintf(note, n,
-             "limits from GPU SKU %s (%s, %s), named by the station "
-             "spec%s",
-             override->id, override->name, override->source, status);
+    describe_sku(override, "named by the station spec", note, n);
     return override;
   }
   uint16_t vendor, device;
@@ -273,13 +277,9 @@ static const struct kiln_sku *sku_for_gpu(const char *bus,
              bus, vendor, device);
     return NULL;
   }
-  status = sku->provisional ? "; PROVISIONAL floors, not yet measured on a "
-                              "real GPU of this SKU"
-                            : "";
-  snprintf(note, n,
-           "limits from GPU SKU %s (%s, %s), chosen by PCI id "
-           "%04x:%04x%s",
-           sku->id, sku->name, sku->source, vendor, device, status);
+  char how[64];
+  snprintf(how, sizeof how, "chosen by PCI id %04x:%04x", vendor, device);
+  describe_sku(sku, how, note, n);
   return sku;
 }
 

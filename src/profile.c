@@ -140,15 +140,6 @@ static int parse_phase_list(struct parse_state *st, const char *key,
   return ok;
 }
 
-/* A relative path in a profile file is taken from the file's directory, so
- * a profile and its spec travel together. */
-static char *resolve_beside(const char *source, const char *path) {
-  const char *slash = strrchr(source, '/');
-  if (path[0] == '/' || !slash || strncmp(source, "built-in:", 9) == 0)
-    return kiln_xstrdup(path);
-  return kiln_strdup_printf("%.*s/%s", (int)(slash - source), source, path);
-}
-
 static int profile_key(struct parse_state *st, const char *key,
                        const char *value) {
   struct kiln_profile *p = st->p;
@@ -175,7 +166,7 @@ static int profile_key(struct parse_state *st, const char *key,
     if (!value[0])
       return fail(st, "spec is empty: give a station spec file");
     free(p->spec);
-    p->spec = resolve_beside(st->source, value);
+    p->spec = kiln_path_beside(st->source, value);
   } else if (strncmp(key, "phase.", 6) == 0 || strcmp(key, "monitors") == 0) {
     return parse_phase_list(st, key, value);
   } else {
@@ -357,9 +348,7 @@ int kiln_profile_parse(const char *text, const char *source,
 int kiln_profile_load(const char *name_or_path, struct kiln_profile *out,
                       char *err, size_t n) {
   const char *builtin = kiln_builtin_profile(name_or_path);
-  size_t len = strlen(name_or_path);
-  bool is_path = strchr(name_or_path, '/') ||
-                 (len > 4 && strcmp(name_or_path + len - 4, ".ini") == 0);
+  bool is_path = kiln_names_a_file(name_or_path);
   if (builtin && !is_path) {
     char source[128];
     snprintf(source, sizeof source, "built-in:%s", name_or_path);

@@ -102,10 +102,7 @@ static char *stem(const char *path) {
 
 int kiln_sku_load(const char *id_or_path, struct kiln_sku *out, char *err,
                   size_t n) {
-  size_t len = strlen(id_or_path);
-  bool is_path = strchr(id_or_path, '/') ||
-                 (len > 4 && strcmp(id_or_path + len - 4, ".ini") == 0);
-  if (!is_path) {
+  if (!kiln_names_a_file(id_or_path)) {
     const char *text = kiln_builtin_sku(id_or_path);
     if (!text) {
       char names[512] = "";

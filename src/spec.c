@@ -647,15 +647,9 @@ static int devices_key(struct parse_state *st, const char *section,
     return add_bus_ids(st, section, key, value, dev);
   if (st->cur == SEC_GPU && strcmp(key, "sku") == 0) {
     struct kiln_spec *s = st->spec;
-    size_t len = strlen(value);
-    bool is_path =
-        strchr(value, '/') || (len > 4 && strcmp(value + len - 4, ".ini") == 0);
-    const char *slash = strrchr(s->source, '/');
     free(s->gpu_sku);
-    s->gpu_sku = is_path && value[0] != '/' && slash
-                     ? kiln_strdup_printf("%.*s/%s", (int)(slash - s->source),
-                                          s->source, value)
-                     : kiln_xstrdup(value);
+    s->gpu_sku = kiln_names_a_file(value) ? kiln_path_beside(s->source, value)
+                                          : kiln_xstrdup(value);
     s->gpu_sku_line = st->line;
     return 1;
   }

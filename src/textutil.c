@@ -193,6 +193,18 @@ char *kiln_escape_controls(const char *s) {
   return out;
 }
 
+bool kiln_names_a_file(const char *s) {
+  size_t len = strlen(s);
+  return strchr(s, '/') || (len > 4 && strcmp(s + len - 4, ".ini") == 0);
+}
+
+char *kiln_path_beside(const char *source, const char *path) {
+  const char *slash = strrchr(source, '/');
+  if (path[0] == '/' || !slash || strncmp(source, "built-in:", 9) == 0)
+    return kiln_xstrdup(path);
+  return kiln_strdup_printf("%.*s/%s", (int)(slash - source), source, path);
+}
+
 char *kiln_read_text_file(const char *path, size_t max, const char *what,
                           char *err, size_t n) {
   FILE *f = fopen(path, "r");

@@ -3,6 +3,7 @@
 #define KILN_TEXTUTIL_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -15,6 +16,14 @@ char *kiln_escape_controls(const char *s);
 char *kiln_strdup_printf(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
 char *kiln_xstrdup(const char *s); /* NULL -> "" */
+/* Whether a NAME|FILE argument names a file: it has a '/' or ends in
+ * ".ini" (else it names something built in). */
+bool kiln_names_a_file(const char *s);
+/* path as seen from the file `source` was read from: a relative path is
+ * taken from that file's directory (so a profile and its spec, a spec and
+ * its SKU file travel together); absolute paths, and paths from a built-in
+ * source ("built-in:..."), as they are. malloc'd. */
+char *kiln_path_beside(const char *source, const char *path);
 /* A small text file read whole (profiles, specs): malloc'd, or NULL with
  * "PATH: why" in err (unreadable, over max bytes, or binary: `what` names
  * what the file should have been, "not a profile"). */
