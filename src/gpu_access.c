@@ -151,34 +151,31 @@ static bool driver_ok(const struct kiln_gpu_access *a, const char *bus,
   return false;
 }
 
-/* The CUDA runtime kiln carries against what the driver supports. */
-static bool cuda_ok(const struct kiln_gpu_access *a, const char *bus, char *why,
-                    size_t n) {
-  int built = kiln_cuda_built_version();
+bool kiln_cuda_driver_ok(int built, int driver_cuda, const char *driver,
+                         const char *bus_id, char *why, size_t n) {
   if (built == 0) {
     snprintf(why, n,
              "GPU %s: this kiln was built without CUDA: rebuild it with the "
              "CUDA Toolkit 12.0 or newer (make CUDA_HOME=/usr/local/cuda)",
-             bus);
+             bus_id);
     return false;
   }
   /* Within a major release a newer runtime runs on an older driver of
    * that major (minor-version compatibility); across majors it does not. */
-  if (a->driver_cuda > 0 && a->driver_cuda / 1000 < built / 1000) {
-    int min = kiln_cuda_min_driver(built);
-    char need[48] = "";
-    if (min > 0)
-      snprintf(need, sizeof need, ", which needs driver %d or newer", min);
-    snprintf(why, n,
-             "GPU %s: NVIDIA driver %s supports CUDA %d.%d, older than the "
-             "CUDA %d.%d runtime this kiln was built with%s: update the "
-             "driver, or use a kiln built with CUDA %d",
-             bus, a->driver[0] ? a->driver : "(version unknown)",
-             a->driver_cuda / 1000, a->driver_cuda % 1000 / 10, built / 1000,
-             built % 1000 / 10, need, a->driver_cuda / 1000);
-    return false;
-  }
-  return true;
+  if (driver_cuda <= 0 || driver_cuda / 1000 >= built / 1000)
+    return true;
+  int min = kiln_cuda_min_driver(built);
+  char need[48] = "";
+  if (min > 0)
+    snprintf(need, sizeof need, ", which needs driver %d or newer", min);
+  snprintf(why, n,
+           "GPU %s: NVIDIA driver %s supports CUDA %d.%d, older than the CUDA "
+           "%d.%d runtime this kiln was built with%s: update the driver, or "
+           "use a kiln built with CUDA %d",
+           bus_id, driver && driver[0] ? driver : "(version unknown)",
+           driver_cuda / 1000, driver_cuda % 1000 / 10, built / 1000,
+           built % 1000 / 10, need, driver_cuda / 1000);
+  return false;
 }
 
 static bool cublas_ok(struct kiln_gpu_access *a, const char *bus, char *why,
@@ -235,7 +232,8 @@ bool kiln_gpu_access_check(struct kiln_gpu_access *a, const char *bus_id,
     return false;
   }
   if ((needs & (KILN_GPU_NEEDS_CUDA | KILN_GPU_NEEDS_CUBLAS)) &&
-      !cuda_ok(a, bus_id, why, n))
+      !kiln_cuda_driver_ok(kiln_cuda_built_version(), a->driver_cuda, a->driver,
+                           bus_id, why, n))
     return false;
   if ((needs & KILN_GPU_NEEDS_CUBLAS) && !cublas_ok(a, bus_id, why, n))
     return false;

@@ -337,10 +337,6 @@ static void run_cuda(struct kiln_step *s, const struct params *p) {
   g.start = kiln_monotonic_now();
   kiln_emit_progress(s, 0);
   int rc = kiln_gemm_open(g.bus, &g.h, &g.info, g.why, sizeof g.why);
-  if (rc == 1) {
-    kiln_step_skip(s, "%s", g.why);
-    return;
-  }
   if (rc != 0) {
     kiln_step_error(s, "GPU %s: %s", g.bus, g.why);
     return;
@@ -356,7 +352,7 @@ static void run_cuda(struct kiln_step *s, const struct params *p) {
       order[k++] = t;
   }
   if (k == 0) {
-    kiln_step_skip(s, "fp8 not measured: %s", g.info.fp8_why);
+    kiln_step_error(s, "GPU %s: fp8 not measured: %s", g.bus, g.info.fp8_why);
     kiln_gemm_close(g.h);
     return;
   }
@@ -396,7 +392,7 @@ static void run_cuda(struct kiln_step *s, const struct params *p) {
     kiln_emit_measurement(s, "errors", (double)g.errors, g.bus);
     report_watch(&g);
     if (!measured)
-      kiln_step_skip(s, "no GEMM type could be measured on this GPU");
+      kiln_step_error(s, "GPU %s: no GEMM type could be measured", g.bus);
     else
       kiln_emit_progress(s, 1.0);
   }
@@ -418,7 +414,8 @@ static void gpu_gemm_run(struct kiln_step *s) {
   struct params p;
   if (!read_params(s, &p))
     return;
-  kiln_step_skip(s, "built without CUDA");
+  /* Planned only for a GPU on the bus, which this build cannot drive. */
+  kiln_step_error(s, "this kiln was built without CUDA");
 }
 
 #endif

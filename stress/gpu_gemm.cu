@@ -454,7 +454,7 @@ extern "C" int kiln_gemm_open(const char *bus_id, struct kiln_gemm **out,
   h->cc_minor = p.minor;
   if (!load_blas(&h->b, info->cublas, sizeof info->cublas, why, n)) {
     free(h);
-    return 1;
+    return -1; // the GPU is there: no cuBLAS is an ERROR, never a SKIP
   }
   cudaError_t e;
   if ((e = cudaStreamCreateWithFlags(&h->stream, cudaStreamNonBlocking)) !=

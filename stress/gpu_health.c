@@ -3,7 +3,7 @@
  * a valid InfoROM, nobody else on the GPU, no hardware slowdown, and the
  * PCIe link at the generation and width expected. Versions, persistence
  * and MIG mode are logged. Needs no CUDA: NVML is loaded at run time, and
- * without it the step is a SKIP with the loader's reason. */
+ * without it the step is an ERROR with the loader's reason. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -407,7 +407,8 @@ static void gpu_health_run(struct kiln_step *s) {
   struct gpu g = {.s = s, .bus = kiln_step_target(s)};
   g.nv = kiln_nvml_open(why, sizeof why);
   if (!g.nv) {
-    kiln_step_skip(s, "%s", why);
+    /* The GPU is on the bus (else no step): no NVML is an ERROR. */
+    kiln_step_error(s, "GPU %s: NVML: %s", g.bus, why);
     return;
   }
   kiln_nvml_return rc = g.nv->device_get_handle_by_pci_bus_id(g.bus, &g.dev);

@@ -169,7 +169,7 @@ static void gpu_memtest_run(struct kiln_step *s) {
   kiln_emit_progress(s, 0);
   int rc = kiln_gpumt_open(m.bus, share, &m.h, &m.info, m.why, sizeof m.why);
   if (rc == 1) {
-    kiln_step_skip(s, "%s", m.why);
+    kiln_step_error(s, "GPU %s: %s", m.bus, m.why);
     return;
   }
   if (rc != 0) {
@@ -219,7 +219,8 @@ static void gpu_memtest_run(struct kiln_step *s) {
 #else
 
 static void gpu_memtest_run(struct kiln_step *s) {
-  kiln_step_skip(s, "built without CUDA");
+  /* Planned only for a GPU on the bus, which this build cannot drive. */
+  kiln_step_error(s, "this kiln was built without CUDA");
 }
 
 #endif

@@ -235,7 +235,7 @@ static void gpu_p2p_measure(struct kiln_step *s, const char (*ids)[16],
   int rc =
       kiln_p2p_open(ids, n, (size_t)size, heartbeat, s, &h, why, sizeof why);
   if (rc == 1) {
-    kiln_step_skip(s, "%s", why);
+    kiln_step_error(s, "%s", why);
     return;
   }
   if (rc != 0) {
@@ -400,7 +400,8 @@ static void gpu_p2p_run(struct kiln_step *s) {
   gpu_p2p_measure(s, (const char(*)[16])ids, n, size, min_reps, require_p2p,
                   (unsigned long long)errors_max);
 #else
-  kiln_step_skip(s, "built without CUDA");
+  /* Planned only for a GPU on the bus, which this build cannot drive. */
+  kiln_step_error(s, "this kiln was built without CUDA");
 #endif
 }
 

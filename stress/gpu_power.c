@@ -17,7 +17,7 @@
  *
  * The SW power cap is the expected state at full load and only logged.
  * The judging is host C (power_judge.c), tested without a GPU. Without
- * NVML the step cannot judge and SKIPs before it loads the GPU.
+ * NVML the step cannot judge: an ERROR before it loads the GPU.
  *
  * power_share 85% by default: at full load a healthy GPU sits at its SW
  * power cap, its mean within a few percent of the limit; 85% leaves room
@@ -110,7 +110,8 @@ static void gpu_power_run(struct kiln_step *s) {
 #else
 
 static void gpu_power_run(struct kiln_step *s) {
-  kiln_step_skip(s, "built without CUDA");
+  /* Planned only for a GPU on the bus, which this build cannot drive. */
+  kiln_step_error(s, "this kiln was built without CUDA");
 }
 
 #endif

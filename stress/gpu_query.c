@@ -22,7 +22,7 @@ static void gpu_query_run(struct kiln_step *s) {
   const char *bus = kiln_step_target(s);
   int rc = kiln_cuda_query(bus, &info, why, sizeof why);
   if (rc == 1) {
-    kiln_step_skip(s, "%s", why);
+    kiln_step_error(s, "GPU %s: %s", bus, why);
     return;
   }
   if (rc == -1) {
@@ -45,7 +45,8 @@ static void gpu_query_run(struct kiln_step *s) {
   kiln_emit_measurement(s, "kernel_ms", info.kernel_ms, bus);
   kiln_emit_progress(s, 1.0);
 #else
-  kiln_step_skip(s, "built without CUDA");
+  /* Planned only for a GPU on the bus, which this build cannot drive. */
+  kiln_step_error(s, "this kiln was built without CUDA");
 #endif
 }
 

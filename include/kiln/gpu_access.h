@@ -13,6 +13,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* What a GPU module needs (struct kiln_module's gpu_needs). */
 enum {
   KILN_GPU_NEEDS_DRIVER = 1, /* the NVIDIA driver, seen through NVML */
@@ -29,6 +33,13 @@ int kiln_cuda_min_driver(int cuda_version);
 /* The soname this build loads for base ("libcublas" -> "libcublas.so.13"
  * in a CUDA 13 build; "libcublas.so" without CUDA). */
 void kiln_cuda_lib_soname(const char *base, char *out, size_t n);
+
+/* Whether a CUDA runtime `built` (0: kiln built without CUDA) runs on a
+ * driver supporting CUDA `driver_cuda` (NVML's 12040 form; 0: unknown,
+ * taken as fine: CUDA itself then says). false with the driver's version
+ * `driver`, both CUDA versions and the driver needed in why. */
+bool kiln_cuda_driver_ok(int built, int driver_cuda, const char *driver,
+                         const char *bus_id, char *why, size_t n);
 
 /* The parent's view of the driver, loaded once for a whole plan. */
 struct kiln_gpu_access;
@@ -52,5 +63,9 @@ bool kiln_gpu_access_check(struct kiln_gpu_access *a, const char *bus_id,
  * with dlopen, tried in a child process so that nothing it loads stays in
  * this one. false with "NAME not found: dlerror" (the first name) in why. */
 bool kiln_lib_loadable(const char *const *names, char *why, size_t n);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif
