@@ -215,6 +215,7 @@ static void without_nvml_it_is_unmeasured(void **state) {
 }
 
 int main(void) {
+  cmocka_set_message_output(CM_OUTPUT_TAP);
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(rate_is_per_minute_over_at_least_a_minute),
       cmocka_unit_test(pcie_bw_declares_the_default_limit),

@@ -419,6 +419,7 @@ static void miscompare_names_a_virtual_address(void **state) {
 }
 
 int main(void) {
+  cmocka_set_message_output(CM_OUTPUT_TAP);
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup(healthy_gpu_with_ecc_on_passes, reset),
       cmocka_unit_test_setup(corrected_errors_are_measured_and_fail_the_default,

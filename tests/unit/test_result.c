@@ -183,6 +183,7 @@ static void out_of_limit_still_fails(void **state) {
 }
 
 int main(void) {
+  cmocka_set_message_output(CM_OUTPUT_TAP);
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(spells_limits_as_a_profile_does),
       cmocka_unit_test(first_limit_set_wins),
