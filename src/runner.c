@@ -192,18 +192,22 @@ static int spawn(struct child *c) {
   return 0;
 }
 
-static const struct kiln_limit *limit_for(const struct kiln_plan_step *p,
-                                          const char *name) {
+/* Every limit that applies to the step goes on its result before it
+ * starts: the profile's, then the GPU SKU's where the profile sets none,
+ * then the module's defaults. The step is judged against them, and one
+ * that is never measured keeps it from passing. */
+static void set_limits(const struct kiln_plan_step *p,
+                       struct kiln_step_result *r) {
   for (size_t i = 0; p->cfg && i < p->cfg->n_limits; i++)
-    if (strcmp(p->cfg->limits[i].measurement, name) == 0)
-      return &p->cfg->limits[i].limit;
-  /* Where the profile sets no limit, the GPU SKU's floor applies. */
+    kiln_step_set_limit(r, p->cfg->limits[i].measurement,
+                        &p->cfg->limits[i].limit);
   const struct kiln_profile_module *sku =
       kiln_sku_module(p->sku, p->module->name);
   for (size_t i = 0; sku && i < sku->n_limits; i++)
-    if (strcmp(sku->limits[i].measurement, name) == 0)
-      return &sku->limits[i].limit;
-  return NULL;
+    kiln_step_set_limit(r, sku->limits[i].measurement, &sku->limits[i].limit);
+  for (const struct kiln_default_limit *d = p->module->default_limits;
+       d && d->measurement; d++)
+    kiln_step_set_limit(r, d->measurement, &d->limit);
 }
 
 static void handle_event(struct child *c, struct kiln_wire_event *ev,
@@ -222,7 +226,7 @@ static void handle_event(struct child *c, struct kiln_wire_event *ev,
   case KILN_WIRE_MEASUREMENT: {
     struct kiln_measurement *m =
         kiln_step_add_measurement(r, ev->name, ev->value, ev->unit,
-                                  limit_for(c->plan, ev->name), ev->hwid, t);
+                                  kiln_step_limit(r, ev->name), ev->hwid, t);
     kiln_bus_measurement(bus, run, r, m);
     break;
   }
@@ -357,7 +361,11 @@ static void finish(struct child *c, struct kiln_run *run,
     v = KILN_ERROR;
     snprintf(why, sizeof why, "%s", c->protocol_error);
   }
+  size_t logs = c->res->n_logs;
   kiln_step_finish(c->res, v, why[0] ? why : NULL, kiln_now());
+  /* What finishing added (a limit left unmeasured) goes out too. */
+  for (size_t i = logs; i < c->res->n_logs; i++)
+    kiln_bus_log(bus, run, c->res, &c->res->logs[i]);
   kiln_bus_step_end(bus, run, c->res);
 }
 
@@ -391,6 +399,7 @@ static size_t start_child(struct child *c, struct kiln_run *run,
   c->start_at = 0;
   c->res->state = KILN_STEP_RUNNING;
   c->res->start = kiln_now();
+  set_limits(c->plan, c->res);
   kiln_bus_step_start(bus, run, c->res);
   if (!kiln_plan_step_runs(c->plan)) {
     c->reaped = true;

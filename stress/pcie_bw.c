@@ -20,7 +20,13 @@
  * business: here it is only named. At the end the data is checked: what
  * the last device-to-host copy brought back, and what the host-to-device
  * copies left on the GPU, must be the seeded pattern (FAIL
- * `pcie-bw-corrupt`). */
+ * `pcie-bw-corrupt`).
+ *
+ * NVML's PCIe replay counter (link-level retransmissions: a marginal link
+ * or riser) is read before and after the copies, and its rise is the
+ * measurement pcie_replay_per_min, at most 8 by default: DCGM's limit (8
+ * replays a minute, the most NVIDIA's driver team recommends). A step
+ * shorter than a minute is judged as one (stress/gpu_counters.c). */
 #include <errno.h>
 #include <sched.h>
 #include <stdint.h>
@@ -28,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gpu_counters.h"
 #include "kiln/cpuset.h"
 #include "kiln/gpu_access.h"
 #include "kiln/gpu_xfer.h"
@@ -216,6 +223,13 @@ static void pcie_bw_run(struct kiln_step *s) {
                 info.copy_engines == 1 ? " (bidirectional copies serialise)"
                                        : "s");
 
+  kiln_nvml_device dev = NULL;
+  struct kiln_gpu_counters before, after;
+  struct kiln_nvml *nv =
+      kiln_gpu_counters_open(s, bus, &dev, "pcie_replay_per_min not measured");
+  if (nv)
+    kiln_gpu_counters_read(nv, dev, &before);
+
   struct rates r[3] = {{0}};
   struct kiln_xfer_link links[MAX_PATH_LINKS];
   size_t nlinks = 0;
@@ -252,6 +266,12 @@ static void pcie_bw_run(struct kiln_step *s) {
     }
   }
 
+  double copied_s = kiln_monotonic_now() - start;
+  if (nv && !kiln_step_ended(s)) {
+    kiln_gpu_counters_read(nv, dev, &after);
+    kiln_gpu_replay_judge(s, bus, nv, &before, &after, copied_s);
+  }
+  kiln_nvml_close(nv);
   if (!kiln_step_ended(s)) {
     /* dst holds the last bidirectional copy's device-to-host half. */
     check_data(s, bus, info.dst, info.bytes, (uint64_t)seed,
@@ -357,7 +377,16 @@ static const struct kiln_measurement_spec measurements[] = {
      "the GPU and its root port"},
     {"h2d_link_share", "", "h2d_gbps / link_gbps"},
     {"d2h_link_share", "", "d2h_gbps / link_gbps"},
+    {"pcie_replay_per_min", "/min",
+     "rise of NVML's PCIe replay counter during the copies, per minute (a "
+     "step under a minute counts as one)"},
     {NULL, NULL, NULL},
+};
+
+/* DCGM's PCIe replay limit: 8 a minute (see the top of the file). */
+static const struct kiln_default_limit default_limits[] = {
+    {"pcie_replay_per_min", {.has_hi = true, .hi = 8}},
+    {NULL, {0}},
 };
 
 const struct kiln_module kiln_module_pcie_bw = {
@@ -371,6 +400,7 @@ const struct kiln_module kiln_module_pcie_bw = {
     .one_at_a_time = true,
     .params = params,
     .measurements = measurements,
+    .default_limits = default_limits,
     .key_measurement = "h2d_gbps",
     .available = pcie_bw_available,
     .run = pcie_bw_run,
