@@ -160,7 +160,7 @@ check: test format-check
 # Bench drivers (tests/bench/*_bench.c) link the optimised library.
 BENCH_SRC := $(wildcard tests/bench/*_bench.c)
 BENCH_BIN := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
-$(BUILD)/bench/%: tests/bench/%.c $(OBJ) $(CU_OBJ)
+$(BUILD)/bench/%: tests/bench/%.c $(OBJ) $(CU_OBJ) $(BUILD)/config
 	@mkdir -p $(dir $@)
 	$(CC) $(KILN_CFLAGS) -DKILN_HAVE_CUDA=$(CUDA) $(CFLAGS) -o $@ $< \
 	  $(OBJ) $(CU_OBJ) $(LDLIBS) $(CUDA_LIBS)
