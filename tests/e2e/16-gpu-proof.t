@@ -51,7 +51,7 @@ is "gpu.power runs last" \
   "$(sed -n 's/^phase\.[0-9]* = //p' "$TEST_TMP/none/proof.ini" | tail -n 1)" gpu.power
 is "each GPU module has its own phase" \
   "$(grep -c '^phase\.[0-9]* = [a-z0-9.]*$' "$TEST_TMP/none/proof.ini")" \
-  "$(echo $gpu_modules | wc -w)"
+  "$(echo "$gpu_modules" | wc -w)"
 check "the module run's reports are under OUTDIR" \
   test -s "$TEST_TMP/none/run/results.tap" -a -s "$TEST_TMP/none/run/ocp.jsonl"
 check "kiln inventory --json is under OUTDIR" "$PYTHON" -c \
