@@ -623,6 +623,29 @@ out:
   return rc;
 }
 
+/* The CUDA runtime built in says which drivers the GPU steps can use. */
+static int cmd_version(void) {
+  printf("kiln %s\n", KILN_VERSION);
+  int cuda = kiln_cuda_built_version();
+  if (cuda <= 0) {
+    printf("built without CUDA: GPU steps are an ERROR where NVIDIA GPUs are "
+           "on the bus\n");
+    return 0;
+  }
+  char blas[64], lt[64];
+  kiln_cuda_lib_soname("libcublas", blas, sizeof blas);
+  kiln_cuda_lib_soname("libcublasLt", lt, sizeof lt);
+  int driver = kiln_cuda_min_driver(cuda);
+  printf("built with CUDA runtime %d.%d: ", cuda / 1000, cuda % 1000 / 10);
+  if (driver > 0)
+    printf("needs NVIDIA driver %d or newer", driver);
+  else
+    printf("needs the NVIDIA driver CUDA %d.%d needs (see its release notes)",
+           cuda / 1000, cuda % 1000 / 10);
+  printf("; loads %s and %s at run time\n", blas, lt);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   if (argc < 2) {
     usage(stderr);
@@ -635,10 +658,8 @@ int main(int argc, char **argv) {
     return cmd_list();
   if (strcmp(cmd, "inventory") == 0)
     return cmd_inventory(argc - 1, argv + 1);
-  if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
-    printf("kiln %s\n", KILN_VERSION);
-    return 0;
-  }
+  if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0)
+    return cmd_version();
   if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 ||
       strcmp(cmd, "-h") == 0) {
     usage(stdout);
