@@ -1,4 +1,5 @@
 /* kiln's command line: `kiln run`, `kiln list`, `kiln version`. */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -153,6 +154,44 @@ static char *join_args(int argc, char **argv) {
   return s;
 }
 
+/* An option's value must say something: an empty or all-blank one (a
+ * blank barcode scan, an unset shell variable) is a usage error naming the
+ * option, and so is a list option (--gpus, --only, --skip, --inject) with an
+ * empty item ("," or "0,,1"), which would otherwise select nothing and
+ * drop steps without a word. Returns false after saying so. */
+static bool option_value_ok(const struct option *opts, int c, const char *value,
+                            const char *lists) {
+  const char *name = NULL;
+  for (const struct option *o = opts; o->name; o++)
+    if (o->val == c && o->has_arg == required_argument)
+      name = o->name;
+  if (!name || !value)
+    return true;
+  bool list = strchr(lists, c) != NULL;
+  bool blank = true, item_blank = true, empty_item = false;
+  for (const char *p = value;; p++) {
+    if (*p == 0 || (list && *p == ',')) {
+      empty_item |= item_blank;
+      item_blank = true;
+      if (*p == 0)
+        break;
+      continue;
+    }
+    if (!isspace((unsigned char)*p))
+      blank = item_blank = false;
+  }
+  if (blank) {
+    fprintf(stderr, "kiln: --%s needs a value, got '%s'\n", name, value);
+    return false;
+  }
+  if (list && empty_item) {
+    fprintf(stderr, "kiln: --%s '%s': an empty item in the list\n", name,
+            value);
+    return false;
+  }
+  return true;
+}
+
 static int parse_run_args(int argc, char **argv, struct run_args *a) {
   static const struct option opts[] = {
       {"profile", required_argument, 0, 'p'},
@@ -183,6 +222,8 @@ static int parse_run_args(int argc, char **argv, struct run_args *a) {
   int c;
   while ((c = getopt_long(argc, argv, ":p:o:s:d:r:S:tT:i:qE:P:B:C:UNG:h", opts,
                           NULL)) != -1) {
+    if (!option_value_ok(opts, c, optarg, "osGi"))
+      return -1;
     switch (c) {
     case 'p': a->profile = optarg; break;
     case 'o': a->only = optarg; break;
@@ -198,15 +239,16 @@ static int parse_run_args(int argc, char **argv, struct run_args *a) {
     case 'G': a->gpus = optarg; break;
     case 'N': a->tui = 0; break;
     case 'C': a->bmc_credentials = optarg; break;
-    case 'd':
-      if (kiln_duration_parse(optarg, &a->duration) != 0 || a->duration <= 0) {
-        fprintf(stderr,
-                "kiln: --duration '%s' is not a positive duration (30s, 10m, "
-                "2h)\n",
-                optarg);
+    case 'd': {
+      char why[256];
+      if (kiln_duration_parse_range(optarg, KILN_STEP_DURATION_MIN,
+                                    KILN_DURATION_MAX, &a->duration, why,
+                                    sizeof why) != 0) {
+        fprintf(stderr, "kiln: --duration %s\n", why);
         return -1;
       }
       break;
+    }
     case 'T':
       if (strcmp(optarg, "13") != 0 && strcmp(optarg, "14") != 0) {
         fprintf(stderr, "kiln: --tap-version '%s': use 13 or 14\n", optarg);
@@ -312,6 +354,8 @@ static int cmd_inventory(int argc, char **argv) {
   optind = 1;
   int c;
   while ((c = getopt_long(argc, argv, ":jw:P:h", opts, NULL)) != -1) {
+    if (!option_value_ok(opts, c, optarg, ""))
+      return EXIT_USAGE;
     switch (c) {
     case 'j': json = true; break;
     case 'w': write_spec = optarg; break;
@@ -333,6 +377,13 @@ static int cmd_inventory(int argc, char **argv) {
   }
   struct kiln_inventory inv;
   char err[1024];
+  /* Refused before anything is written: a device node or a symlink at
+   * the target would be replaced by the rename. */
+  if (write_spec &&
+      kiln_check_new_file_target(write_spec, err, sizeof err) != 0) {
+    fprintf(stderr, "kiln: --write-spec %s\n", err);
+    return EXIT_USAGE;
+  }
   memset(&inv, 0, sizeof inv);
   struct kiln_inventory_options io = {.pci_dump = pci_dump};
   if (kiln_inventory_collect(&inv, &io, err, sizeof err) != 0) {

@@ -22,6 +22,7 @@
 #include <pci/pci.h>
 
 #include "kiln/inventory.h"
+#include "kiln/textutil.h"
 
 /* ---- libpci's error and warning callbacks ---- */
 
@@ -275,13 +276,12 @@ static void explain_libpci(const char *label, const char *msg, char *err,
     snprintf(err, n, "%s: libpci: %s", label, msg);
 }
 
-/* A capture libpci can be pointed at: exists, a regular file, not empty. */
+/* A capture libpci can be pointed at: a regular file (never blocks on a
+ * FIFO), not empty. */
 static int check_dump_file(const char *path, char *err, size_t n) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    snprintf(err, n, "%s: cannot open: %s", path, strerror(errno));
+  int fd = kiln_open_regular(path, err, n);
+  if (fd < 0)
     return -1;
-  }
   struct stat st;
   int rc = fstat(fd, &st);
   int saved = errno;
@@ -290,11 +290,7 @@ static int check_dump_file(const char *path, char *err, size_t n) {
     snprintf(err, n, "%s: cannot read: %s", path, strerror(saved));
     return -1;
   }
-  if (S_ISDIR(st.st_mode)) {
-    snprintf(err, n, "%s: is a directory, not an lspci -xxxx capture", path);
-    return -1;
-  }
-  if (S_ISREG(st.st_mode) && st.st_size == 0) {
+  if (st.st_size == 0) {
     snprintf(err, n, "%s: empty file, not an lspci -xxxx capture", path);
     return -1;
   }

@@ -563,6 +563,10 @@ static void write_spec(FILE *f, const struct kiln_inventory *inv) {
 
 int kiln_spec_write(const struct kiln_inventory *inv, const char *path,
                     char *err, size_t n) {
+  /* The rename would replace a device node or a symlink's target with a
+   * regular file: only a regular file (or nothing) is replaced. */
+  if (kiln_check_new_file_target(path, err, n) != 0)
+    return -1;
   struct kiln_atomic a;
   FILE *f = kiln_atomic_open(&a, path, err, n);
   if (!f)
