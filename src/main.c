@@ -37,7 +37,8 @@ static void usage(FILE *f) {
           "       kiln inventory [--json] [--write-spec FILE] [--pci-dump "
           "FILE]\n"
           "                            what this machine has\n"
-          "       kiln list            modules, faults and profiles\n"
+          "       kiln list [--spec FILE]  modules, faults, profiles, and the\n"
+          "                            SKU limits each GPU here would take\n"
           "       kiln version\n"
           "\n"
           "run options:\n"
@@ -64,7 +65,115 @@ static void usage(FILE *f) {
           "64 usage\n");
 }
 
-static int cmd_list(void) {
+/* An option's value must say something: an empty or all-blank one (a
+ * blank barcode scan, an unset shell variable) is a usage error naming the
+ * option, and so is a list option (--gpus, --only, --skip, --inject) with an
+ * empty item ("," or "0,,1"), which would otherwise select nothing and
+ * drop steps without a word. Returns false after saying so. */
+static bool option_value_ok(const struct option *opts, int c, const char *value,
+                            const char *lists) {
+  const char *name = NULL;
+  for (const struct option *o = opts; o->name; o++)
+    if (o->val == c && o->has_arg == required_argument)
+      name = o->name;
+  if (!name || !value)
+    return true;
+  bool list = strchr(lists, c) != NULL;
+  bool blank = true, item_blank = true, empty_item = false;
+  for (const char *p = value;; p++) {
+    if (*p == 0 || (list && *p == ',')) {
+      empty_item |= item_blank;
+      item_blank = true;
+      if (*p == 0)
+        break;
+      continue;
+    }
+    if (!isspace((unsigned char)*p))
+      blank = item_blank = false;
+  }
+  if (blank) {
+    fprintf(stderr, "kiln: --%s needs a value, got '%s'\n", name, value);
+    return false;
+  }
+  if (list && empty_item) {
+    fprintf(stderr, "kiln: --%s '%s': an empty item in the list\n", name,
+            value);
+    return false;
+  }
+  return true;
+}
+
+/* Each GPU on the bus and the SKU whose limits its steps take, as a run
+ * would choose it: a technician checking a station sees a spec that names
+ * another model's SKU before a run is judged by the wrong floors. */
+static int list_gpu_skus(const char *spec_path,
+                         const struct kiln_sku_set *skus) {
+  struct kiln_spec spec;
+  struct kiln_sku named = {0};
+  char err[1024];
+  memset(&spec, 0, sizeof spec);
+  if (spec_path && kiln_spec_load(spec_path, &spec, err, sizeof err) != 0) {
+    fprintf(stderr, "kiln: %s\n", err);
+    return EXIT_USAGE;
+  }
+  if (spec.gpu_sku) {
+    char why[768];
+    if (kiln_sku_load(spec.gpu_sku, &named, why, sizeof why) != 0) {
+      fprintf(stderr, "kiln: %s:%d: [gpu] sku: %s\n", spec.source,
+              spec.gpu_sku_line, why);
+      kiln_spec_free(&spec);
+      return EXIT_USAGE;
+    }
+  }
+  char bus[64][16];
+  size_t n = kiln_gpu_enumerate(bus, 64);
+  printf("GPUs here and their SKU limits%s%s%s:\n",
+         spec_path ? " (station spec " : "", spec_path ? spec_path : "",
+         spec_path ? ")" : "");
+  if (n == 0)
+    printf("  (no NVIDIA GPU on the PCI bus)\n");
+  for (size_t i = 0; i < n && i < 64; i++) {
+    char note[1024];
+    bool mismatch = false;
+    kiln_plan_sku_for_gpu(bus[i], skus, named.id ? &named : NULL, note,
+                          sizeof note, &mismatch);
+    printf("  %s%s\n", mismatch ? "WARNING: " : "", note);
+  }
+  kiln_sku_free(&named);
+  kiln_spec_free(&spec);
+  return 0;
+}
+
+static int cmd_list(int argc, char **argv) {
+  static const struct option opts[] = {
+      {"spec", required_argument, 0, 'E'},
+      {"help", no_argument, 0, 'h'},
+      {0, 0, 0, 0},
+  };
+  const char *spec_path = NULL;
+  opterr = 0;
+  optind = 1;
+  int c;
+  while ((c = getopt_long(argc, argv, ":E:h", opts, NULL)) != -1) {
+    if (!option_value_ok(opts, c, optarg, ""))
+      return EXIT_USAGE;
+    switch (c) {
+    case 'E': spec_path = optarg; break;
+    case 'h': usage(stdout); return 0;
+    case ':':
+      fprintf(stderr, "kiln: option '%s' needs a value\n", argv[optind - 1]);
+      return EXIT_USAGE;
+    default:
+      fprintf(stderr, "kiln: unknown option '%s' (see kiln --help)\n",
+              argv[optind - 1]);
+      return EXIT_USAGE;
+    }
+  }
+  if (optind < argc) {
+    fprintf(stderr, "kiln: unexpected argument '%s' (see kiln --help)\n",
+            argv[optind]);
+    return EXIT_USAGE;
+  }
   printf("modules:\n");
   for (const struct kiln_module *const *m = kiln_modules; *m; m++) {
     char why[256] = "yes";
@@ -100,8 +209,9 @@ static int cmd_list(void) {
     printf("  %-16s %s (%s)%s\n", k->id, k->name, ids,
            k->provisional ? ", provisional floors" : "");
   }
+  int rc = list_gpu_skus(spec_path, &skus);
   kiln_sku_set_free(&skus);
-  return 0;
+  return rc;
 }
 
 struct run_args {
@@ -152,44 +262,6 @@ static char *join_args(int argc, char **argv) {
     strcat(s, argv[i]);
   }
   return s;
-}
-
-/* An option's value must say something: an empty or all-blank one (a
- * blank barcode scan, an unset shell variable) is a usage error naming the
- * option, and so is a list option (--gpus, --only, --skip, --inject) with an
- * empty item ("," or "0,,1"), which would otherwise select nothing and
- * drop steps without a word. Returns false after saying so. */
-static bool option_value_ok(const struct option *opts, int c, const char *value,
-                            const char *lists) {
-  const char *name = NULL;
-  for (const struct option *o = opts; o->name; o++)
-    if (o->val == c && o->has_arg == required_argument)
-      name = o->name;
-  if (!name || !value)
-    return true;
-  bool list = strchr(lists, c) != NULL;
-  bool blank = true, item_blank = true, empty_item = false;
-  for (const char *p = value;; p++) {
-    if (*p == 0 || (list && *p == ',')) {
-      empty_item |= item_blank;
-      item_blank = true;
-      if (*p == 0)
-        break;
-      continue;
-    }
-    if (!isspace((unsigned char)*p))
-      blank = item_blank = false;
-  }
-  if (blank) {
-    fprintf(stderr, "kiln: --%s needs a value, got '%s'\n", name, value);
-    return false;
-  }
-  if (list && empty_item) {
-    fprintf(stderr, "kiln: --%s '%s': an empty item in the list\n", name,
-            value);
-    return false;
-  }
-  return true;
 }
 
 static int parse_run_args(int argc, char **argv, struct run_args *a) {
@@ -639,7 +711,7 @@ int main(int argc, char **argv) {
   if (strcmp(cmd, "run") == 0)
     return cmd_run(argc - 1, argv + 1);
   if (strcmp(cmd, "list") == 0)
-    return cmd_list();
+    return cmd_list(argc - 1, argv + 1);
   if (strcmp(cmd, "inventory") == 0)
     return cmd_inventory(argc - 1, argv + 1);
   if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
