@@ -247,8 +247,15 @@ static int module_key(struct parse_state *st, const char *section,
   if (strcmp(key, "duration") == 0 && !st->header)
     return parse_duration(st, key, value, KILN_STEP_DURATION_MIN,
                           &pm->duration);
-  if (!kiln_module_param(mod, key))
+  const struct kiln_param_spec *spec = kiln_module_param(mod, key);
+  if (!spec)
     return fail(st, "%s has no parameter '%s'", mod->name, key);
+  /* Checked now, as the step will read it: a bad value in a burn-in
+   * profile's last phase must not wait hours to be found. */
+  struct kiln_param_value parsed;
+  char why[256];
+  if (kiln_param_parse(spec, value, &parsed, why, sizeof why) != 0)
+    return fail(st, "[%s] %s = '%s' %s", section, key, value, why);
   for (size_t i = 0; i < pm->n_params; i++)
     if (strcmp(pm->params[i].key, key) == 0)
       return fail(st, "%s is set twice in [%s]", key, section);
