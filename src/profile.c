@@ -2,6 +2,7 @@
  *   [profile]  name, description, duration, grace, hang_timeout,
  *              spec (station spec file, relative to the profile's file),
  *              stagger (seconds between the starts of a phase's GPU steps),
+ *              mig_allowed (yes/no, default no: GPUs in MIG mode ERROR),
  *              phase.N = module, module   (phases run in N order),
  *              monitors = thermal, edac   (watched for the whole run)
  *   [MODULE]   parameters, `<measurement>.min` / `.max` limits,
@@ -169,6 +170,11 @@ static int profile_key(struct parse_state *st, const char *key,
                           &p->hang_timeout);
   } else if (strcmp(key, "stagger") == 0) {
     return parse_duration(st, key, value, 0, &p->stagger);
+  } else if (strcmp(key, "mig_allowed") == 0) {
+    if (strcmp(value, "yes") == 0 || strcmp(value, "no") == 0)
+      p->mig_allowed = value[0] == 'y';
+    else
+      return fail(st, "mig_allowed '%s': use yes or no", value);
   } else if (strcmp(key, "spec") == 0) {
     if (!value[0])
       return fail(st, "spec is empty: give a station spec file");

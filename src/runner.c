@@ -394,9 +394,12 @@ static size_t start_child(struct child *c, struct kiln_run *run,
   c->res->state = KILN_STEP_RUNNING;
   c->res->start = kiln_now();
   kiln_bus_step_start(bus, run, c->res);
-  if (c->plan->skip_reason) {
+  if (!kiln_plan_step_runs(c->plan)) {
     c->reaped = true;
-    kiln_step_finish(c->res, KILN_SKIP, c->plan->skip_reason, kiln_now());
+    if (c->plan->skip_reason)
+      kiln_step_finish(c->res, KILN_SKIP, c->plan->skip_reason, kiln_now());
+    else
+      kiln_step_finish(c->res, KILN_ERROR, c->plan->error_reason, kiln_now());
     kiln_bus_step_end(bus, run, c->res);
     return 0;
   }
@@ -438,11 +441,11 @@ static void run_phase(const struct kiln_plan *plan, size_t first, size_t last,
     c->fd = -1;
     /* A module whose GPUs share something (pcie.bw: a switch's uplink)
      * runs its steps one after another. */
-    if (c->plan->module->one_at_a_time && !c->plan->skip_reason) {
+    if (c->plan->module->one_at_a_time && kiln_plan_step_runs(c->plan)) {
       bool earlier = false;
       for (size_t j = 0; j < i; j++)
         earlier |= kids[j].plan->module == c->plan->module &&
-                   !kids[j].plan->skip_reason;
+                   kiln_plan_step_runs(kids[j].plan);
       if (earlier) {
         c->queued = true;
         c->start_at = INFINITY;
@@ -453,7 +456,7 @@ static void run_phase(const struct kiln_plan *plan, size_t first, size_t last,
     /* GPUs start `stagger` seconds apart, so a PSU is not hit by all at
      * once. */
     if (o->stagger > 0 && c->plan->module->targets == KILN_TARGETS_GPU &&
-        !c->plan->skip_reason && gpu_rank++ > 0) {
+        kiln_plan_step_runs(c->plan) && gpu_rank++ > 0) {
       c->start_at = now0 + o->stagger * (double)(gpu_rank - 1);
       waiting++;
       continue;

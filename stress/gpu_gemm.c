@@ -31,6 +31,7 @@
 #include <string.h>
 
 #include "gemm_check.h"
+#include "kiln/gpu_access.h"
 #include "kiln/gpu_gemm.h"
 #include "kiln/module.h"
 #include "kiln/nvml.h"
@@ -468,6 +469,8 @@ const struct kiln_module kiln_module_gpu_gemm = {
     .summary = "cuBLAS GEMMs in FP64, FP32, TF32, BF16 and FP8 on each GPU, "
                "every checked result compared with the first",
     .targets = KILN_TARGETS_GPU,
+    .gpu_needs =
+        KILN_GPU_NEEDS_DRIVER | KILN_GPU_NEEDS_CUDA | KILN_GPU_NEEDS_CUBLAS,
     .stress = true,
     .params = params,
     .measurements = measurements,

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "kiln/gpu_access.h"
 #include "kiln/module.h"
 #include "kiln/nvml.h"
 #include "kiln/plan.h"
@@ -468,6 +469,7 @@ const struct kiln_module kiln_module_gpu_health = {
     .summary = "driver-reported GPU health at idle: ECC, retired pages and "
                "remapped rows, InfoROM, other processes, slowdowns, PCIe link",
     .targets = KILN_TARGETS_GPU,
+    .gpu_needs = KILN_GPU_NEEDS_DRIVER,
     .stress = false,
     .params = gpu_health_params,
     .measurements = gpu_health_measurements,

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "gpu_patterns.h"
+#include "kiln/gpu_access.h"
 #include "kiln/gpu_mem.h"
 #include "kiln/module.h"
 #include "kiln/plan.h"
@@ -158,6 +159,7 @@ const struct kiln_module kiln_module_gpu_membw = {
     .summary = "device memory bandwidth of each GPU (copy kernel over most "
                "of free memory)",
     .targets = KILN_TARGETS_GPU,
+    .gpu_needs = KILN_GPU_NEEDS_DRIVER | KILN_GPU_NEEDS_CUDA,
     .stress = true,
     .params = params,
     .measurements = measurements,

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "gpu_patterns.h"
+#include "kiln/gpu_access.h"
 #include "kiln/gpu_mem.h"
 #include "kiln/module.h"
 #include "kiln/plan.h"
@@ -253,6 +254,7 @@ const struct kiln_module kiln_module_gpu_memtest = {
     .summary = "pattern tests over 95% of each GPU's free memory, every bad "
                "word named by device address",
     .targets = KILN_TARGETS_GPU,
+    .gpu_needs = KILN_GPU_NEEDS_DRIVER | KILN_GPU_NEEDS_CUDA,
     .stress = true,
     .params = params,
     .measurements = measurements,

@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kiln/gpu_access.h"
 #include "kiln/gpu_xfer.h"
 #include "kiln/module.h"
 #include "kiln/nvml.h"
@@ -442,6 +443,7 @@ const struct kiln_module kiln_module_gpu_p2p = {
     .summary = "P2P bandwidth and latency between every pair of GPUs, active "
                "NVLinks and their error counters",
     .targets = KILN_TARGETS_HOST,
+    .gpu_needs = KILN_GPU_NEEDS_DRIVER | KILN_GPU_NEEDS_CUDA,
     .stress = true,
     .params = params,
     .measurements = measurements,

@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "kiln/gpu_access.h"
 #include "kiln/module.h"
 #include "kiln/plan.h"
 #include "kiln/result.h"
@@ -144,6 +145,7 @@ const struct kiln_module kiln_module_gpu_power = {
     .summary = "sustained tensor, FMA and memory load near each GPU's power "
                "limit: mean power, thermal slowdowns, power brake",
     .targets = KILN_TARGETS_GPU,
+    .gpu_needs = KILN_GPU_NEEDS_DRIVER | KILN_GPU_NEEDS_CUDA,
     .stress = true,
     .params = params,
     .measurements = measurements,

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "kiln/gpu.h"
+#include "kiln/gpu_access.h"
 #include "kiln/module.h"
 #include "kiln/plan.h"
 #include "kiln/result.h"
@@ -62,6 +63,7 @@ const struct kiln_module kiln_module_gpu_query = {
     .name = "gpu.query",
     .summary = "each GPU answers CUDA and runs a check kernel",
     .targets = KILN_TARGETS_GPU,
+    .gpu_needs = KILN_GPU_NEEDS_DRIVER | KILN_GPU_NEEDS_CUDA,
     .stress = false,
     .params = gpu_query_params,
     .measurements = gpu_query_measurements,

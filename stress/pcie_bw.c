@@ -29,6 +29,7 @@
 #include <string.h>
 
 #include "kiln/cpuset.h"
+#include "kiln/gpu_access.h"
 #include "kiln/gpu_xfer.h"
 #include "kiln/module.h"
 #include "kiln/plan.h"
@@ -369,6 +370,7 @@ const struct kiln_module kiln_module_pcie_bw = {
     .summary = "host-to-device, device-to-host and bidirectional copy "
                "bandwidth of each GPU against its trained PCIe link",
     .targets = KILN_TARGETS_GPU,
+    .gpu_needs = KILN_GPU_NEEDS_DRIVER | KILN_GPU_NEEDS_CUDA,
     .stress = true,
     /* GPUs behind one PCIe switch share its uplink: one GPU at a time. */
     .one_at_a_time = true,

@@ -91,6 +91,11 @@ struct kiln_module {
   const struct kiln_param_spec *params;             /* {NULL}-terminated */
   const struct kiln_measurement_spec *measurements; /* {NULL}-terminated */
   const char *const *faults; /* injectable faults it honours; NULL-terminated */
+  /* What a GPU module (GPU targets, or a host step over the GPUs:
+   * gpu.p2p) needs to drive a GPU: KILN_GPU_NEEDS_* of gpu_access.h; 0
+   * for other modules. The parent checks it for each GPU before the run
+   * (kiln_plan_check_gpus). */
+  unsigned gpu_needs;
   /* The measurement tables show as the step's key figure; NULL: the first
    * one emitted. */
   const char *key_measurement;
