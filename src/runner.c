@@ -146,9 +146,11 @@ static _Noreturn void child_main(const struct kiln_plan_step *p, int wfd,
   }
   struct kiln_step *s = kiln_step_new(&cfg, wfd);
   if (cfg.sku_note)
-    kiln_emit_log(
-        s, cfg.sku_provisional || !p->sku ? KILN_SEV_WARNING : KILN_SEV_INFO,
-        "%s", cfg.sku_note);
+    kiln_emit_log(s,
+                  cfg.sku_provisional || !p->sku || p->sku_mismatch
+                      ? KILN_SEV_WARNING
+                      : KILN_SEV_INFO,
+                  "%s", cfg.sku_note);
   /* Faults that belong to no module: this wrapper does them, so every
    * module is covered. */
   if (kiln_step_inject(s, "step.crash")) {

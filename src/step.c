@@ -97,85 +97,68 @@ static const char *param_or_error(struct kiln_step *s, const char *name) {
   return v;
 }
 
-bool kiln_step_param_long(struct kiln_step *s, const char *name, long *out) {
+bool kiln_step_param_value(struct kiln_step *s, const char *name,
+                           struct kiln_param_value *out) {
   const char *v = param_or_error(s, name);
   if (!v)
     return false;
-  char *end;
-  errno = 0;
-  long x = strtol(v, &end, 10);
-  if (errno || end == v || *end) {
-    kiln_step_error(s, "parameter %s = '%s' is not an integer", name, v);
+  const struct kiln_param_spec *p = kiln_module_param(s->cfg.module, name);
+  char why[256];
+  if (kiln_param_parse(p, v, out, why, sizeof why) != 0) {
+    kiln_step_error(s, "parameter %s = '%s' %s", name, v, why);
     return false;
   }
-  *out = x;
+  return true;
+}
+
+/* The parsed value of a parameter declared as `kind`, not one of its
+ * words ("auto": the module reads those as text first). */
+static bool param_of_kind(struct kiln_step *s, const char *name,
+                          enum kiln_param_kind kind,
+                          struct kiln_param_value *out) {
+  if (!kiln_step_param_value(s, name, out))
+    return false;
+  const struct kiln_param_spec *p = kiln_module_param(s->cfg.module, name);
+  if (p->kind != kind || out->is_word) {
+    kiln_step_error(s, "parameter %s = '%s' is not what %s reads here", name,
+                    kiln_step_param(s, name), s->cfg.module->name);
+    return false;
+  }
+  return true;
+}
+
+bool kiln_step_param_long(struct kiln_step *s, const char *name, long *out) {
+  struct kiln_param_value v;
+  if (!param_of_kind(s, name, KILN_PARAM_INTEGER, &v))
+    return false;
+  *out = v.integer;
   return true;
 }
 
 bool kiln_step_param_double(struct kiln_step *s, const char *name,
                             double *out) {
-  const char *v = param_or_error(s, name);
-  if (!v)
+  struct kiln_param_value v;
+  if (!param_of_kind(s, name, KILN_PARAM_NUMBER, &v))
     return false;
-  char *end;
-  errno = 0;
-  double x = strtod(v, &end);
-  if (errno || end == v || *end || !isfinite(x)) {
-    kiln_step_error(s, "parameter %s = '%s' is not a number", name, v);
-    return false;
-  }
-  *out = x;
+  *out = v.number;
   return true;
 }
 
 bool kiln_step_param_bytes(struct kiln_step *s, const char *name,
                            uint64_t whole, uint64_t *out) {
-  const char *v = param_or_error(s, name);
-  if (!v)
+  struct kiln_param_value v;
+  if (!param_of_kind(s, name, KILN_PARAM_SIZE, &v))
     return false;
-  char *end;
-  errno = 0;
-  double x = strtod(v, &end);
-  double mult = 1;
-  if (!errno && end != v && x >= 0 && isfinite(x)) {
-    switch (*end) {
-    case '%':
-      mult = (double)whole / 100.0;
-      end++;
-      break;
-    case 'k':
-    case 'K':
-      mult = 1024.0;
-      end++;
-      break;
-    case 'm':
-    case 'M':
-      mult = 1024.0 * 1024;
-      end++;
-      break;
-    case 'g':
-    case 'G':
-      mult = 1024.0 * 1024 * 1024;
-      end++;
-      break;
-    case 't':
-    case 'T':
-      mult = 1024.0 * 1024 * 1024 * 1024;
-      end++;
-      break;
-    }
-    if (*end == 'i' && end[-1] != '%')
-      end++;
-    if (*end == 'B' || *end == 'b')
-      end++;
-    if (*end == 0 && x * mult < 1.8e19) {
-      *out = (uint64_t)(x * mult);
-      return true;
-    }
-  }
-  kiln_step_error(s, "parameter %s = '%s' is not a size (10%%, 512M, 2G)", name,
-                  v);
-  return false;
+  *out = v.of_whole ? (uint64_t)(v.number * (double)whole) : (uint64_t)v.number;
+  return true;
+}
+
+bool kiln_step_param_share(struct kiln_step *s, const char *name, double *out) {
+  struct kiln_param_value v;
+  if (!param_of_kind(s, name, KILN_PARAM_SHARE, &v))
+    return false;
+  *out = v.number;
+  return true;
 }
 
 bool kiln_step_inject(const struct kiln_step *s, const char *fault) {
@@ -270,23 +253,4 @@ void kiln_step_run(struct kiln_step *s) {
   ev.verdict = s->ended ? s->end_verdict : KILN_PASS;
   ev.message = s->ended ? s->end_reason : "";
   send_event(s, &ev);
-}
-
-bool kiln_step_param_share(struct kiln_step *s, const char *name, double *out) {
-  const char *v = kiln_step_param(s, name);
-  char *end = NULL;
-  double x = v ? strtod(v, &end) : 0;
-  if (v && end != v && *end == '%' && end[1] == 0)
-    x /= 100;
-  else if (!v || end == v || *end)
-    x = -1;
-  if (!(x > 0 && x <= 1)) {
-    kiln_step_error(s,
-                    "parameter %s = '%s' is not a share in (0, 1] (95%%, "
-                    "0.95)",
-                    name, v ? v : "");
-    return false;
-  }
-  *out = x;
-  return true;
 }

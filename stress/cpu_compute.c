@@ -428,11 +428,13 @@ static bool cpu_compute_available(char *why, size_t n) {
 }
 
 static const struct kiln_param_spec params[] = {
-    {"kernel", "auto", "auto (widest the CPU has), avx512, avx2 or portable"},
+    {"kernel", "auto", "auto (widest the CPU has), avx512, avx2 or portable",
+     .kind = KILN_PARAM_WORD, .words = "auto|avx512|avx2|portable"},
     {"pairs", "16384",
      "FMA pairs per chain between checks; each block restarts from the "
-     "same state"},
-    {NULL, NULL, NULL},
+     "same state",
+     .kind = KILN_PARAM_INTEGER, .min = 2, .max = 1 << 24},
+    {0},
 };
 
 static const struct kiln_measurement_spec measurements[] = {

@@ -588,12 +588,16 @@ static bool dram_bandwidth_available(char *why, size_t n) {
 static const struct kiln_param_spec params[] = {
     {"array_size", "auto",
      "bytes per array (512M, 2G, 5% of MemAvailable); auto: 4x the "
-     "last-level cache, at least 256M"},
-    {"kernel", "auto", "auto, avx512, avx2 or portable"},
+     "last-level cache, at least 256M",
+     .kind = KILN_PARAM_SIZE, .words = "auto", .min = 64 << 10,
+     .max = INFINITY},
+    {"kernel", "auto", "auto, avx512, avx2 or portable",
+     .kind = KILN_PARAM_WORD, .words = "auto|avx512|avx2|portable"},
     {"nt", "auto",
      "non-temporal stores: auto (when arrays exceed the cache), "
-     "on, off"},
-    {NULL, NULL, NULL},
+     "on, off",
+     .kind = KILN_PARAM_WORD, .words = "auto|on|off"},
+    {0},
 };
 
 static const struct kiln_measurement_spec measurements[] = {

@@ -424,19 +424,23 @@ static const struct kiln_param_spec params[] = {
     {"size", "16384",
      "matrix size n (n x n, 256..32768, a multiple of 64); per type A, B, "
      "the result and the reference stay on the GPU (8 GiB for FP64 at "
-     "16384); large enough that checking every result costs under 5%"},
+     "16384); large enough that checking every result costs under 5%",
+     .kind = KILN_PARAM_INTEGER, .min = 256, .max = 32768},
     {"types", "fp64,fp32,tf32,bf16,fp8",
      "GEMM types to run, in turn, each for an equal share of the step "
-     "(fp64, fp32, tf32, bf16, fp8; fp8 where the GPU has it)"},
-    {"seed", "1", "seed of the input matrices"},
+     "(fp64, fp32, tf32, bf16, fp8; fp8 where the GPU has it)",
+     .kind = KILN_PARAM_WORDS, .words = "fp64|fp32|tf32|bf16|fp8"},
+    {"seed", "1", "seed of the input matrices", .kind = KILN_PARAM_INTEGER},
     {"check_every", "1",
      "compare every k-th result with the reference (1: every result; the "
      "first timed and the last always); auto: as often as keeps the "
-     "comparisons under 2% of the GEMM time"},
+     "comparisons under 2% of the GEMM time",
+     .kind = KILN_PARAM_INTEGER, .words = "auto", .min = 1, .max = 1000000},
     {"clock_share", "50%",
      "SM clock under this share of the GPU's maximum SM clock for two "
-     "samples in a row under load is a clock drop (FAIL)"},
-    {NULL, NULL, NULL},
+     "samples in a row under load is a clock drop (FAIL)",
+     .kind = KILN_PARAM_SHARE},
+    {0},
 };
 
 static const struct kiln_measurement_spec measurements[] = {

@@ -457,10 +457,12 @@ static const struct kiln_measurement_spec gpu_health_measurements[] = {
 static const struct kiln_param_spec gpu_health_params[] = {
     {"pcie_gen", "max",
      "expected PCIe generation (1-6), or max: the most the GPU and slot "
-     "report"},
+     "report",
+     .kind = KILN_PARAM_INTEGER, .words = "max", .min = 1, .max = 6},
     {"pcie_width", "max",
-     "expected PCIe lanes, or max: the most the GPU and slot report"},
-    {NULL, NULL, NULL},
+     "expected PCIe lanes, or max: the most the GPU and slot report",
+     .kind = KILN_PARAM_INTEGER, .words = "max", .min = 1, .max = 64},
+    {0},
 };
 
 const struct kiln_module kiln_module_gpu_health = {

@@ -134,10 +134,12 @@ static void gpu_membw_run(struct kiln_step *s) {
 
 static const struct kiln_param_spec params[] = {
     {"mem", "90%",
-     "share of the GPU's free memory for the two copy buffers (90%, 0.9)"},
-    {"min_copies", "20", "timed copies at least, however short the step"},
-    {"seed", "1", "seed of the data copied"},
-    {NULL, NULL, NULL},
+     "share of the GPU's free memory for the two copy buffers (90%, 0.9)",
+     .kind = KILN_PARAM_SHARE},
+    {"min_copies", "20", "timed copies at least, however short the step",
+     .kind = KILN_PARAM_INTEGER, .min = 2, .max = INFINITY},
+    {"seed", "1", "seed of the data copied", .kind = KILN_PARAM_INTEGER},
+    {0},
 };
 
 static const struct kiln_measurement_spec measurements[] = {

@@ -406,17 +406,21 @@ static void gpu_p2p_run(struct kiln_step *s) {
 }
 
 static const struct kiln_param_spec params[] = {
-    {"size", "256M", "bytes per peer copy (2 buffers of it on every GPU)"},
+    {"size", "256M", "bytes per peer copy (2 buffers of it on every GPU)",
+     .kind = KILN_PARAM_SIZE, .min = 4 << 10, .max = 16.0 * (1 << 30)},
     {"min_reps", "5",
      "timed copies per ordered pair at least; the step's duration is split "
-     "evenly between the pairs"},
+     "evenly between the pairs",
+     .kind = KILN_PARAM_INTEGER, .min = 1, .max = INFINITY},
     {"require_p2p", "no",
      "yes: a pair without direct peer access is a FAIL (p2p-no-peer), not "
-     "just measured through the host"},
+     "just measured through the host",
+     .kind = KILN_PARAM_BOOL},
     {"nvlink_errors_max", "0",
      "largest allowed rise of any one NVLink error counter (CRC flit, CRC "
-     "data, replay, recovery) of a GPU during the copies"},
-    {NULL, NULL, NULL},
+     "data, replay, recovery) of a GPU during the copies",
+     .kind = KILN_PARAM_INTEGER, .min = 0, .max = INFINITY},
+    {0},
 };
 
 static const struct kiln_measurement_spec measurements[] = {

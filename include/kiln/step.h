@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "kiln/module.h"
 #include "kiln/verdict.h"
 
 struct kiln_step;
@@ -24,8 +25,14 @@ bool kiln_step_time_left(const struct kiln_step *s);
 
 /* A parameter as text: the profile's value, else the module's default. */
 const char *kiln_step_param(const struct kiln_step *s, const char *name);
-/* Parsed forms. On a malformed value they end the step as ERROR naming the
- * parameter and return false; the module should then return. */
+/* Parsed as the module's table declares it (module.h: kiln_param_parse,
+ * the parser the profile loader checks with), words such as "auto" kept as
+ * words. On a malformed value the step ends as ERROR naming the parameter
+ * and false is returned; the module should then return. */
+bool kiln_step_param_value(struct kiln_step *s, const char *name,
+                           struct kiln_param_value *out);
+/* The same for a parameter of one kind (INTEGER, NUMBER, SHARE, SIZE),
+ * as a number; a word is an error here. */
 bool kiln_step_param_long(struct kiln_step *s, const char *name, long *out);
 bool kiln_step_param_double(struct kiln_step *s, const char *name, double *out);
 /* A share of something in (0, 1]: "95%" or 0.95. */

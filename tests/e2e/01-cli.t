@@ -38,7 +38,7 @@ printf '[profile]\nphase.1 = cpu.compute, gpu.teleport\n' >"$TEST_TMP/unknown.in
 
 usage_error "unknown option" "^kiln: unknown option '--frobnicate'" \
   run --frobnicate
-usage_error "negative duration" "^kiln: --duration '-5s' is not a positive" \
+usage_error "negative duration" "^kiln: --duration '-5s' is not a duration" \
   run --duration -5s
 usage_error "missing profile" "^kiln: $TEST_TMP/nope.ini: No such file" \
   run --profile "$TEST_TMP/nope.ini"

@@ -465,7 +465,7 @@ static void credentials_refused(void **state) {
            "%s: cannot read BMC credentials: No such file or directory", path);
   assert_string_equal(err, want);
   assert_false(kiln_bmc_read_credentials(dir, &b, err, sizeof err));
-  assert_non_null(strstr(err, "must be a regular file"));
+  assert_non_null(strstr(err, "is a directory, not a regular file"));
   char *big = kiln_xcalloc(5000, 1);
   memset(big, '#', 4999);
   expect_refused(dir, "big", big, 4999, 0600, ": more than 4096 bytes");
