@@ -186,6 +186,8 @@ static void on_reading(void *ctx, const struct kiln_tel_reading *r) {
   struct fan *f = fan_for(F, r);
   struct phase_stats *ps = &f->ph[F->phase];
   double v = r->value;
+  kiln_emit_running(F->step, F->phase == PH_IDLE ? "rpm_idle" : "rpm_load", v,
+                    f->hwid);
   ps->n++;
   ps->sum += v;
   if (F->late) {

@@ -42,6 +42,8 @@ struct kiln_profile {
   double grace;        /* watchdog grace past the duration, seconds */
   double hang_timeout; /* watchdog: seconds without progress */
   double stagger;      /* seconds between a phase's GPU step starts */
+  /* Seconds between a stress step's running figures (kiln_emit_running). */
+  double publish_every;
   struct kiln_profile_module *modules;
   size_t n_modules;
 };
