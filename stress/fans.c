@@ -626,6 +626,8 @@ static void fans_run(struct kiln_step *s) {
   F.phase = PH_IDLE;
   F.t = 0;
   F.late = false;
+  /* A BMC's first readings come from its own thread: wait for them. */
+  kiln_telemetry_wait(tel, KILN_TEL_TIMEOUT);
   kiln_telemetry_sample(tel, 0, on_reading, &F);
   bool expected = F.spec && (F.spec->count > 0 || F.spec->n_labels > 0);
   if (F.n == 0) {

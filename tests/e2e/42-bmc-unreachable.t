@@ -8,7 +8,7 @@ if ! command -v ipmi_sim >/dev/null 2>&1; then
   echo "1..0 # SKIP ipmi_sim is not installed (Debian: openipmi)"
   exit 0
 fi
-plan 14
+plan 16
 P=$TEST_TMP/bmc.ini
 cat >"$P" <<'INI'
 [profile]
@@ -68,4 +68,18 @@ ok "$(grep -q 'ERROR *thermal' "$TEST_TMP/none.out" && echo 1 || echo 0)" \
   "without --bmc, no BMC is no ERROR"
 like "... the thermal step says there is no BMC" "$d/junit.xml" \
   "ipmi: no BMC: /dev/ipmi0 absent and no --bmc HOST given"
+# The BMC is read in a thread of its own; the fans module still waits for
+# its first readings before it decides whether there are fans at all.
+cat >"$TEST_TMP/fans.ini" <<'INI'
+[profile]
+name = bmc-fans
+duration = 3s
+phase.1 = fans
+INI
+d=$TEST_TMP/fans
+run_kiln "$TEST_TMP/fans.out" run --profile "$TEST_TMP/fans.ini" \
+  --bmc "127.0.0.1:$port" --bmc-credentials "$TEST_TMP/good.cred" \
+  --report-dir "$d"
+is "fans on the BMC's sensors: exit 0" "$rc" 0
+like "... it PASSes on the BMC's fans" "$d/results.tap" "^ok [0-9]+ - fans$"
 done_testing
