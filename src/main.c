@@ -629,7 +629,8 @@ static int cmd_run(int argc, char **argv) {
                              .spec = spec_path ? &spec : NULL,
                              .inventory = &inv,
                              .aer = aer,
-                             .n_aer = n_aer};
+                             .n_aer = n_aer,
+                             .publish_every = prof.publish_every};
   kiln_context_set(&ctx);
 
   rc = EXIT_ENV;

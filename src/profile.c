@@ -3,6 +3,7 @@
  *              spec (station spec file, relative to the profile's file),
  *              stagger (seconds between the starts of a phase's GPU steps),
  *              mig_allowed (yes/no, default no: GPUs in MIG mode ERROR),
+ *              publish_every (a stress step's running figures, 1s to 30s),
  *              phase.N = module, module   (phases run in N order),
  *              monitors = thermal, edac   (watched for the whole run)
  *   [MODULE]   parameters, `<measurement>.min` / `.max` limits,
@@ -175,6 +176,12 @@ static int profile_key(struct parse_state *st, const char *key,
       p->mig_allowed = value[0] == 'y';
     else
       return fail(st, "mig_allowed '%s': use yes or no", value);
+  } else if (strcmp(key, "publish_every") == 0) {
+    /* At most 30 s: a node that dies loses at most that of a step. */
+    if (kiln_duration_parse(value, &p->publish_every) != 0 ||
+        p->publish_every < 1 || p->publish_every > 30)
+      return fail(st, "publish_every '%s' is not a duration from 1s to 30s",
+                  value);
   } else if (strcmp(key, "spec") == 0) {
     if (!value[0])
       return fail(st, "spec is empty: give a station spec file");
@@ -342,6 +349,7 @@ int kiln_profile_parse(const char *text, const char *source,
   out->duration = 30;
   out->grace = 30;
   out->hang_timeout = 30;
+  out->publish_every = 30;
   struct parse_state st = {.p = out, .source = source, .text = text};
   int rc = ini_parse_stream(string_reader, &st, handler, &st);
   if (parse_error(&st, rc, source, err, n) != 0) {

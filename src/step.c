@@ -8,12 +8,21 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "kiln/context.h"
 #include "kiln/profile.h"
 #include "kiln/result.h"
 #include "kiln/runner.h"
 #include "kiln/step.h"
 #include "kiln/textutil.h"
 #include "kiln/wire.h"
+
+/* Running figures a step publishes at most; more are dropped. */
+#define RUNNING_FIGURES 64
+
+struct running_figure {
+  char *name, *hwid;
+  double last_call, published; /* monotonic */
+};
 
 struct kiln_step {
   struct kiln_step_config cfg;
@@ -23,6 +32,9 @@ struct kiln_step {
   enum kiln_verdict end_verdict;
   char *end_reason;
   pthread_mutex_t lock;
+  double publish_every; /* seconds between a running figure's publications */
+  struct running_figure running[RUNNING_FIGURES];
+  size_t n_running;
 };
 
 struct kiln_step *kiln_step_new(const struct kiln_step_config *cfg,
@@ -32,6 +44,8 @@ struct kiln_step *kiln_step_new(const struct kiln_step_config *cfg,
   s->fd = event_fd;
   s->deadline = kiln_monotonic_now() + cfg->duration;
   pthread_mutex_init(&s->lock, NULL);
+  double every = kiln_context()->publish_every;
+  s->publish_every = every > 0 ? every : KILN_PUBLISH_EVERY_DEFAULT;
   return s;
 }
 
@@ -40,6 +54,10 @@ void kiln_step_free(struct kiln_step *s) {
     return;
   pthread_mutex_destroy(&s->lock);
   free(s->end_reason);
+  for (size_t i = 0; i < s->n_running; i++) {
+    free(s->running[i].name);
+    free(s->running[i].hwid);
+  }
   free(s);
 }
 
@@ -173,6 +191,51 @@ void kiln_emit_measurement(struct kiln_step *s, const char *name, double value,
   const struct kiln_measurement_spec *m =
       kiln_module_measurement(s->cfg.module, name);
   struct kiln_wire_event ev = {.type = KILN_WIRE_MEASUREMENT};
+  ev.name = (char *)name;
+  ev.value = value;
+  ev.unit = (char *)(m ? m->unit : "");
+  ev.hwid = (char *)(hwid ? hwid : "");
+  send_event(s, &ev);
+}
+
+/* The figure (name, hwid), made on first sight; NULL when the table is
+ * full. Lock held. */
+static struct running_figure *
+running_figure(struct kiln_step *s, const char *name, const char *hwid) {
+  for (size_t i = 0; i < s->n_running; i++)
+    if (strcmp(s->running[i].name, name) == 0 &&
+        strcmp(s->running[i].hwid, hwid) == 0)
+      return &s->running[i];
+  if (s->n_running == RUNNING_FIGURES)
+    return NULL;
+  struct running_figure *f = &s->running[s->n_running++];
+  f->name = kiln_xstrdup(name);
+  f->hwid = kiln_xstrdup(hwid);
+  f->last_call = f->published = -INFINITY;
+  return f;
+}
+
+void kiln_emit_running(struct kiln_step *s, const char *name, double value,
+                       const char *hwid) {
+  double now = kiln_monotonic_now();
+  bool publish = false;
+  pthread_mutex_lock(&s->lock);
+  struct running_figure *f = running_figure(s, name, hwid ? hwid : "");
+  if (f) {
+    /* Due by the next call (as far apart as the last two), publish now:
+     * waiting for it would be late. */
+    double gap = isfinite(f->last_call) ? now - f->last_call : 0;
+    publish = now + gap >= f->published + s->publish_every;
+    f->last_call = now;
+    if (publish)
+      f->published = now;
+  }
+  pthread_mutex_unlock(&s->lock);
+  if (!publish)
+    return;
+  const struct kiln_measurement_spec *m =
+      kiln_module_measurement(s->cfg.module, name);
+  struct kiln_wire_event ev = {.type = KILN_WIRE_RUNNING};
   ev.name = (char *)name;
   ev.value = value;
   ev.unit = (char *)(m ? m->unit : "");

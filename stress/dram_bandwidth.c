@@ -517,6 +517,12 @@ static void dram_bandwidth_run(struct kiln_step *s) {
       double tq = Q * t->C;
       t->A = t->B + tq;
       rounds++;
+      kiln_emit_running(s, "copy_gbps",
+                        op_bytes[OP_COPY] * (double)t->n / best[OP_COPY] / 1e9,
+                        NULL);
+      kiln_emit_running(
+          s, "triad_gbps",
+          op_bytes[OP_TRIAD] * (double)t->n / best[OP_TRIAD] / 1e9, NULL);
       bool injected_now = false;
       bool more = kiln_step_time_left(s);
       /* Halfway through the time left after set-up, or in the last round

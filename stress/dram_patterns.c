@@ -327,6 +327,7 @@ static void dram_patterns_run(struct kiln_step *s) {
     double left = kiln_step_deadline(s) - kiln_monotonic_now();
     sleep_s(left < 0.25 ? (left > 0 ? left : 0) : 0.25);
     kiln_emit_progress(s, d > 0 ? (kiln_monotonic_now() - start) / d : 1);
+    kiln_emit_running(s, "errors", (double)atomic_load(&sh.errors), NULL);
   }
   atomic_store(&sh.stop, 1);
   for (int i = 0; i < started; i++)

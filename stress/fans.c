@@ -186,6 +186,8 @@ static void on_reading(void *ctx, const struct kiln_tel_reading *r) {
   struct fan *f = fan_for(F, r);
   struct phase_stats *ps = &f->ph[F->phase];
   double v = r->value;
+  kiln_emit_running(F->step, F->phase == PH_IDLE ? "rpm_idle" : "rpm_load", v,
+                    f->hwid);
   ps->n++;
   ps->sum += v;
   if (F->late) {
@@ -584,6 +586,8 @@ static void fans_run(struct kiln_step *s) {
   F.phase = PH_IDLE;
   F.t = 0;
   F.late = false;
+  /* A BMC's first readings come from its own thread: wait for them. */
+  kiln_telemetry_wait(tel, KILN_TEL_TIMEOUT);
   kiln_telemetry_sample(tel, 0, on_reading, &F);
   bool expected = F.spec && (F.spec->count > 0 || F.spec->n_labels > 0);
   if (F.n == 0) {

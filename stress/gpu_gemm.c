@@ -246,6 +246,12 @@ static bool run_type(struct gg *g, int type, double end, bool inject,
       return false;
     for (int i = 0; i < b.gemms; i++)
       push_rate(g, gemm_tflops(g->p.size, b.each_ms[i]));
+    if (b.gemms) /* the last GEMM's rate, as tflops_<type> */
+      kiln_emit_running(s,
+                        (const char *const[]){"tflops_fp64", "tflops_fp32",
+                                              "tflops_tf32", "tflops_bf16",
+                                              "tflops_fp8"}[type],
+                        g->rates[g->nrates - 1], g->bus);
     gemms += (uint64_t)b.gemms;
     gemm_ms += b.gemm_ms;
     total_ms += b.total_ms;

@@ -78,6 +78,7 @@ static void gpu_membw_run(struct kiln_step *s) {
       cap *= 2;
     }
     rates[nrates++] = ms > 0 ? bytes / (ms / 1e3) / 1e9 : 0;
+    kiln_emit_running(s, "bandwidth_gbps", rates[nrates - 1], bus);
     moved += bytes;
     gpu_ms += ms;
     double now = kiln_monotonic_now();

@@ -69,6 +69,7 @@ static void progress(struct mt *m) {
                  : 1.0 - (kiln_step_deadline(m->s) - kiln_monotonic_now()) /
                              (d > 0 ? d : 1);
   kiln_emit_progress(m->s, f < 0 ? 0 : f > 1 ? 1 : f);
+  kiln_emit_running(m->s, "errors", (double)m->errors, m->bus);
 }
 
 /* What a device call's rc means: 0 goes on; an uncorrectable ECC error is

@@ -296,6 +296,7 @@ static void gpu_p2p_measure(struct kiln_step *s, const char (*ids)[16],
           rates = kiln_xrealloc(rates, cap * sizeof *rates);
         }
         rates[nr++] = ms > 0 ? bytes / (ms / 1e3) / 1e9 : 0;
+        kiln_emit_running(s, "p2p_gbps", rates[nr - 1], hwid);
         now = kiln_monotonic_now();
         if (now - last >= 0.25) {
           double f = d > 0 ? (now - start) / d : (double)done / (double)pairs;

@@ -256,6 +256,9 @@ static void pcie_bw_run(struct kiln_step *s) {
         break;
       }
       rates_add(&r[dir], ms > 0 ? bytes / (ms / 1e3) / 1e9 : 0);
+      kiln_emit_running(
+          s, (const char *const[]){"h2d_gbps", "d2h_gbps", "bidir_gbps"}[dir],
+          ms > 0 ? bytes / (ms / 1e3) / 1e9 : 0, bus);
     }
     rounds++;
     now = kiln_monotonic_now();

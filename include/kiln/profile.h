@@ -46,6 +46,8 @@ struct kiln_profile {
   /* GPUs in MIG mode may be tested (else each of their steps is an
    * ERROR: a MIG GPU shows CUDA slices, not the whole GPU). */
   bool mig_allowed;
+  /* Seconds between a stress step's running figures (kiln_emit_running). */
+  double publish_every;
   struct kiln_profile_module *modules;
   size_t n_modules;
 };

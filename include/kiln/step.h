@@ -49,6 +49,17 @@ bool kiln_step_inject(const struct kiln_step *s, const char *fault);
  * unit comes from the module's measurement spec; limits from the profile. */
 void kiln_emit_measurement(struct kiln_step *s, const char *name, double value,
                            const char *hwid);
+/* A running figure: the module's current value of one of its measurements
+ * (say the bandwidth of the last pass, or the errors so far), so a node
+ * that dies mid-step leaves its evidence. Call it whenever the figure is
+ * known, each pass of the loop (as often as progress, at least every few
+ * seconds): it is published at the first call, then about every
+ * publish_every (the profile's, 30 s by default) and never later than that
+ * while the calls keep coming; the calls between cost a lock. The reports
+ * show each figure as an OCP measurement series of the step. Interim: never
+ * judged against limits; the final kiln_emit_measurement() is. */
+void kiln_emit_running(struct kiln_step *s, const char *name, double value,
+                       const char *hwid);
 /* A diagnosis: KILN_DIAG_FAIL fails the step. symptom is a short word
  * ("cpu-sdc"); the message names the hardware, expected and actual. */
 void kiln_emit_diagnosis(struct kiln_step *s, int diag_type,

@@ -312,6 +312,33 @@ static void combines_verdicts(void **state) {
   assert_false(kiln_verdict_parse("MAYBE", &v));
 }
 
+/* How often a stress step publishes its running figures: 30 s unless the
+ * profile says otherwise, never slower than that. */
+static void publish_every_is_read_and_bounded(void **state) {
+  (void)state;
+  struct kiln_profile p;
+  char err[512];
+  assert_int_equal(kiln_profile_parse("[profile]\nphase.1 = cpu.compute\n",
+                                      "a.ini", &p, err, sizeof err),
+                   0);
+  assert_true(p.publish_every == 30);
+  kiln_profile_free(&p);
+  assert_int_equal(
+      kiln_profile_parse("[profile]\npublish_every = 1s\nphase.1 = "
+                         "cpu.compute\n",
+                         "a.ini", &p, err, sizeof err),
+      0);
+  assert_true(p.publish_every == 1);
+  kiln_profile_free(&p);
+  expect_error("[profile]\npublish_every = 31s\n",
+               "bad.ini:2: publish_every '31s' is not a duration from 1s to "
+               "30s");
+  expect_error("[profile]\npublish_every = 0s\n",
+               "bad.ini:2: publish_every '0s'");
+  expect_error("[profile]\npublish_every = soon\n",
+               "bad.ini:2: publish_every 'soon'");
+}
+
 int main(void) {
   cmocka_set_message_output(CM_OUTPUT_TAP);
   const struct CMUnitTest tests[] = {
@@ -324,6 +351,7 @@ int main(void) {
       cmocka_unit_test(parses_durations),
       cmocka_unit_test(evaluates_limits),
       cmocka_unit_test(combines_verdicts),
+      cmocka_unit_test(publish_every_is_read_and_bounded),
   };
   return cmocka_run_group_tests_name("profile", tests, NULL, NULL);
 }
