@@ -128,6 +128,64 @@ static void loads_builtin_and_files(void **state) {
   kiln_profile_free(&p);
 }
 
+/* gpu.health judges a GPU at idle: nothing may hold a CUDA context on it
+ * then (it would be "another process" and change the P-state). In every
+ * built-in profile it is alone in its phase, and that phase comes before
+ * every other GPU module's. */
+static void gpu_health_runs_alone_first(void **state) {
+  (void)state;
+  char err[512] = "";
+  for (const char *const *name = kiln_builtin_profile_names; *name; name++) {
+    struct kiln_profile p;
+    if (kiln_profile_load(*name, &p, err, sizeof err) != 0)
+      fail_msg("built-in profile %s: %s", *name, err);
+    int health = 0;
+    for (size_t i = 0; i < p.n_modules; i++)
+      if (strcmp(p.modules[i].name, "gpu.health") == 0)
+        health = p.modules[i].phase;
+    if (!health)
+      fail_msg("built-in profile %s has no gpu.health", *name);
+    for (size_t i = 0; i < p.n_modules; i++) {
+      const struct kiln_profile_module *m = &p.modules[i];
+      if (strcmp(m->name, "gpu.health") == 0 || m->phase == KILN_MONITOR_PHASE)
+        continue;
+      if (m->phase == health)
+        fail_msg("profile %s: %s shares phase %d with gpu.health", *name,
+                 m->name, health);
+      if (strncmp(m->name, "gpu.", 4) == 0 && m->phase < health)
+        fail_msg("profile %s: %s (phase %d) runs before gpu.health (phase %d)",
+                 *name, m->name, m->phase, health);
+    }
+    kiln_profile_free(&p);
+  }
+}
+
+/* DCGM's NVLink CRC limit, a rate, in every built-in profile with gpu.p2p. */
+static void builtin_profiles_limit_nvlink_crc(void **state) {
+  (void)state;
+  char err[512] = "";
+  for (const char *const *name = kiln_builtin_profile_names; *name; name++) {
+    struct kiln_profile p;
+    assert_int_equal(kiln_profile_load(*name, &p, err, sizeof err), 0);
+    for (size_t i = 0; i < p.n_modules; i++) {
+      const struct kiln_profile_module *m = &p.modules[i];
+      if (strcmp(m->name, "gpu.p2p") != 0)
+        continue;
+      bool found = false;
+      for (size_t k = 0; k < m->n_limits; k++)
+        if (strcmp(m->limits[k].measurement, "nvlink_crc_per_s") == 0) {
+          found = true;
+          assert_true(m->limits[k].limit.has_hi);
+          assert_false(m->limits[k].limit.has_lo);
+          assert_true(m->limits[k].limit.hi == 100);
+        }
+      if (!found)
+        fail_msg("profile %s: gpu.p2p without nvlink_crc_per_s.max", *name);
+    }
+    kiln_profile_free(&p);
+  }
+}
+
 static void parses_durations(void **state) {
   (void)state;
   double d = -1;
@@ -193,6 +251,8 @@ int main(void) {
       cmocka_unit_test(parses_a_full_profile),
       cmocka_unit_test(rejects_bad_profiles),
       cmocka_unit_test(loads_builtin_and_files),
+      cmocka_unit_test(gpu_health_runs_alone_first),
+      cmocka_unit_test(builtin_profiles_limit_nvlink_crc),
       cmocka_unit_test(parses_durations),
       cmocka_unit_test(evaluates_limits),
       cmocka_unit_test(combines_verdicts),
