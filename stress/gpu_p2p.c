@@ -21,8 +21,8 @@
  * before and after the copies. As DCGM judges them: any replay or recovery
  * is a FAIL `nvlink-errors` naming the GPU, the counter and both values;
  * CRC errors, which a healthy link sees now and then, are a rate,
- * `nvlink_crc_per_s` (the built-in profiles and SKU files set its .max to
- * DCGM's 100). */
+ * `nvlink_crc_per_s` (the SKU files of NVLink GPUs set its .max to DCGM's
+ * 100; a GPU without NVLink cannot measure it, so no profile sets it). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -437,7 +437,7 @@ static const struct kiln_measurement_spec measurements[] = {
      "copies"},
     {"nvlink_crc_per_s", "/s",
      "a GPU's NVLink CRC flit + data errors per second during the copies; "
-     "set .max (DCGM: 100, in the built-in profiles and SKU files)"},
+     "set .max (DCGM: 100, in the SKU files of NVLink GPUs)"},
     {"nvlink_replay_increase", "",
      "rise of a GPU's NVLink replay + recovery counts during the copies "
      "(any rise also FAILs the step)"},

@@ -139,7 +139,7 @@ double kiln_nvlink_increase(const struct kiln_nvlink_gpu *before,
 /* CRC errors (flit + data) per second over seconds between the two
  * snapshots; -1 when neither counter was read both times or seconds is
  * not positive. gpu.p2p emits it as nvlink_crc_per_s, whose limit (DCGM:
- * under 100 a second) the profiles and SKU files set. */
+ * 100 a second) the SKU files of NVLink GPUs set. */
 double kiln_nvlink_crc_rate(const struct kiln_nvlink_gpu *before,
                             const struct kiln_nvlink_gpu *after,
                             double seconds);

@@ -477,7 +477,7 @@ static void test_nvlink_snapshot(void **state) {
 
 /* DCGM's rules: any replay or recovery fails; CRC errors, which a healthy
  * link sees now and then, are a rate (nvlink_crc_per_s, limited by the
- * profiles and SKU files). */
+ * SKU files). */
 static void test_nvlink_errors_rise(void **state) {
   char why[256];
   struct kiln_nvml *nv = kiln_nvml_open(why, sizeof why);

@@ -9,6 +9,7 @@
 
 #include "kiln/limits.h"
 #include "kiln/profile.h"
+#include "kiln/sku.h"
 #include "kiln/verdict.h"
 
 static const char good[] = "; a comment\n"
@@ -160,30 +161,34 @@ static void gpu_health_runs_alone_first(void **state) {
   }
 }
 
-/* DCGM's NVLink CRC limit, a rate, in every built-in profile with gpu.p2p. */
-static void builtin_profiles_limit_nvlink_crc(void **state) {
+/* DCGM's NVLink CRC limit, a rate, in every built-in SKU with NVLinks (a
+ * SKU's limits apply to its GPUs only: a profile's would also ask it of
+ * GPUs without NVLink, which cannot measure it). */
+static void nvlink_skus_limit_the_crc_rate(void **state) {
   (void)state;
   char err[512] = "";
-  for (const char *const *name = kiln_builtin_profile_names; *name; name++) {
-    struct kiln_profile p;
-    assert_int_equal(kiln_profile_load(*name, &p, err, sizeof err), 0);
-    for (size_t i = 0; i < p.n_modules; i++) {
-      const struct kiln_profile_module *m = &p.modules[i];
-      if (strcmp(m->name, "gpu.p2p") != 0)
-        continue;
-      bool found = false;
-      for (size_t k = 0; k < m->n_limits; k++)
-        if (strcmp(m->limits[k].measurement, "nvlink_crc_per_s") == 0) {
-          found = true;
-          assert_true(m->limits[k].limit.has_hi);
-          assert_false(m->limits[k].limit.has_lo);
-          assert_true(m->limits[k].limit.hi == 100);
-        }
-      if (!found)
-        fail_msg("profile %s: gpu.p2p without nvlink_crc_per_s.max", *name);
+  struct kiln_sku_set set;
+  assert_int_equal(kiln_sku_set_builtin(&set, err, sizeof err), 0);
+  size_t nvlink_skus = 0;
+  for (size_t i = 0; i < set.n; i++) {
+    const struct kiln_profile_module *m =
+        kiln_sku_module(&set.skus[i], "gpu.p2p");
+    bool nvlinks = false, crc = false;
+    for (size_t k = 0; m && k < m->n_limits; k++) {
+      const struct kiln_profile_limit *l = &m->limits[k];
+      if (strcmp(l->measurement, "nvlinks") == 0 && l->limit.has_lo &&
+          l->limit.lo > 0)
+        nvlinks = true;
+      if (strcmp(l->measurement, "nvlink_crc_per_s") == 0)
+        crc = l->limit.has_hi && !l->limit.has_lo && l->limit.hi == 100;
     }
-    kiln_profile_free(&p);
+    if (nvlinks && !crc)
+      fail_msg("SKU %s: NVLinks without nvlink_crc_per_s.max = 100",
+               set.skus[i].id);
+    nvlink_skus += nvlinks;
   }
+  assert_true(nvlink_skus >= 3); /* A100 SXM4, H100 SXM5, H200 SXM */
+  kiln_sku_set_free(&set);
 }
 
 static void parses_durations(void **state) {
@@ -252,7 +257,7 @@ int main(void) {
       cmocka_unit_test(rejects_bad_profiles),
       cmocka_unit_test(loads_builtin_and_files),
       cmocka_unit_test(gpu_health_runs_alone_first),
-      cmocka_unit_test(builtin_profiles_limit_nvlink_crc),
+      cmocka_unit_test(nvlink_skus_limit_the_crc_rate),
       cmocka_unit_test(parses_durations),
       cmocka_unit_test(evaluates_limits),
       cmocka_unit_test(combines_verdicts),
