@@ -43,10 +43,16 @@ ifeq ($(CUDA),1)
   CU_OBJ := $(patsubst %.cu,$(OBJDIR)/%.cu.o,$(CU_SRC))
   # Static CUDA runtime: the binary runs on machines without the toolkit.
   CUDA_LIBS := -L$(CUDA_HOME)/lib64 -lcudart_static -lrt -ldl -lstdc++
+  # The toolkit's release (13.0 -> 13000, CUDART_VERSION's form): the C
+  # side names it and the driver it needs without linking CUDA.
+  CUDA_RELEASE := $(shell $(NVCC) --version 2>/dev/null | sed -n 's/.*release \([0-9][0-9]*\)\.\([0-9][0-9]*\).*/\1 \2/p')
+  KILN_CUDA_VERSION := $(shell echo $(CUDA_RELEASE) | awk '{ print $$1 * 1000 + $$2 * 10 }')
   NVCC_ARCH ?= -gencode arch=compute_80,code=sm_80 \
                -gencode arch=compute_90,code=sm_90 \
                -gencode arch=compute_90,code=compute_90
 endif
+
+KILN_CUDA_VERSION ?= 0
 
 # Unit tests link a sanitized copy of the library (no CUDA: host logic only).
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -72,7 +78,8 @@ FORCE:
 
 $(OBJDIR)/%.o: %.c $(HEADERS) Makefile
 	@mkdir -p $(dir $@)
-	$(CC) $(KILN_CFLAGS) -DKILN_HAVE_CUDA=$(CUDA) $(CFLAGS) -c -o $@ $<
+	$(CC) $(KILN_CFLAGS) -DKILN_HAVE_CUDA=$(CUDA) \
+	  -DKILN_CUDA_VERSION=$(KILN_CUDA_VERSION) $(CFLAGS) -c -o $@ $<
 
 $(OBJDIR)/gen/%.o: $(BUILD)/gen/%.c
 	@mkdir -p $(dir $@)

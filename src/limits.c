@@ -32,3 +32,19 @@ void kiln_limit_describe(const struct kiln_limit *l, char *buf, unsigned n) {
   else if (l->has_hi)
     snprintf(buf, n, "x <= %g", l->hi);
 }
+
+void kiln_limit_spell(const char *measurement, const struct kiln_limit *l,
+                      char *buf, unsigned n) {
+  if (!n)
+    return;
+  buf[0] = 0;
+  if (!l)
+    return;
+  if (l->has_lo && l->has_hi)
+    snprintf(buf, n, "%s.min = %g, %s.max = %g", measurement, l->lo,
+             measurement, l->hi);
+  else if (l->has_lo)
+    snprintf(buf, n, "%s.min = %g", measurement, l->lo);
+  else if (l->has_hi)
+    snprintf(buf, n, "%s.max = %g", measurement, l->hi);
+}

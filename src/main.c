@@ -17,6 +17,7 @@
 #include "kiln/context.h"
 #include "kiln/dashboard.h"
 #include "kiln/dut.h"
+#include "kiln/gpu_access.h"
 #include "kiln/inventory.h"
 #include "kiln/module.h"
 #include "kiln/plan.h"
@@ -63,14 +64,55 @@ static void usage(FILE *f) {
           "64 usage\n");
 }
 
+/* kiln list's word for a GPU module: what `kiln run` would make of each
+ * GPU on the bus, before a run ("error" and the cause per GPU, as the
+ * run's steps would say it; MIG mode judged as the built-in profiles do). */
+static void list_gpu_module(const struct kiln_module *m,
+                            struct kiln_gpu_access **access) {
+  char ids[64][16], why[1024];
+  size_t n = kiln_gpu_enumerate(ids, 64);
+  if (n == 0) {
+    printf("  %-16s %-5s %s (SKIP: no NVIDIA GPU found on the PCI bus)\n",
+           m->name, "no", m->summary);
+    return;
+  }
+  if (!*access)
+    *access = kiln_gpu_access_open();
+  size_t bad = 0;
+  for (size_t i = 0; i < n; i++)
+    bad += !kiln_gpu_access_check(*access, ids[i], m->gpu_needs, false, why,
+                                  sizeof why);
+  if (bad == 0) {
+    char avail[256] = "";
+    if (m->available)
+      m->available(avail, sizeof avail);
+    printf("  %-16s %-5s %s (%s)\n", m->name, "ok", m->summary,
+           avail[0] ? avail : "yes");
+    return;
+  }
+  printf("  %-16s %-5s %s (ERROR: %zu of %zu NVIDIA GPU%s cannot be "
+         "driven)\n",
+         m->name, "error", m->summary, bad, n, n == 1 ? "" : "s");
+  for (size_t i = 0; i < n; i++)
+    if (!kiln_gpu_access_check(*access, ids[i], m->gpu_needs, false, why,
+                               sizeof why))
+      printf("  %-16s %-5s %s\n", "", "", why);
+}
+
 static int cmd_list(void) {
   printf("modules:\n");
+  struct kiln_gpu_access *access = NULL;
   for (const struct kiln_module *const *m = kiln_modules; *m; m++) {
+    if ((*m)->gpu_needs) {
+      list_gpu_module(*m, &access);
+      continue;
+    }
     char why[256] = "yes";
     bool ok = (*m)->available ? (*m)->available(why, sizeof why) : true;
     printf("  %-16s %-5s %s (%s)\n", (*m)->name, ok ? "ok" : "no",
            (*m)->summary, why);
   }
+  kiln_gpu_access_close(access);
   printf("faults for --inject:\n");
   for (const struct kiln_fault *f = kiln_faults; f->name; f++)
     printf("  %-16s %s\n", f->name, f->summary);
@@ -444,6 +486,8 @@ static int cmd_run(int argc, char **argv) {
     }
   }
   kiln_plan_assign_skus(&plan, &skus, sku_override.id ? &sku_override : NULL);
+  /* Before any thread starts: the cuBLAS probe forks. */
+  kiln_plan_check_gpus(&plan, prof.mig_allowed);
   bool sampler_failed = false;
   sampler = kiln_sampler_new(&plan, prof.source, spec_path ? &spec : NULL, err,
                              sizeof err, &sampler_failed);

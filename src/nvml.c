@@ -325,6 +325,12 @@ kiln_nvml_return kiln_nvml_retired_page_count(const struct kiln_nvml *nv,
 }
 
 struct kiln_nvml *kiln_nvml_open(char *why, size_t n) {
+  kiln_nvml_return rc;
+  return kiln_nvml_open_rc(&rc, why, n);
+}
+
+struct kiln_nvml *kiln_nvml_open_rc(kiln_nvml_return *rc_out, char *why,
+                                    size_t n) {
   const char *name = getenv("KILN_NVML_LIB");
   if (!name || !*name)
     name = DEFAULT_LIB;
@@ -332,7 +338,12 @@ struct kiln_nvml *kiln_nvml_open(char *why, size_t n) {
   void *lib = dlopen(name, RTLD_NOW | RTLD_LOCAL);
   if (!lib) {
     const char *e = dlerror();
-    snprintf(why, n, "%s not found: %s", name, e ? e : "dlopen failed");
+    /* "No such file" is the common case and says nothing more. */
+    if (!e || strstr(e, "No such file"))
+      snprintf(why, n, "%s not found", name);
+    else
+      snprintf(why, n, "%s cannot be loaded: %s", name, e);
+    *rc_out = KILN_NVML_ERROR_LIBRARY_NOT_FOUND;
     return NULL;
   }
   struct kiln_nvml *nv = kiln_xcalloc(1, sizeof *nv);
@@ -356,13 +367,16 @@ struct kiln_nvml *kiln_nvml_open(char *why, size_t n) {
   kiln_nvml_return rc = init();
   if (rc != KILN_NVML_SUCCESS) {
     snprintf(why, n, "%s: %s", init_name, kiln_nvml_error(nv, rc));
+    *rc_out = rc;
     dlclose(lib);
     free(nv);
     return NULL;
   }
+  *rc_out = KILN_NVML_SUCCESS;
   return nv;
 fail:
   snprintf(why, n, "%s: missing symbol %s", name, missing);
+  *rc_out = KILN_NVML_ERROR_FUNCTION_NOT_FOUND;
   dlclose(lib);
   free(nv);
   return NULL;

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "kiln/gpu_access.h"
 #include "kiln/plan.h"
 #include "kiln/textutil.h"
 
@@ -178,7 +179,7 @@ static int place_fault(struct kiln_plan *plan, const char *spec, char *err,
   bool placed = false;
   for (size_t i = 0; i < plan->n_steps; i++) {
     struct kiln_plan_step *s = &plan->steps[i];
-    if (s->skip_reason || (want && strcmp(s->module->name, want) != 0))
+    if (!kiln_plan_step_runs(s) || (want && strcmp(s->module->name, want) != 0))
       continue;
     add_fault(s, f->name);
     placed = true;
@@ -312,12 +313,53 @@ void kiln_plan_assign_skus(struct kiln_plan *plan,
   }
 }
 
+bool kiln_plan_step_runs(const struct kiln_plan_step *s) {
+  return !s->skip_reason && !s->error_reason;
+}
+
+void kiln_plan_check_gpus(struct kiln_plan *plan, bool mig_allowed) {
+  struct kiln_gpu_access *access = NULL;
+  char bus_ids[64][16];
+  size_t n_gpus = 0;
+  for (size_t i = 0; i < plan->n_steps; i++) {
+    struct kiln_plan_step *s = &plan->steps[i];
+    if (!s->module->gpu_needs || !kiln_plan_step_runs(s))
+      continue;
+    if (!access) {
+      access = kiln_gpu_access_open();
+      n_gpus = kiln_gpu_enumerate(bus_ids, 64);
+    }
+    char why[1024];
+    if (s->module->targets == KILN_TARGETS_GPU) {
+      if (!kiln_gpu_access_check(access, s->target, s->module->gpu_needs,
+                                 mig_allowed, why, sizeof why))
+        s->error_reason = kiln_xstrdup(why);
+      continue;
+    }
+    /* A host-wide GPU step: every GPU on the bus must be drivable; the
+     * causes of all that are not go into one line. */
+    char *all = NULL;
+    for (size_t g = 0; g < n_gpus; g++) {
+      if (kiln_gpu_access_check(access, bus_ids[g], s->module->gpu_needs,
+                                mig_allowed, why, sizeof why))
+        continue;
+      char *joined =
+          all ? kiln_strdup_printf("%s; %s", all, why) : kiln_xstrdup(why);
+      free(all);
+      all = joined;
+    }
+    s->error_reason = all;
+  }
+  kiln_gpu_access_close(access);
+}
+
 void kiln_plan_free(struct kiln_plan *plan) {
   for (size_t i = 0; i < plan->n_steps; i++) {
     free(plan->steps[i].sku_note);
     free(plan->steps[i].id);
     free(plan->steps[i].target);
     free(plan->steps[i].skip_reason);
+    free(plan->steps[i].error_reason);
     free(plan->steps[i].inject);
   }
   free(plan->steps);

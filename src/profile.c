@@ -2,6 +2,7 @@
  *   [profile]  name, description, duration, grace, hang_timeout,
  *              spec (station spec file, relative to the profile's file),
  *              stagger (seconds between the starts of a phase's GPU steps),
+ *              mig_allowed (yes/no, default no: GPUs in MIG mode ERROR),
  *              phase.N = module, module   (phases run in N order),
  *              monitors = thermal, edac   (watched for the whole run)
  *   [MODULE]   parameters, `<measurement>.min` / `.max` limits,
@@ -162,6 +163,11 @@ static int profile_key(struct parse_state *st, const char *key,
   } else if (strcmp(key, "stagger") == 0) {
     if (kiln_duration_parse(value, &p->stagger) != 0)
       return fail(st, "stagger '%s' is not a duration (5s, 1m)", value);
+  } else if (strcmp(key, "mig_allowed") == 0) {
+    if (strcmp(value, "yes") == 0 || strcmp(value, "no") == 0)
+      p->mig_allowed = value[0] == 'y';
+    else
+      return fail(st, "mig_allowed '%s': use yes or no", value);
   } else if (strcmp(key, "spec") == 0) {
     if (!value[0])
       return fail(st, "spec is empty: give a station spec file");

@@ -29,6 +29,9 @@ static void free_step(struct kiln_step_result *s) {
   }
   for (size_t i = 0; i < s->n_logs; i++)
     free(s->logs[i].message);
+  for (size_t i = 0; i < s->n_limits; i++)
+    free(s->limits[i].measurement);
+  free(s->limits);
   free(s->measurements);
   free(s->diagnoses);
   free(s->logs);
@@ -153,6 +156,75 @@ struct kiln_log *kiln_step_add_log(struct kiln_step_result *s,
   return l;
 }
 
+bool kiln_step_set_limit(struct kiln_step_result *s, const char *measurement,
+                         const struct kiln_limit *limit) {
+  if (!kiln_limit_is_set(limit) || kiln_step_limit(s, measurement))
+    return false;
+  GROW(s->limits, s->n_limits, s->cap_limits);
+  s->limits[s->n_limits++] = (struct kiln_step_limit){
+      .measurement = kiln_utf8_sanitize(measurement),
+      .limit = *limit,
+  };
+  return true;
+}
+
+const struct kiln_limit *kiln_step_limit(const struct kiln_step_result *s,
+                                         const char *measurement) {
+  for (size_t i = 0; i < s->n_limits; i++)
+    if (strcmp(s->limits[i].measurement, measurement) == 0)
+      return &s->limits[i].limit;
+  return NULL;
+}
+
+static bool measured(const struct kiln_step_result *s, const char *name) {
+  for (size_t i = 0; i < s->n_measurements; i++)
+    if (strcmp(s->measurements[i].name, name) == 0)
+      return true;
+  return false;
+}
+
+/* Why the step did not measure name, from its own logs: the last one that
+ * names it, else the last that says something could not be measured. */
+static const char *why_unmeasured(const struct kiln_step_result *s,
+                                  const char *name) {
+  for (size_t i = s->n_logs; i-- > 0;)
+    if (strstr(s->logs[i].message, name))
+      return s->logs[i].message;
+  static const char *const phrases[] = {"not measured", "not checked",
+                                        "not supported"};
+  for (size_t i = s->n_logs; i-- > 0;)
+    for (size_t k = 0; k < sizeof phrases / sizeof *phrases; k++)
+      if (strstr(s->logs[i].message, phrases[k]))
+        return s->logs[i].message;
+  return NULL;
+}
+
+/* "limit x.max = 0 set but x was not measured: why" for each limit the
+ * step left unjudged, joined by "; " (NULL when none). */
+static char *unmeasured_limits(const struct kiln_step_result *s) {
+  char *text = NULL;
+  for (size_t i = 0; i < s->n_limits; i++) {
+    const struct kiln_step_limit *l = &s->limits[i];
+    if (measured(s, l->measurement))
+      continue;
+    char spelled[256];
+    kiln_limit_spell(l->measurement, &l->limit, spelled, sizeof spelled);
+    const char *why = why_unmeasured(s, l->measurement);
+    char *line = kiln_strdup_printf(
+        "limit %s set but %s was not measured%s%s", spelled, l->measurement,
+        why ? ": " : " (the step gave no reason)", why ? why : "");
+    if (text) {
+      char *both = kiln_strdup_printf("%s; %s", text, line);
+      free(text);
+      free(line);
+      text = both;
+    } else {
+      text = line;
+    }
+  }
+  return text;
+}
+
 static bool step_found_failure(const struct kiln_step_result *s) {
   for (size_t i = 0; i < s->n_diagnoses; i++)
     if (s->diagnoses[i].type == KILN_DIAG_FAIL)
@@ -175,6 +247,18 @@ void kiln_step_finish(struct kiln_step_result *s, enum kiln_verdict ended,
     s->verdict = ended;
   free(s->reason);
   s->reason = reason ? kiln_utf8_sanitize(reason) : NULL;
+  /* Never pass what was not tested: a limit nobody judged is an ERROR. */
+  char *missing = s->verdict == KILN_SKIP || s->verdict == KILN_ABORTED
+                      ? NULL
+                      : unmeasured_limits(s);
+  if (missing && s->verdict == KILN_PASS) {
+    s->verdict = KILN_ERROR;
+    free(s->reason);
+    s->reason = kiln_utf8_sanitize(missing);
+  } else if (missing) {
+    kiln_step_add_log(s, KILN_SEV_ERROR, missing, time);
+  }
+  free(missing);
   if (s->verdict == KILN_PASS || s->verdict == KILN_FAIL)
     s->progress = 1.0;
 }

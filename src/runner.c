@@ -192,18 +192,22 @@ static int spawn(struct child *c) {
   return 0;
 }
 
-static const struct kiln_limit *limit_for(const struct kiln_plan_step *p,
-                                          const char *name) {
+/* Every limit that applies to the step goes on its result before it
+ * starts: the profile's, then the GPU SKU's where the profile sets none,
+ * then the module's defaults. The step is judged against them, and one
+ * that is never measured keeps it from passing. */
+static void set_limits(const struct kiln_plan_step *p,
+                       struct kiln_step_result *r) {
   for (size_t i = 0; p->cfg && i < p->cfg->n_limits; i++)
-    if (strcmp(p->cfg->limits[i].measurement, name) == 0)
-      return &p->cfg->limits[i].limit;
-  /* Where the profile sets no limit, the GPU SKU's floor applies. */
+    kiln_step_set_limit(r, p->cfg->limits[i].measurement,
+                        &p->cfg->limits[i].limit);
   const struct kiln_profile_module *sku =
       kiln_sku_module(p->sku, p->module->name);
   for (size_t i = 0; sku && i < sku->n_limits; i++)
-    if (strcmp(sku->limits[i].measurement, name) == 0)
-      return &sku->limits[i].limit;
-  return NULL;
+    kiln_step_set_limit(r, sku->limits[i].measurement, &sku->limits[i].limit);
+  for (const struct kiln_default_limit *d = p->module->default_limits;
+       d && d->measurement; d++)
+    kiln_step_set_limit(r, d->measurement, &d->limit);
 }
 
 static void handle_event(struct child *c, struct kiln_wire_event *ev,
@@ -222,7 +226,7 @@ static void handle_event(struct child *c, struct kiln_wire_event *ev,
   case KILN_WIRE_MEASUREMENT: {
     struct kiln_measurement *m =
         kiln_step_add_measurement(r, ev->name, ev->value, ev->unit,
-                                  limit_for(c->plan, ev->name), ev->hwid, t);
+                                  kiln_step_limit(r, ev->name), ev->hwid, t);
     kiln_bus_measurement(bus, run, r, m);
     break;
   }
@@ -357,7 +361,11 @@ static void finish(struct child *c, struct kiln_run *run,
     v = KILN_ERROR;
     snprintf(why, sizeof why, "%s", c->protocol_error);
   }
+  size_t logs = c->res->n_logs;
   kiln_step_finish(c->res, v, why[0] ? why : NULL, kiln_now());
+  /* What finishing added (a limit left unmeasured) goes out too. */
+  for (size_t i = logs; i < c->res->n_logs; i++)
+    kiln_bus_log(bus, run, c->res, &c->res->logs[i]);
   kiln_bus_step_end(bus, run, c->res);
 }
 
@@ -391,10 +399,14 @@ static size_t start_child(struct child *c, struct kiln_run *run,
   c->start_at = 0;
   c->res->state = KILN_STEP_RUNNING;
   c->res->start = kiln_now();
+  set_limits(c->plan, c->res);
   kiln_bus_step_start(bus, run, c->res);
-  if (c->plan->skip_reason) {
+  if (!kiln_plan_step_runs(c->plan)) {
     c->reaped = true;
-    kiln_step_finish(c->res, KILN_SKIP, c->plan->skip_reason, kiln_now());
+    if (c->plan->skip_reason)
+      kiln_step_finish(c->res, KILN_SKIP, c->plan->skip_reason, kiln_now());
+    else
+      kiln_step_finish(c->res, KILN_ERROR, c->plan->error_reason, kiln_now());
     kiln_bus_step_end(bus, run, c->res);
     return 0;
   }
@@ -436,11 +448,11 @@ static void run_phase(const struct kiln_plan *plan, size_t first, size_t last,
     c->fd = -1;
     /* A module whose GPUs share something (pcie.bw: a switch's uplink)
      * runs its steps one after another. */
-    if (c->plan->module->one_at_a_time && !c->plan->skip_reason) {
+    if (c->plan->module->one_at_a_time && kiln_plan_step_runs(c->plan)) {
       bool earlier = false;
       for (size_t j = 0; j < i; j++)
         earlier |= kids[j].plan->module == c->plan->module &&
-                   !kids[j].plan->skip_reason;
+                   kiln_plan_step_runs(kids[j].plan);
       if (earlier) {
         c->queued = true;
         c->start_at = INFINITY;
@@ -451,7 +463,7 @@ static void run_phase(const struct kiln_plan *plan, size_t first, size_t last,
     /* GPUs start `stagger` seconds apart, so a PSU is not hit by all at
      * once. */
     if (o->stagger > 0 && c->plan->module->targets == KILN_TARGETS_GPU &&
-        !c->plan->skip_reason && gpu_rank++ > 0) {
+        kiln_plan_step_runs(c->plan) && gpu_rank++ > 0) {
       c->start_at = now0 + o->stagger * (double)(gpu_rank - 1);
       waiting++;
       continue;

@@ -1,6 +1,8 @@
-// Opening a GPU for the CUDA modules (stress/*.cu): one place decides what
-// is "no usable CUDA" (a SKIP) and what is an error, so every module says
-// it the same way. C++ (nvcc) only.
+// Opening a GPU for the CUDA modules (stress/*.cu): one place says why
+// CUDA cannot drive a GPU, so every module says it the same way. A GPU step
+// exists only for a GPU on the PCI bus, so every such cause is an ERROR
+// (the parent's check, gpu_access.h, catches most of them before the run).
+// C++ (nvcc) only.
 #ifndef KILN_GPU_DEVICE_H
 #define KILN_GPU_DEVICE_H
 
@@ -10,8 +12,9 @@
 // "what: CUDA's error text" into why; returns -1 (an ERROR).
 int kiln_cuda_fail(cudaError_t e, const char *what, char *why, size_t n);
 
-// 0 when CUDA has a device; 1 when there is no device or driver (why: "no
-// usable CUDA device: ..."); -1 on another CUDA error (why says which).
+// 0 when CUDA has a device; -1 when it has none or cannot start (why: the
+// driver too old for the runtime, with both versions and the driver
+// needed; no device seen; or CUDA's error).
 int kiln_cuda_usable(char *why, size_t n);
 
 // Makes the GPU at bus_id ("0000:1b:00.0"; NULL: device 0) the current
@@ -21,7 +24,7 @@ int kiln_cuda_usable(char *why, size_t n);
 int kiln_cuda_select(const char *bus_id, int *dev, cudaDeviceProp *prop,
                      char *why, size_t n);
 
-// kiln_cuda_usable, then kiln_cuda_select: 0, 1 (SKIP) or -1 (ERROR).
+// kiln_cuda_usable, then kiln_cuda_select: 0, or -1 (an ERROR).
 int kiln_cuda_open(const char *bus_id, int *dev, cudaDeviceProp *prop,
                    char *why, size_t n);
 

@@ -34,6 +34,7 @@
 #include <string.h>
 
 #include "gemm_check.h"
+#include "kiln/gpu_access.h"
 #include "kiln/gpu_gemm.h"
 #include "kiln/module.h"
 #include "kiln/nvml.h"
@@ -348,10 +349,6 @@ static void run_cuda(struct kiln_step *s, const struct params *p) {
   g.start = kiln_monotonic_now();
   kiln_emit_progress(s, 0);
   int rc = kiln_gemm_open(g.bus, &g.h, &g.info, g.why, sizeof g.why);
-  if (rc == 1) {
-    kiln_step_skip(s, "%s", g.why);
-    return;
-  }
   if (rc != 0) {
     kiln_step_error(s, "GPU %s: %s", g.bus, g.why);
     return;
@@ -367,7 +364,7 @@ static void run_cuda(struct kiln_step *s, const struct params *p) {
       order[k++] = t;
   }
   if (k == 0) {
-    kiln_step_skip(s, "fp8 not measured: %s", g.info.fp8_why);
+    kiln_step_error(s, "GPU %s: fp8 not measured: %s", g.bus, g.info.fp8_why);
     kiln_gemm_close(g.h);
     return;
   }
@@ -407,7 +404,7 @@ static void run_cuda(struct kiln_step *s, const struct params *p) {
     kiln_emit_measurement(s, "errors", (double)g.errors, g.bus);
     report_watch(&g);
     if (!measured)
-      kiln_step_skip(s, "no GEMM type could be measured on this GPU");
+      kiln_step_error(s, "GPU %s: no GEMM type could be measured", g.bus);
     else
       kiln_emit_progress(s, 1.0);
   }
@@ -429,7 +426,8 @@ static void gpu_gemm_run(struct kiln_step *s) {
   struct params p;
   if (!read_params(s, &p))
     return;
-  kiln_step_skip(s, "built without CUDA");
+  /* Planned only for a GPU on the bus, which this build cannot drive. */
+  kiln_step_error(s, "this kiln was built without CUDA");
 }
 
 #endif
@@ -479,6 +477,8 @@ const struct kiln_module kiln_module_gpu_gemm = {
     .summary = "cuBLAS GEMMs in FP64, FP32, TF32, BF16 and FP8 on each GPU, "
                "every checked result compared with the first",
     .targets = KILN_TARGETS_GPU,
+    .gpu_needs =
+        KILN_GPU_NEEDS_DRIVER | KILN_GPU_NEEDS_CUDA | KILN_GPU_NEEDS_CUBLAS,
     .stress = true,
     .params = params,
     .measurements = measurements,

@@ -357,8 +357,9 @@ static void launch_compare(kiln_gemm *h, uint64_t iteration) {
 }
 
 // cuBLASLt for FP8: D (bfloat16) = A^T B with A and B E4M3 ("TN", the
-// layout FP8 requires), FP32 compute and scale, A and B scaled by 1.
-// Returns 1 (FP8 not measured) when cuBLASLt refuses.
+// layout FP8 requires), FP32 compute and scale, A and B scaled by 1, fast
+// accumulation. Returns 1 (FP8 not measured) when cuBLASLt refuses, -1
+// when it will not take fast accumulation.
 static int setup_fp8(kiln_gemm *h, char *why, size_t n) {
   cublasStatus_t s;
   uint64_t d = (uint64_t)h->n;
@@ -373,6 +374,16 @@ static int setup_fp8(kiln_gemm *h, char *why, size_t n) {
       (s = h->l.desc_set(h->op, CUBLASLT_MATMUL_DESC_B_SCALE_POINTER, &sp,
                          sizeof sp)))
     return fail_blas(h, s, "cublasLtMatmulDescSetAttribute", 1, why, n);
+  // Fast accumulation, as FP8 inference and training stacks run it (the
+  // tensor cores' own accumulator, not a promotion to FP32 every few
+  // steps): the rate they get. Its enum comes from cublasLt.h itself.
+  const int8_t fast = 1;
+  if ((s = h->l.desc_set(h->op, CUBLASLT_MATMUL_DESC_FAST_ACCUM, &fast,
+                         sizeof fast)))
+    return fail_blas(h, s,
+                     "cublasLtMatmulDescSetAttribute("
+                     "CUBLASLT_MATMUL_DESC_FAST_ACCUM = 1)",
+                     -1, why, n);
   // A is stored k x m (transposed), B k x n, D m x n; all n here.
   if ((s = h->l.layout_create(&h->la, CUDA_R_8F_E4M3, d, d, (int64_t)d)) ||
       (s = h->l.layout_create(&h->lb, CUDA_R_8F_E4M3, d, d, (int64_t)d)) ||
@@ -454,7 +465,7 @@ extern "C" int kiln_gemm_open(const char *bus_id, struct kiln_gemm **out,
   h->cc_minor = p.minor;
   if (!load_blas(&h->b, info->cublas, sizeof info->cublas, why, n)) {
     free(h);
-    return 1;
+    return -1; // the GPU is there: no cuBLAS is an ERROR, never a SKIP
   }
   cudaError_t e;
   if ((e = cudaStreamCreateWithFlags(&h->stream, cudaStreamNonBlocking)) !=

@@ -4,7 +4,7 @@
  * protecting itself held for `hold` seconds, the NVSwitch fabric
  * registered (HGX), and the PCIe link at the generation and width
  * expected. Versions, persistence and MIG mode are logged. Needs no CUDA:
- * NVML is loaded at run time, and without it the step is a SKIP with the
+ * NVML is loaded at run time, and without it the step is an ERROR with the
  * loader's reason. It runs in a phase of its own before any module opens
  * a CUDA context (every built-in profile), which would show as another
  * process on the GPU and change its P-state. */
@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "kiln/gpu_access.h"
 #include "kiln/module.h"
 #include "kiln/nvml.h"
 #include "kiln/plan.h"
@@ -497,7 +498,8 @@ static void gpu_health_run(struct kiln_step *s) {
     return;
   g.nv = kiln_nvml_open(why, sizeof why);
   if (!g.nv) {
-    kiln_step_skip(s, "%s", why);
+    /* The GPU is on the bus (else no step): no NVML is an ERROR. */
+    kiln_step_error(s, "GPU %s: NVML: %s", g.bus, why);
     return;
   }
   kiln_nvml_return rc = g.nv->device_get_handle_by_pci_bus_id(g.bus, &g.dev);
@@ -564,6 +566,7 @@ const struct kiln_module kiln_module_gpu_health = {
                "remapped rows, InfoROM, other processes, slowdowns, NVSwitch "
                "fabric, PCIe link",
     .targets = KILN_TARGETS_GPU,
+    .gpu_needs = KILN_GPU_NEEDS_DRIVER,
     .stress = false,
     .params = gpu_health_params,
     .measurements = gpu_health_measurements,

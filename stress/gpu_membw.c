@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "gpu_patterns.h"
+#include "kiln/gpu_access.h"
 #include "kiln/gpu_mem.h"
 #include "kiln/module.h"
 #include "kiln/plan.h"
@@ -50,10 +51,6 @@ static void gpu_membw_run(struct kiln_step *s) {
   kiln_emit_progress(s, 0);
   int rc =
       kiln_gpubw_open(bus, share, (uint64_t)seed, &h, &info, why, sizeof why);
-  if (rc == 1) {
-    kiln_step_skip(s, "%s", why);
-    return;
-  }
   if (rc != 0) {
     kiln_step_error(s, "GPU %s: %s", bus, why);
     return;
@@ -129,7 +126,8 @@ static void gpu_membw_run(struct kiln_step *s) {
 #else
 
 static void gpu_membw_run(struct kiln_step *s) {
-  kiln_step_skip(s, "built without CUDA");
+  /* Planned only for a GPU on the bus, which this build cannot drive. */
+  kiln_step_error(s, "this kiln was built without CUDA");
 }
 
 #endif
@@ -156,6 +154,7 @@ const struct kiln_module kiln_module_gpu_membw = {
     .summary = "device memory bandwidth of each GPU (copy kernel over most "
                "of free memory)",
     .targets = KILN_TARGETS_GPU,
+    .gpu_needs = KILN_GPU_NEEDS_DRIVER | KILN_GPU_NEEDS_CUDA,
     .stress = true,
     .params = params,
     .measurements = measurements,

@@ -80,6 +80,13 @@ __global__ void mt_check(ulonglong2 *p, uint64_t pairs, uint64_t first,
   }
 }
 
+// kiln_cuda_fail, except that an uncorrectable ECC error is the memory
+// failing: KILN_GPUMT_ECC_UNCORRECTABLE (a FAIL), why still says what.
+static int mt_fail(cudaError_t e, const char *what, char *why, size_t n) {
+  int rc = kiln_cuda_fail(e, what, why, n);
+  return e == cudaErrorECCUncorrectable ? KILN_GPUMT_ECC_UNCORRECTABLE : rc;
+}
+
 static void release(struct kiln_gpumt *h) {
   for (int i = 0; i < h->nchunks; i++)
     cudaFree(h->chunk[i].p);
@@ -173,8 +180,7 @@ extern "C" int kiln_gpumt_write(struct kiln_gpumt *h, int kind, uint64_t pass,
   cudaError_t e = cudaGetLastError();
   if (e == cudaSuccess)
     e = cudaDeviceSynchronize();
-  return e == cudaSuccess ? 0
-                          : kiln_cuda_fail(e, "pattern write kernel", why, n);
+  return e == cudaSuccess ? 0 : mt_fail(e, "pattern write kernel", why, n);
 }
 
 extern "C" int kiln_gpumt_check(struct kiln_gpumt *h, int kind, uint64_t pass,
@@ -186,7 +192,7 @@ extern "C" int kiln_gpumt_check(struct kiln_gpumt *h, int kind, uint64_t pass,
   *recorded = 0;
   cudaError_t e = cudaMemset(h->rec, 0, sizeof h->rec->count);
   if (e != cudaSuccess)
-    return kiln_cuda_fail(e, "cudaMemset", why, n);
+    return mt_fail(e, "cudaMemset", why, n);
   for (int k = 0; k < h->nchunks; k++) {
     int i = down ? h->nchunks - 1 - k : k;
     mt_check<<<h->blocks, h->threads>>>(h->chunk[i].p, h->chunk[i].words / 2,
@@ -195,11 +201,11 @@ extern "C" int kiln_gpumt_check(struct kiln_gpumt *h, int kind, uint64_t pass,
   }
   if ((e = cudaGetLastError()) != cudaSuccess ||
       (e = cudaDeviceSynchronize()) != cudaSuccess)
-    return kiln_cuda_fail(e, "pattern check kernel", why, n);
+    return mt_fail(e, "pattern check kernel", why, n);
   static struct mt_record rec;
   if ((e = cudaMemcpy(&rec, h->rec, sizeof rec, cudaMemcpyDeviceToHost)) !=
       cudaSuccess)
-    return kiln_cuda_fail(e, "cudaMemcpy of the error record", why, n);
+    return mt_fail(e, "cudaMemcpy of the error record", why, n);
   *errors = rec.count;
   size_t got = rec.count < MT_MAX_RECORD ? (size_t)rec.count : MT_MAX_RECORD;
   if (got > max)
@@ -238,8 +244,7 @@ extern "C" int kiln_gpumt_read(struct kiln_gpumt *h, uint64_t index,
   }
   cudaError_t e =
       cudaMemcpy(value, (const void *)(uintptr_t)a, 8, cudaMemcpyDeviceToHost);
-  return e == cudaSuccess ? 0
-                          : kiln_cuda_fail(e, "cudaMemcpy of one word", why, n);
+  return e == cudaSuccess ? 0 : mt_fail(e, "cudaMemcpy of one word", why, n);
 }
 
 extern "C" int kiln_gpumt_flip(struct kiln_gpumt *h, uint64_t index,
@@ -250,8 +255,7 @@ extern "C" int kiln_gpumt_flip(struct kiln_gpumt *h, uint64_t index,
   v ^= mask;
   cudaError_t e = cudaMemcpy((void *)(uintptr_t)kiln_gpumt_address(h, index),
                              &v, 8, cudaMemcpyHostToDevice);
-  return e == cudaSuccess ? 0
-                          : kiln_cuda_fail(e, "cudaMemcpy of one word", why, n);
+  return e == cudaSuccess ? 0 : mt_fail(e, "cudaMemcpy of one word", why, n);
 }
 
 extern "C" void kiln_gpumt_close(struct kiln_gpumt *h) {

@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kiln/gpu_access.h"
 #include "kiln/gpu_xfer.h"
 #include "kiln/module.h"
 #include "kiln/nvml.h"
@@ -250,7 +251,7 @@ static void gpu_p2p_measure(struct kiln_step *s, const char (*ids)[16],
   int rc =
       kiln_p2p_open(ids, n, (size_t)size, heartbeat, s, &h, why, sizeof why);
   if (rc == 1) {
-    kiln_step_skip(s, "%s", why);
+    kiln_step_error(s, "%s", why);
     return;
   }
   if (rc != 0) {
@@ -409,7 +410,8 @@ static void gpu_p2p_run(struct kiln_step *s) {
   kiln_emit_progress(s, 0);
   gpu_p2p_measure(s, (const char(*)[16])ids, n, size, min_reps, require_p2p);
 #else
-  kiln_step_skip(s, "built without CUDA");
+  /* Planned only for a GPU on the bus, which this build cannot drive. */
+  kiln_step_error(s, "this kiln was built without CUDA");
 #endif
 }
 
@@ -449,6 +451,7 @@ const struct kiln_module kiln_module_gpu_p2p = {
     .summary = "P2P bandwidth and latency between every pair of GPUs, active "
                "NVLinks and their error counters",
     .targets = KILN_TARGETS_HOST,
+    .gpu_needs = KILN_GPU_NEEDS_DRIVER | KILN_GPU_NEEDS_CUDA,
     .stress = true,
     .params = params,
     .measurements = measurements,

@@ -19,7 +19,7 @@
  * power-excursion protection and P-state changes. The SW power cap is the
  * expected state at full load and only logged.
  * The judging is host C (power_judge.c), tested without a GPU. Without
- * NVML the step cannot judge and SKIPs before it loads the GPU.
+ * NVML the step cannot judge: an ERROR before it loads the GPU.
  *
  * power_share 85% by default: at full load a healthy GPU sits at its SW
  * power cap, its mean within a few percent of the limit; 85% leaves room
@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "kiln/gpu_access.h"
 #include "kiln/module.h"
 #include "kiln/plan.h"
 #include "kiln/result.h"
@@ -111,7 +112,8 @@ static void gpu_power_run(struct kiln_step *s) {
 #else
 
 static void gpu_power_run(struct kiln_step *s) {
-  kiln_step_skip(s, "built without CUDA");
+  /* Planned only for a GPU on the bus, which this build cannot drive. */
+  kiln_step_error(s, "this kiln was built without CUDA");
 }
 
 #endif
@@ -143,6 +145,7 @@ const struct kiln_module kiln_module_gpu_power = {
     .summary = "sustained tensor, FMA and memory load near each GPU's power "
                "limit: mean power, thermal slowdowns, power brake",
     .targets = KILN_TARGETS_GPU,
+    .gpu_needs = KILN_GPU_NEEDS_DRIVER | KILN_GPU_NEEDS_CUDA,
     .stress = true,
     .params = params,
     .measurements = measurements,

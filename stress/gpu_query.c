@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "kiln/gpu.h"
+#include "kiln/gpu_access.h"
 #include "kiln/module.h"
 #include "kiln/plan.h"
 #include "kiln/result.h"
@@ -21,7 +22,7 @@ static void gpu_query_run(struct kiln_step *s) {
   const char *bus = kiln_step_target(s);
   int rc = kiln_cuda_query(bus, &info, why, sizeof why);
   if (rc == 1) {
-    kiln_step_skip(s, "%s", why);
+    kiln_step_error(s, "GPU %s: %s", bus, why);
     return;
   }
   if (rc == -1) {
@@ -44,7 +45,8 @@ static void gpu_query_run(struct kiln_step *s) {
   kiln_emit_measurement(s, "kernel_ms", info.kernel_ms, bus);
   kiln_emit_progress(s, 1.0);
 #else
-  kiln_step_skip(s, "built without CUDA");
+  /* Planned only for a GPU on the bus, which this build cannot drive. */
+  kiln_step_error(s, "this kiln was built without CUDA");
 #endif
 }
 
@@ -62,6 +64,7 @@ const struct kiln_module kiln_module_gpu_query = {
     .name = "gpu.query",
     .summary = "each GPU answers CUDA and runs a check kernel",
     .targets = KILN_TARGETS_GPU,
+    .gpu_needs = KILN_GPU_NEEDS_DRIVER | KILN_GPU_NEEDS_CUDA,
     .stress = false,
     .params = gpu_query_params,
     .measurements = gpu_query_measurements,

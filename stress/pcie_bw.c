@@ -20,7 +20,13 @@
  * business: here it is only named. At the end the data is checked: what
  * the last device-to-host copy brought back, and what the host-to-device
  * copies left on the GPU, must be the seeded pattern (FAIL
- * `pcie-bw-corrupt`). */
+ * `pcie-bw-corrupt`).
+ *
+ * NVML's PCIe replay counter (link-level retransmissions: a marginal link
+ * or riser) is read before and after the copies, and its rise is the
+ * measurement pcie_replay_per_min, at most 8 by default: DCGM's limit (8
+ * replays a minute, the most NVIDIA's driver team recommends). A step
+ * shorter than a minute is judged as one (stress/gpu_counters.c). */
 #include <errno.h>
 #include <sched.h>
 #include <stdint.h>
@@ -28,7 +34,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gpu_counters.h"
 #include "kiln/cpuset.h"
+#include "kiln/gpu_access.h"
 #include "kiln/gpu_xfer.h"
 #include "kiln/module.h"
 #include "kiln/plan.h"
@@ -192,10 +200,7 @@ static void pcie_bw_run(struct kiln_step *s) {
   struct kiln_pciebw *h = NULL;
   int rc = kiln_pciebw_open(bus, (size_t)size, &h, &info, why, sizeof why);
   if (rc != 0) {
-    if (rc == 1)
-      kiln_step_skip(s, "%s", why);
-    else
-      kiln_step_error(s, "GPU %s: %s", bus, why);
+    kiln_step_error(s, "GPU %s: %s", bus, why);
     if (restore)
       sched_setaffinity(0, sizeof saved, &saved);
     return;
@@ -217,6 +222,13 @@ static void pcie_bw_run(struct kiln_step *s) {
                 bus, info.name, info.bytes >> 20, placed, info.copy_engines,
                 info.copy_engines == 1 ? " (bidirectional copies serialise)"
                                        : "s");
+
+  kiln_nvml_device dev = NULL;
+  struct kiln_gpu_counters before, after;
+  struct kiln_nvml *nv =
+      kiln_gpu_counters_open(s, bus, &dev, "pcie_replay_per_min not measured");
+  if (nv)
+    kiln_gpu_counters_read(nv, dev, &before);
 
   struct rates r[3] = {{0}};
   struct kiln_xfer_link links[MAX_PATH_LINKS];
@@ -254,6 +266,12 @@ static void pcie_bw_run(struct kiln_step *s) {
     }
   }
 
+  double copied_s = kiln_monotonic_now() - start;
+  if (nv && !kiln_step_ended(s)) {
+    kiln_gpu_counters_read(nv, dev, &after);
+    kiln_gpu_replay_judge(s, bus, nv, &before, &after, copied_s);
+  }
+  kiln_nvml_close(nv);
   if (!kiln_step_ended(s)) {
     /* dst holds the last bidirectional copy's device-to-host half. */
     check_data(s, bus, info.dst, info.bytes, (uint64_t)seed,
@@ -329,7 +347,8 @@ static void pcie_bw_run(struct kiln_step *s) {
 #else
 
 static void pcie_bw_run(struct kiln_step *s) {
-  kiln_step_skip(s, "built without CUDA");
+  /* Planned only for a GPU on the bus, which this build cannot drive. */
+  kiln_step_error(s, "this kiln was built without CUDA");
 }
 
 #endif
@@ -358,7 +377,16 @@ static const struct kiln_measurement_spec measurements[] = {
      "the GPU and its root port"},
     {"h2d_link_share", "", "h2d_gbps / link_gbps"},
     {"d2h_link_share", "", "d2h_gbps / link_gbps"},
+    {"pcie_replay_per_min", "/min",
+     "rise of NVML's PCIe replay counter during the copies, per minute (a "
+     "step under a minute counts as one)"},
     {NULL, NULL, NULL},
+};
+
+/* DCGM's PCIe replay limit: 8 a minute (see the top of the file). */
+static const struct kiln_default_limit default_limits[] = {
+    {"pcie_replay_per_min", {.has_hi = true, .hi = 8}},
+    {NULL, {0}},
 };
 
 const struct kiln_module kiln_module_pcie_bw = {
@@ -366,11 +394,13 @@ const struct kiln_module kiln_module_pcie_bw = {
     .summary = "host-to-device, device-to-host and bidirectional copy "
                "bandwidth of each GPU against its trained PCIe link",
     .targets = KILN_TARGETS_GPU,
+    .gpu_needs = KILN_GPU_NEEDS_DRIVER | KILN_GPU_NEEDS_CUDA,
     .stress = true,
     /* GPUs behind one PCIe switch share its uplink: one GPU at a time. */
     .one_at_a_time = true,
     .params = params,
     .measurements = measurements,
+    .default_limits = default_limits,
     .key_measurement = "h2d_gbps",
     .available = pcie_bw_available,
     .run = pcie_bw_run,

@@ -271,7 +271,7 @@ struct run {
 };
 
 /* The power draw and limit must be readable, or nothing can be judged:
- * false after ending the step as SKIP. */
+ * false after ending the step as ERROR: the power cannot be judged. */
 static bool power_readable(struct run *r, struct kiln_nvml *nv,
                            kiln_nvml_device dev, double *limit_w) {
   unsigned int mw = 0;
@@ -279,17 +279,18 @@ static bool power_readable(struct run *r, struct kiln_nvml *nv,
   if (nv->device_get_power_usage)
     rc = nv->device_get_power_usage(dev, &mw);
   if (rc != KILN_NVML_SUCCESS) {
-    kiln_step_skip(r->s, "GPU %s (%s): NVML cannot read its power draw: %s",
-                   r->bus, r->name,
-                   nv->device_get_power_usage ? kiln_nvml_error(nv, rc)
-                                              : "not supported by this driver");
+    kiln_step_error(r->s, "GPU %s (%s): NVML cannot read its power draw: %s",
+                    r->bus, r->name,
+                    nv->device_get_power_usage
+                        ? kiln_nvml_error(nv, rc)
+                        : "not supported by this driver");
     return false;
   }
   rc = KILN_NVML_ERROR_NOT_SUPPORTED;
   if (nv->device_get_enforced_power_limit)
     rc = nv->device_get_enforced_power_limit(dev, &mw);
   if (rc != KILN_NVML_SUCCESS || mw == 0) {
-    kiln_step_skip(
+    kiln_step_error(
         r->s, "GPU %s (%s): NVML cannot read its enforced power limit: %s",
         r->bus, r->name,
         !nv->device_get_enforced_power_limit ? "not supported by this driver"
@@ -440,7 +441,7 @@ void kiln_power_run(struct kiln_step *s, const struct kiln_power_load *load,
   /* Without NVML nothing can be judged: do not load the GPU for nothing. */
   struct kiln_nvml *nv = kiln_nvml_open(why, sizeof why);
   if (!nv) {
-    kiln_step_skip(s, "NVML not available: %s", why);
+    kiln_step_error(s, "GPU %s: NVML not available: %s", r.bus, why);
     return;
   }
   kiln_nvml_device dev = NULL;

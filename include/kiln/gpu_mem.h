@@ -27,6 +27,11 @@ struct kiln_gpu_mem_info {
 /* --- gpu.memtest ------------------------------------------------------ */
 struct kiln_gpumt;
 
+/* What a gpu.memtest call returns, besides 0, 1 and -1, when CUDA reports
+ * an uncorrectable ECC error (cudaErrorECCUncorrectable): the memory
+ * failed, not kiln (a FAIL, not an ERROR). */
+#define KILN_GPUMT_ECC_UNCORRECTABLE 2
+
 /* Opens the GPU at bus_id and allocates share (0..1] of its free memory,
  * in one piece or, when that fails, in chunks. */
 int kiln_gpumt_open(const char *bus_id, double share, struct kiln_gpumt **out,

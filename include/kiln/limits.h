@@ -14,5 +14,9 @@ bool kiln_limit_is_set(const struct kiln_limit *l);
 bool kiln_limit_ok(const struct kiln_limit *l, double value);
 /* "x >= 5", "x <= 0", "2 <= x <= 8" or "" into buf. */
 void kiln_limit_describe(const struct kiln_limit *l, char *buf, unsigned n);
+/* The limit as a profile spells it, "tflops_fp8.min = 400", "x.min = 1,
+ * x.max = 8", or "" when none is set, into buf. */
+void kiln_limit_spell(const char *measurement, const struct kiln_limit *l,
+                      char *buf, unsigned n);
 
 #endif

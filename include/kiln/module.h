@@ -7,6 +7,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "kiln/limits.h"
+
 struct kiln_step;
 
 enum kiln_target_kind {
@@ -32,6 +34,14 @@ struct kiln_measurement_spec {
   const char *help;
 };
 
+/* A limit that applies unless the profile or the GPU SKU sets one on the
+ * measurement: for what the module itself knows the right bound of (a
+ * vendor's published threshold), never a figure of one SKU. */
+struct kiln_default_limit {
+  const char *measurement;
+  struct kiln_limit limit;
+};
+
 struct kiln_module {
   const char *name;    /* "cpu.compute" */
   const char *summary; /* one line */
@@ -44,7 +54,14 @@ struct kiln_module {
   bool one_at_a_time;
   const struct kiln_param_spec *params;             /* {NULL}-terminated */
   const struct kiln_measurement_spec *measurements; /* {NULL}-terminated */
+  /* Default limits, {NULL}-terminated, or NULL. */
+  const struct kiln_default_limit *default_limits;
   const char *const *faults; /* injectable faults it honours; NULL-terminated */
+  /* What a GPU module (GPU targets, or a host step over the GPUs:
+   * gpu.p2p) needs to drive a GPU: KILN_GPU_NEEDS_* of gpu_access.h; 0
+   * for other modules. The parent checks it for each GPU before the run
+   * (kiln_plan_check_gpus). */
+  unsigned gpu_needs;
   /* The measurement tables show as the step's key figure; NULL: the first
    * one emitted. */
   const char *key_measurement;

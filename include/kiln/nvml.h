@@ -22,6 +22,8 @@ enum {
   KILN_NVML_ERROR_NOT_FOUND = 6,
   KILN_NVML_ERROR_INSUFFICIENT_SIZE = 7,
   KILN_NVML_ERROR_DRIVER_NOT_LOADED = 9,
+  KILN_NVML_ERROR_LIBRARY_NOT_FOUND = 12,
+  KILN_NVML_ERROR_FUNCTION_NOT_FOUND = 13,
   KILN_NVML_ERROR_TIMEOUT = 10,
   KILN_NVML_ERROR_CORRUPTED_INFOROM = 14,
   KILN_NVML_ERROR_GPU_IS_LOST = 15,
@@ -329,6 +331,11 @@ struct kiln_nvml {
  * in why: "libnvidia-ml.so.1 not found: <dlerror>", "libnvidia-ml.so.1:
  * missing symbol nvmlShutdown", "nvmlInit_v2: Driver Not Loaded". */
 struct kiln_nvml *kiln_nvml_open(char *why, size_t n);
+/* kiln_nvml_open that also says why it failed in *rc: LIBRARY_NOT_FOUND
+ * (dlopen failed: the driver is not installed), FUNCTION_NOT_FOUND (a
+ * required symbol is missing), else nvmlInit's own code (DRIVER_NOT_LOADED:
+ * installed but not loaded). */
+struct kiln_nvml *kiln_nvml_open_rc(kiln_nvml_return *rc, char *why, size_t n);
 /* Shuts NVML down and unloads it; NULL is fine. */
 void kiln_nvml_close(struct kiln_nvml *nv);
 /* Number of retired pages for cause (KILN_NVML_RETIRE_*) through

@@ -18,7 +18,10 @@ struct kiln_plan_step {
   int target_index;
   int phase;
   double duration;
-  char *skip_reason;   /* set when the planner already knows it cannot run */
+  char *skip_reason; /* set when the planner already knows it cannot run */
+  /* Set when a GPU it would test is there but cannot be driven: the step
+   * ends ERROR with this reason, without a process. */
+  char *error_reason;
   const char **inject; /* faults for this step, NULL-terminated */
   /* The GPU SKU whose section for this module gives default parameters
    * and limits (the profile's win), or NULL; sku_note says which and
@@ -52,6 +55,15 @@ void kiln_plan_free(struct kiln_plan *plan);
 void kiln_plan_assign_skus(struct kiln_plan *plan,
                            const struct kiln_sku_set *set,
                            const struct kiln_sku *override);
+
+/* Whether the step will start a process (neither SKIP nor ERROR yet). */
+bool kiln_plan_step_runs(const struct kiln_plan_step *s);
+
+/* For every GPU module's step, checks the GPUs it would test
+ * (kiln_gpu_access_check): a GPU that is on the bus but that kiln cannot
+ * drive makes the step an ERROR naming the GPU and the cause. A host-wide
+ * GPU step (gpu.p2p) checks every GPU chosen. */
+void kiln_plan_check_gpus(struct kiln_plan *plan, bool mig_allowed);
 
 /* Injectable faults (src/inject.c). */
 struct kiln_fault {

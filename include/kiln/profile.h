@@ -2,6 +2,7 @@
 #ifndef KILN_PROFILE_H
 #define KILN_PROFILE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "kiln/limits.h"
@@ -42,6 +43,9 @@ struct kiln_profile {
   double grace;        /* watchdog grace past the duration, seconds */
   double hang_timeout; /* watchdog: seconds without progress */
   double stagger;      /* seconds between a phase's GPU step starts */
+  /* GPUs in MIG mode may be tested (else each of their steps is an
+   * ERROR: a MIG GPU shows CUDA slices, not the whole GPU). */
+  bool mig_allowed;
   struct kiln_profile_module *modules;
   size_t n_modules;
 };

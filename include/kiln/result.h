@@ -36,6 +36,14 @@ struct kiln_log {
 
 enum kiln_step_state { KILN_STEP_PENDING, KILN_STEP_RUNNING, KILN_STEP_DONE };
 
+/* A limit that applies to a step (from the profile, the GPU SKU or the
+ * module's default), set before the step runs: a limit set on a
+ * measurement the step never emits must not let it pass. */
+struct kiln_step_limit {
+  char *measurement;
+  struct kiln_limit limit;
+};
+
 struct kiln_step_result {
   size_t index; /* position in the plan, 0-based */
   char *id;     /* "cpu.compute" or "gpu.query[0]" */
@@ -55,6 +63,8 @@ struct kiln_step_result {
   size_t n_diagnoses, cap_diagnoses;
   struct kiln_log *logs;
   size_t n_logs, cap_logs;
+  struct kiln_step_limit *limits;
+  size_t n_limits, cap_limits;
 };
 
 struct kiln_dut {
@@ -115,9 +125,29 @@ struct kiln_diagnosis *kiln_step_add_diagnosis(struct kiln_step_result *s,
 struct kiln_log *kiln_step_add_log(struct kiln_step_result *s,
                                    enum kiln_severity sev, const char *message,
                                    double time);
+/* Sets the limit on measurement for the step, unless one is set already
+ * (so the first source set wins: profile, then SKU, then the module's
+ * default). Returns whether it was set. An unset limit (no bound) is
+ * ignored. */
+bool kiln_step_set_limit(struct kiln_step_result *s, const char *measurement,
+                         const struct kiln_limit *limit);
+/* The limit set on measurement, or NULL. */
+const struct kiln_limit *kiln_step_limit(const struct kiln_step_result *s,
+                                         const char *measurement);
 /* Sets state DONE and the verdict from what the step reported: FAIL when a
  * FAIL diagnosis or an out-of-limit measurement exists, else `ended` (PASS,
- * SKIP, ERROR or ABORTED as the runner saw the child end). */
+ * SKIP, ERROR or ABORTED as the runner saw the child end).
+ *
+ * A limit set (kiln_step_set_limit) on a measurement the step never emitted
+ * (on any hardware id) was not judged: a step that would PASS is an ERROR
+ * whose reason says so for each such limit, "limit tflops_fp8.min = 400 set
+ * but tflops_fp8 was not measured: <why>", the why being the step's last
+ * log that names the measurement, else its last that says something was
+ * "not measured", "not checked" or "not supported" (modules that cannot
+ * measure something say so in a log naming it). A step that ends FAIL or
+ * ERROR keeps its verdict and gets the same line as an ERROR log (added
+ * after the logs it had: the caller publishes them); SKIP and ABORTED are
+ * left alone (nothing was meant to be measured then). */
 void kiln_step_finish(struct kiln_step_result *s, enum kiln_verdict ended,
                       const char *reason, double time);
 /* Worst step verdict; PASS for a run of skips only. */

@@ -20,13 +20,16 @@ stagger = 1s
 phase.1 = gpu.health
 INI
 
+# The fake driver knows the two GPUs chosen.
+cc -shared -fPIC -w -o "$TEST_TMP/libnvml.so" tests/fixtures/nvml/fake_nvml.c
 d=$TEST_TMP/two
-KILN_SYSFS_PCI=$pci run_kiln "$TEST_TMP/two.out" run --profile "$P" \
-  --gpus 0,9a:00.0 --report-dir "$d"
-is "--gpus 0,9a:00.0: exit 0 (no NVML here: SKIPs)" "$rc" 0
-like "GPU 0 is a step" "$d/results.tap" "^ok 1 - gpu.health\[0\] # SKIP"
+KILN_SYSFS_PCI=$pci KILN_NVML_LIB=$TEST_TMP/libnvml.so \
+  FAKE_BUS_IDS=0000:9a:00.0 FAKE_REASONS=0x1 run_kiln "$TEST_TMP/two.out" \
+  run --profile "$P" --gpus 0,9a:00.0 --report-dir "$d"
+is "--gpus 0,9a:00.0: exit 0 (the fake driver's GPUs are healthy)" "$rc" 0
+like "GPU 0 is a step" "$d/results.tap" "^ok 1 - gpu.health\[0\]$"
 like "GPU 2, chosen by bus id, is a step" "$d/results.tap" \
-  "^ok 2 - gpu.health\[2\] # SKIP"
+  "^ok 2 - gpu.health\[2\]$"
 is "GPU 1 is left out" "$(grep -c 'gpu.health\[1\]' "$d/results.tap")" 0
 check "the second GPU starts at least the stagger after the first" \
   "$PYTHON" -c '

@@ -456,7 +456,8 @@ static const char *end_message(const struct captured *c) {
   return "";
 }
 
-static void module_skips_without_cuda(void **state) {
+/* Planned only for a GPU on the bus: a build without CUDA is an ERROR. */
+static void module_errors_without_cuda(void **state) {
   (void)state;
   const struct kiln_module *m = kiln_module_find("gpu.gemm");
   assert_non_null(m);
@@ -469,7 +470,7 @@ static void module_skips_without_cuda(void **state) {
   struct captured c;
   static const char *const inject[] = {"gpu.sdc", NULL};
   harness_run_module("gpu.gemm", 0.1, NULL, inject, &c);
-  assert_int_equal(harness_end_verdict(&c), KILN_SKIP);
+  assert_int_equal(harness_end_verdict(&c), KILN_ERROR);
   assert_non_null(strstr(end_message(&c), "built without CUDA"));
   harness_free(&c);
 }
@@ -499,7 +500,8 @@ static void bad_parameters_are_errors(void **state) {
                                      "clock_share", "0.7",         NULL};
   struct captured c;
   harness_run_module("gpu.gemm", 0.1, good, NULL, &c);
-  assert_int_equal(harness_end_verdict(&c), KILN_SKIP);
+  assert_int_equal(harness_end_verdict(&c), KILN_ERROR);
+  assert_non_null(strstr(end_message(&c), "built without CUDA"));
   harness_free(&c);
 }
 
@@ -519,7 +521,7 @@ static char tmpdir[64], fake_lib[128];
 
 /* What the fake kiln_gemm_* API does, and what it saw. */
 static struct {
-  int open_rc;      /* kiln_gemm_open's */
+  int open_rc;      /* kiln_gemm_open fails: 1 no cuBLAS, -1 cublasCreate */
   int fp8;          /* the GPU has FP8 */
   int fp8_refused;  /* kiln_gemm_prepare(FP8) answers 1 */
   int prepared[16]; /* types prepared, in order */
@@ -579,7 +581,7 @@ int kiln_gemm_open(const char *bus_id, struct kiln_gemm **out,
                  ? "cuBLAS not available: libcublas.so.13: cannot open "
                    "shared object file: No such file or directory"
                  : "cublasCreate: the resource allocation failed");
-    return fk.open_rc;
+    return -1; /* kiln_gemm_open: a missing cuBLAS is an error too */
   }
   snprintf(info->name, sizeof info->name, "Fake GPU");
   snprintf(info->bus, sizeof info->bus, "%s", bus_id);
@@ -876,27 +878,29 @@ static void fake_fp8_missing_is_a_note(void **state) {
   assert_non_null(harness_measurement(&c, "tflops_bf16", BUS));
   harness_free(&c);
 
-  /* Nothing else to run: a SKIP with the reason. */
+  /* Nothing else to run on a GPU that is there: an ERROR with the
+   * reason. */
   reset_fake(NULL);
   fk.fp8 = 0;
   static const char *const only[] = {"types", "fp8", NULL};
   run_fake(0.3, only, NULL, &c);
-  assert_int_equal(harness_end_verdict(&c), KILN_SKIP);
+  assert_int_equal(harness_end_verdict(&c), KILN_ERROR);
   assert_non_null(strstr(end_message(&c), "fp8 not measured"));
   harness_free(&c);
   reset_fake(NULL);
   fk.fp8_refused = 1;
   run_fake(0.3, only, NULL, &c);
-  assert_int_equal(harness_end_verdict(&c), KILN_SKIP);
+  assert_int_equal(harness_end_verdict(&c), KILN_ERROR);
   harness_free(&c);
 }
 
-static void fake_without_cublas_skips(void **state) {
+/* The GPU is there: a cuBLAS that cannot be loaded is an ERROR. */
+static void fake_without_cublas_errors(void **state) {
   (void)state;
   struct captured c;
-  fk.open_rc = 1;
+  fk.open_rc = 1; /* no cuBLAS */
   run_fake(0.3, NULL, NULL, &c);
-  assert_int_equal(harness_end_verdict(&c), KILN_SKIP);
+  assert_int_equal(harness_end_verdict(&c), KILN_ERROR);
   assert_non_null(strstr(end_message(&c), "cuBLAS not available"));
   harness_free(&c);
   fk.open_rc = -1;
@@ -971,13 +975,13 @@ int main(void) {
       cmocka_unit_test(watch_reasons),
       cmocka_unit_test(watch_clock_drops),
       cmocka_unit_test(watch_without_maximum),
-      cmocka_unit_test(module_skips_without_cuda),
+      cmocka_unit_test(module_errors_without_cuda),
       cmocka_unit_test(bad_parameters_are_errors),
       cmocka_unit_test_setup(fake_healthy_run_measures_every_type, reset_fake),
       cmocka_unit_test_setup(fake_sdc_fails_naming_the_element, reset_fake),
       cmocka_unit_test_setup(fake_check_every_is_passed_on, reset_fake),
       cmocka_unit_test_setup(fake_fp8_missing_is_a_note, reset_fake),
-      cmocka_unit_test_setup(fake_without_cublas_skips, reset_fake),
+      cmocka_unit_test_setup(fake_without_cublas_errors, reset_fake),
       cmocka_unit_test_setup(fake_clock_events_and_drops_fail, reset_fake),
   };
   return cmocka_run_group_tests(tests, build_fake, remove_fake);

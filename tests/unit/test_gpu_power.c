@@ -420,7 +420,8 @@ static const struct kiln_wire_event *end_event(const struct captured *c) {
   return NULL;
 }
 
-static void without_cuda_it_skips(void **state) {
+/* Planned only for a GPU on the bus: without CUDA, an ERROR. */
+static void without_cuda_it_errors(void **state) {
   const struct kiln_module *m = kiln_module_find("gpu.power");
   assert_non_null(m);
   assert_int_equal(m->targets, KILN_TARGETS_GPU);
@@ -437,8 +438,9 @@ static void without_cuda_it_skips(void **state) {
   assert_string_equal(why, "built without CUDA");
   struct captured c;
   harness_run_module("gpu.power", 10, NULL, NULL, &c);
-  assert_int_equal(harness_end_verdict(&c), KILN_SKIP);
-  assert_string_equal(end_event(&c)->message, "built without CUDA");
+  assert_int_equal(harness_end_verdict(&c), KILN_ERROR);
+  assert_string_equal(end_event(&c)->message,
+                      "this kiln was built without CUDA");
   assert_int_equal(harness_fail_diagnoses(&c, NULL, 0), 0);
   harness_free(&c);
 }
@@ -582,11 +584,12 @@ static size_t count_type(const struct captured *c, enum kiln_wire_type t) {
   return k;
 }
 
-static void without_nvml_it_skips_before_loading(void **state) {
+/* The power cannot be judged: an ERROR, before the GPU is loaded. */
+static void without_nvml_it_errors_before_loading(void **state) {
   setenv("KILN_NVML_LIB", "/nonexistent/libnvidia-ml.so.1", 1);
   struct captured c;
   run_power(BUS, 1.1, NULL, &c);
-  assert_int_equal(harness_end_verdict(&c), KILN_SKIP);
+  assert_int_equal(harness_end_verdict(&c), KILN_ERROR);
   assert_non_null(strstr(end_event(&c)->message, "NVML not available: "));
   assert_int_equal(FL.opened, 0);
   harness_free(&c);
@@ -847,8 +850,8 @@ int main(void) {
       cmocka_unit_test(a_bad_energy_counter_falls_back_to_the_readings),
       cmocka_unit_test(nan_samples_are_left_out),
       cmocka_unit_test(parameters_are_checked),
-      cmocka_unit_test(without_cuda_it_skips),
-      cmocka_unit_test_setup(without_nvml_it_skips_before_loading, reset),
+      cmocka_unit_test(without_cuda_it_errors),
+      cmocka_unit_test_setup(without_nvml_it_errors_before_loading, reset),
       cmocka_unit_test_setup(a_healthy_gpu_passes, reset),
       cmocka_unit_test_setup(the_fake_energy_counter_gives_the_mean, reset),
       cmocka_unit_test_setup(low_power_fails, reset),

@@ -601,11 +601,12 @@ static void fake_gpus(const char *dir, int n) {
   setenv("KILN_SYSFS_PCI", dir, 1);
 }
 
-static void test_pcie_bw_skips(void **state) {
+/* Planned only for a GPU on the bus: without CUDA, an ERROR. */
+static void test_pcie_bw_errors_without_cuda(void **state) {
   struct captured c;
   harness_run_module("pcie.bw", 0, NULL, NULL, &c);
-  assert_int_equal(harness_end_verdict(&c), KILN_SKIP);
-  assert_string_equal(end_reason(&c), "built without CUDA");
+  assert_int_equal(harness_end_verdict(&c), KILN_ERROR);
+  assert_string_equal(end_reason(&c), "this kiln was built without CUDA");
   harness_free(&c);
 
   const struct kiln_module *m = kiln_module_find("pcie.bw");
@@ -640,10 +641,11 @@ static void test_gpu_p2p_skips(void **state) {
                       "needs at least 2 GPUs; this machine has 1");
   harness_free(&c);
 
+  /* Two GPUs there, but no CUDA to drive them: an ERROR. */
   fake_gpus(dir, 2);
   harness_run_module("gpu.p2p", 0, NULL, NULL, &c);
-  assert_int_equal(harness_end_verdict(&c), KILN_SKIP);
-  assert_string_equal(end_reason(&c), "built without CUDA");
+  assert_int_equal(harness_end_verdict(&c), KILN_ERROR);
+  assert_string_equal(end_reason(&c), "this kiln was built without CUDA");
   harness_free(&c);
 
   /* A bad parameter is an ERROR before anything else. */
@@ -687,7 +689,7 @@ int main(void) {
       cmocka_unit_test_setup(test_nvlink_snapshot, nvml_env),
       cmocka_unit_test_setup(test_nvlink_errors_rise, nvml_env),
       cmocka_unit_test_setup(test_nvlink_old_driver, nvml_env),
-      cmocka_unit_test(test_pcie_bw_skips),
+      cmocka_unit_test(test_pcie_bw_errors_without_cuda),
       cmocka_unit_test(test_gpu_p2p_skips),
   };
   return cmocka_run_group_tests(tests, setup_all, teardown_all);

@@ -125,12 +125,17 @@ static void test_missing_library(void **state) {
   setenv("KILN_NVML_LIB", "/nonexistent/libnvidia-ml.so.1", 1);
   char why[512];
   assert_null(kiln_nvml_open(why, sizeof why));
-  assert_non_null(strstr(why, "/nonexistent/libnvidia-ml.so.1 not found"));
+  assert_string_equal(why, "/nonexistent/libnvidia-ml.so.1 not found");
+  kiln_nvml_return rc = KILN_NVML_SUCCESS;
+  assert_null(kiln_nvml_open_rc(&rc, why, sizeof why));
+  assert_int_equal(rc, KILN_NVML_ERROR_LIBRARY_NOT_FOUND);
 
+  /* The GPU is on the bus (else no step): no driver is an ERROR. */
   struct captured c;
   run_health(NULL, &c);
-  assert_int_equal(harness_end_verdict(&c), KILN_SKIP);
+  assert_int_equal(harness_end_verdict(&c), KILN_ERROR);
   const struct kiln_wire_event *end = &c.events[c.n - 1];
+  assert_non_null(strstr(end->message, "0000:1b:00.0"));
   assert_non_null(strstr(end->message, "not found"));
   harness_free(&c);
 
@@ -145,10 +150,31 @@ static void test_library_without_symbols(void **state) {
   char why[512];
   assert_null(kiln_nvml_open(why, sizeof why));
   assert_string_equal(why, "libm.so.6: missing symbol nvmlInit_v2");
+  kiln_nvml_return rc = KILN_NVML_SUCCESS;
+  assert_null(kiln_nvml_open_rc(&rc, why, sizeof why));
+  assert_int_equal(rc, KILN_NVML_ERROR_FUNCTION_NOT_FOUND);
   struct captured c;
   run_health(NULL, &c);
-  assert_int_equal(harness_end_verdict(&c), KILN_SKIP);
+  assert_int_equal(harness_end_verdict(&c), KILN_ERROR);
   harness_free(&c);
+}
+
+/* A file that is no library at all (a broken install): said, not a crash. */
+static void test_library_not_an_elf(void **state) {
+  char path[] = "/tmp/kiln-nvml-junk-XXXXXX";
+  int fd = mkstemp(path);
+  assert_true(fd >= 0);
+  assert_int_equal(write(fd, "not a library\n", 14), 14);
+  close(fd);
+  setenv("KILN_NVML_LIB", path, 1);
+  char why[512];
+  kiln_nvml_return rc = KILN_NVML_SUCCESS;
+  assert_null(kiln_nvml_open_rc(&rc, why, sizeof why));
+  assert_int_equal(rc, KILN_NVML_ERROR_LIBRARY_NOT_FOUND);
+  char want[128];
+  snprintf(want, sizeof want, "%s cannot be loaded: ", path);
+  assert_true(strncmp(why, want, strlen(want)) == 0);
+  unlink(path);
 }
 
 static void test_init_fails(void **state) {
@@ -156,9 +182,12 @@ static void test_init_fails(void **state) {
   char why[512];
   assert_null(kiln_nvml_open(why, sizeof why));
   assert_string_equal(why, "nvmlInit_v2: Driver Not Loaded");
+  kiln_nvml_return rc = KILN_NVML_SUCCESS;
+  assert_null(kiln_nvml_open_rc(&rc, why, sizeof why));
+  assert_int_equal(rc, KILN_NVML_ERROR_DRIVER_NOT_LOADED);
   struct captured c;
   run_health(NULL, &c);
-  assert_int_equal(harness_end_verdict(&c), KILN_SKIP);
+  assert_int_equal(harness_end_verdict(&c), KILN_ERROR);
   harness_free(&c);
 }
 
@@ -174,9 +203,9 @@ static void test_new_driver_symbols(void **state) {
                       "nvmlDeviceGetCurrentClocksEventReasons");
   assert_non_null(nv->device_get_remapped_rows);
   assert_non_null(nv->system_get_cuda_driver_version);
+  assert_non_null(nv->device_get_pcie_replay_counter);
   /* Not exported by the fake: optional, so NULL and still open. */
   assert_null(nv->system_get_nvml_version);
-  assert_null(nv->device_get_pcie_replay_counter);
   assert_null(nv->device_get_retired_pages_v2);
   assert_non_null(nv->device_get_retired_pages);
   kiln_nvml_device dev;
@@ -532,7 +561,8 @@ static void test_telemetry(void **state) {
   assert_non_null(st);
   struct seen s = {0};
   size_t n = src->sample(st, collect, &s);
-  /* No PCIe replay counter in the fake: 10 of 11. */
+  /* The fake has no PCIe replay count without FAKE_PCIE_REPLAY_FILE: 10
+   * of 11. */
   assert_int_equal(n, 10);
   double max = 0;
   assert_true(value_of(&s, "gpu0000:1b:00.0/temp", &max) == 34);
@@ -665,6 +695,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup(test_missing_library, reset_env),
       cmocka_unit_test_setup(test_library_without_symbols, reset_env),
+      cmocka_unit_test_setup(test_library_not_an_elf, reset_env),
       cmocka_unit_test_setup(test_init_fails, reset_env),
       cmocka_unit_test_setup(test_new_driver_symbols, reset_env),
       cmocka_unit_test_setup(test_old_driver_fallbacks, reset_env),

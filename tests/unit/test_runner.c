@@ -1,7 +1,9 @@
 /* The runner's scheduling within a phase, with real child processes: a
  * module marked one_at_a_time runs its GPU steps one after another, any
  * other module runs them at once. Each step reports when it started and
- * ended (monotonic clock, shared across fork). */
+ * ended (monotonic clock, shared across fork). And the limits a step is
+ * judged by: a module's default limits apply, and one on a measurement
+ * the step never emits makes it an ERROR. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -108,11 +110,57 @@ static void other_modules_run_steps_at_once(void **state) {
                t[i][0], t[0][1]);
 }
 
+static const struct kiln_measurement_spec defaulted_measurements[] = {
+    {"start_t", "s", "when the step began"},
+    {"end_t", "s", "when it ended"},
+    {"never", "", "declared, never emitted"},
+    {NULL, NULL, NULL},
+};
+
+static const struct kiln_default_limit defaults[] = {
+    {"start_t", {.has_lo = true, .lo = 0}},
+    {"never", {.has_hi = true, .hi = 0}},
+    {NULL, {0}},
+};
+
+static const struct kiln_module defaulted_module = {
+    .name = "test.defaulted",
+    .summary = "default limits, one never measured",
+    .targets = KILN_TARGETS_HOST,
+    .measurements = defaulted_measurements,
+    .default_limits = defaults,
+    .run = timed_run,
+};
+
+static void default_limits_apply_and_unmeasured_is_an_error(void **state) {
+  (void)state;
+  struct kiln_plan_step step = {
+      .module = &defaulted_module, .id = "d", .target = "host", .phase = 1};
+  struct kiln_run run;
+  kiln_run_init(&run);
+  kiln_run_add_step(&run, "d", defaulted_module.name, "host", 1);
+  struct kiln_plan plan = {.steps = &step, .n_steps = 1};
+  struct kiln_bus bus;
+  kiln_bus_init(&bus, stderr);
+  struct kiln_runner_options o = {.grace = 30, .hang_timeout = 30};
+  kiln_runner_run(&plan, &o, &run, &bus);
+  const struct kiln_step_result *r = &run.steps[0];
+  assert_int_equal(r->n_measurements, 2);
+  assert_true(r->measurements[0].limit.has_lo);
+  assert_false(r->measurements[1].limit.has_lo ||
+               r->measurements[1].limit.has_hi);
+  assert_int_equal(r->verdict, KILN_ERROR);
+  assert_string_equal(r->reason, "limit never.max = 0 set but never was not "
+                                 "measured (the step gave no reason)");
+  kiln_run_free(&run);
+}
+
 int main(void) {
   cmocka_set_message_output(CM_OUTPUT_TAP);
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(one_at_a_time_runs_steps_in_turn),
       cmocka_unit_test(other_modules_run_steps_at_once),
+      cmocka_unit_test(default_limits_apply_and_unmeasured_is_an_error),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
