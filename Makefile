@@ -1,21 +1,76 @@
 # kiln: `make` builds build/kiln; `make test` runs every test under prove.
-# `make CUDA=0` builds without the CUDA Toolkit (GPU modules then SKIP).
+# `make CUDA=0` builds without the CUDA Toolkit (GPU steps are then an ERROR
+# where NVIDIA GPUs are on the bus); CUDA_HOME picks a toolkit (12.0 or newer).
 
 PREFIX ?= /usr/local
 CC ?= cc
 BUILD ?= build
 
-CUDA_HOME ?= $(firstword $(wildcard /usr/local/cuda) /usr/local/cuda)
+CUDA_HOME ?= /usr/local/cuda
 NVCC ?= $(CUDA_HOME)/bin/nvcc
 # CUDA=1 requires nvcc; unset, it is used when found.
 ifeq ($(origin CUDA),undefined)
   CUDA := $(if $(wildcard $(NVCC)),1,0)
 endif
+CUDA_FOUND := $(if $(wildcard $(NVCC)),1,0)
 
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 
-# Objects per CUDA setting, so `make CUDA=0` never links CUDA-built objects.
-OBJDIR = $(BUILD)/obj-cuda$(CUDA)
+# Goals that build nothing need no CUDA and say nothing about it.
+QUIET_GOALS := clean format format-check
+BUILDING := $(if $(MAKECMDGOALS),$(filter-out $(QUIET_GOALS),$(MAKECMDGOALS)),all)
+
+ifeq ($(BUILDING),)
+  # nothing to build
+else ifeq ($(CUDA),1)
+  ifeq ($(CUDA_FOUND),0)
+    $(error kiln: CUDA=1 but nvcc is not at $(NVCC): make CUDA_HOME=<the toolkit's directory>, or CUDA=0)
+  endif
+  # The toolkit's release ("release 13.0," -> 13 0). The C side gets it as
+  # CUDART_VERSION's form (13000): it names the runtime and the driver it
+  # needs without linking CUDA; a .cu file checks it against CUDART_VERSION.
+  CUDA_RELEASE := $(shell $(NVCC) --version 2>/dev/null | sed -n 's/.*release \([0-9][0-9]*\)\.\([0-9][0-9]*\).*/\1 \2/p')
+  CUDA_MAJOR := $(word 1,$(CUDA_RELEASE))
+  CUDA_MINOR := $(word 2,$(CUDA_RELEASE))
+  ifeq ($(CUDA_MAJOR),)
+    $(error kiln: cannot read the CUDA release from `$(NVCC) --version`: make CUDA_HOME=<a CUDA Toolkit 12.0 or newer>, or CUDA=0)
+  endif
+  ifeq ($(shell test $(CUDA_MAJOR) -ge 12 && echo yes),)
+    $(error kiln: CUDA $(CUDA_MAJOR).$(CUDA_MINOR) at $(CUDA_HOME) is too old: kiln needs CUDA Toolkit 12.0 or newer (make CUDA_HOME=<its directory>, or CUDA=0))
+  endif
+  KILN_CUDA_VERSION := $(shell expr $(CUDA_MAJOR) \* 1000 + $(CUDA_MINOR) \* 10)
+  # The oldest driver branch the runtime needs; src/gpu_access.c's
+  # kiln_cuda_min_driver() says the same to `kiln version`.
+  CUDA_MIN_DRIVER := $(if $(filter 12,$(CUDA_MAJOR)),525,$(if $(filter 13,$(CUDA_MAJOR)),580))
+  # sm_80 and sm_90 always (12.0 has both); the newer archs where this
+  # nvcc lists them; PTX of the newest for GPUs newer still.
+  NVCC_KNOWN_ARCHS := $(shell $(NVCC) --list-gpu-arch 2>/dev/null)
+  CUDA_SMS := 80 90 $(foreach a,100 120,$(if $(filter compute_$(a),$(NVCC_KNOWN_ARCHS)),$(a)))
+  CUDA_PTX := $(lastword $(CUDA_SMS))
+  NVCC_ARCH ?= $(foreach a,$(CUDA_SMS),-gencode arch=compute_$(a),code=sm_$(a)) \
+               -gencode arch=compute_$(CUDA_PTX),code=compute_$(CUDA_PTX)
+  CU_SRC := $(wildcard stress/*.cu)
+  CU_OBJ = $(patsubst %.cu,$(OBJDIR)/%.cu.o,$(CU_SRC))
+  # Static CUDA runtime: the binary runs on machines without the toolkit.
+  CUDA_LIBS := -L$(CUDA_HOME)/lib64 -lcudart_static -lrt -ldl -lstdc++
+  CUDA_SAYS := kiln: CUDA $(CUDA_MAJOR).$(CUDA_MINOR) at $(CUDA_HOME): GPU modules built for $(patsubst %,sm_%,$(CUDA_SMS)) + PTX; needs NVIDIA driver $(or $(CUDA_MIN_DRIVER),<see CUDA $(CUDA_MAJOR)'s release notes>) or newer
+else ifeq ($(CUDA_FOUND),1)
+  CUDA_SAYS := kiln: built without CUDA (CUDA=0; nvcc is at $(NVCC)): GPU steps will be an ERROR on machines with NVIDIA GPUs
+else
+  CUDA_SAYS := kiln: no CUDA Toolkit (nvcc not at $(NVCC); set CUDA_HOME): GPU steps will be an ERROR on machines with NVIDIA GPUs; make CUDA_HOME=<the toolkit's directory>
+endif
+KILN_CUDA_VERSION ?= 0
+
+# Said once per make invocation: not by sub-makes, not for clean/format.
+ifeq ($(MAKELEVEL),0)
+  ifneq ($(CUDA_SAYS),)
+    $(info $(CUDA_SAYS))
+  endif
+endif
+
+# Objects per CUDA setting and release, so `make CUDA=0` or another
+# CUDA_HOME never links objects built for a different runtime.
+OBJDIR = $(BUILD)/obj-cuda$(KILN_CUDA_VERSION)
 
 PKGS := inih jansson libxml-2.0 libpci ncursesw
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -31,7 +86,6 @@ LDLIBS := $(PKG_LIBS) -lsensors -ldl -lpthread -lm -lipmimonitoring -lfreeipmi
 HEADERS := $(wildcard include/kiln/*.h stress/*.h reports/*.h)
 LIB_SRC := $(filter-out src/main.c,$(wildcard src/*.c)) \
            $(wildcard reports/*.c) $(wildcard stress/*.c)
-CU_SRC := $(wildcard stress/*.cu)
 PROFILES := $(wildcard profiles/*.ini)
 SKUS := $(wildcard profiles/sku/*.ini)
 GEN_PROFILES := $(BUILD)/gen/builtin_profiles.c
@@ -39,20 +93,6 @@ GEN_SKUS := $(BUILD)/gen/builtin_skus.c
 
 OBJ := $(patsubst %.c,$(OBJDIR)/%.o,$(LIB_SRC)) $(OBJDIR)/gen/builtin_profiles.o \
        $(OBJDIR)/gen/builtin_skus.o
-ifeq ($(CUDA),1)
-  CU_OBJ := $(patsubst %.cu,$(OBJDIR)/%.cu.o,$(CU_SRC))
-  # Static CUDA runtime: the binary runs on machines without the toolkit.
-  CUDA_LIBS := -L$(CUDA_HOME)/lib64 -lcudart_static -lrt -ldl -lstdc++
-  # The toolkit's release (13.0 -> 13000, CUDART_VERSION's form): the C
-  # side names it and the driver it needs without linking CUDA.
-  CUDA_RELEASE := $(shell $(NVCC) --version 2>/dev/null | sed -n 's/.*release \([0-9][0-9]*\)\.\([0-9][0-9]*\).*/\1 \2/p')
-  KILN_CUDA_VERSION := $(shell echo $(CUDA_RELEASE) | awk '{ print $$1 * 1000 + $$2 * 10 }')
-  NVCC_ARCH ?= -gencode arch=compute_80,code=sm_80 \
-               -gencode arch=compute_90,code=sm_90 \
-               -gencode arch=compute_90,code=compute_90
-endif
-
-KILN_CUDA_VERSION ?= 0
 
 # Unit tests link a sanitized copy of the library (no CUDA: host logic only).
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -64,16 +104,17 @@ UNIT_HELPERS := $(filter-out $(UNIT_SRC),$(wildcard tests/unit/*.c))
 
 # Keep every object: the sanitized ones are intermediate for make.
 .SECONDARY:
-.PHONY: FORCE all test check unit e2e bench install clean format format-check
+.PHONY: FORCE all test check unit e2e bench bench-build install clean format format-check
 all: $(BUILD)/kiln
 
 $(BUILD)/kiln: $(OBJDIR)/src/main.o $(OBJ) $(CU_OBJ) $(BUILD)/config
 	$(CC) $(CFLAGS) -pthread -o $@ $(filter %.o,$^) $(LDLIBS) $(CUDA_LIBS)
 
-# Relinks when the CUDA setting changes.
+# Relinks when the CUDA setting or toolkit changes.
+BUILD_CONFIG := CUDA=$(CUDA) KILN_CUDA_VERSION=$(KILN_CUDA_VERSION) CUDA_HOME=$(CUDA_HOME)
 $(BUILD)/config: FORCE
 	@mkdir -p $(BUILD)
-	@echo "CUDA=$(CUDA)" | cmp -s - $@ || echo "CUDA=$(CUDA)" > $@
+	@echo "$(BUILD_CONFIG)" | cmp -s - $@ || echo "$(BUILD_CONFIG)" > $@
 FORCE:
 
 $(OBJDIR)/%.o: %.c $(HEADERS) Makefile
@@ -87,7 +128,8 @@ $(OBJDIR)/gen/%.o: $(BUILD)/gen/%.c
 
 $(OBJDIR)/%.cu.o: %.cu $(HEADERS) Makefile
 	@mkdir -p $(dir $@)
-	$(NVCC) -std=c++17 -O3 -Iinclude $(NVCC_ARCH) -c -o $@ $<
+	$(NVCC) -std=c++17 -O3 -Iinclude $(NVCC_ARCH) \
+	  -DKILN_CUDA_VERSION=$(KILN_CUDA_VERSION) -c -o $@ $<
 
 # Built-in profiles and GPU SKU files: each INI file becomes a C string.
 $(GEN_PROFILES): $(PROFILES) scripts/embed-profiles.sh
@@ -118,12 +160,15 @@ check: test format-check
 # Bench drivers (tests/bench/*_bench.c) link the optimised library.
 BENCH_SRC := $(wildcard tests/bench/*_bench.c)
 BENCH_BIN := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
-$(BUILD)/bench/%: tests/bench/%.c $(OBJ) $(CU_OBJ)
+$(BUILD)/bench/%: tests/bench/%.c $(OBJ) $(CU_OBJ) $(BUILD)/config
 	@mkdir -p $(dir $@)
 	$(CC) $(KILN_CFLAGS) -DKILN_HAVE_CUDA=$(CUDA) $(CFLAGS) -o $@ $< \
 	  $(OBJ) $(CU_OBJ) $(LDLIBS) $(CUDA_LIBS)
 
-bench: all $(BENCH_BIN)
+# bench-build: the bench drivers alone, e.g. to carry build/ to a GPU machine
+# (scripts/gpu-proof.sh runs them there).
+bench-build: all $(BENCH_BIN)
+bench: bench-build
 	sh tests/bench/run.sh
 
 install: all

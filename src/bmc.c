@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "kiln/textutil.h"
+
 #define CRED_FILE_MAX 4096 /* a credentials file is two short lines */
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -206,21 +208,18 @@ bool kiln_bmc_read_credentials(const char *path, struct kiln_bmc *b, char *err,
     snprintf(err, n, "no BMC credentials file given");
     return false;
   }
-  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  char why[512];
+  int fd = kiln_open_regular(path, why, sizeof why);
   if (fd < 0) {
+    /* why is "PATH: reason" */
     snprintf(err, n, "%s: cannot read BMC credentials: %s", path,
-             strerror(errno));
+             why + strnlen(why, strlen(path) + 2));
     return false;
   }
   struct stat st;
   if (fstat(fd, &st) != 0) {
     snprintf(err, n, "%s: cannot read BMC credentials: %s", path,
              strerror(errno));
-    close(fd);
-    return false;
-  }
-  if (!S_ISREG(st.st_mode)) {
-    snprintf(err, n, "%s: BMC credentials must be a regular file", path);
     close(fd);
     return false;
   }

@@ -1,4 +1,5 @@
 /* kiln's command line: `kiln run`, `kiln list`, `kiln version`. */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -37,7 +38,8 @@ static void usage(FILE *f) {
           "       kiln inventory [--json] [--write-spec FILE] [--pci-dump "
           "FILE]\n"
           "                            what this machine has\n"
-          "       kiln list            modules, faults and profiles\n"
+          "       kiln list [--spec FILE]  modules, faults, profiles, and the\n"
+          "                            SKU limits each GPU here would take\n"
           "       kiln version\n"
           "\n"
           "run options:\n"
@@ -62,6 +64,85 @@ static void usage(FILE *f) {
           "\n"
           "exit: 0 all passed, 1 some FAIL, 2 some ERROR or ABORTED, "
           "64 usage\n");
+}
+
+/* An option's value must say something: an empty or all-blank one (a
+ * blank barcode scan, an unset shell variable) is a usage error naming the
+ * option, and so is a list option (--gpus, --only, --skip, --inject) with an
+ * empty item ("," or "0,,1"), which would otherwise select nothing and
+ * drop steps without a word. Returns false after saying so. */
+static bool option_value_ok(const struct option *opts, int c, const char *value,
+                            const char *lists) {
+  const char *name = NULL;
+  for (const struct option *o = opts; o->name; o++)
+    if (o->val == c && o->has_arg == required_argument)
+      name = o->name;
+  if (!name || !value)
+    return true;
+  bool list = strchr(lists, c) != NULL;
+  bool blank = true, item_blank = true, empty_item = false;
+  for (const char *p = value;; p++) {
+    if (*p == 0 || (list && *p == ',')) {
+      empty_item |= item_blank;
+      item_blank = true;
+      if (*p == 0)
+        break;
+      continue;
+    }
+    if (!isspace((unsigned char)*p))
+      blank = item_blank = false;
+  }
+  if (blank) {
+    fprintf(stderr, "kiln: --%s needs a value, got '%s'\n", name, value);
+    return false;
+  }
+  if (list && empty_item) {
+    fprintf(stderr, "kiln: --%s '%s': an empty item in the list\n", name,
+            value);
+    return false;
+  }
+  return true;
+}
+
+/* Each GPU on the bus and the SKU whose limits its steps take, as a run
+ * would choose it: a technician checking a station sees a spec that names
+ * another model's SKU before a run is judged by the wrong floors. */
+static int list_gpu_skus(const char *spec_path,
+                         const struct kiln_sku_set *skus) {
+  struct kiln_spec spec;
+  struct kiln_sku named = {0};
+  char err[1024];
+  memset(&spec, 0, sizeof spec);
+  if (spec_path && kiln_spec_load(spec_path, &spec, err, sizeof err) != 0) {
+    fprintf(stderr, "kiln: %s\n", err);
+    return EXIT_USAGE;
+  }
+  if (spec.gpu_sku) {
+    char why[768];
+    if (kiln_sku_load(spec.gpu_sku, &named, why, sizeof why) != 0) {
+      fprintf(stderr, "kiln: %s:%d: [gpu] sku: %s\n", spec.source,
+              spec.gpu_sku_line, why);
+      kiln_spec_free(&spec);
+      return EXIT_USAGE;
+    }
+  }
+  char bus[64][16];
+  size_t n = kiln_gpu_enumerate(bus, 64);
+  printf("GPUs here and their SKU limits%s%s%s:\n",
+         spec_path ? " (station spec " : "", spec_path ? spec_path : "",
+         spec_path ? ")" : "");
+  if (n == 0)
+    printf("  (no NVIDIA GPU on the PCI bus)\n");
+  for (size_t i = 0; i < n && i < 64; i++) {
+    char note[1024];
+    bool mismatch = false;
+    kiln_plan_sku_for_gpu(bus[i], skus, named.id ? &named : NULL, note,
+                          sizeof note, &mismatch);
+    printf("  %s%s\n", mismatch ? "WARNING: " : "", note);
+  }
+  kiln_sku_free(&named);
+  kiln_spec_free(&spec);
+  return 0;
 }
 
 /* kiln list's word for a GPU module: what `kiln run` would make of each
@@ -99,7 +180,36 @@ static void list_gpu_module(const struct kiln_module *m,
       printf("  %-16s %-5s %s\n", "", "", why);
 }
 
-static int cmd_list(void) {
+static int cmd_list(int argc, char **argv) {
+  static const struct option opts[] = {
+      {"spec", required_argument, 0, 'E'},
+      {"help", no_argument, 0, 'h'},
+      {0, 0, 0, 0},
+  };
+  const char *spec_path = NULL;
+  opterr = 0;
+  optind = 1;
+  int c;
+  while ((c = getopt_long(argc, argv, ":E:h", opts, NULL)) != -1) {
+    if (!option_value_ok(opts, c, optarg, ""))
+      return EXIT_USAGE;
+    switch (c) {
+    case 'E': spec_path = optarg; break;
+    case 'h': usage(stdout); return 0;
+    case ':':
+      fprintf(stderr, "kiln: option '%s' needs a value\n", argv[optind - 1]);
+      return EXIT_USAGE;
+    default:
+      fprintf(stderr, "kiln: unknown option '%s' (see kiln --help)\n",
+              argv[optind - 1]);
+      return EXIT_USAGE;
+    }
+  }
+  if (optind < argc) {
+    fprintf(stderr, "kiln: unexpected argument '%s' (see kiln --help)\n",
+            argv[optind]);
+    return EXIT_USAGE;
+  }
   printf("modules:\n");
   struct kiln_gpu_access *access = NULL;
   for (const struct kiln_module *const *m = kiln_modules; *m; m++) {
@@ -141,8 +251,9 @@ static int cmd_list(void) {
     printf("  %-16s %s (%s)%s\n", k->id, k->name, ids,
            k->provisional ? ", provisional floors" : "");
   }
+  int rc = list_gpu_skus(spec_path, &skus);
   kiln_sku_set_free(&skus);
-  return 0;
+  return rc;
 }
 
 struct run_args {
@@ -225,6 +336,8 @@ static int parse_run_args(int argc, char **argv, struct run_args *a) {
   int c;
   while ((c = getopt_long(argc, argv, ":p:o:s:d:r:S:tT:i:qE:P:B:C:UNG:h", opts,
                           NULL)) != -1) {
+    if (!option_value_ok(opts, c, optarg, "osGi"))
+      return -1;
     switch (c) {
     case 'p': a->profile = optarg; break;
     case 'o': a->only = optarg; break;
@@ -240,15 +353,16 @@ static int parse_run_args(int argc, char **argv, struct run_args *a) {
     case 'G': a->gpus = optarg; break;
     case 'N': a->tui = 0; break;
     case 'C': a->bmc_credentials = optarg; break;
-    case 'd':
-      if (kiln_duration_parse(optarg, &a->duration) != 0 || a->duration <= 0) {
-        fprintf(stderr,
-                "kiln: --duration '%s' is not a positive duration (30s, 10m, "
-                "2h)\n",
-                optarg);
+    case 'd': {
+      char why[256];
+      if (kiln_duration_parse_range(optarg, KILN_STEP_DURATION_MIN,
+                                    KILN_DURATION_MAX, &a->duration, why,
+                                    sizeof why) != 0) {
+        fprintf(stderr, "kiln: --duration %s\n", why);
         return -1;
       }
       break;
+    }
     case 'T':
       if (strcmp(optarg, "13") != 0 && strcmp(optarg, "14") != 0) {
         fprintf(stderr, "kiln: --tap-version '%s': use 13 or 14\n", optarg);
@@ -354,6 +468,8 @@ static int cmd_inventory(int argc, char **argv) {
   optind = 1;
   int c;
   while ((c = getopt_long(argc, argv, ":jw:P:h", opts, NULL)) != -1) {
+    if (!option_value_ok(opts, c, optarg, ""))
+      return EXIT_USAGE;
     switch (c) {
     case 'j': json = true; break;
     case 'w': write_spec = optarg; break;
@@ -375,6 +491,13 @@ static int cmd_inventory(int argc, char **argv) {
   }
   struct kiln_inventory inv;
   char err[1024];
+  /* Refused before anything is written: a device node or a symlink at
+   * the target would be replaced by the rename. */
+  if (write_spec &&
+      kiln_check_new_file_target(write_spec, err, sizeof err) != 0) {
+    fprintf(stderr, "kiln: --write-spec %s\n", err);
+    return EXIT_USAGE;
+  }
   memset(&inv, 0, sizeof inv);
   struct kiln_inventory_options io = {.pci_dump = pci_dump};
   if (kiln_inventory_collect(&inv, &io, err, sizeof err) != 0) {
@@ -506,7 +629,8 @@ static int cmd_run(int argc, char **argv) {
                              .spec = spec_path ? &spec : NULL,
                              .inventory = &inv,
                              .aer = aer,
-                             .n_aer = n_aer};
+                             .n_aer = n_aer,
+                             .publish_every = prof.publish_every};
   kiln_context_set(&ctx);
 
   rc = EXIT_ENV;
@@ -623,6 +747,29 @@ out:
   return rc;
 }
 
+/* The CUDA runtime built in says which drivers the GPU steps can use. */
+static int cmd_version(void) {
+  printf("kiln %s\n", KILN_VERSION);
+  int cuda = kiln_cuda_built_version();
+  if (cuda <= 0) {
+    printf("built without CUDA: GPU steps are an ERROR where NVIDIA GPUs are "
+           "on the bus\n");
+    return 0;
+  }
+  char blas[64], lt[64];
+  kiln_cuda_lib_soname("libcublas", blas, sizeof blas);
+  kiln_cuda_lib_soname("libcublasLt", lt, sizeof lt);
+  int driver = kiln_cuda_min_driver(cuda);
+  printf("built with CUDA runtime %d.%d: ", cuda / 1000, cuda % 1000 / 10);
+  if (driver > 0)
+    printf("needs NVIDIA driver %d or newer", driver);
+  else
+    printf("needs the NVIDIA driver CUDA %d.%d needs (see its release notes)",
+           cuda / 1000, cuda % 1000 / 10);
+  printf("; loads %s and %s at run time\n", blas, lt);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   if (argc < 2) {
     usage(stderr);
@@ -632,13 +779,11 @@ int main(int argc, char **argv) {
   if (strcmp(cmd, "run") == 0)
     return cmd_run(argc - 1, argv + 1);
   if (strcmp(cmd, "list") == 0)
-    return cmd_list();
+    return cmd_list(argc - 1, argv + 1);
   if (strcmp(cmd, "inventory") == 0)
     return cmd_inventory(argc - 1, argv + 1);
-  if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
-    printf("kiln %s\n", KILN_VERSION);
-    return 0;
-  }
+  if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0)
+    return cmd_version();
   if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 ||
       strcmp(cmd, "-h") == 0) {
     usage(stdout);

@@ -22,6 +22,7 @@
 #include <pci/pci.h>
 
 #include "kiln/inventory.h"
+#include "kiln/textutil.h"
 
 /* ---- libpci's error and warning callbacks ---- */
 
@@ -256,32 +257,111 @@ static void link_parents(struct kiln_pci_bus *bus) {
   }
 }
 
-/* What libpci said, in words about the file. */
+/* Whether s starts with fmt, where '#' is any hex digit. */
+static bool matches(const char *s, const char *fmt) {
+  for (; *fmt; fmt++, s++)
+    if (*fmt == '#' ? !isxdigit((unsigned char)*s) : *fmt != *s)
+      return false;
+  return true;
+}
+
+/* A hex dump line ("30: 00 01 ...") whose bytes do not read as libpci's
+ * dump reader reads them: two hex digits, then a blank or the end. */
+static bool bad_hex_line(const char *line) {
+  static const char *const offsets[] = {
+      "##: ",     "###: ",     "####: ",    "#####: ",
+      "######: ", "#######: ", "########: "};
+  bool offset = false;
+  for (size_t i = 0; i < sizeof offsets / sizeof *offsets && !offset; i++)
+    offset = matches(line, offsets[i]);
+  if (!offset)
+    return false;
+  const char *z = strchr(line, ' ') + 1;
+  while (isxdigit((unsigned char)z[0]) && isxdigit((unsigned char)z[1]) &&
+         (!z[2] || z[2] == ' ')) {
+    z += 2;
+    if (*z)
+      z++;
+  }
+  return *z != 0;
+}
+
+/* libpci names no line; the capture is read again to find the one it
+ * refused (its dump format: a device header "bb:dd.f ..." or
+ * "dddd:bb:dd.f ...", hex lines under it, a blank line between devices).
+ * too_long: the first line too long for libpci's 254-byte buffer, or an
+ * unterminated last line; else the first malformed hex line. 0 when none
+ * is found. */
+static long find_refused_line(const char *path, bool too_long) {
+  char why[256];
+  int fd = kiln_open_regular(path, why, sizeof why);
+  FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
+  if (!f) {
+    if (fd >= 0)
+      close(fd);
+    return 0;
+  }
+  char *line = NULL;
+  size_t cap = 0;
+  ssize_t len;
+  long number = 0, found = 0;
+  bool in_device = false;
+  while (!found && (len = getline(&line, &cap, f)) > 0) {
+    number++;
+    bool terminated = line[len - 1] == '\n';
+    if (too_long) {
+      if (!terminated || len > 254)
+        found = number;
+      continue;
+    }
+    line[strcspn(line, "\r\n")] = 0;
+    if (matches(line, "##:##.# ") || matches(line, "####:##:##.# ") ||
+        matches(line, "#####:##:##.# "))
+      in_device = true;
+    else if (!line[0])
+      in_device = false;
+    else if (in_device && bad_hex_line(line))
+      found = number;
+  }
+  free(line);
+  fclose(f);
+  return found;
+}
+
+/* What libpci said, in words about the file: "FILE:LINE: ..." where the
+ * line can be found. */
 static void explain_libpci(const char *label, const char *msg, char *err,
                            size_t n) {
   if (strncmp(msg, "dump: ", 6) == 0)
     msg += 6;
-  if (strstr(msg, "Malformed line"))
+  bool malformed = strstr(msg, "Malformed line") != NULL;
+  bool too_long = strstr(msg, "line too long or unterminated") != NULL;
+  char where[4200];
+  long line = malformed || too_long ? find_refused_line(label, too_long) : 0;
+  if (line > 0)
+    snprintf(where, sizeof where, "%s:%ld", label, line);
+  else
+    snprintf(where, sizeof where, "%s", label);
+  if (malformed)
     snprintf(err, n,
-             "%s: not an lspci -xxxx capture: malformed line in a hex dump "
+             "%s: malformed line in a hex dump: not an lspci -xxxx capture "
              "(libpci: %s)",
-             label, msg);
-  else if (strstr(msg, "line too long or unterminated"))
+             where, msg);
+  else if (too_long)
     snprintf(err, n,
              "%s: not an lspci -xxxx capture: a line is too long or the "
              "file does not end in a newline (libpci: %s)",
-             label, msg);
+             where, msg);
   else
     snprintf(err, n, "%s: libpci: %s", label, msg);
 }
 
-/* A capture libpci can be pointed at: exists, a regular file, not empty. */
+/* A capture libpci can be pointed at: a regular file (never blocks on a
+ * FIFO), not empty. */
 static int check_dump_file(const char *path, char *err, size_t n) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    snprintf(err, n, "%s: cannot open: %s", path, strerror(errno));
+  int fd = kiln_open_regular(path, err, n);
+  if (fd < 0)
     return -1;
-  }
   struct stat st;
   int rc = fstat(fd, &st);
   int saved = errno;
@@ -290,11 +370,7 @@ static int check_dump_file(const char *path, char *err, size_t n) {
     snprintf(err, n, "%s: cannot read: %s", path, strerror(saved));
     return -1;
   }
-  if (S_ISDIR(st.st_mode)) {
-    snprintf(err, n, "%s: is a directory, not an lspci -xxxx capture", path);
-    return -1;
-  }
-  if (S_ISREG(st.st_mode) && st.st_size == 0) {
+  if (st.st_size == 0) {
     snprintf(err, n, "%s: empty file, not an lspci -xxxx capture", path);
     return -1;
   }

@@ -259,13 +259,36 @@ static void describe_sku(const struct kiln_sku *sku, const char *how,
 static const struct kiln_sku *sku_for_gpu(const char *bus,
                                           const struct kiln_sku_set *set,
                                           const struct kiln_sku *override,
-                                          char *note, size_t n) {
+                                          char *note, size_t n, bool *warn) {
+  *warn = false;
+  uint16_t vendor, device;
+  bool have_id = kiln_gpu_pci_id(bus, &vendor, &device);
   if (override) {
-    describe_sku(override, "named by the station spec", note, n);
+    uint32_t id = (uint32_t)vendor << 16 | device;
+    bool listed = override->n_pci_ids == 0 || !have_id;
+    for (size_t i = 0; i < override->n_pci_ids && !listed; i++)
+      listed = override->pci_ids[i] == id;
+    if (listed) {
+      describe_sku(override, "named by the station spec", note, n);
+      return override;
+    }
+    /* The spec wins, but another model's floors are likely a mistake (a
+     * spec copied from another station): say so where it is read. */
+    char ids[128] = "";
+    for (size_t i = 0; i < override->n_pci_ids; i++)
+      snprintf(ids + strlen(ids), sizeof ids - strlen(ids), "%s%04x:%04x",
+               i ? "," : "", override->pci_ids[i] >> 16,
+               override->pci_ids[i] & 0xffff);
+    snprintf(note, n,
+             "GPU %s is %04x:%04x but the spec names SKU %s (%s): its limits "
+             "apply; ",
+             bus, vendor, device, override->id, ids);
+    size_t used = strlen(note);
+    describe_sku(override, "named by the station spec", note + used, n - used);
+    *warn = true;
     return override;
   }
-  uint16_t vendor, device;
-  if (!kiln_gpu_pci_id(bus, &vendor, &device)) {
+  if (!have_id) {
     snprintf(note, n, "GPU %s: PCI id unreadable: no SKU limits", bus);
     return NULL;
   }
@@ -284,6 +307,14 @@ static const struct kiln_sku *sku_for_gpu(const char *bus,
   return sku;
 }
 
+const struct kiln_sku *kiln_plan_sku_for_gpu(const char *bus,
+                                             const struct kiln_sku_set *set,
+                                             const struct kiln_sku *override,
+                                             char *note, size_t n,
+                                             bool *mismatch) {
+  return sku_for_gpu(bus, set, override, note, n, mismatch);
+}
+
 void kiln_plan_assign_skus(struct kiln_plan *plan,
                            const struct kiln_sku_set *set,
                            const struct kiln_sku *override) {
@@ -300,13 +331,15 @@ void kiln_plan_assign_skus(struct kiln_plan *plan,
     const char *bus = gpu ? s->target : have_gpu ? first[0] : NULL;
     if (!bus)
       continue;
-    char note[512];
+    char note[1024];
+    bool mismatch;
     const struct kiln_sku *sku =
-        sku_for_gpu(bus, set, override, note, sizeof note);
+        sku_for_gpu(bus, set, override, note, sizeof note, &mismatch);
     /* A host step hears of SKUs only when one has a section for it. */
     if (sku && kiln_sku_module(sku, s->module->name)) {
       s->sku = sku;
       s->sku_note = kiln_xstrdup(note);
+      s->sku_mismatch = mismatch;
     } else if (gpu && !sku) {
       s->sku_note = kiln_xstrdup(note);
     }

@@ -3,6 +3,7 @@
  *              spec (station spec file, relative to the profile's file),
  *              stagger (seconds between the starts of a phase's GPU steps),
  *              mig_allowed (yes/no, default no: GPUs in MIG mode ERROR),
+ *              publish_every (a stress step's running figures, 1s to 30s),
  *              phase.N = module, module   (phases run in N order),
  *              monitors = thermal, edac   (watched for the whole run)
  *   [MODULE]   parameters, `<measurement>.min` / `.max` limits,
@@ -141,6 +142,17 @@ static int parse_phase_list(struct parse_state *st, const char *key,
   return ok;
 }
 
+/* A duration in min..KILN_DURATION_MAX: one that cannot make a real test
+ * (a 0 s step passes having tested nothing) is refused with the range. */
+static int parse_duration(struct parse_state *st, const char *key,
+                          const char *value, double min, double *out) {
+  char why[256];
+  if (kiln_duration_parse_range(value, min, KILN_DURATION_MAX, out, why,
+                                sizeof why) != 0)
+    return fail(st, "%s %s", key, why);
+  return 1;
+}
+
 static int profile_key(struct parse_state *st, const char *key,
                        const char *value) {
   struct kiln_profile *p = st->p;
@@ -151,23 +163,25 @@ static int profile_key(struct parse_state *st, const char *key,
     free(p->description);
     p->description = kiln_xstrdup(value);
   } else if (strcmp(key, "duration") == 0) {
-    if (kiln_duration_parse(value, &p->duration) != 0)
-      return fail(st, "duration '%s' is not a duration (30s, 10m, 2h)", value);
+    return parse_duration(st, key, value, KILN_STEP_DURATION_MIN, &p->duration);
   } else if (strcmp(key, "grace") == 0) {
-    if (kiln_duration_parse(value, &p->grace) != 0)
-      return fail(st, "grace '%s' is not a duration (30s, 10m, 2h)", value);
+    return parse_duration(st, key, value, KILN_GRACE_MIN, &p->grace);
   } else if (strcmp(key, "hang_timeout") == 0) {
-    if (kiln_duration_parse(value, &p->hang_timeout) != 0 ||
-        p->hang_timeout <= 0)
-      return fail(st, "hang_timeout '%s' is not a positive duration", value);
+    return parse_duration(st, key, value, KILN_HANG_TIMEOUT_MIN,
+                          &p->hang_timeout);
   } else if (strcmp(key, "stagger") == 0) {
-    if (kiln_duration_parse(value, &p->stagger) != 0)
-      return fail(st, "stagger '%s' is not a duration (5s, 1m)", value);
+    return parse_duration(st, key, value, 0, &p->stagger);
   } else if (strcmp(key, "mig_allowed") == 0) {
     if (strcmp(value, "yes") == 0 || strcmp(value, "no") == 0)
       p->mig_allowed = value[0] == 'y';
     else
       return fail(st, "mig_allowed '%s': use yes or no", value);
+  } else if (strcmp(key, "publish_every") == 0) {
+    /* At most 30 s: a node that dies loses at most that of a step. */
+    if (kiln_duration_parse(value, &p->publish_every) != 0 ||
+        p->publish_every < 1 || p->publish_every > 30)
+      return fail(st, "publish_every '%s' is not a duration from 1s to 30s",
+                  value);
   } else if (strcmp(key, "spec") == 0) {
     if (!value[0])
       return fail(st, "spec is empty: give a station spec file");
@@ -243,13 +257,18 @@ static int module_key(struct parse_state *st, const char *section,
   const char *dot = strrchr(key, '.');
   if (dot && (strcmp(dot, ".min") == 0 || strcmp(dot, ".max") == 0))
     return add_limit(st, pm, mod, key, value);
-  if (strcmp(key, "duration") == 0 && !st->header) {
-    if (kiln_duration_parse(value, &pm->duration) != 0)
-      return fail(st, "duration '%s' is not a duration (30s, 10m, 2h)", value);
-    return 1;
-  }
-  if (!kiln_module_param(mod, key))
+  if (strcmp(key, "duration") == 0 && !st->header)
+    return parse_duration(st, key, value, KILN_STEP_DURATION_MIN,
+                          &pm->duration);
+  const struct kiln_param_spec *spec = kiln_module_param(mod, key);
+  if (!spec)
     return fail(st, "%s has no parameter '%s'", mod->name, key);
+  /* Checked now, as the step will read it: a bad value in a burn-in
+   * profile's last phase must not wait hours to be found. */
+  struct kiln_param_value parsed;
+  char why[256];
+  if (kiln_param_parse(spec, value, &parsed, why, sizeof why) != 0)
+    return fail(st, "[%s] %s = '%s' %s", section, key, value, why);
   for (size_t i = 0; i < pm->n_params; i++)
     if (strcmp(pm->params[i].key, key) == 0)
       return fail(st, "%s is set twice in [%s]", key, section);
@@ -330,6 +349,7 @@ int kiln_profile_parse(const char *text, const char *source,
   out->duration = 30;
   out->grace = 30;
   out->hang_timeout = 30;
+  out->publish_every = 30;
   struct parse_state st = {.p = out, .source = source, .text = text};
   int rc = ini_parse_stream(string_reader, &st, handler, &st);
   if (parse_error(&st, rc, source, err, n) != 0) {

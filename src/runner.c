@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include "kiln/bus.h"
+#include "kiln/context.h"
+#include "kiln/interim.h"
 #include "kiln/runner.h"
 #include "kiln/step.h"
 #include "kiln/textutil.h"
@@ -44,6 +46,7 @@ struct child {
   char *protocol_error;
   double start_at; /* monotonic time a staggered GPU step starts, or 0 */
   bool queued;     /* waits for its module's other steps (start_at = inf) */
+  struct kiln_interim interim; /* its running figures */
 };
 
 static int signal_pipe[2] = {-1, -1};
@@ -146,9 +149,11 @@ static _Noreturn void child_main(const struct kiln_plan_step *p, int wfd,
   }
   struct kiln_step *s = kiln_step_new(&cfg, wfd);
   if (cfg.sku_note)
-    kiln_emit_log(
-        s, cfg.sku_provisional || !p->sku ? KILN_SEV_WARNING : KILN_SEV_INFO,
-        "%s", cfg.sku_note);
+    kiln_emit_log(s,
+                  cfg.sku_provisional || !p->sku || p->sku_mismatch
+                      ? KILN_SEV_WARNING
+                      : KILN_SEV_INFO,
+                  "%s", cfg.sku_note);
   /* Faults that belong to no module: this wrapper does them, so every
    * module is covered. */
   if (kiln_step_inject(s, "step.crash")) {
@@ -214,6 +219,13 @@ static void handle_event(struct child *c, struct kiln_wire_event *ev,
                          struct kiln_run *run, struct kiln_bus *bus) {
   struct kiln_step_result *r = c->res;
   double t = ev->time > 0 ? ev->time : kiln_now();
+  if (ev->type == KILN_WIRE_RUNNING) { /* kiln_interim bounds these */
+    double every = kiln_context()->publish_every;
+    kiln_interim_add(&c->interim, bus, run, r, ev->name, ev->unit, ev->hwid,
+                     ev->value, t,
+                     every > 0 ? every : KILN_PUBLISH_EVERY_DEFAULT);
+    return;
+  }
   if (++c->events == MAX_EVENTS_PER_STEP) {
     struct kiln_log *l = kiln_step_add_log(
         r, KILN_SEV_WARNING, "too many events: further ones are dropped", t);
@@ -249,6 +261,7 @@ static void handle_event(struct child *c, struct kiln_wire_event *ev,
     r->progress = ev->value;
     kiln_bus_progress(bus, run, r);
     break;
+  case KILN_WIRE_RUNNING: break; /* handled above */
   case KILN_WIRE_END:
     c->got_end = true;
     c->end_verdict = ev->verdict;
@@ -361,6 +374,7 @@ static void finish(struct child *c, struct kiln_run *run,
     v = KILN_ERROR;
     snprintf(why, sizeof why, "%s", c->protocol_error);
   }
+  kiln_interim_end(&c->interim, bus, run, c->res);
   size_t logs = c->res->n_logs;
   kiln_step_finish(c->res, v, why[0] ? why : NULL, kiln_now());
   /* What finishing added (a limit left unmeasured) goes out too. */
@@ -376,6 +390,7 @@ static void free_child(struct child *c) {
   free(c->end_reason);
   free(c->kill_reason);
   free(c->protocol_error);
+  kiln_interim_free(&c->interim);
 }
 
 static void drain_signal_pipe(void) {

@@ -1,15 +1,20 @@
 /* The telemetry sampler (see sampler.h). Single-threaded on purpose: it
  * runs from the runner's poll loop, so the result model and the sinks see
  * one writer; a sample of every local source costs well under a
- * millisecond. */
+ * millisecond, and a blocking one (the BMC) is sampled in its own thread
+ * by the telemetry layer, so it is never waited for here: a BMC that stops
+ * answering is a warning, then, after `hold`, an ERROR of the thermal
+ * monitor. */
 #include "kiln/sampler.h"
 
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "kiln/bmc.h"
 #include "kiln/profile.h"
 #include "kiln/spec.h"
 #include "kiln/telemetry.h"
@@ -61,6 +66,12 @@ struct kiln_sampler {
   double temp_hi, fan_lo;
   char temp_hi_id[160], fan_lo_id[160];
   bool finished;
+  /* Blocking sources not answering, by index in tel.src. */
+  struct {
+    bool warned;
+    double warned_at; /* monotonic */
+  } quiet[KILN_TEL_MAX_SOURCES];
+  char *thermal_error; /* when set, the thermal monitor ends ERROR with it */
 };
 
 /* ---- configuration ---- */
@@ -446,6 +457,63 @@ static void on_event(void *ctx, const struct kiln_tel_event *e) {
   free(msg);
 }
 
+__attribute__((format(printf, 4, 5))) static void
+monitor_log(struct kiln_sampler *s, long index, enum kiln_severity sev,
+            const char *fmt, ...) {
+  if (index < 0)
+    return;
+  char msg[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  struct kiln_step_result *st = step_at(s, (size_t)index);
+  struct kiln_log *l = kiln_step_add_log(st, sev, msg, kiln_now());
+  kiln_bus_log(s->bus, s->run, st, l);
+}
+
+/* The thermal monitor ends ERROR with the first such reason. */
+static void thermal_error(struct kiln_sampler *s, const char *why) {
+  monitor_log(s, s->thermal.index, KILN_SEV_ERROR, "%s", why);
+  if (!s->thermal_error)
+    s->thermal_error = kiln_xstrdup(why);
+}
+
+/* A blocking source that stopped answering: a warning at once, an ERROR
+ * once it has been silent for `hold` since; a note when it is back. */
+static void check_silence(struct kiln_sampler *s) {
+  double now = kiln_monotonic_now();
+  for (size_t i = 0; i < s->tel.n_src; i++) {
+    const struct kiln_tel_open *o = &s->tel.src[i];
+    double since = 0;
+    char why[400];
+    bool silent = kiln_telemetry_silent(&s->tel, i, &since, why, sizeof why);
+    if (!silent) {
+      if (s->quiet[i].warned)
+        monitor_log(s, s->thermal.index, KILN_SEV_INFO,
+                    "%s answering again after %.0f s", o->where,
+                    now - s->quiet[i].warned_at);
+      s->quiet[i].warned = false;
+      continue;
+    }
+    if (!s->quiet[i].warned) {
+      s->quiet[i].warned = true;
+      s->quiet[i].warned_at = now;
+      monitor_log(s, s->thermal.index, KILN_SEV_WARNING,
+                  "%s not answering: %s (its last readings %.0f s ago); the "
+                  "thermal monitor ERRORs if it stays silent for %g s (hold)",
+                  o->where, why, now - since, s->hold);
+    } else if (now - s->quiet[i].warned_at >= s->hold && !s->thermal_error) {
+      char *msg = kiln_strdup_printf(
+          "%s not answering for %.0f s: %s; its sensors went unwatched from "
+          "t=%.1f s",
+          o->where, now - since, why, since - s->t0);
+      thermal_error(s, msg);
+      free(msg);
+    }
+  }
+}
+
 static void sample(struct kiln_sampler *s) {
   double now = kiln_monotonic_now();
   s->last = now;
@@ -454,6 +522,7 @@ static void sample(struct kiln_sampler *s) {
   kiln_telemetry_events(&s->tel, on_event, &c);
   s->samples++;
   s->cost_sum += s->tel.last_cost;
+  check_silence(s);
   if (s->csv && !s->csv_failed && fflush(s->csv) != 0) {
     s->csv_failed = true;
     long i = s->thermal.index >= 0 ? s->thermal.index : s->edac.index;
@@ -503,6 +572,20 @@ int kiln_sampler_start(struct kiln_sampler *s, struct kiln_run *run,
     st->state = KILN_STEP_RUNNING;
     st->start = kiln_now();
     kiln_bus_step_start(bus, run, st);
+  }
+  /* A BMC the operator named must be watched: one that cannot be reached
+   * is an ERROR of the thermal monitor, not a SKIP. */
+  struct kiln_bmc bmc;
+  bool asked = kiln_bmc_get(&bmc);
+  kiln_bmc_wipe(&bmc);
+  for (size_t i = 0; asked && s->thermal.index >= 0 && i < s->tel.n_src; i++) {
+    const struct kiln_tel_open *o = &s->tel.src[i];
+    if (strcmp(o->src->name, "ipmi") == 0 && !o->state) {
+      char *msg = kiln_strdup_printf(
+          "the BMC given with --bmc cannot be read: %s", o->why);
+      thermal_error(s, msg);
+      free(msg);
+    }
   }
   s->t0 = kiln_monotonic_now();
   sample(s);
@@ -578,7 +661,10 @@ static void end_monitor(struct kiln_sampler *s, struct monitor *m, bool edac) {
   char why[600];
   enum kiln_verdict v = KILN_PASS;
   const char *reason = NULL;
-  if (s->run->abort_reason) {
+  if (!edac && s->thermal_error) {
+    v = KILN_ERROR;
+    reason = s->thermal_error;
+  } else if (s->run->abort_reason) {
     v = KILN_ABORTED;
     reason = s->run->abort_reason;
   } else if (!m->saw) {
@@ -598,8 +684,14 @@ static void end_monitor(struct kiln_sampler *s, struct monitor *m, bool edac) {
 void kiln_sampler_finish(struct kiln_sampler *s) {
   if (!s || s->finished || !s->run)
     return;
-  if (s->tel_open && !s->run->abort_reason)
+  if (s->tel_open && !s->run->abort_reason) {
+    /* The BMC's last readings, unless it has stopped answering. */
+    bool quiet = false;
+    for (size_t i = 0; i < s->tel.n_src; i++)
+      quiet |= s->quiet[i].warned;
+    kiln_telemetry_wait(&s->tel, quiet ? 0 : KILN_TEL_TIMEOUT);
     sample(s);
+  }
   s->finished = true;
   for (size_t i = 0; i < s->n; i++)
     kiln_bus_series_end(s->bus, s->run, step_at(s, s->w[i].step),
@@ -627,5 +719,6 @@ void kiln_sampler_free(struct kiln_sampler *s) {
   }
   free(s->w);
   free(s->csv_path);
+  free(s->thermal_error);
   free(s);
 }

@@ -275,6 +275,11 @@ struct parse_state {
   size_t cur_link;              /* index in spec->links, for SEC_PCIE */
   struct seen *sections, *keys; /* keys: of the current section only */
   size_t n_sections, n_keys;
+  /* The current section, to refuse it when it ends with no key: an empty
+   * section checks nothing, and so would pass a machine it was meant for. */
+  char section_name[128];
+  int section_line;
+  size_t total_keys;
 };
 
 static int fail(struct parse_state *st, const char *fmt, ...)
@@ -288,6 +293,29 @@ static int fail(struct parse_state *st, const char *fmt, ...) {
     st->err_line = st->line;
   }
   return 0;
+}
+
+/* The same, blaming an earlier line (a section found empty at its end). */
+static int fail_at(struct parse_state *st, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int fail_at(struct parse_state *st, int line, const char *fmt, ...) {
+  if (!st->err_line) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(st->err, sizeof st->err, fmt, ap);
+    va_end(ap);
+    st->err_line = line;
+  }
+  return 0;
+}
+
+/* At the end of a section (the next header, or the end of the file). */
+static void end_section(struct parse_state *st) {
+  if (st->cur != SEC_BAD && st->cur != SEC_NONE && st->n_keys == 0)
+    fail_at(st, st->section_line,
+            "[%s] has no keys: an empty section checks nothing (give its "
+            "expected values, or remove it)",
+            st->section_name);
 }
 
 static void forget(struct seen **list, size_t *n) {
@@ -382,6 +410,8 @@ static int classify(struct parse_state *st, const char *raw) {
     return -1;
   }
   st->cur = sec;
+  snprintf(st->section_name, sizeof st->section_name, "%s", name);
+  st->section_line = st->line;
   st->cur_dev = sec == SEC_GPU    ? &spec->gpu
                 : sec == SEC_NIC  ? &spec->nic
                 : sec == SEC_NVME ? &spec->nvme
@@ -413,6 +443,7 @@ static int probe_handler(void *user, const char *section, const char *key,
  * reader has libinih read the header line on its own and checks the name
  * here, on its own line. */
 static void section_header(struct parse_state *st, const char *line) {
+  end_section(st);
   forget(&st->keys, &st->n_keys);
   st->cur = SEC_BAD;
   st->cur_dev = NULL;
@@ -778,6 +809,7 @@ static int handler(void *user, const char *section, const char *key,
                 dup->line);
   if (!*value)
     return fail(st, "[%s] %s has no value", section, key);
+  st->total_keys++;
   return section_key(st, section, key, value);
 }
 
@@ -827,6 +859,7 @@ int kiln_spec_parse(const char *text, const char *source, struct kiln_spec *out,
   spec_init(out, source);
   struct parse_state st = {.spec = out, .text = text, .cur = SEC_NONE};
   int rc = ini_parse_stream(string_reader, &st, handler, &st);
+  end_section(&st);
   forget(&st.keys, &st.n_keys);
   forget(&st.sections, &st.n_sections);
   /* inih reports its own syntax errors by line; ours carry a message.
@@ -842,6 +875,16 @@ int kiln_spec_parse(const char *text, const char *source, struct kiln_spec *out,
   }
   if (rc < 0) {
     snprintf(err, n, "%s: cannot parse (out of memory)", source);
+    kiln_spec_free(out);
+    return -1;
+  }
+  /* A spec that expects nothing would pass any machine, a GPU missing
+   * included: an empty file is a mistake (a wrong path, a lost edit). */
+  if (st.total_keys == 0) {
+    snprintf(err, n,
+             "%s: declares no expectation (no key in any section): a station "
+             "spec that checks nothing would pass any machine",
+             source);
     kiln_spec_free(out);
     return -1;
   }

@@ -3,6 +3,7 @@
  * edit it. Whatever it writes, kiln_spec_parse reads back to a spec that
  * this machine meets with no difference. */
 #include <ctype.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -561,12 +562,62 @@ static void write_spec(FILE *f, const struct kiln_inventory *inv) {
   free(nvmes);
 }
 
+/* Whether the section whose header ends at p has a key line before the
+ * next header. */
+static bool section_has_keys(const char *p) {
+  while (*p) {
+    const char *eol = strchrnul(p, '\n');
+    const char *b = p + strspn(p, " \t");
+    if (*b == '[')
+      return false;
+    if (b < eol && *b != ';' && *b != '#' && *b != '\r')
+      return true;
+    p = *eol ? eol + 1 : eol;
+  }
+  return false;
+}
+
+/* text to f, with the header of every section that has no key (all its
+ * values unknown on this machine) made a comment: an empty section is
+ * refused when the spec is read, and checks nothing anyway. */
+static void put_without_empty_sections(FILE *f, const char *text) {
+  for (const char *p = text; *p;) {
+    const char *eol = strchrnul(p, '\n');
+    int len = (int)(eol - p);
+    if (*p == '[' && !section_has_keys(*eol ? eol + 1 : eol))
+      fprintf(f, "; %.*s  (nothing known on this machine to check)\n", len, p);
+    else
+      fprintf(f, "%.*s\n", len, p);
+    p = *eol ? eol + 1 : eol;
+  }
+}
+
 int kiln_spec_write(const struct kiln_inventory *inv, const char *path,
                     char *err, size_t n) {
+  /* The rename would replace a device node or a symlink's target with a
+   * regular file: only a regular file (or nothing) is replaced. */
+  if (kiln_check_new_file_target(path, err, n) != 0)
+    return -1;
   struct kiln_atomic a;
   FILE *f = kiln_atomic_open(&a, path, err, n);
   if (!f)
     return -1;
-  write_spec(f, inv);
+  char *text = NULL;
+  size_t len = 0;
+  FILE *mem = open_memstream(&text, &len);
+  if (!mem) {
+    snprintf(err, n, "%s: %s", path, strerror(errno));
+    kiln_atomic_abort(&a);
+    return -1;
+  }
+  write_spec(mem, inv);
+  if (fclose(mem) != 0 || !text) {
+    snprintf(err, n, "%s: %s", path, strerror(errno ? errno : ENOMEM));
+    free(text);
+    kiln_atomic_abort(&a);
+    return -1;
+  }
+  put_without_empty_sections(f, text);
+  free(text);
   return kiln_atomic_commit(&a, err, n);
 }

@@ -8,12 +8,21 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "kiln/context.h"
 #include "kiln/profile.h"
 #include "kiln/result.h"
 #include "kiln/runner.h"
 #include "kiln/step.h"
 #include "kiln/textutil.h"
 #include "kiln/wire.h"
+
+/* Running figures a step publishes at most; more are dropped. */
+#define RUNNING_FIGURES 64
+
+struct running_figure {
+  char *name, *hwid;
+  double last_call, published; /* monotonic */
+};
 
 struct kiln_step {
   struct kiln_step_config cfg;
@@ -23,6 +32,9 @@ struct kiln_step {
   enum kiln_verdict end_verdict;
   char *end_reason;
   pthread_mutex_t lock;
+  double publish_every; /* seconds between a running figure's publications */
+  struct running_figure running[RUNNING_FIGURES];
+  size_t n_running;
 };
 
 struct kiln_step *kiln_step_new(const struct kiln_step_config *cfg,
@@ -32,6 +44,8 @@ struct kiln_step *kiln_step_new(const struct kiln_step_config *cfg,
   s->fd = event_fd;
   s->deadline = kiln_monotonic_now() + cfg->duration;
   pthread_mutex_init(&s->lock, NULL);
+  double every = kiln_context()->publish_every;
+  s->publish_every = every > 0 ? every : KILN_PUBLISH_EVERY_DEFAULT;
   return s;
 }
 
@@ -40,6 +54,10 @@ void kiln_step_free(struct kiln_step *s) {
     return;
   pthread_mutex_destroy(&s->lock);
   free(s->end_reason);
+  for (size_t i = 0; i < s->n_running; i++) {
+    free(s->running[i].name);
+    free(s->running[i].hwid);
+  }
   free(s);
 }
 
@@ -97,85 +115,68 @@ static const char *param_or_error(struct kiln_step *s, const char *name) {
   return v;
 }
 
-bool kiln_step_param_long(struct kiln_step *s, const char *name, long *out) {
+bool kiln_step_param_value(struct kiln_step *s, const char *name,
+                           struct kiln_param_value *out) {
   const char *v = param_or_error(s, name);
   if (!v)
     return false;
-  char *end;
-  errno = 0;
-  long x = strtol(v, &end, 10);
-  if (errno || end == v || *end) {
-    kiln_step_error(s, "parameter %s = '%s' is not an integer", name, v);
+  const struct kiln_param_spec *p = kiln_module_param(s->cfg.module, name);
+  char why[256];
+  if (kiln_param_parse(p, v, out, why, sizeof why) != 0) {
+    kiln_step_error(s, "parameter %s = '%s' %s", name, v, why);
     return false;
   }
-  *out = x;
+  return true;
+}
+
+/* The parsed value of a parameter declared as `kind`, not one of its
+ * words ("auto": the module reads those as text first). */
+static bool param_of_kind(struct kiln_step *s, const char *name,
+                          enum kiln_param_kind kind,
+                          struct kiln_param_value *out) {
+  if (!kiln_step_param_value(s, name, out))
+    return false;
+  const struct kiln_param_spec *p = kiln_module_param(s->cfg.module, name);
+  if (p->kind != kind || out->is_word) {
+    kiln_step_error(s, "parameter %s = '%s' is not what %s reads here", name,
+                    kiln_step_param(s, name), s->cfg.module->name);
+    return false;
+  }
+  return true;
+}
+
+bool kiln_step_param_long(struct kiln_step *s, const char *name, long *out) {
+  struct kiln_param_value v;
+  if (!param_of_kind(s, name, KILN_PARAM_INTEGER, &v))
+    return false;
+  *out = v.integer;
   return true;
 }
 
 bool kiln_step_param_double(struct kiln_step *s, const char *name,
                             double *out) {
-  const char *v = param_or_error(s, name);
-  if (!v)
+  struct kiln_param_value v;
+  if (!param_of_kind(s, name, KILN_PARAM_NUMBER, &v))
     return false;
-  char *end;
-  errno = 0;
-  double x = strtod(v, &end);
-  if (errno || end == v || *end || !isfinite(x)) {
-    kiln_step_error(s, "parameter %s = '%s' is not a number", name, v);
-    return false;
-  }
-  *out = x;
+  *out = v.number;
   return true;
 }
 
 bool kiln_step_param_bytes(struct kiln_step *s, const char *name,
                            uint64_t whole, uint64_t *out) {
-  const char *v = param_or_error(s, name);
-  if (!v)
+  struct kiln_param_value v;
+  if (!param_of_kind(s, name, KILN_PARAM_SIZE, &v))
     return false;
-  char *end;
-  errno = 0;
-  double x = strtod(v, &end);
-  double mult = 1;
-  if (!errno && end != v && x >= 0 && isfinite(x)) {
-    switch (*end) {
-    case '%':
-      mult = (double)whole / 100.0;
-      end++;
-      break;
-    case 'k':
-    case 'K':
-      mult = 1024.0;
-      end++;
-      break;
-    case 'm':
-    case 'M':
-      mult = 1024.0 * 1024;
-      end++;
-      break;
-    case 'g':
-    case 'G':
-      mult = 1024.0 * 1024 * 1024;
-      end++;
-      break;
-    case 't':
-    case 'T':
-      mult = 1024.0 * 1024 * 1024 * 1024;
-      end++;
-      break;
-    }
-    if (*end == 'i' && end[-1] != '%')
-      end++;
-    if (*end == 'B' || *end == 'b')
-      end++;
-    if (*end == 0 && x * mult < 1.8e19) {
-      *out = (uint64_t)(x * mult);
-      return true;
-    }
-  }
-  kiln_step_error(s, "parameter %s = '%s' is not a size (10%%, 512M, 2G)", name,
-                  v);
-  return false;
+  *out = v.of_whole ? (uint64_t)(v.number * (double)whole) : (uint64_t)v.number;
+  return true;
+}
+
+bool kiln_step_param_share(struct kiln_step *s, const char *name, double *out) {
+  struct kiln_param_value v;
+  if (!param_of_kind(s, name, KILN_PARAM_SHARE, &v))
+    return false;
+  *out = v.number;
+  return true;
 }
 
 bool kiln_step_inject(const struct kiln_step *s, const char *fault) {
@@ -190,6 +191,51 @@ void kiln_emit_measurement(struct kiln_step *s, const char *name, double value,
   const struct kiln_measurement_spec *m =
       kiln_module_measurement(s->cfg.module, name);
   struct kiln_wire_event ev = {.type = KILN_WIRE_MEASUREMENT};
+  ev.name = (char *)name;
+  ev.value = value;
+  ev.unit = (char *)(m ? m->unit : "");
+  ev.hwid = (char *)(hwid ? hwid : "");
+  send_event(s, &ev);
+}
+
+/* The figure (name, hwid), made on first sight; NULL when the table is
+ * full. Lock held. */
+static struct running_figure *
+running_figure(struct kiln_step *s, const char *name, const char *hwid) {
+  for (size_t i = 0; i < s->n_running; i++)
+    if (strcmp(s->running[i].name, name) == 0 &&
+        strcmp(s->running[i].hwid, hwid) == 0)
+      return &s->running[i];
+  if (s->n_running == RUNNING_FIGURES)
+    return NULL;
+  struct running_figure *f = &s->running[s->n_running++];
+  f->name = kiln_xstrdup(name);
+  f->hwid = kiln_xstrdup(hwid);
+  f->last_call = f->published = -INFINITY;
+  return f;
+}
+
+void kiln_emit_running(struct kiln_step *s, const char *name, double value,
+                       const char *hwid) {
+  double now = kiln_monotonic_now();
+  bool publish = false;
+  pthread_mutex_lock(&s->lock);
+  struct running_figure *f = running_figure(s, name, hwid ? hwid : "");
+  if (f) {
+    /* Due by the next call (as far apart as the last two), publish now:
+     * waiting for it would be late. */
+    double gap = isfinite(f->last_call) ? now - f->last_call : 0;
+    publish = now + gap >= f->published + s->publish_every;
+    f->last_call = now;
+    if (publish)
+      f->published = now;
+  }
+  pthread_mutex_unlock(&s->lock);
+  if (!publish)
+    return;
+  const struct kiln_measurement_spec *m =
+      kiln_module_measurement(s->cfg.module, name);
+  struct kiln_wire_event ev = {.type = KILN_WIRE_RUNNING};
   ev.name = (char *)name;
   ev.value = value;
   ev.unit = (char *)(m ? m->unit : "");
@@ -270,23 +316,4 @@ void kiln_step_run(struct kiln_step *s) {
   ev.verdict = s->ended ? s->end_verdict : KILN_PASS;
   ev.message = s->ended ? s->end_reason : "";
   send_event(s, &ev);
-}
-
-bool kiln_step_param_share(struct kiln_step *s, const char *name, double *out) {
-  const char *v = kiln_step_param(s, name);
-  char *end = NULL;
-  double x = v ? strtod(v, &end) : 0;
-  if (v && end != v && *end == '%' && end[1] == 0)
-    x /= 100;
-  else if (!v || end == v || *end)
-    x = -1;
-  if (!(x > 0 && x <= 1)) {
-    kiln_step_error(s,
-                    "parameter %s = '%s' is not a share in (0, 1] (95%%, "
-                    "0.95)",
-                    name, v ? v : "");
-    return false;
-  }
-  *out = x;
-  return true;
 }

@@ -7,9 +7,11 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "kiln/textutil.h"
 
@@ -143,6 +145,191 @@ void kiln_tel_store_free(struct kiln_tel_store *s) {
   memset(s, 0, sizeof *s);
 }
 
+/* ---- blocking sources: one thread each ---- */
+
+/* Readings copied out of a source's callback, to hand over between threads. */
+struct batch {
+  struct kiln_tel_reading *r;
+  size_t n, cap;
+};
+
+static void batch_add(void *ctx, const struct kiln_tel_reading *r) {
+  struct batch *b = ctx;
+  if (b->n == b->cap) {
+    b->cap = b->cap ? 2 * b->cap : 16;
+    b->r = kiln_xrealloc(b->r, b->cap * sizeof *b->r);
+  }
+  struct kiln_tel_reading *c = &b->r[b->n++];
+  *c = *r;
+  c->id = kiln_xstrdup(r->id);
+  c->label = kiln_xstrdup(r->label ? r->label : "");
+}
+
+static void batch_free(struct batch *b) {
+  for (size_t i = 0; i < b->n; i++) {
+    free((char *)b->r[i].id);
+    free((char *)b->r[i].label);
+  }
+  free(b->r);
+  memset(b, 0, sizeof *b);
+}
+
+/* The caller asks (requested), the thread samples (busy) and leaves its
+ * readings in ready. A thread still in a sample when the caller closes is
+ * left to finish it and close the source itself (orphaned): a BMC that
+ * stopped answering must not hold up the end of a run. */
+struct kiln_tel_worker {
+  const struct kiln_tel_source *src;
+  void *state;
+  pthread_t thread;
+  pthread_mutex_t lock;
+  pthread_cond_t wake, idle;
+  bool requested, busy, stop, orphaned;
+  double busy_since, ok_at; /* monotonic */
+  bool failed;              /* the last finished sample */
+  char why[256];
+  struct batch ready;
+};
+
+static void worker_destroy(struct kiln_tel_worker *w) {
+  w->src->close(w->state);
+  batch_free(&w->ready);
+  pthread_cond_destroy(&w->wake);
+  pthread_cond_destroy(&w->idle);
+  pthread_mutex_destroy(&w->lock);
+  free(w);
+}
+
+static void *worker_main(void *arg) {
+  struct kiln_tel_worker *w = arg;
+  pthread_mutex_lock(&w->lock);
+  for (;;) {
+    while (!w->requested && !w->stop)
+      pthread_cond_wait(&w->wake, &w->lock);
+    if (w->stop)
+      break;
+    w->requested = false;
+    w->busy = true;
+    w->busy_since = kiln_monotonic_now();
+    pthread_mutex_unlock(&w->lock);
+
+    struct batch b = {0};
+    char why[sizeof w->why] = "";
+    size_t got = w->src->sample(w->state, batch_add, &b);
+    if (got == 0 && w->src->failure)
+      w->src->failure(w->state, why, sizeof why);
+
+    pthread_mutex_lock(&w->lock);
+    w->busy = false;
+    batch_free(&w->ready);
+    w->ready = b;
+    w->failed = got == 0;
+    if (got > 0)
+      w->ok_at = kiln_monotonic_now();
+    snprintf(w->why, sizeof w->why, "%s", why[0] || got ? why : "no readings");
+    pthread_cond_broadcast(&w->idle);
+  }
+  bool orphaned = w->orphaned;
+  pthread_mutex_unlock(&w->lock);
+  if (orphaned)
+    worker_destroy(w);
+  return NULL;
+}
+
+static void worker_start(struct kiln_tel_open *o) {
+  struct kiln_tel_worker *w = kiln_xcalloc(1, sizeof *w);
+  w->src = o->src;
+  w->state = o->state;
+  w->ok_at = kiln_monotonic_now();
+  pthread_mutex_init(&w->lock, NULL);
+  pthread_condattr_t ca;
+  pthread_condattr_init(&ca);
+  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+  pthread_cond_init(&w->wake, &ca);
+  pthread_cond_init(&w->idle, &ca);
+  pthread_condattr_destroy(&ca);
+  w->requested = true; /* the first sample starts at once */
+  if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
+    /* No thread: sampled inline, as before there were threads. */
+    pthread_cond_destroy(&w->wake);
+    pthread_cond_destroy(&w->idle);
+    pthread_mutex_destroy(&w->lock);
+    free(w);
+    return;
+  }
+  o->worker = w;
+}
+
+/* Waits on w->idle until no sample is asked for or under way, or until
+ * deadline (monotonic); lock held. */
+static void wait_idle(struct kiln_tel_worker *w, double deadline) {
+  while (w->busy || w->requested) {
+    double left = deadline - kiln_monotonic_now();
+    if (left <= 0)
+      break;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    double at = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9 + left;
+    ts.tv_sec = (time_t)at;
+    ts.tv_nsec = (long)((at - (double)ts.tv_sec) * 1e9);
+    pthread_cond_timedwait(&w->idle, &w->lock, &ts);
+  }
+}
+
+/* A sample under way gets KILN_TEL_TIMEOUT to finish; past that the thread
+ * is left to end it and close the source. */
+static void worker_close(struct kiln_tel_worker *w) {
+  pthread_mutex_lock(&w->lock);
+  w->requested = false;
+  wait_idle(w, kiln_monotonic_now() + KILN_TEL_TIMEOUT);
+  w->stop = true;
+  w->orphaned = w->busy;
+  bool orphaned = w->orphaned;
+  pthread_cond_broadcast(&w->wake);
+  pthread_mutex_unlock(&w->lock);
+  if (orphaned) {
+    pthread_detach(w->thread);
+    return;
+  }
+  pthread_join(w->thread, NULL);
+  worker_destroy(w);
+}
+
+bool kiln_telemetry_wait(struct kiln_telemetry *tel, double timeout) {
+  double deadline = kiln_monotonic_now() + timeout;
+  bool done = true;
+  for (size_t i = 0; i < tel->n_src; i++) {
+    struct kiln_tel_worker *w = tel->src[i].worker;
+    if (!w)
+      continue;
+    pthread_mutex_lock(&w->lock);
+    wait_idle(w, deadline);
+    done &= !w->busy && !w->requested;
+    pthread_mutex_unlock(&w->lock);
+  }
+  return done;
+}
+
+bool kiln_telemetry_silent(const struct kiln_telemetry *tel, size_t i,
+                           double *since, char *why, size_t n) {
+  if (i >= tel->n_src || !tel->src[i].worker)
+    return false;
+  struct kiln_tel_worker *w = tel->src[i].worker;
+  pthread_mutex_lock(&w->lock);
+  double late = w->busy ? kiln_monotonic_now() - w->busy_since : 0;
+  bool silent = w->failed || late > KILN_TEL_TIMEOUT;
+  if (silent) {
+    *since = w->ok_at;
+    if (late > KILN_TEL_TIMEOUT)
+      snprintf(why, n, "no answer for %.0f s%s%s", late,
+               w->failed ? "; before that: " : "", w->failed ? w->why : "");
+    else
+      snprintf(why, n, "%s", w->why);
+  }
+  pthread_mutex_unlock(&w->lock);
+  return silent;
+}
+
 /* ---- the sampler ---- */
 
 static bool named_in(const char *only, const char *name) {
@@ -177,6 +364,11 @@ size_t kiln_telemetry_open(struct kiln_telemetry *tel, const char *only) {
     struct kiln_tel_open *o = &tel->src[tel->n_src++];
     o->src = all[i];
     o->state = all[i]->open(o->why, sizeof o->why);
+    snprintf(o->where, sizeof o->where, "%s",
+             o->state && all[i]->where ? all[i]->where(o->state)
+                                       : all[i]->name);
+    if (o->state && all[i]->blocking)
+      worker_start(o);
     if (o->state)
       opened++;
     else if (!o->why[0])
@@ -214,7 +406,22 @@ size_t kiln_telemetry_sample(struct kiln_telemetry *tel, double t,
     if (!o->state)
       continue;
     struct sample_ctx c = {tel, o->src->name, t, emit, ctx, 0};
-    o->src->sample(o->state, collect, &c);
+    if (o->worker) {
+      struct kiln_tel_worker *w = o->worker;
+      pthread_mutex_lock(&w->lock);
+      struct batch b = w->ready;
+      memset(&w->ready, 0, sizeof w->ready);
+      if (!w->busy && !w->requested) {
+        w->requested = true;
+        pthread_cond_signal(&w->wake);
+      }
+      pthread_mutex_unlock(&w->lock);
+      for (size_t k = 0; k < b.n; k++)
+        collect(&c, &b.r[k]);
+      batch_free(&b);
+    } else {
+      o->src->sample(o->state, collect, &c);
+    }
     o->readings = c.n;
     total += c.n;
   }
@@ -243,8 +450,8 @@ size_t kiln_telemetry_events(struct kiln_telemetry *tel, kiln_tel_event_fn emit,
   size_t total = 0;
   for (size_t i = 0; i < tel->n_src; i++) {
     struct kiln_tel_open *o = &tel->src[i];
-    if (!o->state || !o->src->events)
-      continue;
+    if (!o->state || !o->src->events || o->worker)
+      continue; /* a blocking source has no events: its state is its thread's */
     struct event_ctx c = {o->src->name, emit, ctx, 0};
     o->src->events(o->state, collect_event, &c);
     total += c.n;
@@ -255,9 +462,12 @@ size_t kiln_telemetry_events(struct kiln_telemetry *tel, kiln_tel_event_fn emit,
 void kiln_telemetry_close(struct kiln_telemetry *tel) {
   for (size_t i = 0; i < tel->n_src; i++) {
     struct kiln_tel_open *o = &tel->src[i];
-    if (o->state)
+    if (o->worker)
+      worker_close(o->worker);
+    else if (o->state)
       o->src->close(o->state);
     o->state = NULL;
+    o->worker = NULL;
   }
   kiln_tel_store_free(&tel->store);
   tel->n_src = 0;

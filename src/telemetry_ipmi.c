@@ -26,8 +26,10 @@
  * sample asks only for the sensors kept at open (one Get Sensor Reading
  * each). Timeouts are short (a request gives up after about 2 s without an
  * answer, retransmitted in between), and after a failed sample the source
- * waits 5 s, doubling up to 60 s, before it tries again, so a dead BMC costs
- * the sampler one timeout now and then, not one a sample. */
+ * waits 5 s, doubling up to 60 s, before it tries again, so a dead BMC is
+ * not asked once a second. The source is a blocking one: the sampler runs
+ * sample() in a thread of its own, so even those timeouts never hold up
+ * the run (kiln_telemetry_silent tells it the BMC stopped answering). */
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
@@ -78,6 +80,7 @@ struct ipmi_state {
   unsigned int *record_ids; /* of s, in order */
   double retry_at;          /* monotonic; no session before it */
   double backoff;
+  char failure[320]; /* why the last sample failed; "" after a good one */
 };
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
@@ -147,7 +150,10 @@ static void remove_cache_dir(struct ipmi_state *st) {
 
 /* ---- reading ---- */
 
-static void describe_error(const struct ipmi_state *st, char *buf, size_t n) {
+/* "BMC HOST: connection timeout (no answer within 2 s)"; without where
+ * ("connection timeout ...") when with_where is false. */
+static void describe_error(const struct ipmi_state *st, bool with_where,
+                           char *buf, size_t n) {
   int e = ipmi_monitoring_ctx_errnum(st->ctx);
   const char *msg = ipmi_monitoring_ctx_errormsg(st->ctx);
   const char *hint = "";
@@ -162,7 +168,8 @@ static void describe_error(const struct ipmi_state *st, char *buf, size_t n) {
     break;
   default: break;
   }
-  snprintf(buf, n, "%s: %s%s", st->where, msg ? msg : "IPMI error", hint);
+  snprintf(buf, n, "%s%s%s%s", with_where ? st->where : "",
+           with_where ? ": " : "", msg ? msg : "IPMI error", hint);
 }
 
 /* Reads the sensors with these record ids (all with NULL); returns how
@@ -441,7 +448,7 @@ static void *ipmi_open(char *why, size_t n) {
   /* Every sensor once: the SDR comes into the cache, the list is made. */
   int got = read_sensors(st, NULL, 0);
   if (got < 0) {
-    describe_error(st, why, n);
+    describe_error(st, true, why, n);
     ipmi_close(st);
     return NULL;
   }
@@ -471,6 +478,7 @@ static size_t ipmi_sample(void *state, kiln_tel_emit_fn emit, void *ctx) {
     return 0; /* failed lately: not yet */
   int got = read_sensors(st, st->record_ids, st->n);
   if (got < 0) {
+    describe_error(st, false, st->failure, sizeof st->failure);
     st->backoff = st->backoff > 0 ? st->backoff * 2 : BACKOFF_FIRST;
     if (st->backoff > BACKOFF_MAX)
       st->backoff = BACKOFF_MAX;
@@ -479,6 +487,7 @@ static size_t ipmi_sample(void *state, kiln_tel_emit_fn emit, void *ctx) {
   }
   st->backoff = 0;
   st->retry_at = 0;
+  st->failure[0] = '\0';
   if (got == 0 || ipmi_monitoring_sensor_iterator_first(st->ctx) < 0)
     return 0;
   size_t emitted = 0, hint = 0;
@@ -512,6 +521,21 @@ static size_t ipmi_sample(void *state, kiln_tel_emit_fn emit, void *ctx) {
   return emitted;
 }
 
+static void ipmi_failure(void *state, char *why, size_t n) {
+  const struct ipmi_state *st = state;
+  double wait = st->retry_at - kiln_monotonic_now();
+  if (!st->failure[0])
+    snprintf(why, n, "no sensor readings");
+  else if (wait > 0)
+    snprintf(why, n, "%s (next try in %.0f s)", st->failure, wait);
+  else
+    snprintf(why, n, "%s", st->failure);
+}
+
+static const char *ipmi_where(void *state) {
+  return ((const struct ipmi_state *)state)->where;
+}
+
 static void ipmi_close(void *state) {
   struct ipmi_state *st = state;
   if (!st)
@@ -536,4 +560,7 @@ const struct kiln_tel_source kiln_tel_ipmi = {
     .open = ipmi_open,
     .sample = ipmi_sample,
     .close = ipmi_close,
+    .blocking = true,
+    .failure = ipmi_failure,
+    .where = ipmi_where,
 };

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -205,11 +206,86 @@ char *kiln_path_beside(const char *source, const char *path) {
   return kiln_strdup_printf("%.*s/%s", (int)(slash - source), source, path);
 }
 
+static const char *file_kind(mode_t mode) {
+  if (S_ISFIFO(mode))
+    return "a FIFO";
+  if (S_ISDIR(mode))
+    return "a directory";
+  if (S_ISCHR(mode))
+    return "a character device";
+  if (S_ISBLK(mode))
+    return "a block device";
+  if (S_ISSOCK(mode))
+    return "a socket";
+  if (S_ISLNK(mode))
+    return "a symbolic link";
+  return "not a file";
+}
+
+int kiln_open_regular(const char *path, char *err, size_t n) {
+  /* stat first: a device is not even opened (opening some has effects);
+   * then O_NONBLOCK, so a FIFO swapped in between cannot block the open,
+   * and fstat of what was opened decides. */
+  struct stat st;
+  if (stat(path, &st) != 0) {
+    snprintf(err, n, "%s: %s", path, strerror(errno));
+    return -1;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    snprintf(err, n, "%s: is %s, not a regular file", path,
+             file_kind(st.st_mode));
+    return -1;
+  }
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+  if (fd < 0) {
+    snprintf(err, n, "%s: %s", path, strerror(errno));
+    return -1;
+  }
+  if (fstat(fd, &st) != 0) {
+    snprintf(err, n, "%s: %s", path, strerror(errno));
+    close(fd);
+    return -1;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    snprintf(err, n, "%s: is %s, not a regular file", path,
+             file_kind(st.st_mode));
+    close(fd);
+    return -1;
+  }
+  int flags = fcntl(fd, F_GETFL);
+  if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0) {
+    snprintf(err, n, "%s: %s", path, strerror(errno));
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+int kiln_check_new_file_target(const char *path, char *err, size_t n) {
+  struct stat st;
+  if (lstat(path, &st) != 0) {
+    if (errno == ENOENT)
+      return 0;
+    snprintf(err, n, "%s: %s", path, strerror(errno));
+    return -1;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    snprintf(err, n, "%s: is %s, not a regular file: not replacing it", path,
+             file_kind(st.st_mode));
+    return -1;
+  }
+  return 0;
+}
+
 char *kiln_read_text_file(const char *path, size_t max, const char *what,
                           char *err, size_t n) {
-  FILE *f = fopen(path, "r");
+  int fd = kiln_open_regular(path, err, n);
+  FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
   if (!f) {
-    snprintf(err, n, "%s: %s", path, strerror(errno));
+    if (fd >= 0) {
+      snprintf(err, n, "%s: %s", path, strerror(errno));
+      close(fd);
+    }
     return NULL;
   }
   char *text = NULL;

@@ -14,6 +14,7 @@ static const char *const type_names[] = {
     [KILN_WIRE_LOG] = "log",
     [KILN_WIRE_PROGRESS] = "progress",
     [KILN_WIRE_END] = "end",
+    [KILN_WIRE_RUNNING] = "running",
 };
 
 static void set_str(json_t *o, const char *key, const char *value) {
@@ -30,6 +31,7 @@ char *kiln_wire_encode(const struct kiln_wire_event *ev) {
   json_object_set_new(o, "time", json_real(ev->time));
   switch (ev->type) {
   case KILN_WIRE_MEASUREMENT:
+  case KILN_WIRE_RUNNING:
     set_str(o, "name", ev->name);
     json_object_set_new(o, "value", json_real(ev->value));
     set_str(o, "unit", ev->unit);
@@ -104,11 +106,12 @@ int kiln_wire_decode(const char *line, struct kiln_wire_event *out, char *err,
   int rc = 0;
   switch (out->type) {
   case KILN_WIRE_MEASUREMENT:
+  case KILN_WIRE_RUNNING:
     out->name = get_str(o, "name");
     out->unit = get_str(o, "unit");
     out->hwid = get_str(o, "hwid");
     if (!out->name[0]) {
-      snprintf(err, n, "measurement without a name");
+      snprintf(err, n, "%s without a name", type_names[out->type]);
       rc = -1;
     }
     break;

@@ -191,6 +191,7 @@ struct shared {
   _Alignas(64) double init[CPU_FMA_LANES];
   _Alignas(64) double ref[CPU_FMA_LANES];
   atomic_int stop;
+  atomic_uint_least64_t blocks; /* every CPU's, for the running figure */
   double start, duration;
   bool inject_sdc;
 };
@@ -269,6 +270,7 @@ static void *worker_main(void *arg) {
       cpu_fma_run(sh->kernel, w->state, sh->pairs);
     }
     w->blocks++;
+    atomic_fetch_add_explicit(&sh->blocks, 1, memory_order_relaxed);
     if (memcmp(w->state, sh->ref, sizeof w->state) != 0) {
       if (w->bad_blocks < MAX_DIAG_PER_CPU)
         report_mismatch(w);
@@ -339,6 +341,7 @@ static void cpu_compute_run(struct kiln_step *s) {
   sh->duration = kiln_step_duration(s);
   sh->inject_sdc = kiln_step_inject(s, "cpu.sdc");
   atomic_init(&sh->stop, 0);
+  atomic_init(&sh->blocks, 0);
   cpu_fma_init(sh->init);
   memcpy(sh->ref, sh->init, sizeof sh->ref);
   cpu_fma_run(CPU_FMA_PORTABLE, sh->ref, pairs);
@@ -361,14 +364,19 @@ static void cpu_compute_run(struct kiln_step *s) {
     }
     started++;
   }
+  /* 2 flops per FMA, 2 FMAs per pair. */
+  const double flops_per_block = 4.0 * CPU_FMA_LANES * (double)pairs;
   /* Heartbeat while the workers run; they check `stop` every block. */
   while (started == ncpu && kiln_step_time_left(s)) {
     double left = kiln_step_deadline(s) - kiln_monotonic_now();
     sleep_s(left < 0.25 ? (left > 0 ? left : 0) : 0.25);
-    double done = sh->duration > 0
-                      ? (kiln_monotonic_now() - sh->start) / sh->duration
-                      : 1;
-    kiln_emit_progress(s, done);
+    double ran = kiln_monotonic_now() - sh->start;
+    kiln_emit_progress(s, sh->duration > 0 ? ran / sh->duration : 1);
+    /* So far, per wall second (the final figure counts CPU seconds). */
+    uint64_t blocks = atomic_load_explicit(&sh->blocks, memory_order_relaxed);
+    if (ran > 0)
+      kiln_emit_running(s, "gflops",
+                        (double)blocks * flops_per_block / ran / 1e9, NULL);
   }
   atomic_store(&sh->stop, 1);
   for (int i = 0; i < started; i++)
@@ -379,8 +387,6 @@ static void cpu_compute_run(struct kiln_step *s) {
       kiln_step_error(s, "cannot pin a thread to cpu%d: %s", ws[i].cpu,
                       strerror(ws[i].pin_err));
   if (!kiln_step_ended(s)) {
-    /* 2 flops per FMA, 2 FMAs per pair. */
-    const double flops_per_block = 4.0 * CPU_FMA_LANES * (double)pairs;
     double total = 0;
     uint64_t bad = 0;
     double *g = kiln_xcalloc((size_t)ncpu, sizeof *g);
@@ -428,11 +434,13 @@ static bool cpu_compute_available(char *why, size_t n) {
 }
 
 static const struct kiln_param_spec params[] = {
-    {"kernel", "auto", "auto (widest the CPU has), avx512, avx2 or portable"},
+    {"kernel", "auto", "auto (widest the CPU has), avx512, avx2 or portable",
+     .kind = KILN_PARAM_WORD, .words = "auto|avx512|avx2|portable"},
     {"pairs", "16384",
      "FMA pairs per chain between checks; each block restarts from the "
-     "same state"},
-    {NULL, NULL, NULL},
+     "same state",
+     .kind = KILN_PARAM_INTEGER, .min = 2, .max = 1 << 24},
+    {0},
 };
 
 static const struct kiln_measurement_spec measurements[] = {

@@ -517,6 +517,12 @@ static void dram_bandwidth_run(struct kiln_step *s) {
       double tq = Q * t->C;
       t->A = t->B + tq;
       rounds++;
+      kiln_emit_running(s, "copy_gbps",
+                        op_bytes[OP_COPY] * (double)t->n / best[OP_COPY] / 1e9,
+                        NULL);
+      kiln_emit_running(
+          s, "triad_gbps",
+          op_bytes[OP_TRIAD] * (double)t->n / best[OP_TRIAD] / 1e9, NULL);
       bool injected_now = false;
       bool more = kiln_step_time_left(s);
       /* Halfway through the time left after set-up, or in the last round
@@ -588,12 +594,16 @@ static bool dram_bandwidth_available(char *why, size_t n) {
 static const struct kiln_param_spec params[] = {
     {"array_size", "auto",
      "bytes per array (512M, 2G, 5% of MemAvailable); auto: 4x the "
-     "last-level cache, at least 256M"},
-    {"kernel", "auto", "auto, avx512, avx2 or portable"},
+     "last-level cache, at least 256M",
+     .kind = KILN_PARAM_SIZE, .words = "auto", .min = 64 << 10,
+     .max = INFINITY},
+    {"kernel", "auto", "auto, avx512, avx2 or portable",
+     .kind = KILN_PARAM_WORD, .words = "auto|avx512|avx2|portable"},
     {"nt", "auto",
      "non-temporal stores: auto (when arrays exceed the cache), "
-     "on, off"},
-    {NULL, NULL, NULL},
+     "on, off",
+     .kind = KILN_PARAM_WORD, .words = "auto|on|off"},
+    {0},
 };
 
 static const struct kiln_measurement_spec measurements[] = {

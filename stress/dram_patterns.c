@@ -327,6 +327,7 @@ static void dram_patterns_run(struct kiln_step *s) {
     double left = kiln_step_deadline(s) - kiln_monotonic_now();
     sleep_s(left < 0.25 ? (left > 0 ? left : 0) : 0.25);
     kiln_emit_progress(s, d > 0 ? (kiln_monotonic_now() - start) / d : 1);
+    kiln_emit_running(s, "errors", (double)atomic_load(&sh.errors), NULL);
   }
   atomic_store(&sh.stop, 1);
   for (int i = 0; i < started; i++)
@@ -375,13 +376,16 @@ static bool dram_patterns_available(char *why, size_t n) {
 static const struct kiln_param_spec params[] = {
     {"mem", "10%",
      "memory to test: a share of MemAvailable (10%) or a size "
-     "(512M, 2G)"},
-    {"seed", "1", "seed of the random patterns"},
+     "(512M, 2G)",
+     .kind = KILN_PARAM_SIZE},
+    {"seed", "1", "seed of the random patterns", .kind = KILN_PARAM_INTEGER},
     {"max_diagnoses", "16",
      "FAIL diagnoses to emit at most; every wrong "
-     "word is counted in `errors`"},
-    {"kernel", "auto", "auto, avx512, avx2 or portable"},
-    {NULL, NULL, NULL},
+     "word is counted in `errors`",
+     .kind = KILN_PARAM_INTEGER, .min = 1, .max = INFINITY},
+    {"kernel", "auto", "auto, avx512, avx2 or portable",
+     .kind = KILN_PARAM_WORD, .words = "auto|avx512|avx2|portable"},
+    {0},
 };
 
 static const struct kiln_measurement_spec measurements[] = {

@@ -7,9 +7,11 @@
 #include "kiln/module.h"
 
 static const struct kiln_param_spec edac_params[] = {
-    {"ce_max", "10", "correctable errors allowed per counter over the run"},
-    {"ue_max", "0", "uncorrectable errors allowed over the run"},
-    {NULL, NULL, NULL},
+    {"ce_max", "10", "correctable errors allowed per counter over the run",
+     .kind = KILN_PARAM_NUMBER, .min = 0, .max = INFINITY},
+    {"ue_max", "0", "uncorrectable errors allowed over the run",
+     .kind = KILN_PARAM_NUMBER, .min = 0, .max = INFINITY},
+    {0},
 };
 
 static const struct kiln_measurement_spec edac_measurements[] = {

@@ -186,6 +186,8 @@ static void on_reading(void *ctx, const struct kiln_tel_reading *r) {
   struct fan *f = fan_for(F, r);
   struct phase_stats *ps = &f->ph[F->phase];
   double v = r->value;
+  kiln_emit_running(F->step, F->phase == PH_IDLE ? "rpm_idle" : "rpm_load", v,
+                    f->hwid);
   ps->n++;
   ps->sum += v;
   if (F->late) {
@@ -497,58 +499,18 @@ static bool param_seconds(struct kiln_step *s, const char *name, double *out) {
 
 /* "auto" (NAN) or a speed in RPM. */
 static bool param_rpm(struct kiln_step *s, const char *name, double *out) {
-  const char *v = kiln_step_param(s, name);
-  *out = NAN;
-  if (!v || strcasecmp(v, "auto") == 0)
-    return true;
-  char *end;
-  double x = strtod(v, &end);
-  while (*end == ' ')
-    end++;
-  if (strcasecmp(end, "rpm") == 0)
-    end += 3;
-  if (end == v || *end || !isfinite(x) || x < 0) {
-    kiln_step_error(s, "parameter %s = '%s' is not a fan speed (400, 400rpm)",
-                    name, v);
+  struct kiln_param_value v;
+  if (!kiln_step_param_value(s, name, &v))
     return false;
-  }
-  *out = x;
+  *out = v.is_word ? NAN : v.number;
   return true;
 }
 
 static bool param_bool(struct kiln_step *s, const char *name, bool *out) {
-  const char *v = kiln_step_param(s, name);
-  static const char *const yes[] = {"yes", "true", "on", "1"};
-  static const char *const no[] = {"no", "false", "off", "0"};
-  for (size_t i = 0; v && i < 4; i++) {
-    if (strcasecmp(v, yes[i]) == 0)
-      return *out = true;
-    if (strcasecmp(v, no[i]) == 0) {
-      *out = false;
-      return true;
-    }
-  }
-  kiln_step_error(s, "parameter %s = '%s' is not yes or no", name, v ? v : "");
-  return false;
-}
-
-/* "10%" or "0.10". */
-static bool param_share(struct kiln_step *s, const char *name, double *out) {
-  const char *v = kiln_step_param(s, name);
-  char *end = NULL;
-  double x = v ? strtod(v, &end) : NAN;
-  if (end && end != v && *end == '%') {
-    x /= 100;
-    end++;
-  }
-  if (!end || end == v || *end || !(x > 0) || x > 10) {
-    kiln_step_error(s,
-                    "parameter %s = '%s' is not a share above 0 (10%%, "
-                    "0.10)",
-                    name, v ? v : "");
+  struct kiln_param_value v;
+  if (!kiln_step_param_value(s, name, &v))
     return false;
-  }
-  *out = x;
+  *out = v.number != 0;
   return true;
 }
 
@@ -598,7 +560,7 @@ static void fans_run(struct kiln_step *s) {
        !param_seconds(s, "load", &load)) ||
       !param_seconds(s, "hold", &F.hold) ||
       !param_bool(s, "fan_response", &response) ||
-      !param_share(s, "response_share", &share) ||
+      !kiln_step_param_share(s, "response_share", &share) ||
       !param_rpm(s, "min_rpm", &F.param_min) ||
       !param_rpm(s, "max_rpm", &F.param_max))
     return;
@@ -624,6 +586,8 @@ static void fans_run(struct kiln_step *s) {
   F.phase = PH_IDLE;
   F.t = 0;
   F.late = false;
+  /* A BMC's first readings come from its own thread: wait for them. */
+  kiln_telemetry_wait(tel, KILN_TEL_TIMEOUT);
   kiln_telemetry_sample(tel, 0, on_reading, &F);
   bool expected = F.spec && (F.spec->count > 0 || F.spec->n_labels > 0);
   if (F.n == 0) {
@@ -718,22 +682,29 @@ out:
 }
 
 static const struct kiln_param_spec fans_params[] = {
-    {"idle", "3s", "how long to sample before the load starts"},
+    {"idle", "3s", "how long to sample before the load starts",
+     .kind = KILN_PARAM_DURATION},
     {"load", "auto",
-     "how long to sample under the CPU load (auto: the rest of the step)"},
+     "how long to sample under the CPU load (auto: the rest of the step)",
+     .kind = KILN_PARAM_DURATION, .words = "auto"},
     {"hold", "5s",
      "a fan out of range this long on end fails, even if most samples of "
-     "its phase were in range"},
-    {"fan_response", "no", "yes: every fan's RPM must rise under load"},
+     "its phase were in range",
+     .kind = KILN_PARAM_DURATION},
+    {"fan_response", "no", "yes: every fan's RPM must rise under load",
+     .kind = KILN_PARAM_BOOL},
     {"response_share", "10%",
-     "how much (10% or 0.10); the station spec's [fans] response wins"},
+     "how much (10% or 0.10); the station spec's [fans] response wins",
+     .kind = KILN_PARAM_SHARE, .max = 10},
     {"min_rpm", "auto",
      "every fan's minimum when the station spec gives none (auto: the "
-     "hardware's own fanN_min when above 0)"},
+     "hardware's own fanN_min when above 0)",
+     .kind = KILN_PARAM_RPM, .words = "auto"},
     {"max_rpm", "auto",
      "every fan's maximum when the station spec gives none (auto: the "
-     "hardware's own fanN_max when above 0)"},
-    {NULL, NULL, NULL},
+     "hardware's own fanN_max when above 0)",
+     .kind = KILN_PARAM_RPM, .words = "auto"},
+    {0},
 };
 
 static const struct kiln_measurement_spec fans_measurements[] = {

@@ -257,6 +257,12 @@ static bool run_type(struct gg *g, int type, double end, bool inject,
       return false;
     for (int i = 0; i < b.gemms; i++)
       push_rate(g, gemm_tflops(g->p.size, b.each_ms[i]));
+    if (b.gemms) /* the last GEMM's rate, as tflops_<type> */
+      kiln_emit_running(s,
+                        (const char *const[]){"tflops_fp64", "tflops_fp32",
+                                              "tflops_tf32", "tflops_bf16",
+                                              "tflops_fp8"}[type],
+                        g->rates[g->nrates - 1], g->bus);
     gemms += (uint64_t)b.gemms;
     gemm_ms += b.gemm_ms;
     total_ms += b.total_ms;
@@ -436,22 +442,27 @@ static const struct kiln_param_spec params[] = {
     {"size", "16384",
      "matrix size n (n x n, 256..32768, a multiple of 64); per type A, B, "
      "the result and the reference stay on the GPU (8 GiB for FP64 at "
-     "16384); large enough that checking every result costs under 5%"},
+     "16384); large enough that checking every result costs under 5%",
+     .kind = KILN_PARAM_INTEGER, .min = 256, .max = 32768},
     {"types", "fp64,fp32,tf32,bf16,fp8",
      "GEMM types to run, in turn, each for an equal share of the step "
-     "(fp64, fp32, tf32, bf16, fp8; fp8 where the GPU has it)"},
-    {"seed", "1", "seed of the input matrices"},
+     "(fp64, fp32, tf32, bf16, fp8; fp8 where the GPU has it)",
+     .kind = KILN_PARAM_WORDS, .words = "fp64|fp32|tf32|bf16|fp8"},
+    {"seed", "1", "seed of the input matrices", .kind = KILN_PARAM_INTEGER},
     {"check_every", "1",
      "compare every k-th result with the reference (1: every result; the "
      "first timed and the last always); auto: as often as keeps the "
-     "comparisons under 2% of the GEMM time"},
+     "comparisons under 2% of the GEMM time",
+     .kind = KILN_PARAM_INTEGER, .words = "auto", .min = 1, .max = 1000000},
     {"clock_share", "50%",
      "SM clock under this share of the GPU's maximum SM clock for two "
-     "samples in a row under load is a clock drop (FAIL)"},
+     "samples in a row under load is a clock drop (FAIL)",
+     .kind = KILN_PARAM_SHARE},
     {"hold", "2s",
      "HW slowdown, HW or SW thermal slowdown or HW power brake held this "
-     "long under load fails (a brief one is logged)"},
-    {NULL, NULL, NULL},
+     "long under load fails (a brief one is logged)",
+     .kind = KILN_PARAM_DURATION},
+    {0},
 };
 
 static const struct kiln_measurement_spec measurements[] = {

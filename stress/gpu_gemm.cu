@@ -24,6 +24,17 @@
 
 #include "gemm_check.h"
 #include "kiln/gpu_gemm.h"
+extern "C" {
+#include "kiln/gpu_access.h"
+}
+
+// The parent probes the cuBLAS soname kiln_cuda_lib_soname() names from
+// the toolkit's release (the Makefile's KILN_CUDA_VERSION); this file loads
+// the same name, so that release must be the runtime this file is built with.
+#if !defined(KILN_CUDA_VERSION) ||                                             \
+    KILN_CUDA_VERSION / 1000 != CUDART_VERSION / 1000
+#error "KILN_CUDA_VERSION (from nvcc --version) disagrees with CUDART_VERSION"
+#endif
 
 // cublasGemmEx is overloaded in C++ (an inline wrapper takes the legacy
 // cudaDataType compute type); the cast picks the library's own, and fails
@@ -122,12 +133,13 @@ static double mono_now(void) {
 
 // ---- loading cuBLAS ------------------------------------------------------
 
-// libNAME.so.<CUDA major> (the runtime this was built with), else
-// libNAME.so; the first failure's dlerror() as the reason.
+// libNAME.so.<CUDA major> (the runtime this was built with, named as the
+// parent's probe names it), else libNAME.so; the first failure's dlerror()
+// as the reason.
 static void *open_lib(const char *base, char *used, size_t un, char *why,
                       size_t n) {
   char name[64];
-  snprintf(name, sizeof name, "%s.so.%d", base, CUDART_VERSION / 1000);
+  kiln_cuda_lib_soname(base, name, sizeof name);
   void *lib = dlopen(name, RTLD_NOW | RTLD_LOCAL);
   if (!lib) {
     const char *err = dlerror();

@@ -551,13 +551,16 @@ static const struct kiln_measurement_spec gpu_health_measurements[] = {
 static const struct kiln_param_spec gpu_health_params[] = {
     {"pcie_gen", "max",
      "expected PCIe generation (1-6), or max: the most the GPU and slot "
-     "report"},
+     "report",
+     .kind = KILN_PARAM_INTEGER, .words = "max", .min = 1, .max = 6},
     {"pcie_width", "max",
-     "expected PCIe lanes, or max: the most the GPU and slot report"},
+     "expected PCIe lanes, or max: the most the GPU and slot report",
+     .kind = KILN_PARAM_INTEGER, .words = "max", .min = 1, .max = 64},
     {"hold", "2s",
      "HW slowdown, HW or SW thermal slowdown or HW power brake at idle "
-     "fails when held this long (sampled 5 times over it; up to 60s)"},
-    {NULL, NULL, NULL},
+     "fails when held this long (sampled 5 times over it; up to 60s)",
+     .kind = KILN_PARAM_DURATION, .min = 0, .max = MAX_HOLD_S},
+    {0},
 };
 
 const struct kiln_module kiln_module_gpu_health = {

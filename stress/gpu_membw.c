@@ -78,6 +78,7 @@ static void gpu_membw_run(struct kiln_step *s) {
       cap *= 2;
     }
     rates[nrates++] = ms > 0 ? bytes / (ms / 1e3) / 1e9 : 0;
+    kiln_emit_running(s, "bandwidth_gbps", rates[nrates - 1], bus);
     moved += bytes;
     gpu_ms += ms;
     double now = kiln_monotonic_now();
@@ -134,10 +135,12 @@ static void gpu_membw_run(struct kiln_step *s) {
 
 static const struct kiln_param_spec params[] = {
     {"mem", "90%",
-     "share of the GPU's free memory for the two copy buffers (90%, 0.9)"},
-    {"min_copies", "20", "timed copies at least, however short the step"},
-    {"seed", "1", "seed of the data copied"},
-    {NULL, NULL, NULL},
+     "share of the GPU's free memory for the two copy buffers (90%, 0.9)",
+     .kind = KILN_PARAM_SHARE},
+    {"min_copies", "20", "timed copies at least, however short the step",
+     .kind = KILN_PARAM_INTEGER, .min = 2, .max = INFINITY},
+    {"seed", "1", "seed of the data copied", .kind = KILN_PARAM_INTEGER},
+    {0},
 };
 
 static const struct kiln_measurement_spec measurements[] = {

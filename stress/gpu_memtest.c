@@ -69,6 +69,7 @@ static void progress(struct mt *m) {
                  : 1.0 - (kiln_step_deadline(m->s) - kiln_monotonic_now()) /
                              (d > 0 ? d : 1);
   kiln_emit_progress(m->s, f < 0 ? 0 : f > 1 ? 1 : f);
+  kiln_emit_running(m->s, "errors", (double)m->errors, m->bus);
 }
 
 /* What a device call's rc means: 0 goes on; an uncorrectable ECC error is
@@ -303,15 +304,19 @@ static void gpu_memtest_run(struct kiln_step *s) {
 #endif
 
 static const struct kiln_param_spec params[] = {
-    {"mem", "95%", "share of the GPU's free memory to test (95%, 0.95)"},
+    {"mem", "95%", "share of the GPU's free memory to test (95%, 0.95)",
+     .kind = KILN_PARAM_SHARE},
     {"rounds", "0",
      "rounds of all patterns; 0: as many as fit the step's duration (at "
-     "least one)"},
-    {"seed", "1", "seed of the random and moving-inversions patterns"},
+     "least one)",
+     .kind = KILN_PARAM_INTEGER, .min = 0, .max = INFINITY},
+    {"seed", "1", "seed of the random and moving-inversions patterns",
+     .kind = KILN_PARAM_INTEGER},
     {"max_diagnoses", "16",
      "FAIL diagnoses to emit at most; every wrong word is counted in "
-     "`errors`"},
-    {NULL, NULL, NULL},
+     "`errors`",
+     .kind = KILN_PARAM_INTEGER, .min = 1, .max = INFINITY},
+    {0},
 };
 
 static const struct kiln_measurement_spec measurements[] = {

@@ -313,6 +313,7 @@ static void gpu_p2p_measure(struct kiln_step *s, const char (*ids)[16],
           rates = kiln_xrealloc(rates, cap * sizeof *rates);
         }
         rates[nr++] = ms > 0 ? bytes / (ms / 1e3) / 1e9 : 0;
+        kiln_emit_running(s, "p2p_gbps", rates[nr - 1], hwid);
         now = kiln_monotonic_now();
         if (now - last >= 0.25) {
           double f = d > 0 ? (now - start) / d : (double)done / (double)pairs;
@@ -416,14 +417,17 @@ static void gpu_p2p_run(struct kiln_step *s) {
 }
 
 static const struct kiln_param_spec params[] = {
-    {"size", "256M", "bytes per peer copy (2 buffers of it on every GPU)"},
+    {"size", "256M", "bytes per peer copy (2 buffers of it on every GPU)",
+     .kind = KILN_PARAM_SIZE, .min = 4 << 10, .max = 16.0 * (1 << 30)},
     {"min_reps", "5",
      "timed copies per ordered pair at least; the step's duration is split "
-     "evenly between the pairs"},
+     "evenly between the pairs",
+     .kind = KILN_PARAM_INTEGER, .min = 1, .max = INFINITY},
     {"require_p2p", "no",
      "yes: a pair without direct peer access is a FAIL (p2p-no-peer), not "
-     "just measured through the host"},
-    {NULL, NULL, NULL},
+     "just measured through the host",
+     .kind = KILN_PARAM_BOOL},
+    {0},
 };
 
 static const struct kiln_measurement_spec measurements[] = {

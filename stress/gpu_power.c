@@ -121,12 +121,15 @@ static void gpu_power_run(struct kiln_step *s) {
 static const struct kiln_param_spec params[] = {
     {"power_share", "85%",
      "mean power under load (after the warmup) must reach this share of the "
-     "enforced power limit (85%, 0.85)"},
-    {"warmup", "5s", "ramp-up at the start of the load left out of judging"},
+     "enforced power limit (85%, 0.85)",
+     .kind = KILN_PARAM_SHARE},
+    {"warmup", "5s", "ramp-up at the start of the load left out of judging",
+     .kind = KILN_PARAM_DURATION},
     {"hold", "2s",
      "a thermal slowdown (HW thermal, SW thermal, HW slowdown) or HW power "
-     "brake held this long fails (a brief one is logged)"},
-    {NULL, NULL, NULL},
+     "brake held this long fails (a brief one is logged)",
+     .kind = KILN_PARAM_DURATION},
+    {0},
 };
 
 static const struct kiln_measurement_spec measurements[] = {

@@ -58,7 +58,7 @@ static const struct kiln_measurement_spec gpu_query_measurements[] = {
     {NULL, NULL, NULL},
 };
 
-static const struct kiln_param_spec gpu_query_params[] = {{NULL, NULL, NULL}};
+static const struct kiln_param_spec gpu_query_params[] = {{0}};
 
 const struct kiln_module kiln_module_gpu_query = {
     .name = "gpu.query",

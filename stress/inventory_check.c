@@ -61,8 +61,7 @@ static const struct kiln_measurement_spec inventory_check_measurements[] = {
     {NULL, NULL, NULL},
 };
 
-static const struct kiln_param_spec inventory_check_params[] = {
-    {NULL, NULL, NULL}};
+static const struct kiln_param_spec inventory_check_params[] = {{0}};
 
 const struct kiln_module kiln_module_inventory_check = {
     .name = "inventory.check",

@@ -256,6 +256,9 @@ static void pcie_bw_run(struct kiln_step *s) {
         break;
       }
       rates_add(&r[dir], ms > 0 ? bytes / (ms / 1e3) / 1e9 : 0);
+      kiln_emit_running(
+          s, (const char *const[]){"h2d_gbps", "d2h_gbps", "bidir_gbps"}[dir],
+          ms > 0 ? bytes / (ms / 1e3) / 1e9 : 0, bus);
     }
     rounds++;
     now = kiln_monotonic_now();
@@ -354,14 +357,17 @@ static void pcie_bw_run(struct kiln_step *s) {
 #endif
 
 static const struct kiln_param_spec params[] = {
-    {"size", "256M", "bytes per copy (and per buffer: 2 pinned, 2 on the GPU)"},
+    {"size", "256M", "bytes per copy (and per buffer: 2 pinned, 2 on the GPU)",
+     .kind = KILN_PARAM_SIZE, .min = 4 << 10, .max = 16.0 * (1 << 30)},
     {"min_reps", "10",
-     "rounds (one copy each way and one bidirectional) at least"},
+     "rounds (one copy each way and one bidirectional) at least",
+     .kind = KILN_PARAM_INTEGER, .min = 1, .max = INFINITY},
     {"link_share", "80%",
      "FAIL pcie-bw-low when a direction's median is below this share of the "
-     "trained link's theoretical rate"},
-    {"seed", "1", "seed of the data copied"},
-    {NULL, NULL, NULL},
+     "trained link's theoretical rate",
+     .kind = KILN_PARAM_SHARE},
+    {"seed", "1", "seed of the data copied", .kind = KILN_PARAM_INTEGER},
+    {0},
 };
 
 static const struct kiln_measurement_spec measurements[] = {

@@ -414,7 +414,7 @@ static const struct kiln_measurement_spec pcie_link_measurements[] = {
     {NULL, NULL, NULL},
 };
 
-static const struct kiln_param_spec pcie_link_params[] = {{NULL, NULL, NULL}};
+static const struct kiln_param_spec pcie_link_params[] = {{0}};
 
 const struct kiln_module kiln_module_pcie_link = {
     .name = "pcie.link",

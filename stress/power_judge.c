@@ -496,6 +496,7 @@ void kiln_power_run(struct kiln_step *s, const struct kiln_power_load *load,
         samples = kiln_xrealloc(samples, cap * sizeof *samples);
       }
       kiln_power_sample_read(nv, dev, now - t0, &samples[n++]);
+      kiln_emit_running(s, "power_w", samples[n - 1].power_w, r.bus);
       next += interval;
       if (next <= now)
         next = now + interval;

@@ -8,18 +8,22 @@
 #include "kiln/module.h"
 
 static const struct kiln_param_spec thermal_params[] = {
-    {"interval", "1s", "time between samples"},
-    {"hold", "5s", "how long a limit must be broken before it fails"},
+    {"interval", "1s", "time between samples", .kind = KILN_PARAM_DURATION},
+    {"hold", "5s", "how long a limit must be broken before it fails",
+     .kind = KILN_PARAM_DURATION},
     {"temp_max", "",
      "°C every temperature must stay under (default: each "
-     "sensor's own crit, else max)"},
+     "sensor's own crit, else max)",
+     .kind = KILN_PARAM_NUMBER, .min = 0, .max = INFINITY},
     {"fan_min", "",
      "RPM every fan must stay over (default: each fan's own "
-     "min, when set)"},
+     "min, when set)",
+     .kind = KILN_PARAM_NUMBER, .min = 0, .max = INFINITY},
     {"throttle_max", "0",
      "CPU thermal-throttle events allowed per core or "
-     "package over the run"},
-    {NULL, NULL, NULL},
+     "package over the run",
+     .kind = KILN_PARAM_NUMBER, .min = 0, .max = INFINITY},
+    {0},
 };
 
 static const struct kiln_measurement_spec thermal_measurements[] = {

@@ -17,7 +17,12 @@ struct kiln_context {
   const struct kiln_inventory *inventory; /* taken at run start, or NULL */
   const struct kiln_aer_baseline *aer;    /* sysfs AER counters at run start */
   size_t n_aer;
+  /* Seconds between a stress step's running figures (kiln_emit_running,
+   * the profile's publish_every); 0: KILN_PUBLISH_EVERY_DEFAULT. */
+  double publish_every;
 };
+
+#define KILN_PUBLISH_EVERY_DEFAULT 30.0
 
 const struct kiln_context *kiln_context(void);
 void kiln_context_set(const struct kiln_context *c); /* copied; NULL clears */

@@ -4,6 +4,7 @@
 #ifndef KILN_MODULE_H
 #define KILN_MODULE_H
 
+#include <math.h> /* INFINITY, for a range with no top */
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -20,11 +21,56 @@ enum kiln_target_kind {
   KILN_TARGETS_MONITOR,
 };
 
+/* What a parameter's value is. Every value a profile or SKU file sets is
+ * checked against its kind when the file is loaded (FILE:LINE, before any
+ * step runs), by kiln_param_parse: the parser the step's getters use too
+ * (kiln_step_param_long, ... in step.h). */
+enum kiln_param_kind {
+  KILN_PARAM_UNDECLARED, /* a table entry without a kind: a test refuses it */
+  KILN_PARAM_INTEGER,    /* a decimal integer: "16384" */
+  KILN_PARAM_NUMBER,     /* a decimal number: "92.5" */
+  KILN_PARAM_SHARE,      /* "95%" or 0.95: in (0, 1], or (0, max] */
+  KILN_PARAM_SIZE,       /* bytes: "512M", "2G", "1024", or "10%" of what the
+                            module sizes against (MemAvailable) */
+  KILN_PARAM_DURATION,   /* "5s", "1m" (kiln_duration_parse) */
+  KILN_PARAM_BOOL,       /* yes/no, true/false, on/off, 1/0 */
+  KILN_PARAM_WORD,       /* one of `words` */
+  KILN_PARAM_WORDS,      /* one or more of `words`, comma- or blank-separated */
+  KILN_PARAM_RPM,        /* a fan speed: "400" or "400rpm" */
+};
+
 struct kiln_param_spec {
   const char *name;
-  const char *def; /* default value as the profile would spell it */
+  const char *def; /* default value as the profile would spell it; "": unset */
   const char *help;
+  /* Added last, so positional initializers of the three above still
+   * compile. */
+  enum kiln_param_kind kind;
+  /* WORD and WORDS: the words allowed, "|"-separated ("auto|on|off"); other
+   * kinds: words allowed instead of a value ("auto", "max"). Any case. */
+  const char *words;
+  /* The range (inclusive) of an INTEGER, NUMBER, SIZE (bytes), DURATION
+   * (seconds) or RPM, and the top of a SHARE, when min < max (INFINITY for
+   * no top). */
+  double min, max;
 };
+
+/* A parsed value. */
+struct kiln_param_value {
+  bool is_word;  /* text was one of the spec's words: see word */
+  char word[32]; /* that word as the spec spells it */
+  double number; /* the value: an INTEGER, NUMBER, SHARE (0.95), SIZE
+                    (bytes, or the share of the whole), DURATION (s),
+                    BOOL (0 or 1), RPM */
+  long integer;  /* INTEGER, exactly */
+  bool of_whole; /* SIZE given as "10%": number is the share */
+};
+
+/* Parses text as p declares it. Returns 0, or -1 with what is wrong in why
+ * ("is not a size (10%, 512M, 2G)", "is under the minimum of 2"), to follow
+ * "name = 'text' ". */
+int kiln_param_parse(const struct kiln_param_spec *p, const char *text,
+                     struct kiln_param_value *out, char *why, size_t n);
 
 /* A measurement the module emits. Profiles may set `<name>.min` and
  * `<name>.max` for it; limits on undeclared names are rejected. */

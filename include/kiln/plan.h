@@ -28,6 +28,7 @@ struct kiln_plan_step {
    * why, or why none, for the step's log (NULL: nothing to say). */
   const struct kiln_sku *sku;
   char *sku_note;
+  bool sku_mismatch; /* the spec's SKU lists another PCI id: warn */
 };
 
 struct kiln_plan {
@@ -55,6 +56,16 @@ void kiln_plan_free(struct kiln_plan *plan);
 void kiln_plan_assign_skus(struct kiln_plan *plan,
                            const struct kiln_sku_set *set,
                            const struct kiln_sku *override);
+
+/* The SKU for the GPU at bus, as kiln_plan_assign_skus chooses it, with
+ * the note a step logs (how it was chosen, or why none); mismatch when the
+ * override's PCI ids do not hold the GPU's (its limits apply, with a
+ * warning). For `kiln list`. */
+const struct kiln_sku *kiln_plan_sku_for_gpu(const char *bus,
+                                             const struct kiln_sku_set *set,
+                                             const struct kiln_sku *override,
+                                             char *note, size_t n,
+                                             bool *mismatch);
 
 /* Whether the step will start a process (neither SKIP nor ERROR yet). */
 bool kiln_plan_step_runs(const struct kiln_plan_step *s);

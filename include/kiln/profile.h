@@ -46,6 +46,8 @@ struct kiln_profile {
   /* GPUs in MIG mode may be tested (else each of their steps is an
    * ERROR: a MIG GPU shows CUDA slices, not the whole GPU). */
   bool mig_allowed;
+  /* Seconds between a stress step's running figures (kiln_emit_running). */
+  double publish_every;
   struct kiln_profile_module *modules;
   size_t n_modules;
 };
@@ -75,8 +77,22 @@ int kiln_profile_parse_modules(const char *text, const char *source,
 extern const char *const kiln_builtin_profile_names[];
 const char *kiln_builtin_profile(const char *name);
 
-/* "30s", "10m", "2h", "1h30m", "1.5h", "90" (seconds). Rejects negatives,
- * junk and overflow. Returns 0 and seconds in out, or -1. */
+/* "30s", "10m", "2h", "1h30m", "1.5h", "90" (seconds): plain decimals and
+ * the units s, m, h, d. Rejects negatives, hex, exponents, junk and more
+ * than KILN_DURATION_MAX. Returns 0 and seconds in out, or -1. */
+#define KILN_DURATION_MAX (7 * 86400.0)
 int kiln_duration_parse(const char *s, double *out);
+/* The same, and min <= seconds <= max; -1 with why ("'0s' is under the
+ * minimum of 1s (the range is 1s..7d)") in why. */
+int kiln_duration_parse_range(const char *s, double min, double max,
+                              double *out, char *why, size_t n);
+/* seconds in the largest unit that is whole: "7d", "90s", "1.5s". */
+void kiln_duration_text(double seconds, char *buf, size_t n);
+
+/* The accepted ranges, so a value cannot make a test that tests nothing
+ * (a 0 s stress step passes in no time) or a watchdog that fires at once. */
+#define KILN_STEP_DURATION_MIN 1.0 /* a step's duration: 1s..7d */
+#define KILN_GRACE_MIN 1.0         /* watchdog grace past it: 1s..7d */
+#define KILN_HANG_TIMEOUT_MIN 1.0  /* without progress: 1s..7d */
 
 #endif

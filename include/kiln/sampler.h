@@ -2,7 +2,10 @@
  * run, it samples every telemetry source (telemetry.h), writes each
  * reading to telemetry.csv and to the sinks as a measurement series, and
  * feeds the watches (watch.h) that judge the monitor steps (`thermal`,
- * `edac`). It runs from the runner's loop (kiln_runner_options.tick). */
+ * `edac`). It runs from the runner's loop (kiln_runner_options.tick) and
+ * never waits on a BMC: the telemetry layer samples it in a thread of its
+ * own; one that stops answering is a warning on the thermal monitor, then,
+ * silent for `hold`, its ERROR. */
 #ifndef KILN_SAMPLER_H
 #define KILN_SAMPLER_H
 
@@ -26,15 +29,18 @@ struct kiln_sampler *kiln_sampler_new(const struct kiln_plan *plan,
                                       const struct kiln_spec *spec, char *err,
                                       size_t n, bool *failed);
 /* Opens the sources and telemetry.csv in report_dir, starts the monitor
- * steps (run->steps at the plan's indexes) and takes the first sample.
- * Returns 0, or -1 with err (telemetry.csv cannot be written). */
+ * steps (run->steps at the plan's indexes) and takes the first sample. A
+ * BMC given with --bmc (kiln_bmc_get) that cannot be read makes the
+ * thermal monitor ERROR, naming the host and the cause: the operator asked
+ * for it. Returns 0, or -1 with err (telemetry.csv cannot be written). */
 int kiln_sampler_start(struct kiln_sampler *s, struct kiln_run *run,
                        struct kiln_bus *bus, const char *report_dir, char *err,
                        size_t n);
 /* Samples when the interval has passed; for kiln_runner_options.tick. */
 void kiln_sampler_tick(void *sampler);
 /* Takes a last sample, ends every series and the monitor steps (FAIL when
- * a watch fired, SKIP with the sources' reasons when nothing was there to
+ * a watch fired, ERROR when a BMC asked for could not be read or stopped
+ * answering, SKIP with the sources' reasons when nothing was there to
  * watch, ABORTED with the run's abort reason), closes telemetry.csv. */
 void kiln_sampler_finish(struct kiln_sampler *s);
 void kiln_sampler_free(struct kiln_sampler *s);

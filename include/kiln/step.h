@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "kiln/module.h"
 #include "kiln/verdict.h"
 
 struct kiln_step;
@@ -24,8 +25,14 @@ bool kiln_step_time_left(const struct kiln_step *s);
 
 /* A parameter as text: the profile's value, else the module's default. */
 const char *kiln_step_param(const struct kiln_step *s, const char *name);
-/* Parsed forms. On a malformed value they end the step as ERROR naming the
- * parameter and return false; the module should then return. */
+/* Parsed as the module's table declares it (module.h: kiln_param_parse,
+ * the parser the profile loader checks with), words such as "auto" kept as
+ * words. On a malformed value the step ends as ERROR naming the parameter
+ * and false is returned; the module should then return. */
+bool kiln_step_param_value(struct kiln_step *s, const char *name,
+                           struct kiln_param_value *out);
+/* The same for a parameter of one kind (INTEGER, NUMBER, SHARE, SIZE),
+ * as a number; a word is an error here. */
 bool kiln_step_param_long(struct kiln_step *s, const char *name, long *out);
 bool kiln_step_param_double(struct kiln_step *s, const char *name, double *out);
 /* A share of something in (0, 1]: "95%" or 0.95. */
@@ -42,6 +49,17 @@ bool kiln_step_inject(const struct kiln_step *s, const char *fault);
  * unit comes from the module's measurement spec; limits from the profile. */
 void kiln_emit_measurement(struct kiln_step *s, const char *name, double value,
                            const char *hwid);
+/* A running figure: the module's current value of one of its measurements
+ * (say the bandwidth of the last pass, or the errors so far), so a node
+ * that dies mid-step leaves its evidence. Call it whenever the figure is
+ * known, each pass of the loop (as often as progress, at least every few
+ * seconds): it is published at the first call, then about every
+ * publish_every (the profile's, 30 s by default) and never later than that
+ * while the calls keep coming; the calls between cost a lock. The reports
+ * show each figure as an OCP measurement series of the step. Interim: never
+ * judged against limits; the final kiln_emit_measurement() is. */
+void kiln_emit_running(struct kiln_step *s, const char *name, double value,
+                       const char *hwid);
 /* A diagnosis: KILN_DIAG_FAIL fails the step. symptom is a short word
  * ("cpu-sdc"); the message names the hardware, expected and actual. */
 void kiln_emit_diagnosis(struct kiln_step *s, int diag_type,

@@ -12,8 +12,11 @@
  * reason of those that cannot open, samples the open ones into a series
  * store and hands each reading to the caller (the watches, telemetry.csv,
  * the OCP stream). Open, sample and close from one thread: libsensors keeps
- * global state. /sys paths other than libsensors' own take $KILN_SYSROOT
- * (kiln_sysroot_path). $KILN_SENSORS_CONFIG names a libsensors
+ * global state. A blocking source (a BMC over the LAN: seconds per timeout)
+ * is the exception: it is opened in that thread, then sampled in a thread
+ * of its own, so the caller never waits on it (kiln_telemetry_sample,
+ * kiln_telemetry_silent). /sys paths other than libsensors' own take
+ * $KILN_SYSROOT (kiln_sysroot_path). $KILN_SENSORS_CONFIG names a libsensors
  * configuration to use instead of the system's (tests use an empty one). */
 #ifndef KILN_TELEMETRY_H
 #define KILN_TELEMETRY_H
@@ -90,6 +93,15 @@ struct kiln_tel_source {
   /* Optional (NULL): emits the events that came since the last call,
    * without waiting. Returns how many. */
   size_t (*events)(void *state, kiln_tel_event_fn emit, void *ctx);
+  /* sample() may wait on something outside the machine (a BMC): it runs in
+   * a thread of its own, never in the caller's. */
+  bool blocking;
+  /* Optional (NULL): after a sample() that emitted nothing, why
+   * ("connection timeout (no answer within 2 s)"). */
+  void (*failure)(void *state, char *why, size_t n);
+  /* Optional (NULL): what it reads, for messages ("BMC 10.0.0.5"); the
+   * text lives as long as state. */
+  const char *(*where)(void *state);
 };
 
 extern const struct kiln_tel_source kiln_tel_sensors; /* telemetry_sensors.c */
@@ -143,11 +155,20 @@ void kiln_tel_store_free(struct kiln_tel_store *s);
 /* The sampler. */
 #define KILN_TEL_MAX_SOURCES 8
 
+/* The longest a blocking source's sample may take before the source counts
+ * as not answering (kiln_telemetry_silent); FreeIPMI gives up on a silent
+ * BMC after 2 s. */
+#define KILN_TEL_TIMEOUT 3.0
+
+struct kiln_tel_worker; /* the thread of a blocking source (telemetry.c) */
+
 struct kiln_tel_open {
   const struct kiln_tel_source *src;
-  void *state;     /* NULL: not open, see why */
-  char why[256];   /* why not open; when open, "" or a warning */
-  size_t readings; /* emitted by the last sample */
+  void *state;                    /* NULL: not open, see why */
+  char why[256];                  /* why not open; when open, "" or a warning */
+  size_t readings;                /* emitted by the last sample */
+  struct kiln_tel_worker *worker; /* blocking sources; owns state then */
+  char where[160];                /* the source's where(), else its name */
 };
 
 struct kiln_telemetry {
@@ -163,9 +184,22 @@ struct kiln_telemetry {
 size_t kiln_telemetry_open(struct kiln_telemetry *tel, const char *only);
 /* Samples every open source: each reading goes to the store, then to emit
  * (which may be NULL). t is the caller's clock (monotonic for watches).
- * Returns the number of readings. */
+ * A blocking source is not waited for: its readings are those of its
+ * thread's last finished sample not yet handed on (given time t), and its
+ * thread is asked for the next one unless it is still busy. Returns the
+ * number of readings. */
 size_t kiln_telemetry_sample(struct kiln_telemetry *tel, double t,
                              kiln_tel_emit_fn emit, void *ctx);
+/* Waits until no blocking source has a sample under way, at most timeout
+ * seconds (for a run's last sample, and tests). False when one still has. */
+bool kiln_telemetry_wait(struct kiln_telemetry *tel, double timeout);
+/* Whether blocking source src[i] is not answering: its last sample failed
+ * or emitted nothing, or one has been under way for over KILN_TEL_TIMEOUT
+ * seconds. Then why gets the cause (its failure(), or "no answer for 4 s")
+ * and *since the monotonic time of its last good sample (or of its open).
+ * False for a source that answers, or is not open or not blocking. */
+bool kiln_telemetry_silent(const struct kiln_telemetry *tel, size_t i,
+                           double *since, char *why, size_t n);
 /* Polls every open source's events (kiln_tel_source.events); returns how
  * many came. */
 size_t kiln_telemetry_events(struct kiln_telemetry *tel, kiln_tel_event_fn emit,

@@ -24,6 +24,16 @@ bool kiln_names_a_file(const char *s);
  * its SKU file travel together); absolute paths, and paths from a built-in
  * source ("built-in:..."), as they are. malloc'd. */
 char *kiln_path_beside(const char *source, const char *path);
+/* Opens path for reading when it is a regular file, without blocking on
+ * anything else (a FIFO, a device): the fd (O_CLOEXEC, blocking reads),
+ * or -1 with "PATH: is a FIFO, not a regular file" (or why it cannot be
+ * opened) in err. Every reader of a file a user names opens it here. */
+int kiln_open_regular(const char *path, char *err, size_t n);
+/* Whether path may be replaced by a new regular file (renamed over):
+ * 0 when nothing is there or a regular file is, else -1 with "PATH: is a
+ * symbolic link, not a regular file: ..." in err (lstat: a link is not
+ * followed). */
+int kiln_check_new_file_target(const char *path, char *err, size_t n);
 /* A small text file read whole (profiles, specs): malloc'd, or NULL with
  * "PATH: why" in err (unreadable, over max bytes, or binary: `what` names
  * what the file should have been, "not a profile"). */

@@ -13,15 +13,18 @@ enum kiln_wire_type {
   KILN_WIRE_LOG,
   KILN_WIRE_PROGRESS,
   KILN_WIRE_END, /* the child's last word: PASS ("complete"), SKIP or ERROR */
+  /* A running figure (kiln_emit_running): name, value, unit, hwid, as a
+   * measurement, but interim: recorded, never judged. */
+  KILN_WIRE_RUNNING,
 };
 
 struct kiln_wire_event {
   enum kiln_wire_type type;
   double time;                 /* wall clock */
-  char *name;                  /* measurement */
-  double value;                /* measurement value, or progress fraction */
-  char *unit;                  /* measurement */
-  char *hwid;                  /* measurement, diagnosis */
+  char *name;                  /* measurement, running */
+  double value;                /* measurement or running value, progress */
+  char *unit;                  /* measurement, running */
+  char *hwid;                  /* measurement, running, diagnosis */
   int diag_type;               /* enum kiln_diag_type */
   char *symptom;               /* diagnosis */
   char *message;               /* diagnosis, log, end reason */

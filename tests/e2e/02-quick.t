@@ -5,11 +5,10 @@
 plan 14
 
 d="$TEST_TMP/quick"
-"$KILN" run --serial QUICK-1 --report-dir "$d" >"$TEST_TMP/quick.out" 2>&1 &
-pid=$!
+start_kiln "$TEST_TMP/quick.out" run --serial QUICK-1 --report-dir "$d"
 named=1
 for _ in $(seq 1 150); do
-  if ps -eo comm= | grep -qx 'kiln/cpu.comput'; then
+  if session_procs "$pid" | grep -qx 'kiln/cpu.comput'; then
     named=0
     break
   fi

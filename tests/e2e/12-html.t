@@ -77,7 +77,7 @@ assert rows.get("cpu.compute") == "FAIL", rows
 assert rows.get("thermal") == "PASS", rows
 ' "$d/report.html"
 
-check "one SVG plot per telemetry.csv series, with the OCP stream's limits" \
+check "one SVG plot per telemetry.csv series (and running figure), with the OCP stream's limits" \
   "$PYTHON" -c '
 import csv, json, sys, xml.etree.ElementTree as ET
 page, tel, ocp = sys.argv[1:4]
@@ -89,6 +89,8 @@ for line in open(ocp):
     s = json.loads(line).get("testStepArtifact", {}).get(
         "measurementSeriesStart")
     if s:
+        if s["name"].endswith(", running)"):  # a running figure of a step
+            series.add(s["measurementSeriesId"])
         limits[s["measurementSeriesId"]] = sorted(
             ("lo" if v["type"] == "GREATER_THAN_OR_EQUAL" else "hi",
              float(v["value"])) for v in s.get("validators", []))

@@ -65,6 +65,21 @@ run_kiln() {
   "$KILN" "$@" >"$out" 2>&1 || rc=$?
 }
 
+# start_kiln OUTFILE ARGS...: kiln in the background, in a session of its
+# own, so that its children can be told from any other kiln's on the
+# machine (a test judges only what it started); sets $pid (= the session).
+start_kiln() {
+  out=$1
+  shift
+  setsid "$KILN" "$@" >"$out" 2>&1 &
+  pid=$!
+}
+
+# session_procs SID: the command names of the processes in session SID.
+session_procs() {
+  ps -eo sid=,comm= | awk -v s="$1" '$1 == s { print $2 }'
+}
+
 # Every report of DIR valid for its real consumer. TAP_EXPECT: pass|fail.
 check_reports() {
   dir=$1

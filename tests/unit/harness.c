@@ -105,3 +105,14 @@ const struct kiln_wire_event *harness_measurement(const struct captured *c,
   }
   return NULL;
 }
+
+const struct kiln_wire_event *
+harness_running(const struct captured *c, const char *name, const char *hwid) {
+  for (size_t i = 0; i < c->n; i++) {
+    const struct kiln_wire_event *e = &c->events[i];
+    if (e->type == KILN_WIRE_RUNNING && strcmp(e->name, name) == 0 &&
+        (!hwid || strcmp(e->hwid, hwid) == 0))
+      return e;
+  }
+  return NULL;
+}

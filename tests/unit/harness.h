@@ -32,4 +32,8 @@ const struct kiln_wire_event *harness_measurement(const struct captured *c,
                                                   const char *name,
                                                   const char *hwid);
 
+/* The first running figure called name (and on hwid, when not NULL). */
+const struct kiln_wire_event *
+harness_running(const struct captured *c, const char *name, const char *hwid);
+
 #endif

@@ -35,6 +35,11 @@ static void healthy_run_passes(void **state) {
   const struct kiln_wire_event *total = harness_measurement(&c, "gflops", NULL);
   assert_non_null(total);
   assert_string_equal(total->unit, "GFLOP/s");
+  /* Its running figure, published from the first heartbeat on. */
+  const struct kiln_wire_event *running = harness_running(&c, "gflops", NULL);
+  assert_non_null(running);
+  assert_string_equal(running->unit, "GFLOP/s");
+  assert_true(running->value >= 0 && running->value < 1e5);
   int cpus[4096];
   int n = kiln_cpus_allowed(cpus, 4096);
   double sum = 0;

@@ -157,6 +157,10 @@ static void healthy_run_passes(void **state) {
   const struct kiln_wire_event *e = harness_measurement(&c, "errors", NULL);
   assert_non_null(e);
   assert_true(e->value == 0);
+  /* The errors so far, published while it runs. */
+  const struct kiln_wire_event *r = harness_running(&c, "errors", NULL);
+  assert_non_null(r);
+  assert_true(r->value == 0);
   const struct kiln_wire_event *g =
       harness_measurement(&c, "tested_gbps", NULL);
   assert_non_null(g);

@@ -607,6 +607,11 @@ static void a_healthy_gpu_passes(void **state) {
   assert_true(harness_measurement(&c, "temp_max_c", BUS)->value == 34);
   assert_true(harness_measurement(&c, "sm_clock_mhz", BUS)->value == 345);
   assert_string_equal(harness_measurement(&c, "power_w", BUS)->unit, "W");
+  /* The power draw while it runs, a running figure of the GPU. */
+  const struct kiln_wire_event *r = harness_running(&c, "power_w", BUS);
+  assert_non_null(r);
+  assert_true(r->value == 650);
+  assert_string_equal(r->unit, "W");
   assert_int_equal(FL.opened, 1);
   assert_true(FL.steps > 10);
   assert_int_equal(FL.finished, 1);

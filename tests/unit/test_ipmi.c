@@ -465,7 +465,7 @@ static void credentials_refused(void **state) {
            "%s: cannot read BMC credentials: No such file or directory", path);
   assert_string_equal(err, want);
   assert_false(kiln_bmc_read_credentials(dir, &b, err, sizeof err));
-  assert_non_null(strstr(err, "must be a regular file"));
+  assert_non_null(strstr(err, "is a directory, not a regular file"));
   char *big = kiln_xcalloc(5000, 1);
   memset(big, '#', 4999);
   expect_refused(dir, "big", big, 4999, 0600, ": more than 4096 bytes");
@@ -696,6 +696,8 @@ static int cmp_double(const void *a, const void *b) {
 }
 
 /* Through the sampler, as `kiln run` samples it; and what a sample costs. */
+/* Through the sampler the BMC is read in a thread of its own: each call
+ * hands on the last finished sample and asks for the next. */
 static void sim_sampler_and_cost(void **state) {
   (void)state;
   const struct sim *sim = need_sim();
@@ -706,12 +708,20 @@ static void sim_sampler_and_cost(void **state) {
   assert_int_equal(kiln_telemetry_open(&tel, "ipmi"), 1);
   double open_cost = kiln_monotonic_now() - t0;
   assert_string_equal(tel.src[0].why, "");
+  char where[80];
+  snprintf(where, sizeof where, "BMC %s", sim->host);
+  assert_string_equal(tel.src[0].where, where);
   enum { N = 50 };
   double cost[N], sum = 0;
   for (int i = 0; i < N; i++) {
-    assert_int_equal(kiln_telemetry_sample(&tel, i, NULL, NULL), 10);
-    cost[i] = tel.last_cost;
+    t0 = kiln_monotonic_now();
+    assert_true(kiln_telemetry_wait(&tel, 10));
+    cost[i] = kiln_monotonic_now() - t0;
     sum += cost[i];
+    assert_int_equal(kiln_telemetry_sample(&tel, i, NULL, NULL), 10);
+    double since;
+    char why[256];
+    assert_false(kiln_telemetry_silent(&tel, 0, &since, why, sizeof why));
   }
   const struct kiln_tel_series *se =
       kiln_tel_store_find(&tel.store, "ipmi", "bmc/FAN1");
@@ -727,6 +737,44 @@ static void sim_sampler_and_cost(void **state) {
   assert_true(sum / N < 0.5);
   kiln_telemetry_close(&tel);
   kiln_bmc_clear();
+}
+
+/* A BMC that stops answering (the simulator paused) is reported silent,
+ * naming the cause, and the sampler's own calls hand on nothing. */
+static void sim_paused_bmc_is_silent(void **state) {
+  (void)state;
+  need_sim();
+  struct sim own;
+  char why[512];
+  if (!sim_start(&own, why, sizeof why))
+    fail_msg("second simulator: %s", why);
+  char *pidfile = kiln_strdup_printf("%s/sim.pid", own.dir);
+  FILE *f = fopen(pidfile, "r");
+  assert_non_null(f);
+  int simpid = 0;
+  assert_int_equal(fscanf(f, "%d", &simpid), 1);
+  fclose(f);
+  free(pidfile);
+  char err[512];
+  assert_true(kiln_bmc_configure(own.host, own.creds, err, sizeof err));
+  struct kiln_telemetry tel;
+  assert_int_equal(kiln_telemetry_open(&tel, "ipmi"), 1);
+  assert_true(kiln_telemetry_wait(&tel, 10));
+  assert_int_equal(kiln_telemetry_sample(&tel, 0, NULL, NULL), 10);
+  assert_int_equal(kill(simpid, SIGSTOP), 0);
+  assert_true(kiln_telemetry_wait(&tel, 10)); /* the one asked for above */
+  assert_int_equal(kiln_telemetry_sample(&tel, 1, NULL, NULL), 0);
+  double since = 0;
+  assert_true(kiln_telemetry_silent(&tel, 0, &since, why, sizeof why));
+  printf("# paused BMC: %s\n", why);
+  assert_non_null(strstr(why, "connection timeout") ? why
+                  : strstr(why, "session timeout")  ? why
+                                                    : NULL);
+  assert_true(since > 0 && since <= kiln_monotonic_now());
+  kill(simpid, SIGCONT);
+  kiln_telemetry_close(&tel);
+  kiln_bmc_clear();
+  sim_stop(&own);
 }
 
 static void sim_wrong_password(void **state) {
@@ -806,6 +854,7 @@ int main(void) {
       cmocka_unit_test(sim_reads_fans_temperatures_and_power),
       cmocka_unit_test(sim_stalled_fan_reads_zero_and_fails),
       cmocka_unit_test(sim_sampler_and_cost),
+      cmocka_unit_test(sim_paused_bmc_is_silent),
       cmocka_unit_test(sim_wrong_password),
       cmocka_unit_test(sim_bmc_dies_mid_run),
   };

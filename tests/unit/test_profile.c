@@ -1,4 +1,4 @@
-/* Profile parsing, duration parsing and limit evaluation. */
+/* Profile parsing, parameter and duration parsing and limit evaluation. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "kiln/limits.h"
+#include "kiln/module.h"
 #include "kiln/profile.h"
 #include "kiln/sku.h"
 #include "kiln/verdict.h"
@@ -105,6 +106,130 @@ static void rejects_bad_profiles(void **state) {
   memcpy(longline, "[profile]\nname = ", 17);
   longline[sizeof longline - 1] = 0;
   expect_error(longline, "bad.ini:2: line longer than");
+}
+
+/* Every parameter and duration is checked when the profile is read, with
+ * the file, line, key and value: not hours later when its step starts. */
+static void rejects_bad_values_at_load(void **state) {
+  (void)state;
+  expect_error("[profile]\nphase.1 = dram.patterns\n[dram.patterns]\n"
+               "mem = banana\n",
+               "bad.ini:4: [dram.patterns] mem = 'banana' is not a size (10%, "
+               "512M, 2G)");
+  expect_error("[profile]\nphase.1 = cpu.compute\n[cpu.compute]\n"
+               "kernel = avx9000\n",
+               "bad.ini:4: [cpu.compute] kernel = 'avx9000' is not one of "
+               "auto, avx512, avx2 or portable");
+  expect_error("[profile]\nphase.1 = cpu.compute\n[cpu.compute]\npairs = 1\n",
+               "bad.ini:4: [cpu.compute] pairs = '1' is out of range "
+               "(2..16777216)");
+  expect_error("[profile]\nphase.1 = gpu.membw\n[gpu.membw]\n"
+               "min_copies = 1\n",
+               "bad.ini:4: [gpu.membw] min_copies = '1' is under the minimum "
+               "of 2");
+  expect_error("[profile]\nphase.1 = gpu.membw\n[gpu.membw]\nmem = 150%\n",
+               "bad.ini:4: [gpu.membw] mem = '150%' is not a share in (0, 1]");
+  expect_error("[profile]\nphase.1 = gpu.gemm\n[gpu.gemm]\n"
+               "types = fp64, fp4\n",
+               "bad.ini:4: [gpu.gemm] types = 'fp64, fp4' has 'fp4', not one "
+               "of fp64, fp32, tf32, bf16 or fp8");
+  expect_error("[profile]\nphase.1 = gpu.p2p\n[gpu.p2p]\nsize = 1K\n",
+               "bad.ini:4: [gpu.p2p] size = '1K' is out of range (4K..16G)");
+  expect_error("[profile]\nphase.1 = fans\n[fans]\nfan_response = maybe\n",
+               "bad.ini:4: [fans] fan_response = 'maybe' is not yes or no");
+  expect_error("[profile]\nphase.1 = fans\n[fans]\nhold = soon\n",
+               "bad.ini:4: [fans] hold = 'soon' is not a duration");
+  expect_error("[profile]\nphase.1 = gpu.health\n[gpu.health]\n"
+               "pcie_gen = 9\n",
+               "bad.ini:4: [gpu.health] pcie_gen = '9' is out of range (1..6)");
+  expect_error("[profile]\nphase.1 = gpu.health\n[gpu.health]\n"
+               "pcie_gen = fastest\n",
+               "bad.ini:4: [gpu.health] pcie_gen = 'fastest' is not an "
+               "integer, nor max");
+  expect_error(
+      "[profile]\nmonitors = thermal\nphase.1 = cpu.compute\n"
+      "[thermal]\ntemp_max = -3\n",
+      "bad.ini:5: [thermal] temp_max = '-3' is under the minimum of 0");
+  /* Durations that cannot make a real test, with the range. */
+  expect_error("[profile]\nphase.1 = cpu.compute\nduration = 0s\n",
+               "bad.ini:3: duration '0s' is under the minimum of 1s (the range "
+               "is 1s..7d)");
+  expect_error("[profile]\nphase.1 = cpu.compute\ngrace = 0s\n",
+               "bad.ini:3: grace '0s' is under the minimum of 1s");
+  expect_error("[profile]\nphase.1 = cpu.compute\nhang_timeout = 0.001s\n",
+               "bad.ini:3: hang_timeout '0.001s' is under the minimum of 1s");
+  expect_error("[profile]\nphase.1 = cpu.compute\n[cpu.compute]\n"
+               "duration = 0x10\n",
+               "bad.ini:4: duration '0x10' is not a duration");
+  expect_error("[profile]\nphase.1 = cpu.compute\nduration = 8d\n",
+               "bad.ini:3: duration '8d' is over the cap of 7d");
+}
+
+/* Every module's table declares each parameter's kind, and its default is
+ * a value of that kind (an empty default means "not set"). */
+static void every_parameter_declares_its_kind(void **state) {
+  (void)state;
+  size_t params = 0;
+  for (const struct kiln_module *const *m = kiln_modules; *m; m++)
+    for (const struct kiln_param_spec *p = (*m)->params; p && p->name; p++) {
+      params++;
+      if (p->kind == KILN_PARAM_UNDECLARED)
+        fail_msg("%s: parameter %s declares no kind", (*m)->name, p->name);
+      if ((p->kind == KILN_PARAM_WORD || p->kind == KILN_PARAM_WORDS) &&
+          !p->words)
+        fail_msg("%s: parameter %s lists no words", (*m)->name, p->name);
+      if (!p->def || !p->def[0])
+        continue;
+      struct kiln_param_value v;
+      char why[256] = "";
+      if (kiln_param_parse(p, p->def, &v, why, sizeof why) != 0)
+        fail_msg("%s: default %s = '%s' %s", (*m)->name, p->name, p->def, why);
+    }
+  assert_true(params > 20);
+}
+
+/* The value forms of each kind: one parser, the one steps read with. */
+static void parses_parameter_kinds(void **state) {
+  (void)state;
+  struct kiln_param_value v;
+  char why[256];
+  const struct kiln_param_spec size = {"mem", "10%", "",
+                                       .kind = KILN_PARAM_SIZE};
+  assert_int_equal(kiln_param_parse(&size, "10%", &v, why, sizeof why), 0);
+  assert_true(v.of_whole && v.number == 0.1);
+  assert_int_equal(kiln_param_parse(&size, "2G", &v, why, sizeof why), 0);
+  assert_true(!v.of_whole && v.number == 2.0 * (1 << 30));
+  assert_int_equal(kiln_param_parse(&size, "64KiB", &v, why, sizeof why), 0);
+  assert_true(v.number == 65536);
+  const char *bad_sizes[] = {"banana", "",        "0",    "-1G",
+                             "0x10",   "1G junk", "200%", "5Q"};
+  for (size_t i = 0; i < sizeof bad_sizes / sizeof *bad_sizes; i++)
+    if (kiln_param_parse(&size, bad_sizes[i], &v, why, sizeof why) == 0)
+      fail_msg("size '%s' accepted", bad_sizes[i]);
+  const struct kiln_param_spec count = {
+      "n",      "1",      "", .kind = KILN_PARAM_INTEGER, .words = "auto",
+      .min = 1, .max = 10};
+  assert_int_equal(kiln_param_parse(&count, "AUTO", &v, why, sizeof why), 0);
+  assert_true(v.is_word);
+  assert_string_equal(v.word, "auto");
+  assert_int_equal(kiln_param_parse(&count, "10", &v, why, sizeof why), 0);
+  assert_int_equal(v.integer, 10);
+  assert_int_equal(kiln_param_parse(&count, "11", &v, why, sizeof why), -1);
+  assert_string_equal(why, "is out of range (1..10)");
+  assert_int_equal(kiln_param_parse(&count, "1.5", &v, why, sizeof why), -1);
+  assert_string_equal(why, "is not an integer, nor auto");
+  const struct kiln_param_spec share = {"s", "95%", "",
+                                        .kind = KILN_PARAM_SHARE};
+  assert_int_equal(kiln_param_parse(&share, "95%", &v, why, sizeof why), 0);
+  assert_true(v.number == 0.95);
+  assert_int_equal(kiln_param_parse(&share, "0", &v, why, sizeof why), -1);
+  const struct kiln_param_spec rpm = {"r", "auto", "", .kind = KILN_PARAM_RPM,
+                                      .words = "auto"};
+  assert_int_equal(kiln_param_parse(&rpm, "400 RPM", &v, why, sizeof why), 0);
+  assert_true(v.number == 400);
+  const struct kiln_param_spec yes = {"y", "no", "", .kind = KILN_PARAM_BOOL};
+  assert_int_equal(kiln_param_parse(&yes, "On", &v, why, sizeof why), 0);
+  assert_true(v.number == 1);
 }
 
 static void loads_builtin_and_files(void **state) {
@@ -250,17 +375,48 @@ static void combines_verdicts(void **state) {
   assert_false(kiln_verdict_parse("MAYBE", &v));
 }
 
+/* How often a stress step publishes its running figures: 30 s unless the
+ * profile says otherwise, never slower than that. */
+static void publish_every_is_read_and_bounded(void **state) {
+  (void)state;
+  struct kiln_profile p;
+  char err[512];
+  assert_int_equal(kiln_profile_parse("[profile]\nphase.1 = cpu.compute\n",
+                                      "a.ini", &p, err, sizeof err),
+                   0);
+  assert_true(p.publish_every == 30);
+  kiln_profile_free(&p);
+  assert_int_equal(
+      kiln_profile_parse("[profile]\npublish_every = 1s\nphase.1 = "
+                         "cpu.compute\n",
+                         "a.ini", &p, err, sizeof err),
+      0);
+  assert_true(p.publish_every == 1);
+  kiln_profile_free(&p);
+  expect_error("[profile]\npublish_every = 31s\n",
+               "bad.ini:2: publish_every '31s' is not a duration from 1s to "
+               "30s");
+  expect_error("[profile]\npublish_every = 0s\n",
+               "bad.ini:2: publish_every '0s'");
+  expect_error("[profile]\npublish_every = soon\n",
+               "bad.ini:2: publish_every 'soon'");
+}
+
 int main(void) {
   cmocka_set_message_output(CM_OUTPUT_TAP);
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(parses_a_full_profile),
       cmocka_unit_test(rejects_bad_profiles),
+      cmocka_unit_test(rejects_bad_values_at_load),
+      cmocka_unit_test(every_parameter_declares_its_kind),
+      cmocka_unit_test(parses_parameter_kinds),
       cmocka_unit_test(loads_builtin_and_files),
       cmocka_unit_test(gpu_health_runs_alone_first),
       cmocka_unit_test(nvlink_skus_limit_the_crc_rate),
       cmocka_unit_test(parses_durations),
       cmocka_unit_test(evaluates_limits),
       cmocka_unit_test(combines_verdicts),
+      cmocka_unit_test(publish_every_is_read_and_bounded),
   };
   return cmocka_run_group_tests_name("profile", tests, NULL, NULL);
 }

@@ -32,6 +32,11 @@ static void round_trips_every_type(void **state) {
        .message = "not locked"},
       {.type = KILN_WIRE_PROGRESS, .value = 0.25},
       {.type = KILN_WIRE_END, .verdict = KILN_SKIP, .message = "no GPU"},
+      {.type = KILN_WIRE_RUNNING,
+       .name = "bandwidth_gbps",
+       .value = 2800.25,
+       .unit = "GB/s",
+       .hwid = "0000:1b:00.0"},
   };
   for (size_t i = 0; i < sizeof in / sizeof *in; i++) {
     in[i].time = 1700000000.5;
@@ -64,6 +69,12 @@ static void round_trips_every_type(void **state) {
     case KILN_WIRE_END:
       assert_int_equal(out.verdict, KILN_SKIP);
       assert_string_equal(out.message, "no GPU");
+      break;
+    case KILN_WIRE_RUNNING:
+      assert_string_equal(out.name, "bandwidth_gbps");
+      assert_true(out.value == 2800.25);
+      assert_string_equal(out.unit, "GB/s");
+      assert_string_equal(out.hwid, "0000:1b:00.0");
       break;
     }
     kiln_wire_event_clear(&out);
