@@ -115,6 +115,8 @@ static void resolve_optional(void *lib, struct kiln_nvml *nv) {
   OPTIONAL(device_get_nvlink_error_counter, "nvmlDeviceGetNvLinkErrorCounter");
   OPTIONAL(device_get_nvlink_remote_pci_info,
            "nvmlDeviceGetNvLinkRemotePciInfo_v2");
+  OPTIONAL(device_get_gpu_fabric_info_v, "nvmlDeviceGetGpuFabricInfoV");
+  OPTIONAL(device_get_gpu_fabric_info, "nvmlDeviceGetGpuFabricInfo");
   OPTIONAL(event_set_create, "nvmlEventSetCreate");
   OPTIONAL(device_get_supported_event_types,
            "nvmlDeviceGetSupportedEventTypes");
@@ -170,6 +172,123 @@ kiln_nvml_return kiln_nvml_nvlink_errors(const struct kiln_nvml *nv,
     }
   }
   return any ? KILN_NVML_SUCCESS : KILN_NVML_ERROR_NOT_SUPPORTED;
+}
+
+_Static_assert(sizeof(struct kiln_nvml_gpu_fabric_info_v2) == 36,
+               "nvmlGpuFabricInfo_v2_t is 36 bytes (version 0x02000024)");
+
+kiln_nvml_return kiln_nvml_gpu_fabric(const struct kiln_nvml *nv,
+                                      kiln_nvml_device dev, unsigned *state,
+                                      kiln_nvml_return *status) {
+  *state = KILN_NVML_GPU_FABRIC_STATE_NOT_SUPPORTED;
+  *status = KILN_NVML_SUCCESS;
+  kiln_nvml_return rc = KILN_NVML_ERROR_NOT_SUPPORTED;
+  if (nv->device_get_gpu_fabric_info_v) {
+    struct kiln_nvml_gpu_fabric_info_v2 info = {
+        .version = KILN_NVML_GPU_FABRIC_INFO_V2};
+    rc = nv->device_get_gpu_fabric_info_v(dev, &info);
+    *state = info.state;
+    *status = info.status;
+  } else if (nv->device_get_gpu_fabric_info) {
+    struct kiln_nvml_gpu_fabric_info info;
+    memset(&info, 0, sizeof info);
+    rc = nv->device_get_gpu_fabric_info(dev, &info);
+    *state = info.state;
+    *status = info.status;
+  }
+  return rc;
+}
+
+const char *kiln_nvml_fabric_state_name(unsigned state) {
+  switch (state) {
+  case KILN_NVML_GPU_FABRIC_STATE_NOT_SUPPORTED: return "not supported";
+  case KILN_NVML_GPU_FABRIC_STATE_NOT_STARTED: return "not started";
+  case KILN_NVML_GPU_FABRIC_STATE_IN_PROGRESS: return "in progress";
+  case KILN_NVML_GPU_FABRIC_STATE_COMPLETED: return "completed";
+  default: return "unknown";
+  }
+}
+
+/* ---- clock-event reasons ---- */
+
+const struct kiln_nvml_clock_reason
+    kiln_nvml_clock_reasons[KILN_NVML_CLOCK_REASONS] = {
+        {KILN_NVML_CLOCKS_GPU_IDLE, "GPU idle", false},
+        {KILN_NVML_CLOCKS_APPLICATIONS_SETTING, "applications clocks setting",
+         false},
+        {KILN_NVML_CLOCKS_SW_POWER_CAP, "SW power cap", false},
+        {KILN_NVML_CLOCKS_HW_SLOWDOWN, "HW slowdown", true},
+        {KILN_NVML_CLOCKS_SYNC_BOOST, "sync boost", false},
+        {KILN_NVML_CLOCKS_SW_THERMAL, "SW thermal slowdown", true},
+        {KILN_NVML_CLOCKS_HW_THERMAL, "HW thermal slowdown", true},
+        {KILN_NVML_CLOCKS_HW_POWER_BRAKE, "HW power brake slowdown", true},
+        {KILN_NVML_CLOCKS_DISPLAY_SETTING, "display clock setting", false},
+};
+
+void kiln_nvml_clock_reasons_text(unsigned long long mask, char *out,
+                                  size_t n) {
+  if (!n)
+    return;
+  out[0] = '\0';
+  if (!mask) {
+    snprintf(out, n, "none");
+    return;
+  }
+  size_t used = 0;
+  unsigned long long known = 0;
+  for (size_t i = 0; i < KILN_NVML_CLOCK_REASONS; i++) {
+    known |= kiln_nvml_clock_reasons[i].bit;
+    if (!(mask & kiln_nvml_clock_reasons[i].bit))
+      continue;
+    int w = snprintf(out + used, n - used, "%s%s", used ? ", " : "",
+                     kiln_nvml_clock_reasons[i].name);
+    if (w < 0 || (size_t)w >= n - used)
+      return; /* truncated; snprintf terminated it */
+    used += (size_t)w;
+  }
+  if (mask & ~known)
+    snprintf(out + used, n - used, "%sother (0x%llx)", used ? ", " : "",
+             mask & ~known);
+}
+
+void kiln_nvml_hold_init(struct kiln_nvml_hold *h, unsigned long long watch,
+                         double hold) {
+  memset(h, 0, sizeof *h);
+  h->watch = watch;
+  h->hold = hold;
+}
+
+bool kiln_nvml_hold_feed(struct kiln_nvml_hold *h, double t,
+                         unsigned long long reasons) {
+  unsigned long long bits = reasons & h->watch;
+  if (!bits) {
+    h->active = h->counted = h->in_first = false;
+    return false;
+  }
+  if (!h->active) {
+    h->active = true;
+    h->counted = h->in_first = false;
+    h->since = t;
+    h->bits = 0;
+    h->samples = 0;
+  }
+  h->bits |= bits;
+  h->samples++;
+  double held = t - h->since;
+  if (!(held >= h->hold))
+    return false;
+  bool now = !h->counted;
+  if (now) {
+    h->counted = true;
+    h->in_first = h->held++ == 0;
+  }
+  if (h->in_first) {
+    h->first_since = h->since;
+    h->first_for = held;
+    h->first_bits = h->bits;
+    h->first_samples = h->samples;
+  }
+  return now;
 }
 
 void kiln_nvml_bus_id(const struct kiln_nvml_pci_info *pci, char *out,

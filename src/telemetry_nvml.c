@@ -3,8 +3,9 @@
  * id: "gpu0000:1b:00.0/temp" (C, the slowdown threshold as max),
  * ".../power" (W), ".../sm_clock" and ".../mem_clock" (MHz),
  * ".../ecc_corrected" and ".../ecc_uncorrected" (volatile counts),
- * ".../pcie_replay" (count), ".../slowdown_reasons" (how many of the HW
- * slowdown, HW thermal, SW thermal and power brake reasons are active),
+ * ".../pcie_replay" (count), ".../slowdown_reasons" (how many of the
+ * reasons of the GPU protecting itself, KILN_NVML_CLOCKS_PROTECTING: HW
+ * slowdown, HW thermal, SW thermal and power brake, are active),
  * ".../clock_event_reasons" (the reason bits themselves),
  * ".../nvlink_crc" (CRC flit and data errors over all links) and
  * ".../nvlink_replay" (replays and recoveries). A reading the driver does
@@ -175,10 +176,6 @@ static void *nvml_open(char *why, size_t n) {
   return st;
 }
 
-static const unsigned long long slowdown_bits[] = {
-    KILN_NVML_CLOCKS_HW_SLOWDOWN, KILN_NVML_CLOCKS_HW_THERMAL,
-    KILN_NVML_CLOCKS_SW_THERMAL, KILN_NVML_CLOCKS_HW_POWER_BRAKE};
-
 /* One metric of one GPU; false when the driver does not give it. */
 static bool read_metric(const struct kiln_nvml *nv, kiln_nvml_device dev,
                         enum metric m, double *v) {
@@ -222,8 +219,9 @@ static bool read_metric(const struct kiln_nvml *nv, kiln_nvml_device dev,
     if (nv->device_get_clocks_event_reasons)
       rc = nv->device_get_clocks_event_reasons(dev, &ull);
     *v = 0;
-    for (size_t i = 0; i < sizeof slowdown_bits / sizeof slowdown_bits[0]; i++)
-      *v += (ull & slowdown_bits[i]) ? 1 : 0;
+    for (size_t i = 0; i < KILN_NVML_CLOCK_REASONS; i++)
+      *v += kiln_nvml_clock_reasons[i].protecting &&
+            (ull & kiln_nvml_clock_reasons[i].bit);
     break;
   case M_REASONS:
     if (nv->device_get_clocks_event_reasons)

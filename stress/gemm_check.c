@@ -9,8 +9,6 @@
 #include <stdlib.h>
 #include <strings.h>
 
-#include "kiln/nvml.h"
-
 /* ---- parameters -------------------------------------------------------- */
 
 bool gemm_parse_types(const char *s, unsigned *mask, char *why, size_t n) {
@@ -156,22 +154,6 @@ void gemm_miscompare_message(char *out, size_t n, const char *bus,
 
 /* ---- clocks during load ------------------------------------------------ */
 
-/* SW power cap is what a GPU under full GEMM load normally runs into: it
- * is logged, not failed. The thermal, slowdown and brake reasons are the
- * board protecting itself, which a healthy system under load never needs. */
-const struct gemm_reason gemm_reasons[GEMM_NREASONS] = {
-    {KILN_NVML_CLOCKS_GPU_IDLE, "GPU idle", false},
-    {KILN_NVML_CLOCKS_APPLICATIONS_SETTING, "applications clocks setting",
-     false},
-    {KILN_NVML_CLOCKS_SW_POWER_CAP, "SW power cap", false},
-    {KILN_NVML_CLOCKS_HW_SLOWDOWN, "HW slowdown", true},
-    {KILN_NVML_CLOCKS_SYNC_BOOST, "sync boost", false},
-    {KILN_NVML_CLOCKS_SW_THERMAL, "SW thermal slowdown", true},
-    {KILN_NVML_CLOCKS_HW_THERMAL, "HW thermal slowdown", true},
-    {KILN_NVML_CLOCKS_HW_POWER_BRAKE, "HW power brake slowdown", true},
-    {KILN_NVML_CLOCKS_DISPLAY_SETTING, "display clock setting", false},
-};
-
 /* Appends to out at *used, keeping it terminated when it does not fit. */
 static void append(char *out, size_t n, size_t *used, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -186,28 +168,12 @@ static void append(char *out, size_t n, size_t *used, const char *fmt, ...) {
     *used = *used + (size_t)w < n ? *used + (size_t)w : n - 1;
 }
 
-unsigned long long gemm_reason_names(unsigned long long mask, bool fail_only,
-                                     char *out, size_t n) {
-  size_t used = 0;
-  unsigned long long failing = 0;
-  if (n)
-    out[0] = '\0';
-  for (int i = 0; i < GEMM_NREASONS; i++) {
-    if (!(mask & gemm_reasons[i].bit))
-      continue;
-    if (gemm_reasons[i].fail)
-      failing |= gemm_reasons[i].bit;
-    else if (fail_only)
-      continue;
-    append(out, n, &used, "%s%s", used ? ", " : "", gemm_reasons[i].name);
-  }
-  return failing;
-}
-
-void gemm_watch_init(struct gemm_watch *w, double share, int hold) {
+void gemm_watch_init(struct gemm_watch *w, double share, int hold,
+                     double reason_hold) {
   memset(w, 0, sizeof *w);
   w->share = share;
   w->hold = hold < 1 ? 1 : hold;
+  kiln_nvml_hold_init(&w->held, KILN_NVML_CLOCKS_PROTECTING, reason_hold);
 }
 
 unsigned long long gemm_watch_reasons(struct gemm_watch *w, double t, int phase,
@@ -215,16 +181,23 @@ unsigned long long gemm_watch_reasons(struct gemm_watch *w, double t, int phase,
   unsigned long long fresh = 0;
   w->reason_samples++;
   w->seen |= mask;
-  for (int i = 0; i < GEMM_NREASONS; i++) {
-    if (!(mask & gemm_reasons[i].bit))
+  for (int i = 0; i < KILN_NVML_CLOCK_REASONS; i++) {
+    const struct kiln_nvml_clock_reason *r = &kiln_nvml_clock_reasons[i];
+    if (!(mask & r->bit))
       continue;
     if (w->count[i]++ == 0) {
       w->first_at[i] = t;
       w->first_phase[i] = phase;
-      if (gemm_reasons[i].fail)
-        fresh |= gemm_reasons[i].bit;
+      if (r->protecting)
+        fresh |= r->bit;
     }
   }
+  bool was_active = w->held.active;
+  bool held_now = kiln_nvml_hold_feed(&w->held, t, mask);
+  if (w->held.active && !was_active)
+    w->run_phase = phase;
+  if (held_now && w->held.held == 1)
+    w->held_phase = w->run_phase;
   return fresh;
 }
 
@@ -265,22 +238,49 @@ bool gemm_watch_clock(struct gemm_watch *w, double t, int phase, unsigned mhz,
   return held;
 }
 
+/* Each reason in mask that was seen: "HW slowdown in 7 of 40 samples,
+ * first at 12.5 s (fp64 GEMMs)", "; "-separated. */
+static void append_counts(const struct gemm_watch *w, unsigned long long mask,
+                          char *out, size_t n, size_t *used) {
+  for (int i = 0; i < KILN_NVML_CLOCK_REASONS; i++) {
+    if (!(mask & kiln_nvml_clock_reasons[i].bit) || !w->count[i])
+      continue;
+    append(
+        out, n, used, "%s%s in %u of %zu samples, first at %.1f s (%s GEMMs)",
+        *used ? "; " : "", kiln_nvml_clock_reasons[i].name, w->count[i],
+        w->reason_samples, w->first_at[i], gemm_type_name(w->first_phase[i]));
+  }
+}
+
 unsigned long long gemm_watch_fail_text(const struct gemm_watch *w, char *out,
                                         size_t n) {
   size_t used = 0;
-  unsigned long long failing = 0;
   if (n)
     out[0] = '\0';
-  for (int i = 0; i < GEMM_NREASONS; i++) {
-    if (!gemm_reasons[i].fail || !w->count[i])
-      continue;
-    failing |= gemm_reasons[i].bit;
-    append(out, n, &used, "%s%s (%u of %zu samples, first at %.1f s, %s GEMMs)",
-           used ? "; " : "", gemm_reasons[i].name, w->count[i],
-           w->reason_samples, w->first_at[i],
-           gemm_type_name(w->first_phase[i]));
-  }
-  return failing;
+  const struct kiln_nvml_hold *h = &w->held;
+  if (!h->held)
+    return 0;
+  char names[256];
+  kiln_nvml_clock_reasons_text(h->first_bits, names, sizeof names);
+  append(out, n, &used,
+         "%s held for %.1f s from %.1f s (%s GEMMs, %u samples in a row; "
+         "allowed: under %.1f s); %u such episode%s",
+         names, h->first_for, h->first_since, gemm_type_name(w->held_phase),
+         h->first_samples, h->hold, h->held, h->held == 1 ? "" : "s");
+  append_counts(w, KILN_NVML_CLOCKS_PROTECTING, out, n, &used);
+  return h->first_bits;
+}
+
+unsigned long long gemm_watch_brief_text(const struct gemm_watch *w, char *out,
+                                         size_t n) {
+  size_t used = 0;
+  if (n)
+    out[0] = '\0';
+  if (w->held.held)
+    return 0;
+  unsigned long long brief = w->seen & KILN_NVML_CLOCKS_PROTECTING;
+  append_counts(w, brief, out, n, &used);
+  return brief;
 }
 
 bool gemm_watch_drop_text(const struct gemm_watch *w, char *out, size_t n) {

@@ -160,6 +160,8 @@ KILN_HD static inline int gemm_sdc_bit(int type) {
 extern "C" {
 #endif
 
+#include "kiln/nvml.h" /* C linkage for nvcc too */
+
 /* ---- parameters -------------------------------------------------------- */
 
 /* "fp64,fp32,tf32,bf16,fp8" (any of them, any order, case and spaces
@@ -193,21 +195,11 @@ void gemm_miscompare_message(char *out, size_t n, const char *bus,
 
 /* ---- clocks during load ------------------------------------------------ */
 
-struct gemm_reason {
-  unsigned long long bit; /* KILN_NVML_CLOCKS_* */
-  const char *name;
-  bool fail; /* seen under load, it fails the step */
-};
-#define GEMM_NREASONS 9
-extern const struct gemm_reason gemm_reasons[GEMM_NREASONS];
-
-/* Names of the reasons in mask ("HW slowdown, SW power cap"), only the
- * failing ones when fail_only; "" for none. Returns the failing bits. */
-unsigned long long gemm_reason_names(unsigned long long mask, bool fail_only,
-                                     char *out, size_t n);
-
 /* What the samples taken during load showed. Times are seconds since the
- * step's start; a phase is the KILN_GEMM_* type then running. */
+ * step's start; a phase is the KILN_GEMM_* type then running. Clock-event
+ * reasons are decoded by the NVML layer's table (kiln/nvml.h); those of
+ * the GPU protecting itself (KILN_NVML_CLOCKS_PROTECTING) fail only when
+ * held for `reason_hold` seconds, never on one sample. */
 struct gemm_watch {
   double share; /* SM clock under share * max is low */
   int hold;     /* consecutive low samples that make a drop */
@@ -216,9 +208,12 @@ struct gemm_watch {
   size_t clock_samples, reason_samples;
   /* reasons */
   unsigned long long seen; /* every reason seen */
-  unsigned count[GEMM_NREASONS];
-  double first_at[GEMM_NREASONS];
-  int first_phase[GEMM_NREASONS];
+  unsigned count[KILN_NVML_CLOCK_REASONS];
+  double first_at[KILN_NVML_CLOCK_REASONS];
+  int first_phase[KILN_NVML_CLOCK_REASONS];
+  struct kiln_nvml_hold held; /* the protecting reasons, held */
+  int run_phase;              /* the phase its current run began in */
+  int held_phase;             /* ... and its first held run */
   /* the current run of low samples */
   int low_run;
   double low_since;
@@ -232,20 +227,29 @@ struct gemm_watch {
   unsigned drop_mhz;
 };
 
-void gemm_watch_init(struct gemm_watch *w, double share, int hold);
-/* One sample's clock event reasons. Returns the failing reasons seen now
- * for the first time. */
+/* share and hold: the SM clock drop's; reason_hold: seconds a protecting
+ * reason must last to fail. */
+void gemm_watch_init(struct gemm_watch *w, double share, int hold,
+                     double reason_hold);
+/* One sample's clock event reasons. Returns the protecting reasons seen
+ * now for the first time (for a warning; the verdict waits for a hold). */
 unsigned long long gemm_watch_reasons(struct gemm_watch *w, double t, int phase,
                                       unsigned long long mask);
 /* One sample's SM clock, and the maximum (0: unknown, keep the last).
  * True when a drop has just held (hold low samples in a row). */
 bool gemm_watch_clock(struct gemm_watch *w, double t, int phase, unsigned mhz,
                       unsigned max_mhz);
-/* The failing reasons seen, each with its count and first time and type:
- * "HW slowdown (2 of 40 samples, first at 12.5 s, fp64 GEMMs)"; "" when
- * none. Returns the failing bits seen. */
+/* The first protecting run that held, and each protecting reason's
+ * count: "HW slowdown held for 2.5 s from 12.5 s (fp64 GEMMs, 6 samples
+ * in a row); 1 such episode; HW slowdown in 7 of 40 samples, first at
+ * 12.5 s (fp64 GEMMs)"; "" when none held. Returns the reasons of the
+ * first held run (0: none held, PASS). */
 unsigned long long gemm_watch_fail_text(const struct gemm_watch *w, char *out,
                                         size_t n);
+/* The protecting reasons seen that never held: "HW slowdown in 1 of 40
+ * samples, first at 12.5 s (fp64 GEMMs)"; "" when none. Returns them. */
+unsigned long long gemm_watch_brief_text(const struct gemm_watch *w, char *out,
+                                         size_t n);
 /* The first drop: "SM clock down to 700 MHz, under 50% of its 1980 MHz
  * maximum, for 3 samples from 4.0 s to 5.0 s (bf16 GEMMs); 2 drops in
  * all"; "" when none held. */

@@ -19,9 +19,12 @@
  * that GEMM's own time, from CUDA events around it alone); the SKU sets
  * its floors. Every 0.5 s while GEMMs run, NVML's clock event reasons and
  * SM clock are sampled: HW slowdown, SW or HW thermal slowdown or HW power
- * brake in any sample is a FAIL (gpu-clock-event), and the SM clock under
- * `clock_share` of its maximum for two samples in a row is one
- * (gpu-clock-drop); SW power cap, normal under this load, is logged.
+ * brake (the GPU protecting itself) held for `hold` seconds is a FAIL
+ * (gpu-clock-event); one that comes and goes is logged, as NVML says HW
+ * slowdown also fires briefly on power-excursion protection and P-state
+ * changes. The SM clock under `clock_share` of its maximum for two samples
+ * in a row is a FAIL (gpu-clock-drop); SW power cap, normal under this
+ * load, is logged.
  *
  * gpu.sdc flips a high exponent bit of one element of one BF16 result (or
  * the first type's) on the device between its GEMM and its check. */
@@ -36,6 +39,7 @@
 #include "kiln/module.h"
 #include "kiln/nvml.h"
 #include "kiln/plan.h"
+#include "kiln/profile.h"
 #include "kiln/result.h"
 #include "kiln/step.h"
 #include "kiln/textutil.h"
@@ -50,6 +54,7 @@ struct params {
   uint64_t seed;
   long every; /* 0: auto */
   double clock_share;
+  double hold; /* seconds a protecting clock-event reason may last */
 };
 
 /* Parsed and checked before anything else, so a bad value is an ERROR
@@ -67,6 +72,12 @@ static bool read_params(struct kiln_step *s, struct params *p) {
       !gemm_parse_every(kiln_step_param(s, "check_every"), &p->every, why,
                         sizeof why)) {
     kiln_step_error(s, "parameter %s", why);
+    return false;
+  }
+  const char *hold = kiln_step_param(s, "hold");
+  if (kiln_duration_parse(hold, &p->hold) != 0) {
+    kiln_step_error(s, "parameter hold = '%s' is not a duration (2s, 0.5s)",
+                    hold ? hold : "");
     return false;
   }
   p->size = (int)size;
@@ -124,11 +135,11 @@ static void sample(struct gg *g) {
     unsigned long long fresh = gemm_watch_reasons(&g->w, t, g->phase, mask);
     if (fresh) {
       char names[256];
-      gemm_reason_names(fresh, true, names, sizeof names);
+      kiln_nvml_clock_reasons_text(fresh, names, sizeof names);
       kiln_emit_log(g->s, KILN_SEV_WARNING,
                     "GPU %s: clocks held back by %s at %.1f s, during %s "
-                    "GEMMs",
-                    g->bus, names, t, gemm_type_name(g->phase));
+                    "GEMMs (a FAIL if it lasts %.1f s)",
+                    g->bus, names, t, gemm_type_name(g->phase), g->p.hold);
     }
   }
   unsigned mhz = 0;
@@ -319,20 +330,21 @@ static void report_watch(struct gg *g) {
     kiln_emit_diagnosis(s, KILN_DIAG_FAIL, "gpu-clock-event", g->bus,
                         "GPU %s (%s): clocks held back under GEMM load: %s",
                         g->bus, g->info.name, text);
+  else if (gemm_watch_brief_text(&g->w, text, sizeof text))
+    kiln_emit_log(s, KILN_SEV_WARNING,
+                  "GPU %s: clocks held back under GEMM load, never for "
+                  "%.1f s (not judged: brief ones are normal): %s",
+                  g->bus, g->p.hold, text);
   if (gemm_watch_drop_text(&g->w, text, sizeof text))
     kiln_emit_diagnosis(s, KILN_DIAG_FAIL, "gpu-clock-drop", g->bus,
                         "GPU %s (%s): %s", g->bus, g->info.name, text);
-  unsigned long long normal = g->w.seen;
-  for (int i = 0; i < GEMM_NREASONS; i++)
-    if (gemm_reasons[i].fail)
-      normal &= ~gemm_reasons[i].bit;
-  gemm_reason_names(normal, false, text, sizeof text);
+  unsigned long long normal = g->w.seen & ~KILN_NVML_CLOCKS_PROTECTING;
+  kiln_nvml_clock_reasons_text(normal, text, sizeof text);
   kiln_emit_log(s, KILN_SEV_INFO,
                 "GPU %s: %zu clock samples under load, SM clock %u MHz at "
                 "the lowest (maximum %u MHz); other clock event reasons "
                 "seen: %s%s",
-                g->bus, g->w.clock_samples, g->w.min_mhz, g->w.max_mhz,
-                text[0] ? text : "none",
+                g->bus, g->w.clock_samples, g->w.min_mhz, g->w.max_mhz, text,
                 normal & KILN_NVML_CLOCKS_SW_POWER_CAP
                     ? " (the power cap is normal under full GEMM load)"
                     : "");
@@ -373,7 +385,7 @@ static void run_cuda(struct kiln_step *s, const struct params *p) {
                 g.info.sms, g.info.cublas, g.info.cublas_version, p->size,
                 p->size, list, (unsigned long long)p->seed);
   open_watch(&g);
-  gemm_watch_init(&g.w, p->clock_share, DROP_HOLD);
+  gemm_watch_init(&g.w, p->clock_share, DROP_HOLD, p->hold);
 
   /* gpu.sdc: BF16's result, else the first type's. */
   int inject_at = -1;
@@ -446,6 +458,10 @@ static const struct kiln_param_spec params[] = {
      "SM clock under this share of the GPU's maximum SM clock for two "
      "samples in a row under load is a clock drop (FAIL)",
      .kind = KILN_PARAM_SHARE},
+    {"hold", "2s",
+     "HW slowdown, HW or SW thermal slowdown or HW power brake held this "
+     "long under load fails (a brief one is logged)",
+     .kind = KILN_PARAM_DURATION},
     {0},
 };
 

@@ -1,22 +1,33 @@
 /* gpu.health: each GPU's health as the driver (NVML) sees it at idle,
  * before any stress: ECC on, no pending page retirement or row remapping,
- * a valid InfoROM, nobody else on the GPU, no hardware slowdown, and the
- * PCIe link at the generation and width expected. Versions, persistence
- * and MIG mode are logged. Needs no CUDA: NVML is loaded at run time, and
- * without it the step is an ERROR with the loader's reason. */
+ * a valid InfoROM, nobody else on the GPU, no slowdown of the GPU
+ * protecting itself held for `hold` seconds, the NVSwitch fabric
+ * registered (HGX), and the PCIe link at the generation and width
+ * expected. Versions, persistence and MIG mode are logged. Needs no CUDA:
+ * NVML is loaded at run time, and without it the step is an ERROR with the
+ * loader's reason. It runs in a phase of its own before any module opens
+ * a CUDA context (every built-in profile), which would show as another
+ * process on the GPU and change its P-state. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "kiln/gpu_access.h"
 #include "kiln/module.h"
 #include "kiln/nvml.h"
 #include "kiln/plan.h"
+#include "kiln/profile.h"
 #include "kiln/result.h"
 #include "kiln/step.h"
 
 #define UNSUPPORTED "not supported by this driver"
+/* A protecting clock-event reason seen at idle is sampled this many times
+ * over `hold` seconds, the first included. */
+#define HOLD_SAMPLES 5
+#define MAX_HOLD_S 60.0
 
 struct gpu {
   struct kiln_step *s;
@@ -250,60 +261,124 @@ static void check_processes(struct gpu *g) {
                         pids[0] ? " (pid " : "", pids, pids[0] ? ")" : "");
 }
 
-struct reason {
-  unsigned long long bit;
-  const char *name;
-  bool fail;
-};
-
-static const struct reason reasons[] = {
-    {KILN_NVML_CLOCKS_GPU_IDLE, "GPU idle", false},
-    {KILN_NVML_CLOCKS_APPLICATIONS_SETTING, "applications clocks setting",
-     false},
-    {KILN_NVML_CLOCKS_SW_POWER_CAP, "SW power cap", false},
-    {KILN_NVML_CLOCKS_HW_SLOWDOWN, "HW slowdown", true},
-    {KILN_NVML_CLOCKS_SYNC_BOOST, "sync boost", false},
-    {KILN_NVML_CLOCKS_SW_THERMAL, "SW thermal slowdown", true},
-    {KILN_NVML_CLOCKS_HW_THERMAL, "HW thermal slowdown", true},
-    {KILN_NVML_CLOCKS_HW_POWER_BRAKE, "HW power brake slowdown", true},
-    {KILN_NVML_CLOCKS_DISPLAY_SETTING, "display clock setting", false},
-};
-
-/* Returns the reasons mask (0 when unknown). */
-static unsigned long long check_clock_events(struct gpu *g) {
+/* Reads the reasons; false (logged) when NVML cannot. */
+static bool read_reasons(struct gpu *g, unsigned long long *mask) {
+  *mask = 0;
   if (!g->nv->device_get_clocks_event_reasons) {
     kiln_emit_log(g->s, KILN_SEV_INFO, "GPU %s: clock event reasons: %s",
                   g->bus, UNSUPPORTED);
-    return 0;
+    return false;
   }
-  unsigned long long mask = 0;
-  kiln_nvml_return rc = g->nv->device_get_clocks_event_reasons(g->dev, &mask);
+  kiln_nvml_return rc = g->nv->device_get_clocks_event_reasons(g->dev, mask);
   if (rc != KILN_NVML_SUCCESS) {
     kiln_emit_log(g->s, KILN_SEV_INFO, "GPU %s: clock event reasons: %s",
                   g->bus, err(g, rc));
+    return false;
+  }
+  return true;
+}
+
+static void sleep_s(double s) {
+  struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+    ;
+}
+
+/* The GPU protecting itself at idle (HW slowdown, thermal, power brake)
+ * fails only when held: a reason seen is sampled HOLD_SAMPLES times over
+ * `hold` seconds and must show in every sample. Returns the first sample's
+ * mask (0 when unknown). */
+static unsigned long long check_clock_events(struct gpu *g, double hold) {
+  unsigned long long mask;
+  if (!read_reasons(g, &mask))
     return 0;
+  char all[256];
+  kiln_nvml_clock_reasons_text(mask, all, sizeof all);
+  kiln_emit_log(g->s, KILN_SEV_INFO, "GPU %s: clock event reasons 0x%llx (%s)",
+                g->bus, mask, all);
+  struct kiln_nvml_hold h;
+  kiln_nvml_hold_init(&h, KILN_NVML_CLOCKS_PROTECTING, hold);
+  kiln_nvml_hold_feed(&h, 0, mask);
+  if (!(mask & KILN_NVML_CLOCKS_PROTECTING))
+    return mask;
+  unsigned long long seen = mask & KILN_NVML_CLOCKS_PROTECTING;
+  unsigned samples = 1, with = 1;
+  if (!h.held) {
+    kiln_nvml_clock_reasons_text(seen, all, sizeof all);
+    kiln_emit_log(g->s, KILN_SEV_WARNING,
+                  "GPU %s: %s at idle: sampling it over %.1f s (a brief one "
+                  "is normal: power-excursion protection, P-state changes)",
+                  g->bus, all, hold);
   }
-  char all[256] = "", bad[256] = "";
-  size_t na = 0, nb = 0;
-  for (size_t i = 0; i < sizeof reasons / sizeof reasons[0]; i++) {
-    if (!(mask & reasons[i].bit))
+  /* Nominal sample times, not the clock's: the verdict depends on what
+   * the samples show, not on how long a sleep took. */
+  for (int i = 1; i < HOLD_SAMPLES && !h.held; i++) {
+    sleep_s(hold / (HOLD_SAMPLES - 1));
+    kiln_emit_progress(g->s, 0.5);
+    unsigned long long m;
+    if (!read_reasons(g, &m))
       continue;
-    int w = snprintf(all + na, sizeof all - na, "%s%s", na ? ", " : "",
-                     reasons[i].name);
-    na += w > 0 && (size_t)w < sizeof all - na ? (size_t)w : 0;
-    if (reasons[i].fail) {
-      w = snprintf(bad + nb, sizeof bad - nb, "%s%s", nb ? ", " : "",
-                   reasons[i].name);
-      nb += w > 0 && (size_t)w < sizeof bad - nb ? (size_t)w : 0;
-    }
+    samples++;
+    with += (m & KILN_NVML_CLOCKS_PROTECTING) != 0;
+    seen |= m & KILN_NVML_CLOCKS_PROTECTING;
+    kiln_nvml_hold_feed(&h, hold * i / (HOLD_SAMPLES - 1), m);
   }
-  kiln_emit_log(g->s, KILN_SEV_INFO, "GPU %s: clock event reasons 0x%llx%s%s%s",
-                g->bus, mask, na ? " (" : " (none)", all, na ? ")" : "");
-  if (nb)
+  if (h.held) {
+    kiln_nvml_clock_reasons_text(h.first_bits, all, sizeof all);
     kiln_emit_diagnosis(g->s, KILN_DIAG_FAIL, "gpu-clock-slowdown", g->bus,
-                        "GPU %s (%s): clocks slowed at idle: %s", g->bus,
-                        g->name, bad);
+                        "GPU %s (%s): clocks slowed at idle: %s held for "
+                        "%.1f s (%u sample%s in a row; allowed: under %.1f s)",
+                        g->bus, g->name, all, h.first_for, h.first_samples,
+                        h.first_samples == 1 ? "" : "s", hold);
+  } else {
+    kiln_nvml_clock_reasons_text(seen, all, sizeof all);
+    kiln_emit_log(g->s, KILN_SEV_WARNING,
+                  "GPU %s: %s at idle in %u of %u samples over %.1f s, not "
+                  "held: not judged",
+                  g->bus, all, with, samples, hold);
+  }
   return mask;
+}
+
+/* HGX: the GPU's registration with the NVSwitch fabric (the fabric
+ * manager's work), where the driver can tell; a GPU without NVSwitch
+ * answers NOT_SUPPORTED and is only logged. */
+static void check_fabric(struct gpu *g) {
+  if (!g->nv->device_get_gpu_fabric_info_v &&
+      !g->nv->device_get_gpu_fabric_info) {
+    kiln_emit_log(g->s, KILN_SEV_INFO, "GPU %s: NVSwitch fabric state: %s",
+                  g->bus, UNSUPPORTED);
+    return;
+  }
+  unsigned state;
+  kiln_nvml_return status;
+  kiln_nvml_return rc = kiln_nvml_gpu_fabric(g->nv, g->dev, &state, &status);
+  if (rc == KILN_NVML_ERROR_NOT_SUPPORTED ||
+      (rc == KILN_NVML_SUCCESS &&
+       state == KILN_NVML_GPU_FABRIC_STATE_NOT_SUPPORTED)) {
+    kiln_emit_log(g->s, KILN_SEV_INFO,
+                  "GPU %s: no NVSwitch fabric (not supported on this GPU)",
+                  g->bus);
+    return;
+  }
+  if (rc != KILN_NVML_SUCCESS) {
+    kiln_step_error(g->s, "GPU %s: NVSwitch fabric state: %s", g->bus,
+                    err(g, rc));
+    return;
+  }
+  if (state != KILN_NVML_GPU_FABRIC_STATE_COMPLETED)
+    kiln_emit_diagnosis(g->s, KILN_DIAG_FAIL, "gpu-fabric", g->bus,
+                        "GPU %s (%s): NVSwitch fabric registration %s, "
+                        "expected completed (fabric manager not running?)",
+                        g->bus, g->name, kiln_nvml_fabric_state_name(state));
+  else if (status != KILN_NVML_SUCCESS)
+    kiln_emit_diagnosis(g->s, KILN_DIAG_FAIL, "gpu-fabric", g->bus,
+                        "GPU %s (%s): NVSwitch fabric registration failed: "
+                        "%s (fabric manager not running?)",
+                        g->bus, g->name, err(g, status));
+  else
+    kiln_emit_log(g->s, KILN_SEV_INFO,
+                  "GPU %s: NVSwitch fabric registration completed", g->bus);
 }
 
 /* The expected value: the parameter, or "max" for what the link allows. */
@@ -402,9 +477,25 @@ static void measure_thermal_power(struct gpu *g) {
                   g->bus, limit / 1000.0);
 }
 
+/* The hold parameter, checked before anything else: false after ending
+ * the step as ERROR. */
+static bool read_hold(struct kiln_step *s, double *hold) {
+  const char *v = kiln_step_param(s, "hold");
+  if (kiln_duration_parse(v, hold) == 0 && *hold <= MAX_HOLD_S)
+    return true;
+  kiln_step_error(s,
+                  "parameter hold = '%s': expected a duration up to %.0f s "
+                  "(2s, 0.5s)",
+                  v ? v : "", MAX_HOLD_S);
+  return false;
+}
+
 static void gpu_health_run(struct kiln_step *s) {
   char why[512];
   struct gpu g = {.s = s, .bus = kiln_step_target(s)};
+  double hold;
+  if (!read_hold(s, &hold))
+    return;
   g.nv = kiln_nvml_open(why, sizeof why);
   if (!g.nv) {
     /* The GPU is on the bus (else no step): no NVML is an ERROR. */
@@ -434,9 +525,12 @@ static void gpu_health_run(struct kiln_step *s) {
   check_remapped_rows(&g);
   check_inforom(&g);
   check_processes(&g);
+  check_fabric(&g);
   kiln_emit_progress(s, 0.5);
-  unsigned long long mask = check_clock_events(&g);
-  check_pcie(&g, mask);
+  unsigned long long mask =
+      kiln_step_ended(s) ? 0 : check_clock_events(&g, hold);
+  if (!kiln_step_ended(s))
+    check_pcie(&g, mask);
   if (!kiln_step_ended(s)) {
     measure_thermal_power(&g);
     kiln_emit_progress(s, 1.0);
@@ -462,13 +556,18 @@ static const struct kiln_param_spec gpu_health_params[] = {
     {"pcie_width", "max",
      "expected PCIe lanes, or max: the most the GPU and slot report",
      .kind = KILN_PARAM_INTEGER, .words = "max", .min = 1, .max = 64},
+    {"hold", "2s",
+     "HW slowdown, HW or SW thermal slowdown or HW power brake at idle "
+     "fails when held this long (sampled 5 times over it; up to 60s)",
+     .kind = KILN_PARAM_DURATION, .min = 0, .max = MAX_HOLD_S},
     {0},
 };
 
 const struct kiln_module kiln_module_gpu_health = {
     .name = "gpu.health",
     .summary = "driver-reported GPU health at idle: ECC, retired pages and "
-               "remapped rows, InfoROM, other processes, slowdowns, PCIe link",
+               "remapped rows, InfoROM, other processes, slowdowns, NVSwitch "
+               "fabric, PCIe link",
     .targets = KILN_TARGETS_GPU,
     .gpu_needs = KILN_GPU_NEEDS_DRIVER,
     .stress = false,

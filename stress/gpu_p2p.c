@@ -18,8 +18,11 @@
  * Through NVML (without it: a warning, and these checks are skipped): each
  * GPU's active NVLinks (`nvlinks`, the SKU sets nvlinks.min), and its
  * NVLink CRC (flit, data), replay and recovery counters summed over links
- * before and after the copies: a rise beyond `nvlink_errors_max` is a FAIL
- * `nvlink-errors` naming the GPU, the counter and both values. */
+ * before and after the copies. As DCGM judges them: any replay or recovery
+ * is a FAIL `nvlink-errors` naming the GPU, the counter and both values;
+ * CRC errors, which a healthy link sees now and then, are a rate,
+ * `nvlink_crc_per_s` (the SKU files of NVLink GPUs set its .max to DCGM's
+ * 100; a GPU without NVLink cannot measure it, so no profile sets it). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,9 +76,12 @@ void kiln_nvlink_snapshot(const struct kiln_nvml *nv, const char (*bus_ids)[16],
   }
 }
 
+/* Replay and recovery (indexes 2, 3 of kiln_nvlink_counter_ids), as
+ * against CRC flit and data (0, 1). */
+static bool is_replay(int counter) { return counter >= 2; }
+
 size_t kiln_nvlink_compare(const struct kiln_nvlink_gpu *before,
                            const struct kiln_nvlink_gpu *after, size_t n,
-                           unsigned long long max_increase,
                            struct kiln_nvlink_delta *out, size_t max) {
   size_t count = 0;
   for (size_t i = 0; i < n; i++)
@@ -90,7 +96,7 @@ size_t kiln_nvlink_compare(const struct kiln_nvlink_gpu *before,
             .counter = c,
             .before = before[i].err[c],
             .after = after[i].err[c],
-            .over = after[i].err[c] - before[i].err[c] > max_increase,
+            .fails = is_replay(c),
         };
       count++;
     }
@@ -112,15 +118,22 @@ double kiln_nvlink_increase(const struct kiln_nvlink_gpu *before,
   return sum;
 }
 
+double kiln_nvlink_crc_rate(const struct kiln_nvlink_gpu *before,
+                            const struct kiln_nvlink_gpu *after,
+                            double seconds) {
+  double rise = kiln_nvlink_increase(before, after, 0);
+  return rise < 0 || !(seconds > 0) ? -1 : rise / seconds;
+}
+
 void kiln_nvlink_delta_message(const struct kiln_nvlink_gpu *gpus,
-                               const struct kiln_nvlink_delta *d,
-                               unsigned long long max_increase, char *buf,
+                               const struct kiln_nvlink_delta *d, char *buf,
                                size_t n) {
   snprintf(buf, n,
            "GPU %s: NVLink %s errors rose from %llu to %llu (+%llu) during "
-           "the P2P copies; at most %llu allowed (nvlink_errors_max)",
+           "the P2P copies; %s",
            gpus[d->gpu].bus, kiln_nvlink_counter_names[d->counter], d->before,
-           d->after, d->after - d->before, max_increase);
+           d->after, d->after - d->before,
+           d->fails ? "any rise fails" : "judged as a rate (nvlink_crc_per_s)");
 }
 
 /* --- the module ----------------------------------------------------------- */
@@ -177,18 +190,18 @@ static struct kiln_nvml *nvlink_before(struct kiln_step *s,
   return nv;
 }
 
+/* seconds: since the before snapshot. */
 static void nvlink_after(struct kiln_step *s, struct kiln_nvml *nv,
                          const char (*ids)[16], size_t n,
-                         const struct kiln_nvlink_gpu *before,
-                         unsigned long long max_increase) {
+                         const struct kiln_nvlink_gpu *before, double seconds) {
   static struct kiln_nvlink_gpu after[MAX_GPUS];
   kiln_nvlink_snapshot(nv, ids, n, after);
   struct kiln_nvlink_delta d[64];
-  size_t nd = kiln_nvlink_compare(before, after, n, max_increase, d, 64);
+  size_t nd = kiln_nvlink_compare(before, after, n, d, 64);
   for (size_t k = 0; k < nd && k < 64; k++) {
     char msg[512];
-    kiln_nvlink_delta_message(after, &d[k], max_increase, msg, sizeof msg);
-    if (d[k].over)
+    kiln_nvlink_delta_message(after, &d[k], msg, sizeof msg);
+    if (d[k].fails)
       kiln_emit_diagnosis(s, KILN_DIAG_FAIL, "nvlink-errors",
                           after[d[k].gpu].bus, "%s", msg);
     else
@@ -201,8 +214,11 @@ static void nvlink_after(struct kiln_step *s, struct kiln_nvml *nv,
   for (size_t i = 0; i < n; i++) {
     double crc = kiln_nvlink_increase(&before[i], &after[i], 0);
     double replay = kiln_nvlink_increase(&before[i], &after[i], 1);
+    double rate = kiln_nvlink_crc_rate(&before[i], &after[i], seconds);
     if (crc >= 0)
       kiln_emit_measurement(s, "nvlink_crc_increase", crc, after[i].bus);
+    if (rate >= 0)
+      kiln_emit_measurement(s, "nvlink_crc_per_s", rate, after[i].bus);
     if (replay >= 0)
       kiln_emit_measurement(s, "nvlink_replay_increase", replay, after[i].bus);
   }
@@ -229,7 +245,7 @@ static void heartbeat(void *ctx) { kiln_emit_progress(ctx, 0); }
 
 static void gpu_p2p_measure(struct kiln_step *s, const char (*ids)[16],
                             size_t n, uint64_t size, long min_reps,
-                            bool require_p2p, unsigned long long errors_max) {
+                            bool require_p2p) {
   char why[512];
   struct kiln_p2p *h = NULL;
   int rc =
@@ -248,6 +264,7 @@ static void gpu_p2p_measure(struct kiln_step *s, const char (*ids)[16],
 
   static struct kiln_nvlink_gpu before[MAX_GPUS];
   struct kiln_nvml *nv = nvlink_before(s, ids, n, before);
+  double snapped = kiln_monotonic_now();
 
   size_t pairs = n * (n - 1), done = 0;
   double *bw = kiln_xcalloc(n * n, sizeof *bw);
@@ -348,7 +365,7 @@ static void gpu_p2p_measure(struct kiln_step *s, const char (*ids)[16],
   /* The counters are read after the copies even when one failed: errors
    * that rose before the failure are worth knowing. */
   if (nv) {
-    nvlink_after(s, nv, ids, n, before, errors_max);
+    nvlink_after(s, nv, ids, n, before, kiln_monotonic_now() - snapped);
     kiln_nvml_close(nv);
   }
   if (!kiln_step_ended(s))
@@ -364,11 +381,10 @@ static void gpu_p2p_measure(struct kiln_step *s, const char (*ids)[16],
 
 static void gpu_p2p_run(struct kiln_step *s) {
   uint64_t size;
-  long min_reps, errors_max;
+  long min_reps;
   bool require_p2p;
   if (!kiln_step_param_bytes(s, "size", 0, &size) ||
-      !kiln_step_param_long(s, "min_reps", &min_reps) ||
-      !kiln_step_param_long(s, "nvlink_errors_max", &errors_max))
+      !kiln_step_param_long(s, "min_reps", &min_reps))
     return;
   const char *req = kiln_step_param(s, "require_p2p");
   if (!kiln_xfer_parse_bool(req, &require_p2p)) {
@@ -385,11 +401,6 @@ static void gpu_p2p_run(struct kiln_step *s) {
     kiln_step_error(s, "parameter min_reps = %ld is below 1", min_reps);
     return;
   }
-  if (errors_max < 0) {
-    kiln_step_error(s, "parameter nvlink_errors_max = %ld is negative",
-                    errors_max);
-    return;
-  }
   static char ids[MAX_GPUS][16];
   size_t n = kiln_gpu_enumerate(ids, MAX_GPUS);
   if (n < 2) {
@@ -398,8 +409,7 @@ static void gpu_p2p_run(struct kiln_step *s) {
   }
 #if KILN_HAVE_CUDA
   kiln_emit_progress(s, 0);
-  gpu_p2p_measure(s, (const char(*)[16])ids, n, size, min_reps, require_p2p,
-                  (unsigned long long)errors_max);
+  gpu_p2p_measure(s, (const char(*)[16])ids, n, size, min_reps, require_p2p);
 #else
   /* Planned only for a GPU on the bus, which this build cannot drive. */
   kiln_step_error(s, "this kiln was built without CUDA");
@@ -417,10 +427,6 @@ static const struct kiln_param_spec params[] = {
      "yes: a pair without direct peer access is a FAIL (p2p-no-peer), not "
      "just measured through the host",
      .kind = KILN_PARAM_BOOL},
-    {"nvlink_errors_max", "0",
-     "largest allowed rise of any one NVLink error counter (CRC flit, CRC "
-     "data, replay, recovery) of a GPU during the copies",
-     .kind = KILN_PARAM_INTEGER, .min = 0, .max = INFINITY},
     {0},
 };
 
@@ -435,8 +441,12 @@ static const struct kiln_measurement_spec measurements[] = {
     {"nvlink_crc_increase", "",
      "rise of a GPU's NVLink CRC flit + CRC data error counts during the "
      "copies"},
+    {"nvlink_crc_per_s", "/s",
+     "a GPU's NVLink CRC flit + data errors per second during the copies; "
+     "set .max (DCGM: 100, in the SKU files of NVLink GPUs)"},
     {"nvlink_replay_increase", "",
-     "rise of a GPU's NVLink replay + recovery counts during the copies"},
+     "rise of a GPU's NVLink replay + recovery counts during the copies "
+     "(any rise also FAILs the step)"},
     {NULL, NULL, NULL},
 };
 

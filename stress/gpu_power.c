@@ -13,9 +13,11 @@
  *     for (clocks held down, a power delivery fault, a wrong limit);
  *   - a thermal slowdown (HW thermal, SW thermal, HW slowdown) held for
  *     `hold` seconds or more is a FAIL `gpu-thermal-throttle`;
- *   - a HW power brake in any sample is a FAIL `gpu-power-brake`.
+ *   - a HW power brake held for `hold` is a FAIL `gpu-power-brake`.
  *
- * The SW power cap is the expected state at full load and only logged.
+ * Shorter ones are logged: NVML says HW slowdown also fires briefly on
+ * power-excursion protection and P-state changes. The SW power cap is the
+ * expected state at full load and only logged.
  * The judging is host C (power_judge.c), tested without a GPU. Without
  * NVML the step cannot judge: an ERROR before it loads the GPU.
  *
@@ -124,8 +126,8 @@ static const struct kiln_param_spec params[] = {
     {"warmup", "5s", "ramp-up at the start of the load left out of judging",
      .kind = KILN_PARAM_DURATION},
     {"hold", "2s",
-     "a thermal slowdown (HW thermal, SW thermal, HW slowdown) held this "
-     "long fails",
+     "a thermal slowdown (HW thermal, SW thermal, HW slowdown) or HW power "
+     "brake held this long fails (a brief one is logged)",
      .kind = KILN_PARAM_DURATION},
     {0},
 };

@@ -22,84 +22,40 @@
 #define ENERGY_MIN_SPAN 0.5
 #define ENERGY_AGREE 0.25
 
-static const struct {
-  unsigned long long bit;
-  const char *name;
-} reason_names[] = {
-    {KILN_NVML_CLOCKS_GPU_IDLE, "GPU idle"},
-    {KILN_NVML_CLOCKS_APPLICATIONS_SETTING, "applications clocks setting"},
-    {KILN_NVML_CLOCKS_SW_POWER_CAP, "SW power cap"},
-    {KILN_NVML_CLOCKS_HW_SLOWDOWN, "HW slowdown"},
-    {KILN_NVML_CLOCKS_SYNC_BOOST, "sync boost"},
-    {KILN_NVML_CLOCKS_SW_THERMAL, "SW thermal slowdown"},
-    {KILN_NVML_CLOCKS_HW_THERMAL, "HW thermal slowdown"},
-    {KILN_NVML_CLOCKS_HW_POWER_BRAKE, "HW power brake slowdown"},
-    {KILN_NVML_CLOCKS_DISPLAY_SETTING, "display clock setting"},
-};
-
-void kiln_power_reasons_text(unsigned long long mask, char *buf, size_t n) {
-  if (n == 0)
-    return;
-  buf[0] = '\0';
-  size_t used = 0;
-  unsigned long long known = 0;
-  for (size_t i = 0; i < sizeof reason_names / sizeof *reason_names; i++) {
-    known |= reason_names[i].bit;
-    if (!(mask & reason_names[i].bit))
-      continue;
-    int w = snprintf(buf + used, n - used, "%s%s", used ? ", " : "",
-                     reason_names[i].name);
-    if (w < 0 || (size_t)w >= n - used)
-      return;
-    used += (size_t)w;
-  }
-  if (mask & ~known)
-    snprintf(buf + used, n - used, "%sother (0x%llx)", used ? ", " : "",
-             mask & ~known);
-  else if (!mask)
-    snprintf(buf, n, "none");
-}
+/* The GPU protecting itself for heat or a power excursion, apart from the
+ * power brake, which has its own diagnosis. */
+#define THERMAL_REASONS                                                        \
+  (KILN_NVML_CLOCKS_PROTECTING & ~KILN_NVML_CLOCKS_HW_POWER_BRAKE)
 
 static bool usable(double x) { return isfinite(x); }
 
-/* A run of samples with some of a set of reasons. */
+/* A run of samples with some of a set of reasons (the NVML layer's hold),
+ * and its highest temperature. */
 struct track {
-  bool active, counted, recording;
-  double since;
-  unsigned long long bits;
+  struct kiln_nvml_hold h;
   double temp_max;
 };
 
 static void track_feed(struct track *tr, struct kiln_power_episode *ep,
-                       unsigned long long bits, double t, double temp,
-                       double hold) {
-  if (!bits) {
-    tr->active = tr->counted = tr->recording = false;
+                       unsigned long long reasons, double t, double temp) {
+  bool was_active = tr->h.active;
+  kiln_nvml_hold_feed(&tr->h, t, reasons);
+  if (!tr->h.active)
     return;
-  }
-  if (!tr->active) {
-    *tr = (struct track){.active = true, .since = t, .temp_max = NAN};
-  }
-  tr->bits |= bits;
+  if (!was_active)
+    tr->temp_max = NAN;
   if (usable(temp) && !(tr->temp_max >= temp))
     tr->temp_max = temp;
-  double held = t - tr->since;
-  if (!(held >= hold))
-    return;
-  if (!tr->counted) {
-    tr->counted = true;
-    ep->count++;
-    if (!ep->fired) {
-      ep->fired = true;
-      tr->recording = true;
-    }
-  }
-  if (tr->recording) {
-    ep->since = tr->since;
-    ep->held = held;
-    ep->reasons = tr->bits;
+  if (tr->h.in_first)
     ep->temp_max_c = tr->temp_max;
-  }
+}
+
+static void track_end(const struct track *tr, struct kiln_power_episode *ep) {
+  ep->fired = tr->h.held > 0;
+  ep->count = tr->h.held;
+  ep->since = tr->h.first_since;
+  ep->held = tr->h.first_for;
+  ep->reasons = tr->h.first_bits;
 }
 
 /* The energy counter's mean over the judged samples, or NaN with the
@@ -153,7 +109,9 @@ void kiln_power_judge(const struct kiln_power_sample *samples, size_t n,
   double sum_p = 0, sum_l = 0, sum_clk = 0;
   size_t n_l = 0, n_clk = 0;
   double t_first = NAN, t_last = NAN;
-  struct track thermal = {0}, brake = {0};
+  struct track thermal, brake;
+  kiln_nvml_hold_init(&thermal.h, THERMAL_REASONS, cfg->hold);
+  kiln_nvml_hold_init(&brake.h, KILN_NVML_CLOCKS_HW_POWER_BRAKE, cfg->hold);
   for (size_t i = 0; i < n; i++) {
     const struct kiln_power_sample *s = &samples[i];
     if (!usable(s->t))
@@ -191,13 +149,11 @@ void kiln_power_judge(const struct kiln_power_sample *samples, size_t n,
     v->reasons_seen |= s->reasons;
     if (s->reasons & KILN_NVML_CLOCKS_SW_POWER_CAP)
       v->n_power_cap++;
-    track_feed(&thermal, &v->thermal, s->reasons & KILN_POWER_THERMAL_REASONS,
-               s->t, s->temp_c, cfg->hold);
-    /* A power brake is the system's alarm, not a control loop: any
-     * sample of it fails. */
-    track_feed(&brake, &v->brake, s->reasons & KILN_NVML_CLOCKS_HW_POWER_BRAKE,
-               s->t, s->temp_c, 0);
+    track_feed(&thermal, &v->thermal, s->reasons, s->t, s->temp_c);
+    track_feed(&brake, &v->brake, s->reasons, s->t, s->temp_c);
   }
+  track_end(&thermal, &v->thermal);
+  track_end(&brake, &v->brake);
   if (v->n_power)
     v->sample_mean_w = sum_p / (double)v->n_power;
   if (n_l)
@@ -409,26 +365,33 @@ static void emit_verdict(struct run *r, const struct kiln_power_verdict *v) {
                   "GPU %s: SW power cap active in %zu of %zu samples (the "
                   "expected state at full load)",
                   bus, v->n_power_cap, v->n_reasons);
-  unsigned long long other =
-      v->reasons_seen &
-      ~(KILN_NVML_CLOCKS_SW_POWER_CAP | KILN_POWER_THERMAL_REASONS |
-        KILN_NVML_CLOCKS_HW_POWER_BRAKE);
+  unsigned long long other = v->reasons_seen & ~(KILN_NVML_CLOCKS_SW_POWER_CAP |
+                                                 KILN_NVML_CLOCKS_PROTECTING);
   if (other) {
-    kiln_power_reasons_text(other, text, sizeof text);
+    kiln_nvml_clock_reasons_text(other, text, sizeof text);
     kiln_emit_log(s, KILN_SEV_WARNING,
                   "GPU %s: clock event reasons under load: %s", bus, text);
   }
-  unsigned long long warm =
-      v->warmup_reasons &
-      (KILN_POWER_THERMAL_REASONS | KILN_NVML_CLOCKS_HW_POWER_BRAKE);
+  unsigned long long warm = v->warmup_reasons & KILN_NVML_CLOCKS_PROTECTING;
   if (warm) {
-    kiln_power_reasons_text(warm, text, sizeof text);
+    kiln_nvml_clock_reasons_text(warm, text, sizeof text);
     kiln_emit_log(s, KILN_SEV_WARNING,
                   "GPU %s: during the %.1f s warmup (not judged): %s", bus,
                   r->cfg.warmup, text);
   }
+  unsigned long long brief =
+      v->reasons_seen & KILN_NVML_CLOCKS_PROTECTING &
+      ~(v->thermal.fired ? THERMAL_REASONS : 0) &
+      ~(v->brake.fired ? KILN_NVML_CLOCKS_HW_POWER_BRAKE : 0);
+  if (brief) {
+    kiln_nvml_clock_reasons_text(brief, text, sizeof text);
+    kiln_emit_log(s, KILN_SEV_WARNING,
+                  "GPU %s: %s under load, never for %.1f s (not judged: "
+                  "brief ones are normal)",
+                  bus, text, r->cfg.hold);
+  }
   if (v->thermal.fired) {
-    kiln_power_reasons_text(v->thermal.reasons, text, sizeof text);
+    kiln_nvml_clock_reasons_text(v->thermal.reasons, text, sizeof text);
     char temp[48] = "";
     if (isfinite(v->thermal.temp_max_c))
       snprintf(temp, sizeof temp, ", up to %.0f C", v->thermal.temp_max_c);
@@ -442,11 +405,12 @@ static void emit_verdict(struct run *r, const struct kiln_power_verdict *v) {
   if (v->brake.fired)
     kiln_emit_diagnosis(s, KILN_DIAG_FAIL, "gpu-power-brake", bus,
                         "GPU %s (%s): HW power brake slowdown at %.1f s into "
-                        "the load (for %.1f s; %u episode%s): the system "
-                        "asserted the GPU's power brake (power supply or "
-                        "board power alarm)",
+                        "the load for %.1f s (allowed: under %.1f s; %u "
+                        "episode%s): the system asserted the GPU's power "
+                        "brake (power supply or board power alarm)",
                         bus, r->name, v->brake.since, v->brake.held,
-                        v->brake.count, v->brake.count == 1 ? "" : "s");
+                        r->cfg.hold, v->brake.count,
+                        v->brake.count == 1 ? "" : "s");
   if (v->power_low) {
     char clock[64] = "";
     if (isfinite(v->sm_mhz_mean))

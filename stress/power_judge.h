@@ -27,14 +27,9 @@ struct kiln_power_sample {
   unsigned long long energy_mj; /* total energy since the driver loaded */
 };
 
-/* The reasons that slow a GPU for heat: FAIL when held for `hold`. */
-#define KILN_POWER_THERMAL_REASONS                                             \
-  (KILN_NVML_CLOCKS_HW_THERMAL | KILN_NVML_CLOCKS_SW_THERMAL |                 \
-   KILN_NVML_CLOCKS_HW_SLOWDOWN)
-
 struct kiln_power_config {
   double warmup; /* seconds from the load's start left out of judging */
-  double hold;   /* thermal reasons held this long (or longer) fail */
+  double hold;   /* protecting reasons held this long (or longer) fail */
   double share;  /* mean power at least share x limit, in (0, 1] */
 };
 
@@ -74,18 +69,16 @@ struct kiln_power_verdict {
   unsigned long long reasons_seen;   /* OR of the judged samples' reasons */
   unsigned long long warmup_reasons; /* OR during the warmup */
   bool power_low;                    /* mean_w < share x limit_w */
-  struct kiln_power_episode thermal; /* KILN_POWER_THERMAL_REASONS, hold */
-  struct kiln_power_episode brake;   /* HW power brake: any sample */
+  /* KILN_NVML_CLOCKS_PROTECTING, held for the hold: the thermal ones and
+   * HW slowdown, and the HW power brake apart */
+  struct kiln_power_episode thermal;
+  struct kiln_power_episode brake;
 };
 
 /* Judges samples (in time order) under cfg. */
 void kiln_power_judge(const struct kiln_power_sample *samples, size_t n,
                       const struct kiln_power_config *cfg,
                       struct kiln_power_verdict *v);
-
-/* Names of the reasons in mask, comma-separated ("SW thermal slowdown, HW
- * slowdown"); "none" for 0. */
-void kiln_power_reasons_text(unsigned long long mask, char *buf, size_t n);
 
 /* Checks the parameters against the step's duration: false with the
  * reason in why. The load must outlast the warmup by a second at least. */

@@ -121,26 +121,33 @@ struct kiln_nvlink_delta {
   size_t gpu;  /* index into the snapshots */
   int counter; /* index into kiln_nvlink_counter_* */
   unsigned long long before, after;
-  bool over; /* rose by more than the allowed increase */
+  bool fails; /* a replay or recovery counter: any rise fails */
 };
 
 /* Every counter read both times that rose from before to after (a counter
  * that went down, as after a driver reload, counts as no rise), up to max
- * into out; over is set where the rise exceeds max_increase. Returns how
- * many rose (may exceed max). */
+ * into out. As DCGM does, a replay or recovery rise fails at once (fails
+ * set); CRC errors are judged as a rate (kiln_nvlink_crc_rate). Returns
+ * how many rose (may exceed max). */
 size_t kiln_nvlink_compare(const struct kiln_nvlink_gpu *before,
                            const struct kiln_nvlink_gpu *after, size_t n,
-                           unsigned long long max_increase,
                            struct kiln_nvlink_delta *out, size_t max);
 /* The rise of the counters in group over GPU gpu: group 0 is CRC (flit +
  * data), 1 replay + recovery. -1 when neither snapshot read any of them. */
 double kiln_nvlink_increase(const struct kiln_nvlink_gpu *before,
                             const struct kiln_nvlink_gpu *after, int group);
-/* "GPU 0000:1b:00.0: NVLink CRC flit errors rose from 5 to 9 (+4) during
- * the P2P copies; at most 0 allowed" */
+/* CRC errors (flit + data) per second over seconds between the two
+ * snapshots; -1 when neither counter was read both times or seconds is
+ * not positive. gpu.p2p emits it as nvlink_crc_per_s, whose limit (DCGM:
+ * 100 a second) the SKU files of NVLink GPUs set. */
+double kiln_nvlink_crc_rate(const struct kiln_nvlink_gpu *before,
+                            const struct kiln_nvlink_gpu *after,
+                            double seconds);
+/* "GPU 0000:1b:00.0: NVLink replay errors rose from 5 to 9 (+4) during
+ * the P2P copies; any rise fails", or for CRC "...; judged as a rate
+ * (nvlink_crc_per_s)". */
 void kiln_nvlink_delta_message(const struct kiln_nvlink_gpu *gpus,
-                               const struct kiln_nvlink_delta *d,
-                               unsigned long long max_increase, char *buf,
+                               const struct kiln_nvlink_delta *d, char *buf,
                                size_t n);
 
 #ifdef __cplusplus

@@ -8,6 +8,7 @@
 #ifndef KILN_NVML_H
 #define KILN_NVML_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* nvmlReturn_t: an enum in NVML, an int in its ABI. */
@@ -88,6 +89,90 @@ enum { KILN_NVML_VOLATILE_ECC = 0, KILN_NVML_AGGREGATE_ECC = 1 };
 #define KILN_NVML_CLOCKS_HW_THERMAL 0x40ULL
 #define KILN_NVML_CLOCKS_HW_POWER_BRAKE 0x80ULL
 #define KILN_NVML_CLOCKS_DISPLAY_SETTING 0x100ULL
+
+/* The reasons that mean the GPU is protecting itself: clocks slowed for
+ * heat (HW or SW thermal), for a power excursion or an external signal
+ * (HW slowdown), or by the system's power brake. NVML says HW slowdown
+ * also fires for a moment on power-excursion protection and P-state
+ * changes, so these are judged held (struct kiln_nvml_hold), never on one
+ * sample. The others (idle, power cap, application clocks...) are the GPU
+ * running as set. */
+#define KILN_NVML_CLOCKS_PROTECTING                                            \
+  (KILN_NVML_CLOCKS_HW_SLOWDOWN | KILN_NVML_CLOCKS_SW_THERMAL |                \
+   KILN_NVML_CLOCKS_HW_THERMAL | KILN_NVML_CLOCKS_HW_POWER_BRAKE)
+
+/* Every clock-event reason kiln knows, in bit order: one table for every
+ * module and the telemetry. */
+struct kiln_nvml_clock_reason {
+  unsigned long long bit; /* KILN_NVML_CLOCKS_* */
+  const char *name;       /* "HW slowdown" */
+  bool protecting;        /* in KILN_NVML_CLOCKS_PROTECTING */
+};
+#define KILN_NVML_CLOCK_REASONS 9
+extern const struct kiln_nvml_clock_reason
+    kiln_nvml_clock_reasons[KILN_NVML_CLOCK_REASONS];
+
+/* The names of the reasons in mask, in bit order, ", "-separated, bits
+ * the table lacks as "other (0x...)"; "none" for 0. Truncated, always
+ * terminated, when out is short. */
+void kiln_nvml_clock_reasons_text(unsigned long long mask, char *out, size_t n);
+
+/* Whether reasons were held, over samples fed in time order. A run is the
+ * consecutive samples that each show at least one watched reason (a sample
+ * without any ends it; an unread sample is not fed, and neither extends
+ * nor ends it). A run has held once its last sample is `hold` seconds or
+ * more after its first: with hold 0, one sample. */
+struct kiln_nvml_hold {
+  unsigned long long watch; /* the reasons watched */
+  double hold;              /* seconds */
+  /* the current run */
+  bool active, counted;
+  bool in_first; /* it is the first run that held */
+  double since;
+  unsigned long long bits; /* watched reasons seen in it */
+  unsigned samples;
+  /* runs that held: how many, and the first (kept up while it lasts) */
+  unsigned held;
+  double first_since, first_for;
+  unsigned long long first_bits;
+  unsigned first_samples;
+};
+void kiln_nvml_hold_init(struct kiln_nvml_hold *h, unsigned long long watch,
+                         double hold);
+/* One sample at t seconds. True when the current run has just held. */
+bool kiln_nvml_hold_feed(struct kiln_nvml_hold *h, double t,
+                         unsigned long long reasons);
+
+/* NVSwitch fabric registration (HGX): nvmlGpuFabricState_t, an unsigned
+ * char in NVML's structs. */
+enum {
+  KILN_NVML_GPU_FABRIC_STATE_NOT_SUPPORTED = 0,
+  KILN_NVML_GPU_FABRIC_STATE_NOT_STARTED = 1,
+  KILN_NVML_GPU_FABRIC_STATE_IN_PROGRESS = 2,
+  KILN_NVML_GPU_FABRIC_STATE_COMPLETED = 3,
+};
+#define KILN_NVML_GPU_FABRIC_UUID_LEN 16
+/* nvmlGpuFabricInfo_t, as the unversioned nvmlDeviceGetGpuFabricInfo
+ * fills it. status is to be read only once state is COMPLETED. */
+struct kiln_nvml_gpu_fabric_info {
+  unsigned char cluster_uuid[KILN_NVML_GPU_FABRIC_UUID_LEN];
+  kiln_nvml_return status;
+  unsigned int clique_id;
+  unsigned char state;
+};
+/* nvmlGpuFabricInfo_v2_t, for nvmlDeviceGetGpuFabricInfoV with version
+ * set to KILN_NVML_GPU_FABRIC_INFO_V2 (NVML_STRUCT_VERSION: the size,
+ * and the version in the top byte). */
+struct kiln_nvml_gpu_fabric_info_v2 {
+  unsigned int version;
+  unsigned char cluster_uuid[KILN_NVML_GPU_FABRIC_UUID_LEN];
+  kiln_nvml_return status;
+  unsigned int clique_id;
+  unsigned char state;
+  unsigned int health_mask;
+};
+#define KILN_NVML_GPU_FABRIC_INFO_V2                                           \
+  ((unsigned int)(sizeof(struct kiln_nvml_gpu_fabric_info_v2) | 2u << 24))
 
 /* nvmlProcessInfo_t as the _v2 and _v3 process queries fill it. */
 struct kiln_nvml_process_info {
@@ -219,6 +304,13 @@ struct kiln_nvml {
   kiln_nvml_return (*device_get_nvlink_remote_pci_info)(
       kiln_nvml_device dev, unsigned int link, struct kiln_nvml_pci_info *pci);
 
+  /* NVSwitch fabric state: nvmlDeviceGetGpuFabricInfoV (v2 struct) and
+   * the unversioned one; use kiln_nvml_gpu_fabric(). */
+  kiln_nvml_return (*device_get_gpu_fabric_info_v)(
+      kiln_nvml_device dev, struct kiln_nvml_gpu_fabric_info_v2 *info);
+  kiln_nvml_return (*device_get_gpu_fabric_info)(
+      kiln_nvml_device dev, struct kiln_nvml_gpu_fabric_info *info);
+
   /* Events (XIDs). */
   kiln_nvml_return (*event_set_create)(kiln_nvml_event_set *set);
   kiln_nvml_return (*device_get_supported_event_types)(
@@ -266,6 +358,16 @@ kiln_nvml_return kiln_nvml_nvlink_active(const struct kiln_nvml *nv,
 kiln_nvml_return kiln_nvml_nvlink_errors(const struct kiln_nvml *nv,
                                          kiln_nvml_device dev, int counter,
                                          unsigned long long *sum);
+/* dev's NVSwitch fabric registration through the newest fabric-info call
+ * the driver has: *state (KILN_NVML_GPU_FABRIC_STATE_*) and *status (its
+ * NVML code, meaningful once COMPLETED). NVML's rc: NOT_SUPPORTED when the
+ * driver has neither call, or the GPU has no fabric (no NVSwitch). */
+kiln_nvml_return kiln_nvml_gpu_fabric(const struct kiln_nvml *nv,
+                                      kiln_nvml_device dev, unsigned *state,
+                                      kiln_nvml_return *status);
+/* "completed", "in progress", "not started", "not supported", else
+ * "unknown". */
+const char *kiln_nvml_fabric_state_name(unsigned state);
 /* NVML's "00000000:1B:00.0" as kiln's "0000:1b:00.0". */
 void kiln_nvml_bus_id(const struct kiln_nvml_pci_info *pci, char *out,
                       size_t n);

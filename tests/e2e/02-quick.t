@@ -21,11 +21,11 @@ is "quick profile passes: exit 0" "$rc" 0
 [ "$rc" -eq 0 ] || sed 's/^/#  | /' "$TEST_TMP/quick.out" | tail -30
 check_reports "$d" pass
 like "inventory.check without a spec is a SKIP saying so" "$d/results.tap" \
-  "^ok 1 - inventory.check # SKIP no station spec: give --spec FILE"
+  "^ok 2 - inventory.check # SKIP no station spec: give --spec FILE"
 like "pcie.link runs (a VM without PCIe links SKIPs with the reason)" \
-  "$d/results.tap" "^ok 2 - pcie.link( # SKIP (no PCI Express links|reading PCIe link status needs root)|$)"
+  "$d/results.tap" "^ok 3 - pcie.link( # SKIP (no PCI Express links|reading PCIe link status needs root)|$)"
 like "gpu.query is a SKIP with its reason" "$d/results.tap" \
-  "^ok 3 - gpu.query # SKIP (built without CUDA|no NVIDIA GPU found on the PCI bus|no usable CUDA device)"
+  "^ok 4 - gpu.query # SKIP (built without CUDA|no NVIDIA GPU found on the PCI bus|no usable CUDA device)"
 like "cpu.compute reports GFLOP/s per core" "$d/ocp.jsonl" \
   '"name": ?"gflops_per_core"'
 like "dram.bandwidth reports triad" "$d/ocp.jsonl" '"name": ?"triad_gbps"'

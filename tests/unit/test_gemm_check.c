@@ -340,67 +340,68 @@ static void miscompare_message(void **state) {
 
 /* ---- clocks ------------------------------------------------------------- */
 
-static void reason_names(void **state) {
-  (void)state;
-  char out[256];
-  unsigned long long f = gemm_reason_names(KILN_NVML_CLOCKS_HW_SLOWDOWN |
-                                               KILN_NVML_CLOCKS_SW_POWER_CAP,
-                                           false, out, sizeof out);
-  assert_string_equal(out, "SW power cap, HW slowdown");
-  assert_true(f == KILN_NVML_CLOCKS_HW_SLOWDOWN);
-  gemm_reason_names(KILN_NVML_CLOCKS_HW_SLOWDOWN |
-                        KILN_NVML_CLOCKS_SW_POWER_CAP,
-                    true, out, sizeof out);
-  assert_string_equal(out, "HW slowdown");
-  assert_true(gemm_reason_names(0, false, out, sizeof out) == 0);
-  assert_string_equal(out, "");
-  /* Which reasons fail under load. */
-  const unsigned long long fail =
-      KILN_NVML_CLOCKS_HW_SLOWDOWN | KILN_NVML_CLOCKS_SW_THERMAL |
-      KILN_NVML_CLOCKS_HW_THERMAL | KILN_NVML_CLOCKS_HW_POWER_BRAKE;
-  assert_true(gemm_reason_names(0x1ffULL, false, out, sizeof out) == fail);
-  assert_non_null(strstr(out, "GPU idle"));
-  assert_non_null(strstr(out, "HW power brake slowdown"));
-  assert_true(gemm_reason_names(0x1ffULL & ~fail, false, out, sizeof out) == 0);
-  /* Unknown bits are ignored; a short buffer is cut, still terminated. */
-  assert_true(gemm_reason_names(1ULL << 40, false, out, sizeof out) == 0);
-  char small[8];
-  gemm_reason_names(0x1ffULL, false, small, sizeof small);
-  assert_int_equal(strlen(small), 7);
-}
-
+/* Protecting reasons fail only when held: a one-sample blip and a reason
+ * that comes and goes pass (logged); one held for the hold fails. */
 static void watch_reasons(void **state) {
   (void)state;
   struct gemm_watch w;
   char text[512];
-  gemm_watch_init(&w, 0.5, 2);
-  assert_true(gemm_watch_reasons(&w, 1.0, KILN_GEMM_FP64,
-                                 KILN_NVML_CLOCKS_SW_POWER_CAP) == 0);
+  const unsigned long long cap = KILN_NVML_CLOCKS_SW_POWER_CAP;
+  const unsigned long long slow = KILN_NVML_CLOCKS_HW_SLOWDOWN;
+  const unsigned long long hot = KILN_NVML_CLOCKS_HW_THERMAL;
+  const unsigned long long brake = KILN_NVML_CLOCKS_HW_POWER_BRAKE;
+  gemm_watch_init(&w, 0.5, 2, 2.0);
+  assert_true(gemm_watch_reasons(&w, 0.5, KILN_GEMM_FP64, cap) == 0);
+  /* One sample of HW slowdown: warned of, not failed. */
+  assert_true(gemm_watch_reasons(&w, 1.0, KILN_GEMM_FP64, slow | cap) == slow);
+  assert_true(gemm_watch_reasons(&w, 1.5, KILN_GEMM_FP64, cap) == 0);
   assert_true(gemm_watch_fail_text(&w, text, sizeof text) == 0);
   assert_string_equal(text, "");
-  unsigned long long both =
-      KILN_NVML_CLOCKS_HW_THERMAL | KILN_NVML_CLOCKS_SW_POWER_CAP;
-  assert_true(gemm_watch_reasons(&w, 2.0, KILN_GEMM_BF16, both) ==
-              KILN_NVML_CLOCKS_HW_THERMAL);
-  assert_true(gemm_watch_reasons(&w, 3.0, KILN_GEMM_FP8, both) == 0);
-  assert_true(gemm_watch_reasons(&w, 4.0, KILN_GEMM_FP8,
-                                 KILN_NVML_CLOCKS_HW_POWER_BRAKE) ==
-              KILN_NVML_CLOCKS_HW_POWER_BRAKE);
-  assert_true(gemm_watch_fail_text(&w, text, sizeof text) ==
-              (KILN_NVML_CLOCKS_HW_THERMAL | KILN_NVML_CLOCKS_HW_POWER_BRAKE));
-  assert_non_null(strstr(text, "HW thermal slowdown (2 of 4 samples, first "
-                               "at 2.0 s, bf16 GEMMs)"));
-  assert_non_null(strstr(text, "HW power brake slowdown (1 of 4 samples, "
-                               "first at 4.0 s, fp8 GEMMs)"));
-  assert_true(w.seen == (both | KILN_NVML_CLOCKS_HW_POWER_BRAKE));
-  assert_int_equal(w.reason_samples, 4);
+  assert_true(gemm_watch_brief_text(&w, text, sizeof text) == slow);
+  assert_string_equal(text, "HW slowdown in 1 of 3 samples, first at 1.0 s "
+                            "(fp64 GEMMs)");
+  /* HW thermal every other sample for 2.5 s: never held. */
+  for (int i = 0; i <= 5; i++)
+    gemm_watch_reasons(&w, 2.0 + 0.5 * i, KILN_GEMM_FP32, i % 2 ? cap : hot);
+  assert_true(gemm_watch_fail_text(&w, text, sizeof text) == 0);
+  assert_true(gemm_watch_brief_text(&w, text, sizeof text) == (slow | hot));
+  /* HW thermal from 6.0 s to 8.0 s, over a change of type: held. */
+  assert_true(gemm_watch_reasons(&w, 6.0, KILN_GEMM_BF16, hot | cap) == 0);
+  for (int i = 1; i <= 3; i++)
+    gemm_watch_reasons(&w, 6.0 + 0.5 * i, KILN_GEMM_BF16, hot);
+  assert_true(gemm_watch_fail_text(&w, text, sizeof text) == 0);
+  gemm_watch_reasons(&w, 8.0, KILN_GEMM_FP8, hot | brake);
+  assert_true(gemm_watch_fail_text(&w, text, sizeof text) == (hot | brake));
+  assert_non_null(strstr(text, "HW thermal slowdown, HW power brake slowdown "
+                               "held for 2.0 s from 6.0 s (bf16 GEMMs, 5 "
+                               "samples in a row; allowed: under 2.0 s); 1 "
+                               "such episode; "));
+  assert_non_null(strstr(text, "HW slowdown in 1 of 14 samples, first at "
+                               "1.0 s (fp64 GEMMs)"));
+  assert_non_null(strstr(text, "HW thermal slowdown in 8 of 14 samples, "
+                               "first at 2.0 s (fp32 GEMMs)"));
+  assert_true(gemm_watch_brief_text(&w, text, sizeof text) == 0);
+  assert_string_equal(text, "");
+  /* A second held run is counted; the first stays the one described. */
+  gemm_watch_reasons(&w, 9.0, KILN_GEMM_FP8, cap);
+  for (int i = 0; i <= 4; i++)
+    gemm_watch_reasons(&w, 10.0 + 0.5 * i, KILN_GEMM_FP8, slow);
+  gemm_watch_fail_text(&w, text, sizeof text);
+  assert_non_null(strstr(text, "from 6.0 s (bf16 GEMMs"));
+  assert_non_null(strstr(text, "; 2 such episodes"));
+  assert_true(w.seen == (cap | slow | hot | brake));
+  assert_int_equal(w.reason_samples, 20);
+  /* Hold 0: one sample is enough. */
+  gemm_watch_init(&w, 0.5, 2, 0);
+  gemm_watch_reasons(&w, 1.0, KILN_GEMM_FP64, slow);
+  assert_true(gemm_watch_fail_text(&w, text, sizeof text) == slow);
 }
 
 static void watch_clock_drops(void **state) {
   (void)state;
   struct gemm_watch w;
   char text[512];
-  gemm_watch_init(&w, 0.5, 2);
+  gemm_watch_init(&w, 0.5, 2, 2.0);
   /* One low sample between good ones is no drop; at the line is not low. */
   assert_false(gemm_watch_clock(&w, 0.5, KILN_GEMM_FP64, 1900, 2000));
   assert_false(gemm_watch_clock(&w, 1.0, KILN_GEMM_FP64, 900, 0));
@@ -432,7 +433,7 @@ static void watch_without_maximum(void **state) {
   (void)state;
   struct gemm_watch w;
   char text[256];
-  gemm_watch_init(&w, 0.9, 0); /* hold 0 is taken as 1 */
+  gemm_watch_init(&w, 0.9, 0, 2.0); /* hold 0 is taken as 1 */
   assert_int_equal(w.hold, 1);
   for (int i = 0; i < 10; i++)
     assert_false(gemm_watch_clock(&w, i, KILN_GEMM_FP64, 100 + i, 0));
@@ -482,6 +483,7 @@ static void bad_parameters_are_errors(void **state) {
       {"check_every", "0", "check_every"},
       {"clock_share", "150%", "clock_share"},
       {"seed", "x", "seed"},
+      {"hold", "soon", "hold"},
   };
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
     const char *params[] = {bad[i][0], bad[i][1], NULL};
@@ -913,16 +915,26 @@ static void fake_clock_events_and_drops_fail(void **state) {
   struct captured c;
   char msg[1024];
   static const char *const bf16[] = {"types", "bf16", NULL};
-  /* HW slowdown under load. */
+  /* HW slowdown under load, held over samples 0.5 s apart: FAIL. */
   setenv("FAKE_REASONS", "0xc", 1);
-  run_fake(1.2, bf16, NULL, &c);
+  static const char *const held[] = {"types", "bf16", "hold", "0.4s", NULL};
+  run_fake(1.2, held, NULL, &c);
   assert_int_equal(harness_end_verdict(&c), KILN_PASS);
   assert_int_equal(fails_of(&c, "gpu-clock-event", msg, sizeof msg), 1);
   assert_non_null(strstr(msg, "GPU " BUS " (Fake GPU)"));
-  assert_non_null(strstr(msg, "HW slowdown ("));
+  assert_non_null(strstr(msg, "HW slowdown held for "));
   assert_non_null(strstr(msg, "bf16 GEMMs"));
   assert_null(strstr(msg, "power cap"));
   assert_int_equal(fails_of(&c, "gpu-clock-drop", NULL, 0), 0);
+  harness_free(&c);
+
+  /* The first sample only (a blip), then the power cap: logged, no FAIL. */
+  setenv("FAKE_REASONS", "0xc,0x4", 1);
+  run_fake(1.2, bf16, NULL, &c);
+  assert_int_equal(harness_end_verdict(&c), KILN_PASS);
+  assert_int_equal(fails_of(&c, "gpu-clock-event", NULL, 0), 0);
+  assert_true(logged(&c, "never for 2.0 s (not judged: brief ones are "
+                         "normal): HW slowdown in 1 of "));
   harness_free(&c);
 
   /* 345 of 1980 MHz is under the default half, sample after sample. */
@@ -960,7 +972,6 @@ int main(void) {
       cmocka_unit_test(size_and_every),
       cmocka_unit_test(rates),
       cmocka_unit_test(miscompare_message),
-      cmocka_unit_test(reason_names),
       cmocka_unit_test(watch_reasons),
       cmocka_unit_test(watch_clock_drops),
       cmocka_unit_test(watch_without_maximum),

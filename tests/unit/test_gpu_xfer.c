@@ -436,6 +436,8 @@ static int nvml_env(void **state) {
   setenv("KILN_NVML_LIB", lib_new, 1);
   unsetenv("FAKE_NVLINKS");
   unsetenv("FAKE_INIT_RC");
+  unsetenv("FAKE_NVLINK_REPLAY_FILE");
+  unsetenv("FAKE_NVLINK_RECOVERY_FILE");
   snprintf(crc_file, sizeof crc_file, "%s/crc", tmpdir);
   write_file(crc_file, "5\n");
   setenv("FAKE_NVLINK_CRC_FILE", crc_file, 1);
@@ -473,6 +475,9 @@ static void test_nvlink_snapshot(void **state) {
   kiln_nvml_close(nv);
 }
 
+/* DCGM's rules: any replay or recovery fails; CRC errors, which a healthy
+ * link sees now and then, are a rate (nvlink_crc_per_s, limited by the
+ * SKU files). */
 static void test_nvlink_errors_rise(void **state) {
   char why[256];
   struct kiln_nvml *nv = kiln_nvml_open(why, sizeof why);
@@ -483,39 +488,71 @@ static void test_nvlink_errors_rise(void **state) {
   write_file(crc_file, "9\n"); /* 4 CRC flit errors during the copies */
   kiln_nvlink_snapshot(nv, ids, 2, after);
 
+  /* A CRC rise alone fails nothing: it is reported, and a rate. */
   struct kiln_nvlink_delta d[4];
-  assert_int_equal(kiln_nvlink_compare(before, after, 2, 0, d, 4), 1);
+  assert_int_equal(kiln_nvlink_compare(before, after, 2, d, 4), 1);
   assert_int_equal(d[0].gpu, 0);
   assert_int_equal(d[0].counter, 0);
   assert_true(d[0].before == 5 && d[0].after == 9);
-  assert_true(d[0].over);
+  assert_false(d[0].fails);
   char msg[512];
-  kiln_nvlink_delta_message(after, &d[0], 0, msg, sizeof msg);
+  kiln_nvlink_delta_message(after, &d[0], msg, sizeof msg);
   assert_string_equal(msg, "GPU 0000:1b:00.0: NVLink CRC flit errors rose "
-                           "from 5 to 9 (+4) during the P2P copies; at most 0 "
-                           "allowed (nvlink_errors_max)");
-  /* At the allowance: reported, not over; one below it: over. */
-  assert_int_equal(kiln_nvlink_compare(before, after, 2, 4, d, 4), 1);
-  assert_false(d[0].over);
-  assert_int_equal(kiln_nvlink_compare(before, after, 2, 3, d, 4), 1);
-  assert_true(d[0].over);
+                           "from 5 to 9 (+4) during the P2P copies; judged "
+                           "as a rate (nvlink_crc_per_s)");
+  assert_float_equal(kiln_nvlink_crc_rate(&before[0], &after[0], 2.0), 2.0,
+                     1e-12);
+  assert_float_equal(kiln_nvlink_crc_rate(&before[0], &after[0], 0), -1, 0);
+  assert_float_equal(kiln_nvlink_crc_rate(&before[1], &after[1], 2.0), -1, 0);
   /* Counted even with no room to record. */
-  assert_int_equal(kiln_nvlink_compare(before, after, 2, 0, d, 0), 1);
+  assert_int_equal(kiln_nvlink_compare(before, after, 2, d, 0), 1);
 
   assert_float_equal(kiln_nvlink_increase(&before[0], &after[0], 0), 4, 0);
   assert_float_equal(kiln_nvlink_increase(&before[0], &after[0], 1), 0, 0);
   /* A GPU NVML does not know: nothing read, nothing to say. */
   assert_float_equal(kiln_nvlink_increase(&before[1], &after[1], 0), -1, 0);
 
+  /* One replay: fails. */
+  char replay[400], recovery[400];
+  snprintf(replay, sizeof replay, "%s/replay", tmpdir);
+  snprintf(recovery, sizeof recovery, "%s/recovery", tmpdir);
+  write_file(replay, "7\n");
+  write_file(recovery, "0\n");
+  setenv("FAKE_NVLINK_REPLAY_FILE", replay, 1);
+  setenv("FAKE_NVLINK_RECOVERY_FILE", recovery, 1);
+  kiln_nvlink_snapshot(nv, ids, 2, before);
+  write_file(crc_file, "9\n");
+  write_file(replay, "8\n");
+  kiln_nvlink_snapshot(nv, ids, 2, after);
+  assert_int_equal(kiln_nvlink_compare(before, after, 2, d, 4), 1);
+  assert_int_equal(d[0].counter, 2);
+  assert_true(d[0].fails);
+  kiln_nvlink_delta_message(after, &d[0], msg, sizeof msg);
+  assert_string_equal(msg, "GPU 0000:1b:00.0: NVLink replay errors rose "
+                           "from 7 to 8 (+1) during the P2P copies; any rise "
+                           "fails");
+  assert_float_equal(kiln_nvlink_increase(&before[0], &after[0], 1), 1, 0);
+  assert_float_equal(kiln_nvlink_crc_rate(&before[0], &after[0], 1.0), 0, 0);
+  /* One recovery: fails too. */
+  kiln_nvlink_snapshot(nv, ids, 2, before);
+  write_file(recovery, "1\n");
+  kiln_nvlink_snapshot(nv, ids, 2, after);
+  assert_int_equal(kiln_nvlink_compare(before, after, 2, d, 4), 1);
+  assert_int_equal(d[0].counter, 3);
+  assert_true(d[0].fails);
+  unsetenv("FAKE_NVLINK_REPLAY_FILE");
+  unsetenv("FAKE_NVLINK_RECOVERY_FILE");
+
   /* A counter that went down (a driver reload) is no rise. */
+  kiln_nvlink_snapshot(nv, ids, 2, before);
   write_file(crc_file, "2\n");
   kiln_nvlink_snapshot(nv, ids, 2, after);
-  assert_int_equal(kiln_nvlink_compare(before, after, 2, 0, d, 4), 0);
+  assert_int_equal(kiln_nvlink_compare(before, after, 2, d, 4), 0);
   assert_float_equal(kiln_nvlink_increase(&before[0], &after[0], 0), 0, 0);
   /* Unchanged: nothing. */
-  write_file(crc_file, "5\n");
+  kiln_nvlink_snapshot(nv, ids, 2, before);
   kiln_nvlink_snapshot(nv, ids, 2, after);
-  assert_int_equal(kiln_nvlink_compare(before, after, 2, 0, d, 4), 0);
+  assert_int_equal(kiln_nvlink_compare(before, after, 2, d, 4), 0);
   kiln_nvml_close(nv);
 }
 
@@ -534,7 +571,7 @@ static void test_nvlink_old_driver(void **state) {
   write_file(crc_file, "50\n");
   kiln_nvlink_snapshot(nv, ids, 1, after);
   struct kiln_nvlink_delta d[4];
-  assert_int_equal(kiln_nvlink_compare(before, after, 1, 0, d, 4), 0);
+  assert_int_equal(kiln_nvlink_compare(before, after, 1, d, 4), 0);
   assert_float_equal(kiln_nvlink_increase(&before[0], &after[0], 0), -1, 0);
   kiln_nvml_close(nv);
 }
@@ -621,10 +658,13 @@ static void test_gpu_p2p_skips(void **state) {
   const struct kiln_module *m = kiln_module_find("gpu.p2p");
   assert_non_null(m);
   assert_int_equal(m->targets, KILN_TARGETS_HOST);
-  const char *names[] = {"p2p_gbps", "p2p_latency_us", "nvlinks",
-                         "nvlink_crc_increase", "nvlink_replay_increase"};
-  for (size_t i = 0; i < 5; i++)
+  const char *names[] = {"p2p_gbps",         "p2p_latency_us",
+                         "nvlinks",          "nvlink_crc_increase",
+                         "nvlink_crc_per_s", "nvlink_replay_increase"};
+  for (size_t i = 0; i < 6; i++)
     assert_non_null(kiln_module_measurement(m, names[i]));
+  /* Replays fail on any rise; no allowance to set. */
+  assert_null(kiln_module_param(m, "nvlink_errors_max"));
   unsetenv("KILN_SYSFS_PCI");
   fs_rm_rf(dir);
 }

@@ -46,14 +46,23 @@ static int remove_fake(void **state) {
   return system(cmd) == 0 ? 0 : -1;
 }
 
-static const char *const fake_vars[] = {
-    "FAKE_INIT_RC",     "FAKE_ECC",
-    "FAKE_DBE_PAGES",   "FAKE_PAGES_PENDING",
-    "FAKE_UNC_ROWS",    "FAKE_ROWS_PENDING",
-    "FAKE_ROWS_FAILED", "FAKE_INFOROM_RC",
-    "FAKE_PROCS",       "FAKE_REASONS",
-    "FAKE_GEN",         "FAKE_WIDTH",
-    "FAKE_MAX_GEN",     NULL};
+static const char *const fake_vars[] = {"FAKE_INIT_RC",
+                                        "FAKE_ECC",
+                                        "FAKE_DBE_PAGES",
+                                        "FAKE_PAGES_PENDING",
+                                        "FAKE_UNC_ROWS",
+                                        "FAKE_ROWS_PENDING",
+                                        "FAKE_ROWS_FAILED",
+                                        "FAKE_INFOROM_RC",
+                                        "FAKE_PROCS",
+                                        "FAKE_REASONS",
+                                        "FAKE_GEN",
+                                        "FAKE_WIDTH",
+                                        "FAKE_MAX_GEN",
+                                        "FAKE_FABRIC",
+                                        "FAKE_FABRIC_STATE",
+                                        "FAKE_FABRIC_STATUS",
+                                        NULL};
 
 /* A healthy fake GPU unless the test says otherwise. */
 static int reset_env(void **state) {
@@ -279,12 +288,177 @@ static void test_unhealthy_values_fail(void **state) {
   expect_fail("FAKE_INFOROM_RC", "14", "gpu-inforom-corrupted", "InfoROM");
   expect_fail("FAKE_PROCS", "2", "gpu-not-idle", "2 other processes");
   expect_fail("FAKE_PROCS", "40", "gpu-not-idle", "40 other processes");
-  expect_fail("FAKE_REASONS", "0x9", "gpu-clock-slowdown", "HW slowdown");
-  expect_fail("FAKE_REASONS", "0x40", "gpu-clock-slowdown",
-              "HW thermal slowdown");
-  expect_fail("FAKE_REASONS", "0x80", "gpu-clock-slowdown",
-              "HW power brake slowdown");
   expect_fail("FAKE_WIDTH", "8", "gpu-pcie-width", "x8, expected x16");
+}
+
+/* ---- clock-event reasons: one table, judged when held ---- */
+
+static void test_clock_reason_table(void **state) {
+  unsigned long long all = 0, protecting = 0;
+  for (size_t i = 0; i < KILN_NVML_CLOCK_REASONS; i++) {
+    const struct kiln_nvml_clock_reason *r = &kiln_nvml_clock_reasons[i];
+    assert_true(r->bit == 1ULL << i); /* in bit order, none missing */
+    all |= r->bit;
+    if (r->protecting)
+      protecting |= r->bit;
+  }
+  assert_true(all == 0x1ff);
+  assert_true(protecting == KILN_NVML_CLOCKS_PROTECTING);
+  assert_true(KILN_NVML_CLOCKS_PROTECTING ==
+              (KILN_NVML_CLOCKS_HW_SLOWDOWN | KILN_NVML_CLOCKS_SW_THERMAL |
+               KILN_NVML_CLOCKS_HW_THERMAL | KILN_NVML_CLOCKS_HW_POWER_BRAKE));
+  char buf[256];
+  kiln_nvml_clock_reasons_text(0, buf, sizeof buf);
+  assert_string_equal(buf, "none");
+  kiln_nvml_clock_reasons_text(KILN_NVML_CLOCKS_SW_THERMAL |
+                                   KILN_NVML_CLOCKS_HW_THERMAL,
+                               buf, sizeof buf);
+  assert_string_equal(buf, "SW thermal slowdown, HW thermal slowdown");
+  kiln_nvml_clock_reasons_text(KILN_NVML_CLOCKS_HW_SLOWDOWN | 0x10000ULL, buf,
+                               sizeof buf);
+  assert_string_equal(buf, "HW slowdown, other (0x10000)");
+  kiln_nvml_clock_reasons_text(0x1ff, buf, 12); /* truncated, terminated */
+  assert_true(strlen(buf) < 12);
+}
+
+static void test_hold(void **state) {
+  struct kiln_nvml_hold h;
+  const unsigned long long slow = KILN_NVML_CLOCKS_HW_SLOWDOWN;
+  kiln_nvml_hold_init(&h, KILN_NVML_CLOCKS_PROTECTING, 2.0);
+  /* Reasons not watched are no run. */
+  assert_false(kiln_nvml_hold_feed(&h, 0, KILN_NVML_CLOCKS_SW_POWER_CAP));
+  assert_false(h.active);
+  /* 1.5 s of it, then gone: never held. */
+  for (int i = 0; i <= 3; i++)
+    assert_false(kiln_nvml_hold_feed(&h, 1.0 + 0.5 * i, slow));
+  assert_false(kiln_nvml_hold_feed(&h, 3.0, KILN_NVML_CLOCKS_GPU_IDLE));
+  assert_int_equal(h.held, 0);
+  /* From 4.0 s: holds at 6.0 s, and the first run is kept up to date. */
+  assert_false(kiln_nvml_hold_feed(&h, 4.0, slow));
+  assert_false(kiln_nvml_hold_feed(&h, 5.0, KILN_NVML_CLOCKS_HW_THERMAL));
+  assert_true(kiln_nvml_hold_feed(&h, 6.0, slow));
+  assert_false(kiln_nvml_hold_feed(&h, 7.0, slow)); /* still the same run */
+  assert_int_equal(h.held, 1);
+  assert_true(h.first_since == 4.0 && h.first_for == 3.0);
+  assert_int_equal(h.first_samples, 4);
+  assert_true(h.first_bits == (slow | KILN_NVML_CLOCKS_HW_THERMAL));
+  /* A second run that holds is counted; the first stays described. */
+  kiln_nvml_hold_feed(&h, 8.0, 0);
+  kiln_nvml_hold_feed(&h, 9.0, slow);
+  assert_true(kiln_nvml_hold_feed(&h, 11.0, slow));
+  assert_int_equal(h.held, 2);
+  assert_true(h.first_since == 4.0 && h.first_for == 3.0);
+  /* Hold 0: one sample holds. */
+  kiln_nvml_hold_init(&h, KILN_NVML_CLOCKS_HW_POWER_BRAKE, 0);
+  assert_false(kiln_nvml_hold_feed(&h, 1.0, slow)); /* not watched */
+  assert_true(kiln_nvml_hold_feed(&h, 2.0, KILN_NVML_CLOCKS_HW_POWER_BRAKE));
+}
+
+/* gpu.health at idle: a protecting reason is sampled over `hold`; it fails
+ * only when every sample shows it. FAKE_REASONS lists answer in turn. */
+static void test_health_slowdown_needs_a_hold(void **state) {
+  static const char *const quick[] = {"hold", "0.2s", NULL};
+  static const struct {
+    const char *reasons, *needle;
+  } held[] = {
+      {"0x9", "HW slowdown held for 0.2 s (5 samples in a row; allowed: "
+              "under 0.2 s)"},
+      {"0x40", "HW thermal slowdown held"},
+      {"0x20", "SW thermal slowdown held"},
+      {"0x80", "HW power brake slowdown held"},
+  };
+  struct captured c;
+  char msg[512];
+  for (size_t i = 0; i < sizeof held / sizeof *held; i++) {
+    setenv("FAKE_REASONS", held[i].reasons, 1);
+    run_health(quick, &c);
+    assert_int_equal(fails(&c, "gpu-clock-slowdown", msg, sizeof msg), 1);
+    assert_int_equal(harness_fail_diagnoses(&c, NULL, 0), 1);
+    assert_non_null(strstr(msg, "GPU " BUS " (NVIDIA H100 80GB HBM3): clocks "
+                                "slowed at idle: "));
+    if (!strstr(msg, held[i].needle))
+      fail_msg("%s: '%s'", held[i].reasons, msg);
+    harness_free(&c);
+  }
+  /* One sample of HW slowdown (a P-state change), then idle: passes. */
+  setenv("FAKE_REASONS", "0x9,0x1", 1);
+  run_health(quick, &c);
+  assert_int_equal(harness_fail_diagnoses(&c, NULL, 0), 0);
+  assert_int_equal(harness_end_verdict(&c), KILN_PASS);
+  assert_true(logged(&c, "HW slowdown at idle in 1 of 5 samples over 0.2 s, "
+                         "not held: not judged"));
+  harness_free(&c);
+  /* All but the last sample: still not held. */
+  setenv("FAKE_REASONS", "0x8,0x8,0x8,0x8,0x0", 1);
+  run_health(quick, &c);
+  assert_int_equal(harness_end_verdict(&c), KILN_PASS);
+  assert_true(logged(&c, "in 4 of 5 samples"));
+  harness_free(&c);
+  /* Hold 0: the one sample decides. */
+  static const char *const now[] = {"hold", "0", NULL};
+  setenv("FAKE_REASONS", "0x8,0x0", 1);
+  run_health(now, &c);
+  assert_int_equal(fails(&c, "gpu-clock-slowdown", NULL, 0), 1);
+  harness_free(&c);
+  /* A bad hold is an ERROR naming it. */
+  static const char *const bad[] = {"hold", "forever", NULL};
+  run_health(bad, &c);
+  assert_int_equal(harness_end_verdict(&c), KILN_ERROR);
+  assert_non_null(strstr(c.events[c.n - 1].message, "hold"));
+  harness_free(&c);
+}
+
+/* HGX: the NVSwitch fabric registration. */
+static void test_health_fabric(void **state) {
+  struct captured c;
+  char msg[512];
+  run_health(NULL, &c); /* the fake's default: completed, success */
+  assert_int_equal(harness_end_verdict(&c), KILN_PASS);
+  assert_true(logged(&c, "NVSwitch fabric registration completed"));
+  harness_free(&c);
+
+  setenv("FAKE_FABRIC_STATE", "2", 1);
+  run_health(NULL, &c);
+  assert_int_equal(fails(&c, "gpu-fabric", msg, sizeof msg), 1);
+  assert_string_equal(msg, "GPU " BUS " (NVIDIA H100 80GB HBM3): NVSwitch "
+                           "fabric registration in progress, expected "
+                           "completed (fabric manager not running?)");
+  harness_free(&c);
+  setenv("FAKE_FABRIC_STATE", "1", 1);
+  run_health(NULL, &c);
+  assert_int_equal(fails(&c, "gpu-fabric", msg, sizeof msg), 1);
+  assert_non_null(strstr(msg, "not started"));
+  harness_free(&c);
+
+  /* Completed with an error status. */
+  setenv("FAKE_FABRIC_STATE", "3", 1);
+  setenv("FAKE_FABRIC_STATUS", "999", 1);
+  run_health(NULL, &c);
+  assert_int_equal(fails(&c, "gpu-fabric", msg, sizeof msg), 1);
+  assert_non_null(strstr(msg, "registration failed: Unknown Error (fabric "
+                              "manager not running?)"));
+  harness_free(&c);
+
+  /* No NVSwitch: logged only. */
+  setenv("FAKE_FABRIC", "unsupported", 1);
+  run_health(NULL, &c);
+  assert_int_equal(harness_end_verdict(&c), KILN_PASS);
+  assert_true(logged(&c, "no NVSwitch fabric"));
+  harness_free(&c);
+
+  /* An older driver: the unversioned call (nvmlGpuFabricInfo_t). */
+  unsetenv("FAKE_FABRIC");
+  unsetenv("FAKE_FABRIC_STATUS");
+  setenv("KILN_NVML_LIB", lib_old, 1);
+  setenv("FAKE_FABRIC_STATE", "2", 1);
+  run_health(NULL, &c);
+  assert_int_equal(fails(&c, "gpu-fabric", msg, sizeof msg), 1);
+  harness_free(&c);
+  unsetenv("FAKE_FABRIC_STATE");
+  run_health(NULL, &c);
+  assert_int_equal(fails(&c, "gpu-fabric", NULL, 0), 0);
+  assert_true(logged(&c, "NVSwitch fabric registration completed"));
+  harness_free(&c);
 }
 
 static void test_remapped_rows_pending_measured(void **state) {
@@ -527,6 +701,10 @@ int main(void) {
       cmocka_unit_test_setup(test_old_driver_fallbacks, reset_env),
       cmocka_unit_test_setup(test_healthy_gpu_passes, reset_env),
       cmocka_unit_test_setup(test_unhealthy_values_fail, reset_env),
+      cmocka_unit_test(test_clock_reason_table),
+      cmocka_unit_test(test_hold),
+      cmocka_unit_test_setup(test_health_slowdown_needs_a_hold, reset_env),
+      cmocka_unit_test_setup(test_health_fabric, reset_env),
       cmocka_unit_test_setup(test_remapped_rows_pending_measured, reset_env),
       cmocka_unit_test_setup(test_pcie_gen, reset_env),
       cmocka_unit_test_setup(test_unknown_gpu, reset_env),

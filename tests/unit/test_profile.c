@@ -10,6 +10,7 @@
 #include "kiln/limits.h"
 #include "kiln/module.h"
 #include "kiln/profile.h"
+#include "kiln/sku.h"
 #include "kiln/verdict.h"
 
 static const char good[] = "; a comment\n"
@@ -253,6 +254,68 @@ static void loads_builtin_and_files(void **state) {
   kiln_profile_free(&p);
 }
 
+/* gpu.health judges a GPU at idle: nothing may hold a CUDA context on it
+ * then (it would be "another process" and change the P-state). In every
+ * built-in profile it is alone in its phase, and that phase comes before
+ * every other GPU module's. */
+static void gpu_health_runs_alone_first(void **state) {
+  (void)state;
+  char err[512] = "";
+  for (const char *const *name = kiln_builtin_profile_names; *name; name++) {
+    struct kiln_profile p;
+    if (kiln_profile_load(*name, &p, err, sizeof err) != 0)
+      fail_msg("built-in profile %s: %s", *name, err);
+    int health = 0;
+    for (size_t i = 0; i < p.n_modules; i++)
+      if (strcmp(p.modules[i].name, "gpu.health") == 0)
+        health = p.modules[i].phase;
+    if (!health)
+      fail_msg("built-in profile %s has no gpu.health", *name);
+    for (size_t i = 0; i < p.n_modules; i++) {
+      const struct kiln_profile_module *m = &p.modules[i];
+      if (strcmp(m->name, "gpu.health") == 0 || m->phase == KILN_MONITOR_PHASE)
+        continue;
+      if (m->phase == health)
+        fail_msg("profile %s: %s shares phase %d with gpu.health", *name,
+                 m->name, health);
+      if (strncmp(m->name, "gpu.", 4) == 0 && m->phase < health)
+        fail_msg("profile %s: %s (phase %d) runs before gpu.health (phase %d)",
+                 *name, m->name, m->phase, health);
+    }
+    kiln_profile_free(&p);
+  }
+}
+
+/* DCGM's NVLink CRC limit, a rate, in every built-in SKU with NVLinks (a
+ * SKU's limits apply to its GPUs only: a profile's would also ask it of
+ * GPUs without NVLink, which cannot measure it). */
+static void nvlink_skus_limit_the_crc_rate(void **state) {
+  (void)state;
+  char err[512] = "";
+  struct kiln_sku_set set;
+  assert_int_equal(kiln_sku_set_builtin(&set, err, sizeof err), 0);
+  size_t nvlink_skus = 0;
+  for (size_t i = 0; i < set.n; i++) {
+    const struct kiln_profile_module *m =
+        kiln_sku_module(&set.skus[i], "gpu.p2p");
+    bool nvlinks = false, crc = false;
+    for (size_t k = 0; m && k < m->n_limits; k++) {
+      const struct kiln_profile_limit *l = &m->limits[k];
+      if (strcmp(l->measurement, "nvlinks") == 0 && l->limit.has_lo &&
+          l->limit.lo > 0)
+        nvlinks = true;
+      if (strcmp(l->measurement, "nvlink_crc_per_s") == 0)
+        crc = l->limit.has_hi && !l->limit.has_lo && l->limit.hi == 100;
+    }
+    if (nvlinks && !crc)
+      fail_msg("SKU %s: NVLinks without nvlink_crc_per_s.max = 100",
+               set.skus[i].id);
+    nvlink_skus += nvlinks;
+  }
+  assert_true(nvlink_skus >= 3); /* A100 SXM4, H100 SXM5, H200 SXM */
+  kiln_sku_set_free(&set);
+}
+
 static void parses_durations(void **state) {
   (void)state;
   double d = -1;
@@ -348,6 +411,8 @@ int main(void) {
       cmocka_unit_test(every_parameter_declares_its_kind),
       cmocka_unit_test(parses_parameter_kinds),
       cmocka_unit_test(loads_builtin_and_files),
+      cmocka_unit_test(gpu_health_runs_alone_first),
+      cmocka_unit_test(nvlink_skus_limit_the_crc_rate),
       cmocka_unit_test(parses_durations),
       cmocka_unit_test(evaluates_limits),
       cmocka_unit_test(combines_verdicts),
