@@ -661,7 +661,11 @@ static int cmd_run(int argc, char **argv) {
   int dir_rc = kiln_report_dir_open(&report_dir, run.report_dir, a.overwrite,
                                     err, sizeof err);
   if (dir_rc != 0) {
-    fprintf(stderr, "kiln: %s; no step was run\n", err);
+    if (dir_rc == KILN_REPORT_DIR_UNUSABLE)
+      fprintf(stderr, "kiln: ERROR: %s; no step was run (exit %d)\n", err,
+              dir_rc);
+    else
+      fprintf(stderr, "kiln: %s\n", err);
     rc = dir_rc;
     goto out;
   }

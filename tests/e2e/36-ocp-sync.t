@@ -65,13 +65,16 @@ for _ in $(seq 1 200); do
   grep -q 'PASS *cpu.compute' "$TEST_TMP/killed.out" && break
   sleep 0.05
 done
+kids=$(ps -o pid= --ppid "$pid")
 kill -KILL "$pid"
 wait "$pid" 2>/dev/null
+sleep 0.5
 like "killed: the step's end is in ocp.jsonl" "$d/ocp.jsonl" \
   '"testStepId":"0","testStepEnd":\{"status":"COMPLETE"\}'
 "$SHARED/tools/ocp-validate" "$d/ocp.jsonl" >"$TEST_TMP/killed.val" 2>&1
 is "killed: ocp.jsonl is whole lines; only testRunEnd is missing" \
   "$(grep -c . "$TEST_TMP/killed.val")/$(grep -c 'no testRunEnd' "$TEST_TMP/killed.val")" "1/1"
-ok "$(ps -o comm= --ppid "$pid" | grep -q . && echo 1 || echo 0)" \
-  "killed: no step outlives the parent"
+left=0
+for k in $kids; do kill -0 "$k" 2>/dev/null && left=1; done
+ok "$left" "killed: no step outlives the parent"
 done_testing
