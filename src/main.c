@@ -662,7 +662,7 @@ static int cmd_run(int argc, char **argv) {
                                     err, sizeof err);
   if (dir_rc != 0) {
     if (dir_rc == KILN_REPORT_DIR_UNUSABLE)
-      fprintf(stderr, "kiln: ERROR: %s; no step was run (exit %d)\n", err,
+      fprintf(stderr, "kiln: %s; no step was run (ERROR, exit %d)\n", err,
               dir_rc);
     else
       fprintf(stderr, "kiln: %s\n", err);

@@ -38,7 +38,7 @@ took=$(($(date +%s) - start))
 is "full at the start: exit 2" "$rc" 2
 ok "$([ "$took" -le 5 ] && echo 0 || echo 1)" "full at the start: stopped in ${took}s"
 like "full at the start: says why, naming the dir" "$TEST_TMP/full.out" \
-  "^kiln: ERROR: cannot write in report dir $MNT/r: .*No space left on device; no step was run \(exit 2\)$"
+  "^kiln: cannot write in report dir $MNT/r: .*No space left on device; no step was run \(ERROR, exit 2\)$"
 ok "$(grep -q ' start ' "$TEST_TMP/full.out" && echo 1 || echo 0)" \
   "full at the start: no step started"
 

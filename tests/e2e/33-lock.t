@@ -22,7 +22,7 @@ is "second run into a locked dir: exit 2" "$rc" 2
 ok "$([ "$took_ms" -le 1000 ] && echo 0 || echo 1)" \
   "second run: refused within a second (${took_ms} ms)"
 like "second run: the error names the holder's pid" "$TEST_TMP/b.out" \
-  "^kiln: ERROR: report dir $d is in use by another kiln run \(pid $a\); give another --report-dir"
+  "^kiln: report dir $d is in use by another kiln run \(pid $a\); give another --report-dir; no step was run \(ERROR, exit 2\)$"
 ok "$(grep -q ' start ' "$TEST_TMP/b.out" && echo 1 || echo 0)" \
   "second run: no step started"
 rc=0
