@@ -11,9 +11,14 @@
 #include "kiln/reports.h"
 #include "kiln/textutil.h"
 
+/* Run-level warnings kept for the summary; a run has a few. */
+#define MAX_WARNINGS 32
+
 struct files_state {
   char *junit, *tap, *summary;
   int tap_version;
+  char *warnings[MAX_WARNINGS];
+  size_t n_warnings;
 };
 
 static void keep_first_error(struct kiln_sink *sink, int *rc, int result,
@@ -35,9 +40,25 @@ static int rewrite_all(struct kiln_sink *sink, const struct kiln_run *run) {
   keep_first_error(
       sink, &rc, kiln_tap_write(run, st->tap_version, st->tap, err, sizeof err),
       err);
-  keep_first_error(sink, &rc,
-                   kiln_summary_write(run, st->summary, err, sizeof err), err);
+  keep_first_error(
+      sink, &rc,
+      kiln_summary_write_warnings(run, (const char *const *)st->warnings,
+                                  st->n_warnings, st->summary, err, sizeof err),
+      err);
   return rc;
+}
+
+static int files_log(struct kiln_sink *sink, const struct kiln_run *run,
+                     const struct kiln_step_result *s,
+                     const struct kiln_log *l) {
+  struct files_state *st = sink->state;
+  if (s || l->severity < KILN_SEV_WARNING || st->n_warnings == MAX_WARNINGS)
+    return 0;
+  char stamp[40];
+  kiln_format_time(l->time, stamp, sizeof stamp);
+  st->warnings[st->n_warnings++] =
+      kiln_strdup_printf("%s %s", stamp, l->message);
+  return rewrite_all(sink, run);
 }
 
 static int files_step_event(struct kiln_sink *sink, const struct kiln_run *run,
@@ -50,6 +71,8 @@ static void files_close(struct kiln_sink *sink) {
   free(st->junit);
   free(st->tap);
   free(st->summary);
+  for (size_t i = 0; i < st->n_warnings; i++)
+    free(st->warnings[i]);
   free(st);
   free(sink);
 }
@@ -76,6 +99,7 @@ struct kiln_sink *kiln_files_sink_open(const char *dir, int tap_version,
   sink->run_start = rewrite_all;
   sink->step_start = files_step_event;
   sink->step_end = files_step_event;
+  sink->log = files_log;
   sink->run_end = rewrite_all;
   sink->close = files_close;
   return sink;

@@ -1,8 +1,14 @@
 /* OCP Test & Validation output spec v2.0: one JSON object per line.
  *
- * Each line is written with one fwrite and flushed as its event arrives,
- * and the file is fsynced at every step end and at the run end, so a node
- * that dies leaves a valid prefix of the stream. Mapping:
+ * Each line is built whole and written with one write() as its event
+ * arrives; a write that fails (a full disk) is cut back to the last whole
+ * line, so the file never holds half a line. The file is fsynced at the run
+ * start, at every step start and end, at the run end, and at least once a
+ * minute in between (the tick), so a power cut loses at most a minute and a
+ * node that dies leaves a valid prefix of the stream. After a failed write
+ * the stream drops events until the run end, where it closes its record if
+ * it can (an error artifact says what was lost, the open steps end, then
+ * testRunEnd) and still reports the failure. Mapping:
  *   step PASS/FAIL   -> testStepEnd COMPLETE (the diagnoses carry the result)
  *   step SKIP        -> a log with the reason, testStepEnd SKIP
  *   step ERROR       -> an error artifact (symptom step-error), testStepEnd
@@ -29,11 +35,19 @@
 
 enum ocp_step_state { OCP_STEP_NEW, OCP_STEP_OPEN, OCP_STEP_CLOSED };
 
+/* Unsynced lines wait at most this long for their fsync. */
+#define OCP_SYNC_INTERVAL 60.0
+
 struct ocp_state {
-  FILE *f;
+  int fd;
   char *path;
+  off_t size; /* bytes of whole lines written */
   uint64_t sequence;
   bool run_started, run_ended, failed;
+  bool dirty;        /* lines written since the last fsync */
+  double last_sync;  /* monotonic */
+  double lost_since; /* wall clock of the first event lost, once failed */
+  int lost_errno;
   unsigned char *step_states; /* enum ocp_step_state, by step index */
   size_t n_step_states;
 };
@@ -70,10 +84,36 @@ static json_t *step_id(const struct kiln_step_result *s) {
 
 static int fail_io(struct kiln_sink *sink, int error) {
   struct ocp_state *st = sink->state;
-  st->failed = true;
+  if (!st->failed) {
+    st->failed = true;
+    st->lost_since = kiln_now();
+    st->lost_errno = error ? error : EIO;
+  }
   snprintf(sink->err, sizeof sink->err, "%s: %s", st->path,
            strerror(error ? error : EIO));
   return -1;
+}
+
+/* Writes all of buf at the end of the whole lines, or nothing: a part
+ * written before an error is cut off again. Returns 0 or an errno. */
+static int append_whole(struct ocp_state *st, const char *buf, size_t len) {
+  size_t done = 0;
+  while (done < len) {
+    ssize_t w = pwrite(st->fd, buf + done, len - done, st->size + (off_t)done);
+    if (w < 0 && errno == EINTR)
+      continue;
+    if (w <= 0) {
+      int error = w < 0 ? errno : EIO;
+      if (done > 0 && ftruncate(st->fd, st->size) != 0) {
+        /* Cannot cut it (a device): the next line still starts whole. */
+      }
+      return error;
+    }
+    done += (size_t)w;
+  }
+  st->size += (off_t)len;
+  st->dirty = true;
+  return 0;
 }
 
 /* Wraps payload (stolen) as `key` in an artifact with the next sequence
@@ -92,11 +132,10 @@ static int emit(struct kiln_sink *sink, double time, const char *key,
   json_dumpb(root, line, len, JSON_COMPACT);
   json_decref(root);
   line[len] = '\n';
-  errno = 0;
-  size_t written = fwrite(line, 1, len + 1, st->f);
+  int error = append_whole(st, line, len + 1);
   free(line);
-  if (written != len + 1 || fflush(st->f) != 0)
-    return fail_io(sink, errno);
+  if (error)
+    return fail_io(sink, error);
   st->sequence++;
   return 0;
 }
@@ -115,9 +154,13 @@ static int emit_step(struct kiln_sink *sink, const struct kiln_step_result *s,
 /* Pipes and character devices cannot be synced; that is no write error. */
 static int sync_file(struct kiln_sink *sink) {
   struct ocp_state *st = sink->state;
-  if (fsync(fileno(st->f)) != 0 && errno != EINVAL && errno != EROFS &&
+  if (!st->dirty)
+    return 0;
+  if (fsync(st->fd) != 0 && errno != EINVAL && errno != EROFS &&
       errno != ENOTSUP)
     return fail_io(sink, errno);
+  st->dirty = false;
+  st->last_sync = kiln_monotonic_now();
   return 0;
 }
 
@@ -223,11 +266,15 @@ static int ensure_run_started(struct kiln_sink *sink,
   return emit_run(sink, t, "testRunStart", start);
 }
 
+/* The header is synced at once: a disk that cannot take it is found
+ * before any step runs. */
 static int ocp_run_start(struct kiln_sink *sink, const struct kiln_run *run) {
   int go = accepting(sink);
   if (go <= 0)
     return go;
-  return ensure_run_started(sink, run);
+  if (ensure_run_started(sink, run) != 0)
+    return -1;
+  return sync_file(sink);
 }
 
 /* ---- steps ---- */
@@ -266,7 +313,9 @@ static int ocp_step_start(struct kiln_sink *sink, const struct kiln_run *run,
   int go = accepting(sink);
   if (go <= 0)
     return go;
-  return ensure_step_open(sink, run, s) < 0 ? -1 : 0;
+  if (ensure_step_open(sink, run, s) < 0)
+    return -1;
+  return sync_file(sink);
 }
 
 static json_t *diagnosis(const char *verdict, const char *type,
@@ -482,24 +531,76 @@ static void run_outcome(const struct kiln_run *run, const char **status,
   *result = failed ? "FAIL" : incomplete || !c.pass ? "NOT_APPLICABLE" : "PASS";
 }
 
-static int ocp_run_end(struct kiln_sink *sink, const struct kiln_run *run) {
+/* The end of a stream that lost events: a step still open in it ends as
+ * ERROR, its verdict told in words (its own evidence may be lost). */
+static int close_lost_step(struct kiln_sink *sink,
+                           const struct kiln_step_result *s, double time) {
   struct ocp_state *st = sink->state;
-  int go = accepting(sink);
-  if (go <= 0)
-    return go;
+  char since[40];
+  kiln_format_time(st->lost_since, since, sizeof since);
+  char *message = kiln_strdup_printf(
+      "this step's events from %s on were lost (%s); it ended %s%s%s", since,
+      strerror(st->lost_errno), report_step_label(s), s->reason ? ": " : "",
+      s->reason ? s->reason : "");
+  int rc = emit_step(sink, s, time, "error",
+                     error_json("step-record-incomplete", message));
+  free(message);
+  if (rc == 0)
+    rc = emit_step(sink, s, time, "testStepEnd",
+                   json_pack("{s:s}", "status", "ERROR"));
+  *step_state(st, s->index) = OCP_STEP_CLOSED;
+  return rc;
+}
+
+/* What the stream lost, and every step's verdict, which the stream may
+ * no longer show. */
+static char *lost_message(const struct ocp_state *st,
+                          const struct kiln_run *run) {
+  char since[40];
+  kiln_format_time(st->lost_since, since, sizeof since);
+  char *text = kiln_strdup_printf(
+      "this stream lost every event from %s on (%s); the steps ended:", since,
+      strerror(st->lost_errno));
+  for (size_t i = 0; i < run->n_steps; i++) {
+    char *more =
+        kiln_strdup_printf("%s%s %s %s", text, i ? "," : "", run->steps[i].id,
+                           report_step_label(&run->steps[i]));
+    free(text);
+    text = more;
+  }
+  return text;
+}
+
+static int close_run(struct kiln_sink *sink, const struct kiln_run *run,
+                     bool lost) {
+  struct ocp_state *st = sink->state;
   if (ensure_run_started(sink, run) != 0)
     return -1;
   double t = run->end > 0 ? run->end : kiln_now();
   /* testRunEnd must not leave steps open. */
   for (size_t i = 0; i < run->n_steps && i < st->n_step_states; i++)
     if (st->step_states[i] == OCP_STEP_OPEN &&
-        close_step(sink, &run->steps[i], t) != 0)
+        (lost ? close_lost_step(sink, &run->steps[i], t)
+              : close_step(sink, &run->steps[i], t)) != 0)
       return -1;
+  if (lost) {
+    char *message = lost_message(st, run);
+    int rc =
+        emit_run(sink, t, "error", error_json("report-incomplete", message));
+    free(message);
+    if (rc != 0)
+      return -1;
+  }
   if (run->abort_reason &&
       emit_run(sink, t, "error", error_json("run-aborted", run->abort_reason)))
     return -1;
   const char *status, *result;
   run_outcome(run, &status, &result);
+  if (lost) {
+    status = "ERROR";
+    if (strcmp(result, "PASS") == 0)
+      result = "NOT_APPLICABLE";
+  }
   if (emit_run(sink, t, "testRunEnd",
                json_pack("{s:s, s:s}", "status", status, "result", result)))
     return -1;
@@ -507,11 +608,51 @@ static int ocp_run_end(struct kiln_sink *sink, const struct kiln_run *run) {
   return sync_file(sink);
 }
 
+/* A stream that failed gets one more try here (kiln frees its reserve of
+ * disk space first): it closes its record, and still reports the loss. */
+static int ocp_run_end(struct kiln_sink *sink, const struct kiln_run *run) {
+  struct ocp_state *st = sink->state;
+  if (st->run_ended)
+    return 0;
+  bool lost = st->failed;
+  if (!lost)
+    return close_run(sink, run, false);
+  st->failed = false;
+  if (st->sequence < 2) {
+    /* The header itself was lost: start the stream again. */
+    st->sequence = 0;
+    st->size = 0;
+    st->run_started = false;
+    if (ftruncate(st->fd, 0) != 0) {
+      /* Not a file: the lines go on after what is there. */
+    }
+  }
+  int rc = close_run(sink, run, true);
+  st->failed = true;
+  if (rc != 0)
+    return -1;
+  char since[40];
+  kiln_format_time(st->lost_since, since, sizeof since);
+  snprintf(sink->err, sizeof sink->err,
+           "%s: the events from %s on were lost (%s)", st->path, since,
+           strerror(st->lost_errno));
+  return -1;
+}
+
+/* At least once a minute, lines still unsynced are synced. */
+static int ocp_tick(struct kiln_sink *sink, const struct kiln_run *run) {
+  struct ocp_state *st = sink->state;
+  if (st->failed || !st->dirty ||
+      kiln_monotonic_now() - st->last_sync < OCP_SYNC_INTERVAL)
+    return 0;
+  return sync_file(sink);
+}
+
 /* ---- the sink ---- */
 
 static void ocp_close(struct kiln_sink *sink) {
   struct ocp_state *st = sink->state;
-  fclose(st->f);
+  close(st->fd);
   free(st->path);
   free(st->step_states);
   free(st);
@@ -520,16 +661,14 @@ static void ocp_close(struct kiln_sink *sink) {
 
 struct kiln_sink *kiln_ocp_sink_open(const char *path, char *err, size_t n) {
   int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
-  if (!f) {
+  if (fd < 0) {
     snprintf(err, n, "%s: %s", path, strerror(errno));
-    if (fd >= 0)
-      close(fd);
     return NULL;
   }
   struct ocp_state *st = kiln_xcalloc(1, sizeof *st);
-  st->f = f;
+  st->fd = fd;
   st->path = kiln_xstrdup(path);
+  st->last_sync = kiln_monotonic_now();
   struct kiln_sink *sink = kiln_xcalloc(1, sizeof *sink);
   sink->name = "ocp.jsonl";
   sink->state = st;
@@ -543,6 +682,7 @@ struct kiln_sink *kiln_ocp_sink_open(const char *path, char *err, size_t n) {
   sink->series_end = ocp_series_end;
   sink->step_end = ocp_step_end;
   sink->run_end = ocp_run_end;
+  sink->tick = ocp_tick;
   sink->close = ocp_close;
   return sink;
 }

@@ -228,20 +228,51 @@ static void put_inventory(FILE *f, const struct kiln_run *run) {
   }
 }
 
-void kiln_summary_print(FILE *f, const struct kiln_run *run) {
+static void put_warnings(FILE *f, const char *const *warnings, size_t n) {
+  if (n == 0)
+    return;
+  fputs("\nWarnings about the run\n", f);
+  for (size_t i = 0; i < n; i++) {
+    fputs("  ", f);
+    put_escaped(f, warnings[i]);
+    fputc('\n', f);
+  }
+}
+
+static void print_summary(FILE *f, const struct kiln_run *run,
+                          const char *const *warnings, size_t n_warnings) {
   put_header(f, run);
+  put_warnings(f, warnings, n_warnings);
   put_table(f, run);
   put_failures(f, run);
   put_reasons(f, run);
   put_inventory(f, run);
 }
 
-static int emit_summary(FILE *f, const void *run) {
-  kiln_summary_print(f, run);
+void kiln_summary_print(FILE *f, const struct kiln_run *run) {
+  print_summary(f, run, NULL, 0);
+}
+
+struct summary_doc {
+  const struct kiln_run *run;
+  const char *const *warnings;
+  size_t n_warnings;
+};
+
+static int emit_summary(FILE *f, const void *ctx) {
+  const struct summary_doc *doc = ctx;
+  print_summary(f, doc->run, doc->warnings, doc->n_warnings);
   return 0;
+}
+
+int kiln_summary_write_warnings(const struct kiln_run *run,
+                                const char *const *warnings, size_t n_warnings,
+                                const char *path, char *err, size_t n) {
+  struct summary_doc doc = {run, warnings, n_warnings};
+  return report_write_atomic(path, emit_summary, &doc, err, n);
 }
 
 int kiln_summary_write(const struct kiln_run *run, const char *path, char *err,
                        size_t n) {
-  return report_write_atomic(path, emit_summary, run, err, n);
+  return kiln_summary_write_warnings(run, NULL, 0, path, err, n);
 }

@@ -8,7 +8,7 @@ packages="
   libinih-dev libjansson-dev libxml2-dev libcmocka-dev
   libpci-dev libsensors-dev libncurses-dev
   libxml2-utils python3-jsonschema python3-junitparser python3-yaml
-  perl tmux procps pciutils umockdev
+  perl tmux procps pciutils umockdev strace
   libipmimonitoring-dev libfreeipmi-dev freeipmi-tools openipmi
   libopenblas-dev clang-format chromium
 "

@@ -22,8 +22,9 @@ static void check(struct kiln_bus *bus, size_t i, int rc) {
   struct kiln_sink *s = bus->sinks[i];
   if (bus->errors)
     fprintf(bus->errors,
-            "kiln: report %s: %s (it stops here; the others go on)\n", s->name,
-            s->err[0] ? s->err : "write failed");
+            "kiln: report %s: %s (no more writes to it until the run end; the "
+            "others go on)\n",
+            s->name, s->err[0] ? s->err : "write failed");
 }
 
 #define PUBLISH(bus, cb, ...)                                                  \
@@ -83,8 +84,52 @@ void kiln_bus_step_end(struct kiln_bus *bus, const struct kiln_run *run,
                        const struct kiln_step_result *s) {
   PUBLISH(bus, step_end, run, s);
 }
+/* Every sink gets the run's end, a failed one too: it may close its record
+ * now (kiln has freed its reserve of disk space), or say what it lost. */
 void kiln_bus_run_end(struct kiln_bus *bus, const struct kiln_run *run) {
-  PUBLISH(bus, run_end, run);
+  for (size_t i = 0; i < bus->n_sinks; i++) {
+    struct kiln_sink *s = bus->sinks[i];
+    if (!s->run_end)
+      continue;
+    bool was_broken = bus->broken[i];
+    s->err[0] = 0;
+    int rc = s->run_end(s, run);
+    if (rc == 0) {
+      bus->broken[i] = false; /* rewritten whole: complete after all */
+    } else if (!was_broken) {
+      check(bus, i, rc);
+    } else if (bus->errors && s->err[0]) {
+      fprintf(bus->errors, "kiln: report %s: %s\n", s->name, s->err);
+    }
+  }
+}
+
+void kiln_bus_tick(struct kiln_bus *bus, const struct kiln_run *run) {
+  PUBLISH(bus, tick, run);
+}
+
+const char *kiln_bus_failure(const struct kiln_bus *bus,
+                             const struct kiln_sink *sink) {
+  for (size_t i = 0; i < bus->n_sinks; i++)
+    if (bus->sinks[i] == sink && bus->broken[i])
+      return sink->err[0] ? sink->err : "write failed";
+  return NULL;
+}
+
+size_t kiln_bus_incomplete(const struct kiln_bus *bus, char *buf, size_t n) {
+  size_t count = 0, used = 0;
+  if (n)
+    buf[0] = 0;
+  for (size_t i = 0; i < bus->n_sinks; i++) {
+    if (!bus->broken[i])
+      continue;
+    const struct kiln_sink *s = bus->sinks[i];
+    if (used < n)
+      used += (size_t)snprintf(buf + used, n - used, "%s%s", count ? ", " : "",
+                               s->name);
+    count++;
+  }
+  return count;
 }
 
 void kiln_bus_close(struct kiln_bus *bus) {

@@ -2103,6 +2103,22 @@ struct kiln_sink *kiln_dashboard_open(char *err, size_t n) {
   return sink;
 }
 
+void kiln_dashboard_hangup(struct kiln_sink *sink) {
+  struct dash *d = sink ? sink->state : NULL;
+  if (!d || !d->active)
+    return;
+  bool had_stderr = d->saved_stderr >= 0;
+  d->replay_len = 0; /* nobody is left to read it */
+  d->replay_truncated = false;
+  leave_screen(d);
+  /* release_stderr gave fd 2 back to the dead terminal. */
+  int devnull = had_stderr ? open("/dev/null", O_WRONLY | O_CLOEXEC) : -1;
+  if (devnull >= 0) {
+    dup2(devnull, STDERR_FILENO);
+    close(devnull);
+  }
+}
+
 bool kiln_dashboard_tick(struct kiln_sink *sink) {
   struct dash *d = sink ? sink->state : NULL;
   if (!d || !d->active)

@@ -1,6 +1,7 @@
 /* kiln's command line: `kiln run`, `kiln list`, `kiln version`. */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +50,7 @@ static void usage(FILE *f) {
           "  --skip PATTERNS       likewise, to leave out\n"
           "  --duration D          each stress step's duration (30s, 10m, 2h)\n"
           "  --report-dir DIR      default kiln-reports/<serial>-<UTC time>/\n"
+          "  --overwrite           replace an earlier run's reports in DIR\n"
           "  --serial S            DUT serial (default: DMI, else hostname)\n"
           "  --tap                 TAP on stdout (the log goes to stderr)\n"
           "  --tap-version N       13 (default) or 14\n"
@@ -260,38 +262,13 @@ struct run_args {
   const char *profile, *only, *skip, *report_dir, *serial, *spec, *pci_dump;
   const char *bmc, *bmc_credentials, *gpus;
   double duration;
-  bool tap, quiet;
+  bool tap, quiet, overwrite;
   int tui; /* 1 --tui, 0 --no-tui, -1 when stdout is a terminal */
   int tap_version;
   const char *inject[16];
   size_t n_inject;
   char *inject_buf[16];
 };
-
-static int mkdir_p(const char *path, char *err, size_t n) {
-  char *p = kiln_xstrdup(path);
-  for (char *s = p + 1; *s; s++) {
-    if (*s != '/')
-      continue;
-    *s = 0;
-    if (mkdir(p, 0755) != 0 && errno != EEXIST) {
-      snprintf(err, n, "cannot create report dir %s: %s", p, strerror(errno));
-      free(p);
-      return -1;
-    }
-    *s = '/';
-  }
-  int rc = 0;
-  if (mkdir(p, 0755) != 0 && errno != EEXIST) {
-    snprintf(err, n, "cannot create report dir %s: %s", p, strerror(errno));
-    rc = -1;
-  } else if (access(p, W_OK | X_OK) != 0) {
-    snprintf(err, n, "cannot write to report dir %s: %s", p, strerror(errno));
-    rc = -1;
-  }
-  free(p);
-  return rc;
-}
 
 static char *join_args(int argc, char **argv) {
   size_t len = 1;
@@ -325,6 +302,7 @@ static int parse_run_args(int argc, char **argv, struct run_args *a) {
       {"gpus", required_argument, 0, 'G'},
       {"no-tui", no_argument, 0, 'N'},
       {"bmc-credentials", required_argument, 0, 'C'},
+      {"overwrite", no_argument, 0, 'W'},
       {"help", no_argument, 0, 'h'},
       {0, 0, 0, 0},
   };
@@ -334,7 +312,7 @@ static int parse_run_args(int argc, char **argv, struct run_args *a) {
   opterr = 0;
   optind = 1;
   int c;
-  while ((c = getopt_long(argc, argv, ":p:o:s:d:r:S:tT:i:qE:P:B:C:UNG:h", opts,
+  while ((c = getopt_long(argc, argv, ":p:o:s:d:r:S:tT:i:qE:P:B:C:UNG:Wh", opts,
                           NULL)) != -1) {
     if (!option_value_ok(opts, c, optarg, "osGi"))
       return -1;
@@ -353,6 +331,7 @@ static int parse_run_args(int argc, char **argv, struct run_args *a) {
     case 'G': a->gpus = optarg; break;
     case 'N': a->tui = 0; break;
     case 'C': a->bmc_credentials = optarg; break;
+    case 'W': a->overwrite = true; break;
     case 'd': {
       char why[256];
       if (kiln_duration_parse_range(optarg, KILN_STEP_DURATION_MIN,
@@ -532,15 +511,37 @@ static int cmd_inventory(int argc, char **argv) {
   return rc;
 }
 
-/* The runner's loop drives the sampler and the dashboard. */
+/* The runner's loop drives the sampler, the dashboard and the sinks'
+ * timed work. */
 struct ticks {
   struct kiln_sampler *sampler;
   struct kiln_sink *dashboard;
+  struct kiln_bus *bus;
+  struct kiln_run *run;
   bool quit_asked;
+  bool hangup_noted;
 };
+
+/* The operator's terminal is gone: the dashboard lets go of it and the
+ * reports say so; the run goes on to its end. */
+static void note_hangup(struct ticks *t) {
+  if (t->hangup_noted || !kiln_runner_hung_up())
+    return;
+  t->hangup_noted = true;
+  if (t->dashboard)
+    kiln_dashboard_hangup(t->dashboard);
+  struct kiln_log l = {
+      .severity = KILN_SEV_WARNING,
+      .message = "SIGHUP: the terminal hung up; the run goes on to its end "
+                 "without it",
+      .time = kiln_now()};
+  kiln_bus_log(t->bus, t->run, NULL, &l);
+}
 
 static void run_tick(void *ctx) {
   struct ticks *t = ctx;
+  note_hangup(t);
+  kiln_bus_tick(t->bus, t->run);
   kiln_sampler_tick(t->sampler);
   if (t->dashboard && !t->quit_asked && kiln_dashboard_tick(t->dashboard)) {
     t->quit_asked = true;
@@ -563,9 +564,13 @@ static int cmd_run(int argc, char **argv) {
   struct kiln_sku_set skus = {0};
   struct kiln_sku sku_override = {0};
   struct kiln_sampler *sampler = NULL;
-  struct ticks ticks = {0};
+  struct ticks ticks = {.bus = &bus, .run = &run};
+  struct kiln_report_dir report_dir = {.lock_fd = -1};
   size_t n_aer = 0;
-  char err[1024];
+  char err[1024], note[1200] = "";
+  /* Stop only by choice from here on: an operator's terminal that goes
+   * away (ssh dropped) does not end a burn-in. */
+  kiln_runner_survive_hangup();
   memset(&spec, 0, sizeof spec);
   memset(&inv, 0, sizeof inv);
   memset(&prof, 0, sizeof prof);
@@ -652,8 +657,17 @@ static int cmd_run(int argc, char **argv) {
     strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
     run.report_dir = kiln_strdup_printf("kiln-reports/%s-%s", safe, stamp);
   }
-  if (mkdir_p(run.report_dir, err, sizeof err) != 0) {
-    fprintf(stderr, "kiln: %s\n", err);
+  /* Locked, not holding another run's reports, and with room: found now,
+   * not after hours of stress. */
+  int dir_rc = kiln_report_dir_open(&report_dir, run.report_dir, a.overwrite,
+                                    err, sizeof err);
+  if (dir_rc != 0) {
+    if (dir_rc == KILN_REPORT_DIR_UNUSABLE)
+      fprintf(stderr, "kiln: %s; no step was run (ERROR, exit %d)\n", err,
+              dir_rc);
+    else
+      fprintf(stderr, "kiln: %s\n", err);
+    rc = dir_rc;
     goto out;
   }
   for (size_t i = 0; i < plan.n_steps; i++) {
@@ -701,36 +715,63 @@ static int cmd_run(int argc, char **argv) {
     kiln_bus_add(&bus, kiln_tap_stream_sink_open(stdout, a.tap_version));
 
   kiln_bus_run_start(&bus, &run);
-  if (sampler && kiln_sampler_start(sampler, &run, &bus, run.report_dir, err,
-                                    sizeof err) != 0) {
-    /* The run goes on; its monitors stay unfinished in the reports. */
-    fprintf(stderr, "kiln: %s: no telemetry this run\n", err);
-    kiln_sampler_free(sampler);
-    sampler = NULL;
+  const char *why_not = kiln_bus_failure(&bus, ocp);
+  why_not = why_not ? why_not : kiln_bus_failure(&bus, files);
+  why_not = why_not ? why_not : kiln_bus_failure(&bus, html);
+  if (why_not) {
+    /* Hours of stress without a record would be worth nothing: no step
+     * runs, and the reports say why where they can. */
+    snprintf(note, sizeof note,
+             "no step was run: the reports cannot be written (%s)", why_not);
+    run.abort_reason = kiln_xstrdup(note);
+  } else {
+    if (sampler && kiln_sampler_start(sampler, &run, &bus, run.report_dir, err,
+                                      sizeof err) != 0) {
+      /* The run goes on; its monitors stay unfinished in the reports. */
+      fprintf(stderr, "kiln: %s: no telemetry this run\n", err);
+      kiln_sampler_free(sampler);
+      sampler = NULL;
+    }
+    ticks.sampler = sampler;
+    struct kiln_runner_options ro = {.grace = prof.grace,
+                                     .hang_timeout = prof.hang_timeout,
+                                     .stagger = prof.stagger,
+                                     .tick = run_tick,
+                                     .tick_ctx = &ticks};
+    kiln_runner_run(&plan, &ro, &run, &bus);
+    kiln_sampler_finish(sampler);
+    note_hangup(&ticks);
+    log_parent_usage(&run, &bus);
   }
-  ticks.sampler = sampler;
-  struct kiln_runner_options ro = {.grace = prof.grace,
-                                   .hang_timeout = prof.hang_timeout,
-                                   .stagger = prof.stagger,
-                                   .tick = run_tick,
-                                   .tick_ctx = &ticks};
-  kiln_runner_run(&plan, &ro, &run, &bus);
-  kiln_sampler_finish(sampler);
-  log_parent_usage(&run, &bus);
   run.end = kiln_now();
-  run.verdict = kiln_run_verdict(&run);
+  run.verdict = why_not ? KILN_ERROR : kiln_run_verdict(&run);
   run.finished = true;
+  /* The reports close their records in the space set aside for it, even
+   * on a disk that filled up. */
+  kiln_report_dir_release_reserve(&report_dir);
   kiln_bus_run_end(&bus, &run);
   rc = kiln_verdict_exit_code(run.verdict);
-  /* A report that could not be written means the run has no record. */
-  if (bus.failures && rc == 0)
-    rc = EXIT_ENV;
+  /* A report that could not be written means the run has no whole record. */
+  char incomplete[512];
+  if (kiln_bus_incomplete(&bus, incomplete, sizeof incomplete) > 0) {
+    if (!why_not)
+      snprintf(note, sizeof note, "incomplete reports: %s", incomplete);
+    if (rc == 0)
+      rc = EXIT_ENV;
+  }
+  if (!a.quiet && !ticks.dashboard)
+    kiln_console_print_verdict(a.tap ? stderr : stdout, &run, rc, note);
+  else if (a.quiet && note[0])
+    fprintf(stderr, "kiln: %s (exit %d)\n", note, rc);
 
 out:
   kiln_bus_close(&bus);
   /* The dashboard has given the screen back: the summary goes there. */
-  if (ticks.dashboard && run.finished)
-    kiln_console_print_closing(stdout, &run);
+  if (ticks.dashboard && run.finished) {
+    kiln_summary_print(stdout, &run);
+    kiln_console_print_verdict(stdout, &run, rc, note);
+  }
+  kiln_report_dir_close(&report_dir);
   kiln_context_set(NULL);
   kiln_sampler_free(sampler);
   free(aer);
@@ -770,7 +811,24 @@ static int cmd_version(void) {
   return 0;
 }
 
+/* A closed stdin, stdout or stderr would be handed to the first file kiln
+ * opens (the OCP stream), and the log written into it. */
+static void open_standard_fds(void) {
+  for (int fd = 0; fd <= 2; fd++) {
+    if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+      continue;
+    int devnull = open("/dev/null", O_RDWR);
+    if (devnull < 0)
+      _exit(EXIT_ENV);
+    if (devnull != fd) {
+      dup2(devnull, fd);
+      close(devnull);
+    }
+  }
+}
+
 int main(int argc, char **argv) {
+  open_standard_fds();
   if (argc < 2) {
     usage(stderr);
     return EXIT_USAGE;

@@ -1,5 +1,6 @@
 /* The parent side of a run: one child process per step, phases in order,
- * a watchdog per step, and a clean stop on SIGINT/SIGTERM. */
+ * a watchdog per step, a clean stop on SIGINT/SIGTERM, and a run that
+ * outlives its terminal (SIGHUP). */
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -25,6 +26,10 @@
 #define MAX_LINE (64 * 1024)
 /* After SIGTERM, how long a child gets before SIGKILL. */
 #define TERM_GRACE 2.0
+/* The loop comes round at least every 250 ms; a longer gap means the parent
+ * itself did not run (Ctrl-Z, a VM stall, heavy swapping). */
+#define POLL_MS 250
+#define PARENT_STALL 2.0
 
 struct child {
   const struct kiln_plan_step *plan;
@@ -35,9 +40,13 @@ struct child {
   int status;
   char *buf;
   size_t len, cap;
-  double started, last_event; /* monotonic */
+  /* Monotonic, shifted past the parent's own stalls (see skip_stall). */
+  double started, last_event;
   size_t events;
   bool got_end;
+  double end_seen; /* monotonic time its end was read */
+  double end_time; /* wall clock the child sent with its end, or 0 */
+  bool end_killed; /* killed for not exiting after its end */
   enum kiln_verdict end_verdict;
   char *end_reason;
   char *kill_reason; /* set when the watchdog or an abort ended it */
@@ -51,6 +60,11 @@ struct child {
 
 static int signal_pipe[2] = {-1, -1};
 static volatile sig_atomic_t stop_signal;
+/* SIGHUP: the operator's terminal is gone. The run goes on; the terminal
+ * fds are pointed at /dev/null at once, so no write meets a dead tty. */
+static volatile sig_atomic_t hangup_seen;
+static int devnull_fd = -1;
+static bool fd_is_terminal[3];
 /* Why the operator stopped the run from inside kiln (the dashboard's q);
  * NULL when a signal did. */
 static char stop_reason[128];
@@ -71,6 +85,12 @@ static void on_signal(int sig) {
   int saved = errno;
   if (sig == SIGINT || sig == SIGTERM)
     stop_signal = sig;
+  if (sig == SIGHUP) {
+    hangup_seen = 1;
+    for (int fd = 0; fd < 3; fd++)
+      if (fd_is_terminal[fd] && devnull_fd >= 0)
+        dup2(devnull_fd, fd);
+  }
   if (signal_pipe[1] >= 0) {
     char c = (char)sig;
     (void)!write(signal_pipe[1], &c, 1);
@@ -78,9 +98,29 @@ static void on_signal(int sig) {
   errno = saved;
 }
 
+void kiln_runner_survive_hangup(void) {
+  if (devnull_fd < 0)
+    devnull_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+  /* Which fds are the terminal is known now: once it hangs up, it no
+   * longer answers as one. */
+  if (!hangup_seen)
+    for (int fd = 0; fd < 3; fd++)
+      fd_is_terminal[fd] = isatty(fd);
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART;
+  sigaction(SIGHUP, &sa, NULL);
+  signal(SIGPIPE, SIG_IGN);
+}
+
+bool kiln_runner_hung_up(void) { return hangup_seen; }
+
 static void install_handlers(void) {
   if (signal_pipe[0] < 0 && pipe2(signal_pipe, O_CLOEXEC | O_NONBLOCK) != 0)
     signal_pipe[0] = signal_pipe[1] = -1;
+  kiln_runner_survive_hangup();
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = on_signal;
@@ -89,7 +129,6 @@ static void install_handlers(void) {
   sigaction(SIGINT, &sa, NULL);
   sigaction(SIGTERM, &sa, NULL);
   sigaction(SIGCHLD, &sa, NULL);
-  signal(SIGPIPE, SIG_IGN);
 }
 
 static void restore_child_signals(void) {
@@ -101,6 +140,7 @@ static void restore_child_signals(void) {
   sigaction(SIGTERM, &sa, NULL);
   sigaction(SIGCHLD, &sa, NULL);
   sigaction(SIGPIPE, &sa, NULL);
+  sigaction(SIGHUP, &sa, NULL);
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL);
@@ -264,6 +304,8 @@ static void handle_event(struct child *c, struct kiln_wire_event *ev,
   case KILN_WIRE_RUNNING: break; /* handled above */
   case KILN_WIRE_END:
     c->got_end = true;
+    c->end_seen = kiln_monotonic_now();
+    c->end_time = ev->time;
     c->end_verdict = ev->verdict;
     free(c->end_reason);
     c->end_reason =
@@ -331,12 +373,20 @@ static void end_child(struct child *c, enum kiln_verdict v, const char *why,
     c->kill_at = kiln_monotonic_now() + TERM_GRACE;
 }
 
+/* Judges a step's time. Called after its events were read: a step that has
+ * sent its end is never judged overrun, only bounded in how long it may
+ * take to exit. */
 static void watchdog(struct child *c, const struct kiln_runner_options *o) {
   if (c->reaped || c->kill_reason)
     return;
   double now = kiln_monotonic_now();
   char why[160];
-  if (now - c->last_event > o->hang_timeout) {
+  if (c->got_end) {
+    if (!c->end_killed && now - c->end_seen > o->grace) {
+      c->end_killed = true;
+      kill_child(c, SIGKILL); /* its verdict stays the one it sent */
+    }
+  } else if (now - c->last_event > o->hang_timeout) {
     snprintf(why, sizeof why, "hung: no progress for %.0f s",
              now - c->last_event);
     end_child(c, KILN_ERROR, why, SIGKILL);
@@ -345,6 +395,22 @@ static void watchdog(struct child *c, const struct kiln_runner_options *o) {
              "hung: still running %.0f s after its %.0f s duration",
              now - c->started - c->plan->duration, c->plan->duration);
     end_child(c, KILN_ERROR, why, SIGKILL);
+  }
+}
+
+/* A stall of the parent alone must not count against a step: the clock of
+ * every started step moves past it, as if the parent had not stopped. */
+static void skip_stall(struct child *kids, size_t n, double stall) {
+  for (size_t i = 0; i < n; i++) {
+    struct child *c = &kids[i];
+    if (c->reaped || c->start_at > 0 || c->pid <= 0)
+      continue;
+    c->started += stall;
+    c->last_event += stall;
+    if (c->got_end)
+      c->end_seen += stall;
+    if (c->kill_at > 0)
+      c->kill_at += stall;
   }
 }
 
@@ -375,8 +441,14 @@ static void finish(struct child *c, struct kiln_run *run,
     snprintf(why, sizeof why, "%s", c->protocol_error);
   }
   kiln_interim_end(&c->interim, bus, run, c->res);
+  /* The child's own clock dates an end it sent: the parent may have read it
+   * late. */
+  double end = c->got_end && !c->kill_reason && c->end_time >= c->res->start &&
+                       c->end_time <= kiln_now()
+                   ? c->end_time
+                   : kiln_now();
   size_t logs = c->res->n_logs;
-  kiln_step_finish(c->res, v, why[0] ? why : NULL, kiln_now());
+  kiln_step_finish(c->res, v, why[0] ? why : NULL, end);
   /* What finishing added (a limit left unmeasured) goes out too. */
   for (size_t i = logs; i < c->res->n_logs; i++)
     kiln_bus_log(bus, run, c->res, &c->res->logs[i]);
@@ -487,6 +559,7 @@ static void run_phase(const struct kiln_plan *plan, size_t first, size_t last,
   }
   bool aborting = false;
   struct pollfd *pfd = kiln_xcalloc(n + 1, sizeof *pfd);
+  double last_turn = kiln_monotonic_now();
   while (alive > 0 || waiting > 0) {
     for (size_t i = 0; i < n && waiting > 0; i++)
       if (kids[i].start_at > 0 &&
@@ -506,8 +579,12 @@ static void run_phase(const struct kiln_plan *plan, size_t first, size_t last,
       if (kids[i].fd >= 0)
         pfd[np++] = (struct pollfd){.fd = kids[i].fd, .events = POLLIN};
     /* 250 ms bounds watchdog latency; events wake it sooner. */
-    if (poll(pfd, np, 250) < 0 && errno != EINTR)
+    if (poll(pfd, np, POLL_MS) < 0 && errno != EINTR)
       break;
+    double turn = kiln_monotonic_now();
+    if (turn - last_turn > PARENT_STALL)
+      skip_stall(kids, n, turn - last_turn - POLL_MS / 1000.0);
+    last_turn = turn;
     drain_signal_pipe();
     if (o->tick)
       o->tick(o->tick_ctx);

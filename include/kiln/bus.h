@@ -12,7 +12,7 @@
 
 struct kiln_bus {
   struct kiln_sink *sinks[KILN_BUS_MAX_SINKS];
-  bool broken[KILN_BUS_MAX_SINKS];
+  bool broken[KILN_BUS_MAX_SINKS]; /* failed, and not complete again */
   size_t n_sinks;
   size_t failures; /* sinks that failed: the run cannot PASS its records */
   FILE *errors;    /* where sink failures are reported (stderr) */
@@ -46,7 +46,16 @@ void kiln_bus_series_end(struct kiln_bus *bus, const struct kiln_run *run,
                          const struct kiln_series *se);
 void kiln_bus_step_end(struct kiln_bus *bus, const struct kiln_run *run,
                        const struct kiln_step_result *s);
+/* Every sink gets it, a failed one too (see sink.h). */
 void kiln_bus_run_end(struct kiln_bus *bus, const struct kiln_run *run);
+/* Time-driven work of the sinks; call at least every 250 ms. */
+void kiln_bus_tick(struct kiln_bus *bus, const struct kiln_run *run);
+/* How many sinks' records are incomplete (failed, and not whole again at
+ * the run end); their names, ", "-separated, into buf. */
+size_t kiln_bus_incomplete(const struct kiln_bus *bus, char *buf, size_t n);
+/* Why sink failed, when it did and is not complete again; else NULL. */
+const char *kiln_bus_failure(const struct kiln_bus *bus,
+                             const struct kiln_sink *sink);
 void kiln_bus_close(struct kiln_bus *bus);
 
 #endif

@@ -16,5 +16,9 @@ struct kiln_sink *kiln_dashboard_open(char *err, size_t n);
  * at least four times a second. Returns true once, when the operator has
  * asked to quit and confirmed. */
 bool kiln_dashboard_tick(struct kiln_sink *dashboard);
+/* The terminal hung up (SIGHUP): the dashboard stops drawing and lets go of
+ * the terminal for good; the run goes on and the sink takes events
+ * without showing them. */
+void kiln_dashboard_hangup(struct kiln_sink *dashboard);
 
 #endif

@@ -1,6 +1,9 @@
 /* A sink consumes the run's event stream (reports, console, dashboard).
  * Each callback may be NULL. Return 0, or -1 with a message in err. A sink
- * that fails is reported once and switched off; the others go on. */
+ * that fails is reported once and switched off; the others go on. It still
+ * gets run_end, to close its record with what it kept: a run_end that
+ * returns 0 there says the sink's record is complete after all (a whole-file
+ * report rewritten from the model), -1 that it stays incomplete. */
 #ifndef KILN_SINK_H
 #define KILN_SINK_H
 
@@ -49,6 +52,9 @@ struct kiln_sink {
   int (*step_end)(struct kiln_sink *, const struct kiln_run *,
                   const struct kiln_step_result *);
   int (*run_end)(struct kiln_sink *, const struct kiln_run *);
+  /* Called at least every 250 ms while steps run, for work due by time
+   * (the OCP stream's fsync once a minute). */
+  int (*tick)(struct kiln_sink *, const struct kiln_run *);
   void (*close)(struct kiln_sink *); /* frees state and the sink itself */
   char err[256];
 };

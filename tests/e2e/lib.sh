@@ -23,6 +23,14 @@ ok() {
   fi
 }
 
+# skip N REASON: N test points that cannot run here, with the reason.
+skip() {
+  for _ in $(seq 1 "$1"); do
+    t_count=$((t_count + 1))
+    echo "ok $t_count # SKIP $2"
+  done
+}
+
 # check DESCRIPTION CMD...: passes when CMD exits 0; shows its output if not.
 check() {
   desc=$1

@@ -2,12 +2,15 @@
  * and a full disk. */
 #include <math.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 
 #include <cmocka.h>
 
@@ -330,6 +333,61 @@ static void full_disk_fails_cleanly(void **state) {
   kiln_run_free(&run);
 }
 
+static long file_size(const char *path) {
+  struct stat info;
+  assert_int_equal(stat(path, &info), 0);
+  return (long)info.st_size;
+}
+
+/* A disk that fills in the middle of a line (here a file size limit): the
+ * line is cut back off, the stream drops what follows, and at the run end,
+ * with room again, it closes its record, says what it lost, and still
+ * reports the loss. */
+static void write_cut_short_leaves_whole_lines(void **state) {
+  struct kiln_run run;
+  fixture_mixed_run(&run);
+  char *dir = fixture_tmpdir();
+  char err[256];
+  char *path = fixture_path(dir, "ocp.jsonl");
+  struct kiln_sink *sink = kiln_ocp_sink_open(path, err, sizeof err);
+  assert_non_null(sink);
+  assert_int_equal(sink->run_start(sink, &run), 0);
+  assert_int_equal(sink->step_start(sink, &run, &run.steps[0]), 0);
+  long whole = file_size(path);
+
+  struct rlimit saved, small;
+  assert_int_equal(getrlimit(RLIMIT_FSIZE, &saved), 0);
+  small = saved;
+  small.rlim_cur = (rlim_t)whole + 40; /* ends inside the next line */
+  void (*old_handler)(int) = signal(SIGXFSZ, SIG_IGN);
+  assert_int_equal(setrlimit(RLIMIT_FSIZE, &small), 0);
+  int rc = sink->measurement(sink, &run, &run.steps[0],
+                             &run.steps[0].measurements[0]);
+  assert_int_equal(setrlimit(RLIMIT_FSIZE, &saved), 0);
+  signal(SIGXFSZ, old_handler);
+  assert_int_equal(rc, -1);
+  assert_non_null(strstr(sink->err, "File too large"));
+  assert_int_equal(file_size(path), whole);
+
+  assert_int_equal(sink->run_end(sink, &run), -1);
+  assert_non_null(strstr(sink->err, "were lost (File too large)"));
+  char *output = NULL;
+  if (ocp_validate(path, &output) != 0)
+    fail_msg("%s", output);
+  free(output);
+  char *text = fixture_read_file(path);
+  assert_non_null(strstr(text, "\"symptom\":\"report-incomplete\""));
+  assert_non_null(strstr(text, "\"symptom\":\"step-record-incomplete\""));
+  free(text);
+  char *end = last_line(path);
+  assert_non_null(strstr(end, "\"testRunEnd\":{\"status\":\"ERROR\""));
+  free(end);
+  sink->close(sink);
+  free(path);
+  fixture_rmdir(dir);
+  kiln_run_free(&run);
+}
+
 static void unwritable_path_fails_at_open(void **state) {
   char err[256] = "";
   assert_null(
@@ -348,6 +406,7 @@ int main(void) {
       cmocka_unit_test(steps_left_open_are_closed_at_run_end),
       cmocka_unit_test(stream_cut_short_is_a_valid_prefix),
       cmocka_unit_test(full_disk_fails_cleanly),
+      cmocka_unit_test(write_cut_short_leaves_whole_lines),
       cmocka_unit_test(unwritable_path_fails_at_open),
   };
   return cmocka_run_group_tests_name("report_ocp", tests, NULL, NULL);
