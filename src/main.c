@@ -396,6 +396,15 @@ static int parse_run_args(int argc, char **argv, struct run_args *a) {
   return 0;
 }
 
+/* Whether a step of the plan reads the BMC's sensors. */
+static bool plan_reads_bmc(const struct kiln_plan *plan) {
+  for (size_t i = 0; i < plan->n_steps; i++)
+    if (strcmp(plan->steps[i].module->name, "thermal") == 0 ||
+        strcmp(plan->steps[i].module->name, "fans") == 0)
+      return true;
+  return false;
+}
+
 static void log_parent_usage(struct kiln_run *run, struct kiln_bus *bus) {
   struct rusage ru;
   if (getrusage(RUSAGE_SELF, &ru) != 0)
@@ -591,6 +600,16 @@ static int cmd_run(int argc, char **argv) {
                                  .inject = a.inject};
   if (kiln_plan_build(&prof, &po, &plan, err, sizeof err) != 0) {
     fprintf(stderr, "kiln: %s\n", err);
+    goto out;
+  }
+  if (a.bmc && !plan_reads_bmc(&plan)) {
+    /* The operator asked for the BMC: a run that would not read it is a
+     * mistake to say, not to pass. */
+    fprintf(stderr,
+            "kiln: --bmc %s: no step of this run reads the BMC (the thermal "
+            "monitor or fans): add `monitors = thermal` to the profile, or "
+            "drop --bmc\n",
+            a.bmc);
     goto out;
   }
 

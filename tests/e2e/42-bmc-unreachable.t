@@ -8,7 +8,7 @@ if ! command -v ipmi_sim >/dev/null 2>&1; then
   echo "1..0 # SKIP ipmi_sim is not installed (Debian: openipmi)"
   exit 0
 fi
-plan 16
+plan 19
 P=$TEST_TMP/bmc.ini
 cat >"$P" <<'INI'
 [profile]
@@ -82,4 +82,14 @@ run_kiln "$TEST_TMP/fans.out" run --profile "$TEST_TMP/fans.ini" \
   --report-dir "$d"
 is "fans on the BMC's sensors: exit 0" "$rc" 0
 like "... it PASSes on the BMC's fans" "$d/results.tap" "^ok [0-9]+ - fans$"
+
+# --bmc on a run that reads no BMC: said before any step, not ignored.
+d=$TEST_TMP/nothermal
+run_kiln "$TEST_TMP/nothermal.out" run --profile "$P" --only cpu.compute \
+  --bmc "127.0.0.1:$port" --bmc-credentials "$TEST_TMP/good.cred" \
+  --report-dir "$d"
+is "--bmc with no step that reads it: exit 64" "$rc" 64
+like "... one line naming the host and the fix" "$TEST_TMP/nothermal.out" \
+  "^kiln: --bmc 127\.0\.0\.1:$port: no step of this run reads the BMC \(the thermal monitor or fans\): add \`monitors = thermal\` to the profile, or drop --bmc$"
+ok "$([ ! -e "$d/ocp.jsonl" ] && echo 0 || echo 1)" "... and no report is started"
 done_testing
