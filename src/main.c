@@ -147,6 +147,24 @@ static int list_gpu_skus(const char *spec_path,
   return 0;
 }
 
+/* getopt's ':' (a value missing) or '?' (an unknown option) as one line. */
+static void complain_option(int c, char **argv) {
+  if (c == ':')
+    fprintf(stderr, "kiln: option '%s' needs a value\n", argv[optind - 1]);
+  else
+    fprintf(stderr, "kiln: unknown option '%s' (see kiln --help)\n",
+            argv[optind - 1]);
+}
+
+/* false, saying so, when words are left after the options. */
+static bool no_arguments_left(int argc, char **argv) {
+  if (optind >= argc)
+    return true;
+  fprintf(stderr, "kiln: unexpected argument '%s' (see kiln --help)\n",
+          argv[optind]);
+  return false;
+}
+
 /* kiln list's word for a GPU module: what `kiln run` would make of each
  * GPU on the bus, before a run ("error" and the cause per GPU, as the
  * run's steps would say it; MIG mode judged as the built-in profiles do). */
@@ -198,20 +216,11 @@ static int cmd_list(int argc, char **argv) {
     switch (c) {
     case 'E': spec_path = optarg; break;
     case 'h': usage(stdout); return 0;
-    case ':':
-      fprintf(stderr, "kiln: option '%s' needs a value\n", argv[optind - 1]);
-      return EXIT_USAGE;
-    default:
-      fprintf(stderr, "kiln: unknown option '%s' (see kiln --help)\n",
-              argv[optind - 1]);
-      return EXIT_USAGE;
+    default: complain_option(c, argv); return EXIT_USAGE;
     }
   }
-  if (optind < argc) {
-    fprintf(stderr, "kiln: unexpected argument '%s' (see kiln --help)\n",
-            argv[optind]);
+  if (!no_arguments_left(argc, argv))
     return EXIT_USAGE;
-  }
   printf("modules:\n");
   struct kiln_gpu_access *access = NULL;
   for (const struct kiln_module *const *m = kiln_modules; *m; m++) {
@@ -366,20 +375,11 @@ static int parse_run_args(int argc, char **argv, struct run_args *a) {
       break;
     }
     case 'h': usage(stdout); exit(0);
-    case ':':
-      fprintf(stderr, "kiln: option '%s' needs a value\n", argv[optind - 1]);
-      return -1;
-    default:
-      fprintf(stderr, "kiln: unknown option '%s' (see kiln --help)\n",
-              argv[optind - 1]);
-      return -1;
+    default: complain_option(c, argv); return -1;
     }
   }
-  if (optind < argc) {
-    fprintf(stderr, "kiln: unexpected argument '%s' (see kiln --help)\n",
-            argv[optind]);
+  if (!no_arguments_left(argc, argv))
     return -1;
-  }
   if (a->bmc_credentials && !a->bmc) {
     fprintf(stderr, "kiln: --bmc-credentials needs --bmc HOST\n");
     return -1;
@@ -463,20 +463,11 @@ static int cmd_inventory(int argc, char **argv) {
     case 'w': write_spec = optarg; break;
     case 'P': pci_dump = optarg; break;
     case 'h': usage(stdout); return 0;
-    case ':':
-      fprintf(stderr, "kiln: option '%s' needs a value\n", argv[optind - 1]);
-      return EXIT_USAGE;
-    default:
-      fprintf(stderr, "kiln: unknown option '%s' (see kiln --help)\n",
-              argv[optind - 1]);
-      return EXIT_USAGE;
+    default: complain_option(c, argv); return EXIT_USAGE;
     }
   }
-  if (optind < argc) {
-    fprintf(stderr, "kiln: unexpected argument '%s' (see kiln --help)\n",
-            argv[optind]);
+  if (!no_arguments_left(argc, argv))
     return EXIT_USAGE;
-  }
   struct kiln_inventory inv;
   char err[1024];
   /* Refused before anything is written: a device node or a symlink at
