@@ -302,8 +302,19 @@ static void *worker_main(void *arg) {
   }
 }
 
+/* Progress, at most every 0.25 s: the watchdog's heartbeat. */
+static void beat(struct team *t, double now, double *last_beat) {
+  if (now - *last_beat < 0.25)
+    return;
+  double d = kiln_step_duration(t->step);
+  double left = kiln_step_deadline(t->step) - now;
+  kiln_emit_progress(t->step, d > 0 ? 1 - left / d : 1);
+  *last_beat = now;
+}
+
 /* Runs one op on every worker; returns its wall time. Keeps the watchdog
- * fed while an op is long (huge arrays, slow memory). */
+ * fed while an op is long (huge arrays, slow or busy memory): the beat goes
+ * out while the workers run, not only when they are done. */
 static double team_run(struct team *t, enum op op, double *last_beat) {
   pthread_mutex_lock(&t->mu);
   double t0 = kiln_monotonic_now();
@@ -320,15 +331,13 @@ static double team_run(struct team *t, enum op op, double *last_beat) {
       ts.tv_nsec -= 1000000000;
     }
     pthread_cond_timedwait(&t->done, &t->mu, &ts);
+    if (op != OP_QUIT && t->remaining > 0)
+      beat(t, kiln_monotonic_now(), last_beat);
   }
   double t1 = kiln_monotonic_now();
   pthread_mutex_unlock(&t->mu);
-  if (op != OP_QUIT && t1 - *last_beat >= 0.25) {
-    double d = kiln_step_duration(t->step);
-    double left = kiln_step_deadline(t->step) - t1;
-    kiln_emit_progress(t->step, d > 0 ? 1 - left / d : 1);
-    *last_beat = t1;
-  }
+  if (op != OP_QUIT)
+    beat(t, t1, last_beat);
   return t1 - t0;
 }
 
