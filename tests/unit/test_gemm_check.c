@@ -517,7 +517,7 @@ static void bad_parameters_are_errors(void **state) {
 
 #define BUS "0000:1b:00.0"
 
-static char tmpdir[64], fake_lib[128];
+static struct fake_nvml fake_driver;
 
 /* What the fake kiln_gemm_* API does, and what it saw. */
 static struct {
@@ -690,17 +690,12 @@ void kiln_gemm_close(struct kiln_gemm *h) { free(h); }
 
 static int build_fake(void **state) {
   (void)state;
-  snprintf(tmpdir, sizeof tmpdir, "/tmp/kiln-gemm-XXXXXX");
-  if (!mkdtemp(tmpdir))
-    return -1;
-  return fake_nvml_build(tmpdir, false, fake_lib, sizeof fake_lib);
+  return fake_nvml_setup(&fake_driver, "gemm", false);
 }
 
 static int remove_fake(void **state) {
   (void)state;
-  char cmd[200];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-  return system(cmd) == 0 ? 0 : -1;
+  return fake_nvml_teardown(&fake_driver);
 }
 
 /* A healthy fake GPU with FP8, its NVML at full clocks' worth of share
@@ -710,7 +705,7 @@ static int reset_fake(void **state) {
   (void)state;
   memset(&fk, 0, sizeof fk);
   fk.fp8 = 1;
-  setenv("KILN_NVML_LIB", fake_lib, 1);
+  setenv("KILN_NVML_LIB", fake_driver.lib, 1);
   setenv("FAKE_REASONS", "0x4", 1);
   return 0;
 }

@@ -21,6 +21,7 @@
 
 #include "../../stress/power_judge.h"
 #include "fake_nvml.h"
+#include "fsutil.h"
 #include "harness.h"
 #include "kiln/gpu_mem.h"
 #include "kiln/module.h"
@@ -501,24 +502,19 @@ static void fake_run(struct kiln_step *s) {
   kiln_power_run(s, &load, 0.05);
 }
 
-static char tmpdir[256], lib[300];
+static struct fake_nvml fake_driver;
 
 static int setup_all(void **state) {
-  snprintf(tmpdir, sizeof tmpdir, "/tmp/kiln-power-XXXXXX");
-  if (!mkdtemp(tmpdir))
-    return -1;
-  return fake_nvml_build(tmpdir, false, lib, sizeof lib);
+  return fake_nvml_setup(&fake_driver, "power", false);
 }
 
 static int teardown_all(void **state) {
-  char cmd[400];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-  return system(cmd) == 0 ? 0 : -1;
+  return fake_nvml_teardown(&fake_driver);
 }
 
 /* A healthy fake GPU at 650 W of 700 W, and a fresh fake load. */
 static int reset(void **state) {
-  setenv("KILN_NVML_LIB", lib, 1);
+  setenv("KILN_NVML_LIB", fake_driver.lib, 1);
   setenv("FAKE_POWER_MW", "650000", 1);
   setenv("FAKE_REASONS", "0", 1);
   memset(&FL, 0, sizeof FL);
@@ -815,28 +811,19 @@ static void hbm_from_clock(void **state) {
 
 static void pci_device_id_from_sysfs(void **state) {
   char dir[400], path[500];
-  snprintf(dir, sizeof dir, "%s/pci", tmpdir);
+  snprintf(dir, sizeof dir, "%s/pci", fake_driver.dir);
   assert_int_equal(mkdir(dir, 0700), 0);
   snprintf(path, sizeof path, "%s/" BUS, dir);
   assert_int_equal(mkdir(path, 0700), 0);
   snprintf(path, sizeof path, "%s/" BUS "/device", dir);
-  FILE *f = fopen(path, "w");
-  assert_non_null(f);
-  fputs("0x2335\n", f);
-  fclose(f);
+  fs_write_file(path, "0x2335\n");
   snprintf(path, sizeof path, "%s/" BUS "/vendor", dir);
-  f = fopen(path, "w");
-  assert_non_null(f);
-  fputs("0x10de\n", f);
-  fclose(f);
+  fs_write_file(path, "0x10de\n");
   snprintf(path, sizeof path, "%s/" BUS "/device", dir);
   setenv("KILN_SYSFS_PCI", dir, 1);
   assert_int_equal(kiln_gpu_pci_device_id(BUS), 0x2335);
   assert_int_equal(kiln_gpu_pci_device_id("0000:99:00.0"), 0);
-  f = fopen(path, "w");
-  assert_non_null(f);
-  fputs("garbage\n", f);
-  fclose(f);
+  fs_write_file(path, "garbage\n");
   assert_int_equal(kiln_gpu_pci_device_id(BUS), 0);
   unsetenv("KILN_SYSFS_PCI");
 }

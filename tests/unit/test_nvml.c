@@ -27,23 +27,14 @@
 
 #define BUS "0000:1b:00.0"
 
-static char tmpdir[256];
-static char lib_new[300], lib_old[300];
+static struct fake_nvml fake_driver;
 
 static int build_fake(void **state) {
-  snprintf(tmpdir, sizeof tmpdir, "/tmp/kiln-nvml-XXXXXX");
-  if (!mkdtemp(tmpdir))
-    return -1;
-  return fake_nvml_build(tmpdir, false, lib_new, sizeof lib_new) != 0 ||
-                 fake_nvml_build(tmpdir, true, lib_old, sizeof lib_old) != 0
-             ? -1
-             : 0;
+  return fake_nvml_setup(&fake_driver, "nvml", true);
 }
 
 static int remove_fake(void **state) {
-  char cmd[400];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-  return system(cmd) == 0 ? 0 : -1;
+  return fake_nvml_teardown(&fake_driver);
 }
 
 static const char *const fake_vars[] = {"FAKE_INIT_RC",
@@ -68,7 +59,7 @@ static const char *const fake_vars[] = {"FAKE_INIT_RC",
 static int reset_env(void **state) {
   for (size_t i = 0; fake_vars[i]; i++)
     unsetenv(fake_vars[i]);
-  setenv("KILN_NVML_LIB", lib_new, 1);
+  setenv("KILN_NVML_LIB", fake_driver.lib, 1);
   return 0;
 }
 
@@ -219,7 +210,7 @@ static void test_new_driver_symbols(void **state) {
 }
 
 static void test_old_driver_fallbacks(void **state) {
-  setenv("KILN_NVML_LIB", lib_old, 1);
+  setenv("KILN_NVML_LIB", fake_driver.lib_old, 1);
   char why[512];
   struct kiln_nvml *nv = kiln_nvml_open(why, sizeof why); /* nvmlInit */
   assert_non_null(nv);
@@ -449,7 +440,7 @@ static void test_health_fabric(void **state) {
   /* An older driver: the unversioned call (nvmlGpuFabricInfo_t). */
   unsetenv("FAKE_FABRIC");
   unsetenv("FAKE_FABRIC_STATUS");
-  setenv("KILN_NVML_LIB", lib_old, 1);
+  setenv("KILN_NVML_LIB", fake_driver.lib_old, 1);
   setenv("FAKE_FABRIC_STATE", "2", 1);
   run_health(NULL, &c);
   assert_int_equal(fails(&c, "gpu-fabric", msg, sizeof msg), 1);
@@ -678,7 +669,7 @@ static void test_xid_events(void **state) {
   assert_string_equal(kiln_nvml_xid_text(48), "double-bit ECC error");
   assert_string_equal(kiln_nvml_xid_text(999999), "see NVIDIA's XID catalog");
 
-  setenv("KILN_NVML_LIB", lib_old, 1);
+  setenv("KILN_NVML_LIB", fake_driver.lib_old, 1);
   const struct kiln_tel_source *src = kiln_tel_source_find("nvml");
   char why[256] = "";
   void *st = src->open(why, sizeof why);
