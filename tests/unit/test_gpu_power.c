@@ -553,26 +553,6 @@ static void run_power(const char *target, double duration,
   harness_run_step(&cfg, out);
 }
 
-static size_t fails(const struct captured *c, const char *symptom, char *msg,
-                    size_t n) {
-  size_t count = 0;
-  for (size_t i = 0; i < c->n; i++) {
-    const struct kiln_wire_event *e = &c->events[i];
-    if (e->type == KILN_WIRE_DIAGNOSIS && e->diag_type == KILN_DIAG_FAIL &&
-        strcmp(e->symptom, symptom) == 0 && count++ == 0 && msg)
-      snprintf(msg, n, "%s", e->message);
-  }
-  return count;
-}
-
-static bool logged(const struct captured *c, const char *needle) {
-  for (size_t i = 0; i < c->n; i++)
-    if (c->events[i].type == KILN_WIRE_LOG && c->events[i].message &&
-        strstr(c->events[i].message, needle))
-      return true;
-  return false;
-}
-
 static size_t count_type(const struct captured *c, enum kiln_wire_type t) {
   size_t k = 0;
   for (size_t i = 0; i < c->n; i++)
@@ -613,9 +593,9 @@ static void a_healthy_gpu_passes(void **state) {
   assert_int_equal(FL.finished, 1);
   assert_int_equal(FL.closed, 1);
   assert_true(count_type(&c, KILN_WIRE_PROGRESS) >= 2);
-  assert_true(logged(&c, "fake load"));
-  assert_true(logged(&c, "fake launches"));
-  assert_true(logged(&c, "no energy counter")); /* the fake has none */
+  assert_true(harness_logged(&c, "fake load"));
+  assert_true(harness_logged(&c, "fake launches"));
+  assert_true(harness_logged(&c, "no energy counter")); /* the fake has none */
   harness_free(&c);
 }
 
@@ -628,8 +608,8 @@ static void the_fake_energy_counter_gives_the_mean(void **state) {
   assert_int_equal(harness_end_verdict(&c), KILN_PASS);
   assert_int_equal(harness_fail_diagnoses(&c, NULL, 0), 0);
   assert_true(fabs(harness_measurement(&c, "power_w", BUS)->value - 650) < 1);
-  assert_true(logged(&c, "under load (energy counter)"));
-  assert_false(logged(&c, "no energy counter"));
+  assert_true(harness_logged(&c, "under load (energy counter)"));
+  assert_false(harness_logged(&c, "no energy counter"));
   harness_free(&c);
 }
 
@@ -639,7 +619,8 @@ static void low_power_fails(void **state) {
   char msg[1024];
   run_power(BUS, 1.1, NULL, &c);
   assert_int_equal(harness_end_verdict(&c), KILN_PASS); /* judged above */
-  assert_int_equal(fails(&c, "gpu-power-low", msg, sizeof msg), 1);
+  assert_int_equal(harness_fail_symptom(&c, "gpu-power-low", msg, sizeof msg),
+                   1);
   assert_non_null(strstr(msg, BUS));
   assert_non_null(strstr(msg, "H100"));
   assert_non_null(strstr(msg, "500.0 W"));
@@ -649,7 +630,7 @@ static void low_power_fails(void **state) {
   /* A SKU that expects less. */
   static const char *const share[] = {"power_share", "70%", NULL};
   run_power(BUS, 1.1, share, &c);
-  assert_int_equal(fails(&c, "gpu-power-low", NULL, 0), 0);
+  assert_int_equal(harness_fail_symptom(&c, "gpu-power-low", NULL, 0), 0);
   harness_free(&c);
 }
 
@@ -660,7 +641,8 @@ static void thermal_slowdowns_fail_when_held(void **state) {
   FL.reasons = "0x20";
   FL.until = 100;
   run_power(BUS, 1.1, NULL, &c);
-  assert_int_equal(fails(&c, "gpu-thermal-throttle", msg, sizeof msg), 1);
+  assert_int_equal(
+      harness_fail_symptom(&c, "gpu-thermal-throttle", msg, sizeof msg), 1);
   assert_non_null(strstr(msg, "SW thermal slowdown"));
   assert_non_null(strstr(msg, "into the load"));
   assert_non_null(strstr(msg, BUS));
@@ -671,7 +653,8 @@ static void thermal_slowdowns_fail_when_held(void **state) {
   FL.from = 0.4;
   FL.until = 0.5;
   run_power(BUS, 1.1, NULL, &c);
-  assert_int_equal(fails(&c, "gpu-thermal-throttle", NULL, 0), 0);
+  assert_int_equal(harness_fail_symptom(&c, "gpu-thermal-throttle", NULL, 0),
+                   0);
   harness_free(&c);
   /* 0.6 s of it: fails, naming HW thermal. */
   reset(state);
@@ -679,7 +662,8 @@ static void thermal_slowdowns_fail_when_held(void **state) {
   FL.from = 0.3;
   FL.until = 0.9;
   run_power(BUS, 1.3, NULL, &c);
-  assert_int_equal(fails(&c, "gpu-thermal-throttle", msg, sizeof msg), 1);
+  assert_int_equal(
+      harness_fail_symptom(&c, "gpu-thermal-throttle", msg, sizeof msg), 1);
   assert_non_null(strstr(msg, "HW thermal slowdown"));
   harness_free(&c);
 }
@@ -690,9 +674,11 @@ static void the_power_brake_fails(void **state) {
   FL.reasons = "0x80";
   FL.until = 100;
   run_power(BUS, 1.1, NULL, &c);
-  assert_int_equal(fails(&c, "gpu-power-brake", msg, sizeof msg), 1);
+  assert_int_equal(harness_fail_symptom(&c, "gpu-power-brake", msg, sizeof msg),
+                   1);
   assert_non_null(strstr(msg, "power brake"));
-  assert_int_equal(fails(&c, "gpu-thermal-throttle", NULL, 0), 0);
+  assert_int_equal(harness_fail_symptom(&c, "gpu-thermal-throttle", NULL, 0),
+                   0);
   harness_free(&c);
 }
 
@@ -703,7 +689,7 @@ static void the_sw_power_cap_is_logged(void **state) {
   run_power(BUS, 1.1, NULL, &c);
   assert_int_equal(harness_end_verdict(&c), KILN_PASS);
   assert_int_equal(harness_fail_diagnoses(&c, NULL, 0), 0);
-  assert_true(logged(&c, "SW power cap active"));
+  assert_true(harness_logged(&c, "SW power cap active"));
   harness_free(&c);
 }
 
