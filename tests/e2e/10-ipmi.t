@@ -3,10 +3,7 @@
 # temperatures, power), read by `kiln run --bmc` through FreeIPMI during a
 # run; a fan the simulator stalls must fail the thermal monitor by name.
 . tests/e2e/lib.sh
-if ! command -v ipmi_sim >/dev/null 2>&1; then
-  echo "1..0 # SKIP ipmi_sim is not installed (Debian: openipmi)"
-  exit 0
-fi
+need_ipmi_sim
 plan 10
 P=$TEST_TMP/bmc.ini
 cat >"$P" <<'INI'
@@ -19,15 +16,7 @@ phase.1 = cpu.compute
 hold = 2s
 INI
 
-# The simulator stops with this test's process (--owner) or its group.
-sh tests/fixtures/ipmi_sim/start-sim.sh --owner $$ --lifetime 120 \
-  >"$TEST_TMP/sim" 2>"$TEST_TMP/sim.err" &
-for _ in $(seq 1 100); do
-  [ -s "$TEST_TMP/sim" ] && break
-  sleep 0.1
-done
-read -r port console pgid dir <"$TEST_TMP/sim" || true
-trap 'kill -TERM "-$pgid" 2>/dev/null; rm -rf "$TEST_TMP"' EXIT
+start_ipmi_sim
 ok "$([ -n "$port" ] && echo 0 || echo 1)" "ipmi_sim is up on 127.0.0.1:$port"
 
 # sim_cmd CMD: one ipmi_sim_cmd(5) command on the simulator's console.
@@ -52,7 +41,7 @@ PY
 
 d=$TEST_TMP/healthy
 run_kiln "$TEST_TMP/healthy.out" run --profile "$P" \
-  --bmc "127.0.0.1:$port" --bmc-credentials "$dir/credentials" \
+  --bmc "127.0.0.1:$port" --bmc-credentials "$sim_dir/credentials" \
   --report-dir "$d"
 is "healthy BMC: exit 0" "$rc" 0
 [ "$rc" -eq 0 ] || sed 's/^/#  | /' "$TEST_TMP/healthy.out" | tail -20
@@ -66,7 +55,7 @@ like "... and its temperatures" "$d/telemetry.csv" \
 check "the simulator stalls FAN3" sim_cmd "sensor_set_value 0x20 0 0x32 0 1"
 d=$TEST_TMP/stalled
 run_kiln "$TEST_TMP/stalled.out" run --profile "$P" \
-  --bmc "127.0.0.1:$port" --bmc-credentials "$dir/credentials" \
+  --bmc "127.0.0.1:$port" --bmc-credentials "$sim_dir/credentials" \
   --report-dir "$d"
 is "a stalled BMC fan: exit 1" "$rc" 1
 like "thermal FAILs naming the fan, its value and limit" \
@@ -76,8 +65,8 @@ like "thermal FAILs naming the fan, its value and limit" \
 like "... and that the BMC calls it critical" "$TEST_TMP/stalled.out" \
   "! +thermal: FAN3 \(ipmi/bmc/FAN3\): the hardware reports it critical at 0 RPM"
 
-chmod 644 "$dir/credentials"
+chmod 644 "$sim_dir/credentials"
 run_kiln "$TEST_TMP/perm.out" run --profile "$P" --bmc "127.0.0.1:$port" \
-  --bmc-credentials "$dir/credentials" --report-dir "$TEST_TMP/perm"
+  --bmc-credentials "$sim_dir/credentials" --report-dir "$TEST_TMP/perm"
 is "a credentials file others can read is refused: exit 64" "$rc" 64
 done_testing

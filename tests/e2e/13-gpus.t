@@ -4,11 +4,7 @@
 . tests/e2e/lib.sh
 plan 8
 pci=$TEST_TMP/pci
-for dev in 0000:1b:00.0 0000:3a:00.0 0000:9a:00.0; do
-  mkdir -p "$pci/$dev"
-  echo 0x10de >"$pci/$dev/vendor"
-  echo 0x030200 >"$pci/$dev/class"
-done
+fake_gpu_bus "$pci" '' 0000:1b:00.0 0000:3a:00.0 0000:9a:00.0
 mkdir -p "$pci/0000:00:1f.0"
 echo 0x8086 >"$pci/0000:00:1f.0/vendor"
 echo 0x060100 >"$pci/0000:00:1f.0/class"
@@ -21,7 +17,7 @@ phase.1 = gpu.health
 INI
 
 # The fake driver knows the two GPUs chosen.
-cc -shared -fPIC -w -o "$TEST_TMP/libnvml.so" tests/fixtures/nvml/fake_nvml.c
+build_fake_nvml "$TEST_TMP/libnvml.so"
 d=$TEST_TMP/two
 KILN_SYSFS_PCI=$pci KILN_NVML_LIB=$TEST_TMP/libnvml.so \
   FAKE_BUS_IDS=0000:9a:00.0 FAKE_REASONS=0x1 run_kiln "$TEST_TMP/two.out" \

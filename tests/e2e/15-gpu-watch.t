@@ -5,11 +5,8 @@
 . tests/e2e/lib.sh
 plan 13
 pci=$TEST_TMP/pci
-mkdir -p "$pci/0000:1b:00.0"
-echo 0x10de >"$pci/0000:1b:00.0/vendor"
-echo 0x2330 >"$pci/0000:1b:00.0/device"
-echo 0x030200 >"$pci/0000:1b:00.0/class"
-cc -shared -fPIC -w -o "$TEST_TMP/libnvml.so" tests/fixtures/nvml/fake_nvml.c
+fake_gpu_bus "$pci" 0x2330 0000:1b:00.0
+build_fake_nvml "$TEST_TMP/libnvml.so"
 export KILN_SYSFS_PCI="$pci" KILN_NVML_LIB="$TEST_TMP/libnvml.so"
 export FAKE_XID_FILE="$TEST_TMP/xid.file" FAKE_NVLINK_CRC_FILE="$TEST_TMP/crc"
 echo 2 >"$FAKE_NVLINK_CRC_FILE"

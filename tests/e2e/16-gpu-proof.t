@@ -60,12 +60,7 @@ like "the steps are listed in parts" "$p" '^  kiln run \(GPU modules\) +exit 0 '
 
 # ---- two GPUs on the bus, no driver; fake benchmarks, one hangs ----
 pci=$TEST_TMP/pci
-for dev in 0000:1b:00.0 0000:3a:00.0; do
-  mkdir -p "$pci/$dev"
-  echo 0x10de >"$pci/$dev/vendor"
-  echo 0x2330 >"$pci/$dev/device"
-  echo 0x030200 >"$pci/$dev/class"
-done
+fake_gpu_bus "$pci" 0x2330 0000:1b:00.0 0000:3a:00.0
 fb=$TEST_TMP/fakebench
 mkdir -p "$fb"
 printf '#!/bin/sh\necho "fake gpu.membw ratio 1.02 (target >= 1.00): met; args $*"\n' \
@@ -96,7 +91,7 @@ like "and said so in the parts" "$p" '^  bench pcie_bw_bench +timed out after 2 
 # ---- one GPU on the fake NVML, a limit, CPU faults, the script's own
 # watchdog instead of timeout(1), and nvidia-smi ----
 rm -rf "$pci/0000:3a:00.0"
-cc -shared -fPIC -w -o "$TEST_TMP/libnvml.so" tests/fixtures/nvml/fake_nvml.c
+build_fake_nvml "$TEST_TMP/libnvml.so"
 cat >"$TEST_TMP/bin/nvidia-smi" <<'EOF'
 #!/bin/sh
 printf '%s\n' "Driver Version                            : 580.65.06" \

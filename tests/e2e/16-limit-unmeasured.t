@@ -8,12 +8,9 @@
 . tests/e2e/lib.sh
 plan 22
 pci=$TEST_TMP/pci
-mkdir -p "$pci/0000:1b:00.0"
-echo 0x10de >"$pci/0000:1b:00.0/vendor"
-echo 0x2330 >"$pci/0000:1b:00.0/device"
-echo 0x030200 >"$pci/0000:1b:00.0/class"
-cc -shared -fPIC -w -o "$TEST_TMP/new.so" tests/fixtures/nvml/fake_nvml.c
-cc -shared -fPIC -w -DOLD -o "$TEST_TMP/old.so" tests/fixtures/nvml/fake_nvml.c
+fake_gpu_bus "$pci" 0x2330 0000:1b:00.0
+build_fake_nvml "$TEST_TMP/new.so"
+build_fake_nvml "$TEST_TMP/old.so" -DOLD
 export KILN_SYSFS_PCI="$pci"
 
 P=$TEST_TMP/limit.ini

@@ -6,12 +6,7 @@
 . tests/e2e/lib.sh
 plan 32
 pci=$TEST_TMP/pci
-for dev in 0000:1b:00.0 0000:3a:00.0; do
-  mkdir -p "$pci/$dev"
-  echo 0x10de >"$pci/$dev/vendor"
-  echo 0x2330 >"$pci/$dev/device"
-  echo 0x030200 >"$pci/$dev/class"
-done
+fake_gpu_bus "$pci" 0x2330 0000:1b:00.0 0000:3a:00.0
 export KILN_SYSFS_PCI="$pci"
 only='gpu.*,pcie.bw'
 
@@ -75,7 +70,7 @@ like "the stock NVML name: said as a missing driver" "$TEST_TMP/stock/results.ta
   'reason: "GPU 0000:1b:00.0: NVIDIA driver not installed \(libnvidia-ml.so.1 not found\)"'
 
 # ---- the fake driver: not loaded, too old, MIG ----
-cc -shared -fPIC -w -o "$TEST_TMP/libnvml.so" tests/fixtures/nvml/fake_nvml.c
+build_fake_nvml "$TEST_TMP/libnvml.so"
 export KILN_NVML_LIB="$TEST_TMP/libnvml.so" FAKE_BUS_IDS=0000:3a:00.0 \
   FAKE_REASONS=0x1
 d=$TEST_TMP/notloaded

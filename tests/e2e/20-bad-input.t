@@ -43,11 +43,8 @@ refused_check() {
 
 # A GPU on a fixture PCI bus (10de:2330, an H100 SXM5) and the fake NVML.
 pci=$TEST_TMP/pci
-mkdir -p "$pci/0000:1b:00.0"
-echo 0x10de >"$pci/0000:1b:00.0/vendor"
-echo 0x2330 >"$pci/0000:1b:00.0/device"
-echo 0x030200 >"$pci/0000:1b:00.0/class"
-cc -shared -fPIC -w -o "$TEST_TMP/libnvml.so" tests/fixtures/nvml/fake_nvml.c
+fake_gpu_bus "$pci" 0x2330 0000:1b:00.0
+build_fake_nvml "$TEST_TMP/libnvml.so"
 export KILN_SYSFS_PCI="$pci" KILN_NVML_LIB="$TEST_TMP/libnvml.so"
 export FAKE_REASONS=0 FAKE_GEN=5
 CHECK=$TEST_TMP/check.ini

@@ -5,10 +5,7 @@
 # ERRORs naming the BMC once it has been silent for `hold`. Every report
 # stays valid.
 . tests/e2e/lib.sh
-if ! command -v ipmi_sim >/dev/null 2>&1; then
-  echo "1..0 # SKIP ipmi_sim is not installed (Debian: openipmi)"
-  exit 0
-fi
+need_ipmi_sim
 plan 14
 P=$TEST_TMP/stall.ini
 cat >"$P" <<'INI'
@@ -21,24 +18,14 @@ phase.1 = cpu.compute
 hold = 1s
 INI
 
-sh tests/fixtures/ipmi_sim/start-sim.sh --owner $$ --lifetime 120 \
-  >"$TEST_TMP/sim" 2>"$TEST_TMP/sim.err" &
-for _ in $(seq 1 100); do
-  [ -s "$TEST_TMP/sim" ] && break
-  sleep 0.1
-done
-read -r port console pgid dir <"$TEST_TMP/sim" || true
-simpid=$(cat "$dir/sim.pid" 2>/dev/null)
-# A stopped simulator must be continued before it can take its SIGTERM.
-trap 'kill -CONT "$simpid" 2>/dev/null; kill -TERM "-$pgid" 2>/dev/null;
-  rm -rf "$TEST_TMP"' EXIT
+start_ipmi_sim
 ok "$([ -n "$port" ] && [ -n "$simpid" ] && echo 0 || echo 1)" \
   "ipmi_sim is up on 127.0.0.1:$port (pid $simpid)"
 
 d=$TEST_TMP/stall
 start=$(date +%s.%N)
 "$KILN" run --profile "$P" --bmc "127.0.0.1:$port" \
-  --bmc-credentials "$dir/credentials" --report-dir "$d" \
+  --bmc-credentials "$sim_dir/credentials" --report-dir "$d" \
   >"$TEST_TMP/stall.out" 2>&1 &
 kiln=$!
 # Pause the BMC once kiln has read it.

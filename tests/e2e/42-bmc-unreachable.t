@@ -4,10 +4,7 @@
 # PASS: an unused loopback port (no answer) and ipmi_sim refusing wrong
 # credentials. Without --bmc, no BMC stays a SKIP as before.
 . tests/e2e/lib.sh
-if ! command -v ipmi_sim >/dev/null 2>&1; then
-  echo "1..0 # SKIP ipmi_sim is not installed (Debian: openipmi)"
-  exit 0
-fi
+need_ipmi_sim
 plan 19
 P=$TEST_TMP/bmc.ini
 cat >"$P" <<'INI'
@@ -21,14 +18,7 @@ INI
 mkdir "$TEST_TMP/sysroot"
 export KILN_SYSROOT=$TEST_TMP/sysroot
 
-sh tests/fixtures/ipmi_sim/start-sim.sh --owner $$ --lifetime 120 \
-  >"$TEST_TMP/sim" 2>"$TEST_TMP/sim.err" &
-for _ in $(seq 1 100); do
-  [ -s "$TEST_TMP/sim" ] && break
-  sleep 0.1
-done
-read -r port console pgid dir <"$TEST_TMP/sim" || true
-trap 'kill -TERM "-$pgid" 2>/dev/null; rm -rf "$TEST_TMP"' EXIT
+start_ipmi_sim
 ok "$([ -n "$port" ] && echo 0 || echo 1)" "ipmi_sim is up on 127.0.0.1:$port"
 
 # A UDP port on loopback that nothing listens on.

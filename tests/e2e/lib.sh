@@ -1,4 +1,5 @@
-# Shared helpers for the end-to-end tests: TAP output and report checks.
+# Shared helpers for the end-to-end tests: TAP output, report checks and
+# fixtures (a fake GPU bus, the fake NVML, the IPMI simulator).
 # Tests run from the repository root (make test does that).
 KILN=${KILN:-build/kiln}
 # Debian's python3, which has python3-junitparser and python3-yaml.
@@ -86,6 +87,60 @@ start_kiln() {
 # session_procs SID: the command names of the processes in session SID.
 session_procs() {
   ps -eo sid=,comm= | awk -v s="$1" '$1 == s { print $2 }'
+}
+
+# fake_gpu_bus DIR DEVICE BUS...: a fixture PCI bus for $KILN_SYSFS_PCI: an
+# NVIDIA 3D controller (vendor 0x10de, class 0x030200) at each BUS under
+# DIR, with PCI device id DEVICE (e.g. 0x2330, an H100 SXM5); an empty
+# DEVICE leaves the device file out.
+fake_gpu_bus() {
+  fgb_dir=$1
+  fgb_device=$2
+  shift 2
+  for fgb_bus in "$@"; do
+    mkdir -p "$fgb_dir/$fgb_bus"
+    echo 0x10de >"$fgb_dir/$fgb_bus/vendor"
+    [ -z "$fgb_device" ] || echo "$fgb_device" >"$fgb_dir/$fgb_bus/device"
+    echo 0x030200 >"$fgb_dir/$fgb_bus/class"
+  done
+}
+
+# build_fake_nvml SO [CC_FLAG...]: the fake libnvidia-ml
+# (tests/fixtures/nvml/fake_nvml.c, knobs as FAKE_* env vars) built as SO,
+# for $KILN_NVML_LIB; -DOLD builds a driver of an older generation.
+build_fake_nvml() {
+  bfn_so=$1
+  shift
+  cc -shared -fPIC -w "$@" -o "$bfn_so" "$FIXTURES/nvml/fake_nvml.c"
+}
+
+# need_ipmi_sim: the whole test is a SKIP where ipmi_sim is not installed.
+# Call it before plan.
+need_ipmi_sim() {
+  if ! command -v ipmi_sim >/dev/null 2>&1; then
+    echo "1..0 # SKIP ipmi_sim is not installed (Debian: openipmi)"
+    exit 0
+  fi
+}
+
+# start_ipmi_sim: OpenIPMI's ipmi_sim on loopback, as the test BMC
+# (tests/fixtures/ipmi_sim/start-sim.sh). Sets $port (its IPMI LAN UDP
+# port), $console (its console's TCP port), $pgid, $sim_dir (with
+# $sim_dir/credentials) and $simpid (the simulator's own pid, e.g. for
+# SIGSTOP); empty where it did not come up. The simulator stops with this
+# test's process (--owner) or at its exit, by its group.
+start_ipmi_sim() {
+  sh "$FIXTURES/ipmi_sim/start-sim.sh" --owner $$ --lifetime 120 \
+    >"$TEST_TMP/sim" 2>"$TEST_TMP/sim.err" &
+  for _ in $(seq 1 100); do
+    [ -s "$TEST_TMP/sim" ] && break
+    sleep 0.1
+  done
+  read -r port console pgid sim_dir <"$TEST_TMP/sim" || true
+  simpid=$(cat "$sim_dir/sim.pid" 2>/dev/null)
+  # A stopped simulator must be continued before it can take its SIGTERM.
+  trap 'kill -CONT "$simpid" 2>/dev/null; kill -TERM "-$pgid" 2>/dev/null;
+    rm -rf "$TEST_TMP"' EXIT
 }
 
 # Every report of DIR valid for its real consumer. TAP_EXPECT: pass|fail.

@@ -94,6 +94,26 @@ size_t harness_fail_diagnoses(const struct captured *c, char *msg, size_t n) {
   return count;
 }
 
+size_t harness_fail_symptom(const struct captured *c, const char *symptom,
+                            char *msg, size_t n) {
+  size_t count = 0;
+  for (size_t i = 0; i < c->n; i++) {
+    const struct kiln_wire_event *e = &c->events[i];
+    if (e->type == KILN_WIRE_DIAGNOSIS && e->diag_type == KILN_DIAG_FAIL &&
+        strcmp(e->symptom, symptom) == 0 && count++ == 0 && msg)
+      snprintf(msg, n, "%s", e->message);
+  }
+  return count;
+}
+
+bool harness_logged(const struct captured *c, const char *needle) {
+  for (size_t i = 0; i < c->n; i++)
+    if (c->events[i].type == KILN_WIRE_LOG && c->events[i].message &&
+        strstr(c->events[i].message, needle))
+      return true;
+  return false;
+}
+
 const struct kiln_wire_event *harness_measurement(const struct captured *c,
                                                   const char *name,
                                                   const char *hwid) {

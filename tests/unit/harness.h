@@ -2,6 +2,7 @@
 #ifndef KILN_TEST_HARNESS_H
 #define KILN_TEST_HARNESS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "kiln/profile.h"
@@ -27,6 +28,12 @@ void harness_free(struct captured *c);
 int harness_end_verdict(const struct captured *c);
 /* Number of FAIL diagnoses; the first one's message into msg when found. */
 size_t harness_fail_diagnoses(const struct captured *c, char *msg, size_t n);
+/* Number of FAIL diagnoses with symptom; the first one's message into msg
+ * when found (msg may be NULL). */
+size_t harness_fail_symptom(const struct captured *c, const char *symptom,
+                            char *msg, size_t n);
+/* Whether a LOG event's message contains needle. */
+bool harness_logged(const struct captured *c, const char *needle);
 /* The first measurement called name (and on hwid, when not NULL). */
 const struct kiln_wire_event *harness_measurement(const struct captured *c,
                                                   const char *name,

@@ -517,7 +517,7 @@ static void bad_parameters_are_errors(void **state) {
 
 #define BUS "0000:1b:00.0"
 
-static char tmpdir[64], fake_lib[128];
+static struct fake_nvml fake_driver;
 
 /* What the fake kiln_gemm_* API does, and what it saw. */
 static struct {
@@ -690,17 +690,12 @@ void kiln_gemm_close(struct kiln_gemm *h) { free(h); }
 
 static int build_fake(void **state) {
   (void)state;
-  snprintf(tmpdir, sizeof tmpdir, "/tmp/kiln-gemm-XXXXXX");
-  if (!mkdtemp(tmpdir))
-    return -1;
-  return fake_nvml_build(tmpdir, false, fake_lib, sizeof fake_lib);
+  return fake_nvml_setup(&fake_driver, "gemm", false);
 }
 
 static int remove_fake(void **state) {
   (void)state;
-  char cmd[200];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-  return system(cmd) == 0 ? 0 : -1;
+  return fake_nvml_teardown(&fake_driver);
 }
 
 /* A healthy fake GPU with FP8, its NVML at full clocks' worth of share
@@ -710,7 +705,7 @@ static int reset_fake(void **state) {
   (void)state;
   memset(&fk, 0, sizeof fk);
   fk.fp8 = 1;
-  setenv("KILN_NVML_LIB", fake_lib, 1);
+  setenv("KILN_NVML_LIB", fake_driver.lib, 1);
   setenv("FAKE_REASONS", "0x4", 1);
   return 0;
 }
@@ -750,27 +745,6 @@ static void run_fake(double duration, const char *const *extra,
   harness_run_step(&cfg, out);
 }
 
-/* FAIL diagnoses with symptom; the first's message into msg. */
-static size_t fails_of(const struct captured *c, const char *symptom, char *msg,
-                       size_t n) {
-  size_t count = 0;
-  for (size_t i = 0; i < c->n; i++) {
-    const struct kiln_wire_event *e = &c->events[i];
-    if (e->type == KILN_WIRE_DIAGNOSIS && e->diag_type == KILN_DIAG_FAIL &&
-        strcmp(e->symptom, symptom) == 0 && count++ == 0 && msg)
-      snprintf(msg, n, "%s", e->message);
-  }
-  return count;
-}
-
-static bool logged(const struct captured *c, const char *needle) {
-  for (size_t i = 0; i < c->n; i++)
-    if (c->events[i].type == KILN_WIRE_LOG && c->events[i].message &&
-        strstr(c->events[i].message, needle))
-      return true;
-  return false;
-}
-
 static void fake_healthy_run_measures_every_type(void **state) {
   (void)state;
   struct captured c;
@@ -803,8 +777,8 @@ static void fake_healthy_run_measures_every_type(void **state) {
   e = harness_measurement(&c, "sm_clock_min_mhz", BUS);
   assert_non_null(e);
   assert_float_equal(e->value, 1900, 0);
-  assert_true(logged(&c, "SW power cap"));
-  assert_true(logged(&c, "libcublas.so.13"));
+  assert_true(harness_logged(&c, "SW power cap"));
+  assert_true(harness_logged(&c, "libcublas.so.13"));
   assert_int_equal(fk.injected, 0);
   harness_free(&c);
 }
@@ -819,14 +793,15 @@ static void fake_sdc_fails_naming_the_element(void **state) {
   assert_int_equal(harness_end_verdict(&c), KILN_PASS);
   assert_int_equal(fk.injected, 1);
   assert_int_equal(harness_fail_diagnoses(&c, NULL, 0), 1);
-  assert_int_equal(fails_of(&c, "gpu-gemm-miscompare", msg, sizeof msg), 1);
+  assert_int_equal(
+      harness_fail_symptom(&c, "gpu-gemm-miscompare", msg, sizeof msg), 1);
   /* BF16's result; row 256 / 3 + 1, col 256 / 2 + 3. */
   assert_non_null(strstr(msg, "GPU " BUS " (Fake GPU)"));
   assert_non_null(strstr(msg, "bf16 GEMM 256 x 256"));
   assert_non_null(strstr(msg, "element (row 86, col 131)"));
   assert_non_null(strstr(msg, "1 mismatched element over"));
   assert_float_equal(harness_measurement(&c, "errors", BUS)->value, 1, 0);
-  assert_true(logged(&c, "gpu.sdc injected"));
+  assert_true(harness_logged(&c, "gpu.sdc injected"));
   harness_free(&c);
 
   /* Without BF16 the first type's result. */
@@ -834,7 +809,8 @@ static void fake_sdc_fails_naming_the_element(void **state) {
   reset_fake(NULL);
   run_fake(0.3, types, inject, &c);
   assert_int_equal(harness_end_verdict(&c), KILN_PASS);
-  assert_int_equal(fails_of(&c, "gpu-gemm-miscompare", msg, sizeof msg), 1);
+  assert_int_equal(
+      harness_fail_symptom(&c, "gpu-gemm-miscompare", msg, sizeof msg), 1);
   assert_non_null(strstr(msg, "fp32 GEMM"));
   harness_free(&c);
 }
@@ -849,7 +825,7 @@ static void fake_check_every_is_passed_on(void **state) {
   assert_int_equal(harness_fail_diagnoses(&c, NULL, 0), 0);
   assert_int_equal(fk.nprepared, 1);
   assert_int_equal(fk.every[0], 3);
-  assert_true(logged(&c, "set: every 3"));
+  assert_true(harness_logged(&c, "set: every 3"));
   harness_free(&c);
 }
 
@@ -861,7 +837,7 @@ static void fake_fp8_missing_is_a_note(void **state) {
   run_fake(0.3, types, NULL, &c);
   assert_int_equal(harness_end_verdict(&c), KILN_PASS);
   assert_int_equal(harness_fail_diagnoses(&c, NULL, 0), 0);
-  assert_true(logged(&c, "fp8 not measured: no FP8 on the fake"));
+  assert_true(harness_logged(&c, "fp8 not measured: no FP8 on the fake"));
   assert_null(harness_measurement(&c, "tflops_fp8", NULL));
   assert_non_null(harness_measurement(&c, "tflops_bf16", BUS));
   assert_int_equal(fk.nprepared, 1); /* never tried */
@@ -873,7 +849,8 @@ static void fake_fp8_missing_is_a_note(void **state) {
   static const char *const all[] = {"types", "fp8,bf16", NULL};
   run_fake(0.3, all, NULL, &c);
   assert_int_equal(harness_end_verdict(&c), KILN_PASS);
-  assert_true(logged(&c, "fp8 not measured: cublasLtMatmulAlgoGetHeuristic"));
+  assert_true(
+      harness_logged(&c, "fp8 not measured: cublasLtMatmulAlgoGetHeuristic"));
   assert_null(harness_measurement(&c, "tflops_fp8", NULL));
   assert_non_null(harness_measurement(&c, "tflops_bf16", BUS));
   harness_free(&c);
@@ -920,21 +897,22 @@ static void fake_clock_events_and_drops_fail(void **state) {
   static const char *const held[] = {"types", "bf16", "hold", "0.4s", NULL};
   run_fake(1.2, held, NULL, &c);
   assert_int_equal(harness_end_verdict(&c), KILN_PASS);
-  assert_int_equal(fails_of(&c, "gpu-clock-event", msg, sizeof msg), 1);
+  assert_int_equal(harness_fail_symptom(&c, "gpu-clock-event", msg, sizeof msg),
+                   1);
   assert_non_null(strstr(msg, "GPU " BUS " (Fake GPU)"));
   assert_non_null(strstr(msg, "HW slowdown held for "));
   assert_non_null(strstr(msg, "bf16 GEMMs"));
   assert_null(strstr(msg, "power cap"));
-  assert_int_equal(fails_of(&c, "gpu-clock-drop", NULL, 0), 0);
+  assert_int_equal(harness_fail_symptom(&c, "gpu-clock-drop", NULL, 0), 0);
   harness_free(&c);
 
   /* The first sample only (a blip), then the power cap: logged, no FAIL. */
   setenv("FAKE_REASONS", "0xc,0x4", 1);
   run_fake(1.2, bf16, NULL, &c);
   assert_int_equal(harness_end_verdict(&c), KILN_PASS);
-  assert_int_equal(fails_of(&c, "gpu-clock-event", NULL, 0), 0);
-  assert_true(logged(&c, "never for 2.0 s (not judged: brief ones are "
-                         "normal): HW slowdown in 1 of "));
+  assert_int_equal(harness_fail_symptom(&c, "gpu-clock-event", NULL, 0), 0);
+  assert_true(harness_logged(&c, "never for 2.0 s (not judged: brief ones are "
+                                 "normal): HW slowdown in 1 of "));
   harness_free(&c);
 
   /* 345 of 1980 MHz is under the default half, sample after sample. */
@@ -943,8 +921,9 @@ static void fake_clock_events_and_drops_fail(void **state) {
                                       NULL};
   run_fake(1.2, share, NULL, &c);
   assert_int_equal(harness_end_verdict(&c), KILN_PASS);
-  assert_int_equal(fails_of(&c, "gpu-clock-event", NULL, 0), 0);
-  assert_int_equal(fails_of(&c, "gpu-clock-drop", msg, sizeof msg), 1);
+  assert_int_equal(harness_fail_symptom(&c, "gpu-clock-event", NULL, 0), 0);
+  assert_int_equal(harness_fail_symptom(&c, "gpu-clock-drop", msg, sizeof msg),
+                   1);
   assert_non_null(strstr(msg, "SM clock down to 345 MHz, under 50% of its "
                               "1980 MHz maximum"));
   harness_free(&c);
@@ -954,7 +933,7 @@ static void fake_clock_events_and_drops_fail(void **state) {
   run_fake(0.6, share, NULL, &c);
   assert_int_equal(harness_end_verdict(&c), KILN_PASS);
   assert_int_equal(harness_fail_diagnoses(&c, NULL, 0), 0);
-  assert_true(logged(&c, "clocks not watched during load"));
+  assert_true(harness_logged(&c, "clocks not watched during load"));
   assert_null(harness_measurement(&c, "sm_clock_min_mhz", NULL));
   harness_free(&c);
 }

@@ -22,48 +22,27 @@
 #define KNOWN "0000:1b:00.0"   /* the fake NVML's GPU */
 #define UNKNOWN "0000:3a:00.0" /* on the bus, unknown to the driver */
 
-static char tmpdir[256], fake_lib[512];
-
-static void write_file(const char *path, const char *text) {
-  FILE *f = fopen(path, "w");
-  assert_non_null(f);
-  fputs(text, f);
-  fclose(f);
-}
-
-static void add_gpu(const char *bus) {
-  char dev[512], path[600];
-  snprintf(dev, sizeof dev, "%s/pci/%s", tmpdir, bus);
-  assert_int_equal(mkdir(dev, 0755), 0);
-  snprintf(path, sizeof path, "%s/vendor", dev);
-  write_file(path, "0x10de\n");
-  snprintf(path, sizeof path, "%s/device", dev);
-  write_file(path, "0x2330\n");
-  snprintf(path, sizeof path, "%s/class", dev);
-  write_file(path, "0x030200\n");
-}
+static struct fake_nvml fake_driver;
 
 static int setup_all(void **state) {
-  snprintf(tmpdir, sizeof tmpdir, "/tmp/kiln-gpu-access-XXXXXX");
-  if (!mkdtemp(tmpdir))
+  if (fake_nvml_setup(&fake_driver, "gpu-access", false) != 0)
     return -1;
   char pci[300];
-  snprintf(pci, sizeof pci, "%s/pci", tmpdir);
+  snprintf(pci, sizeof pci, "%s/pci", fake_driver.dir);
   if (mkdir(pci, 0755) != 0)
     return -1;
-  add_gpu(KNOWN);
-  add_gpu(UNKNOWN);
+  fs_fake_gpu(pci, KNOWN, "0x2330");
+  fs_fake_gpu(pci, UNKNOWN, "0x2330");
   setenv("KILN_SYSFS_PCI", pci, 1);
-  return fake_nvml_build(tmpdir, false, fake_lib, sizeof fake_lib);
-}
-
-static int teardown_all(void **state) {
-  fs_rm_rf(tmpdir);
   return 0;
 }
 
+static int teardown_all(void **state) {
+  return fake_nvml_teardown(&fake_driver);
+}
+
 static int reset_env(void **state) {
-  setenv("KILN_NVML_LIB", fake_lib, 1);
+  setenv("KILN_NVML_LIB", fake_driver.lib, 1);
   unsetenv("FAKE_INIT_RC");
   unsetenv("FAKE_MIG");
   unsetenv("FAKE_CUDA_VERSION");
@@ -220,7 +199,7 @@ static void planner_marks_each_step(void **state) {
 
   /* No GPU on the bus: the one case that is a SKIP. */
   char empty[300];
-  snprintf(empty, sizeof empty, "%s/empty", tmpdir);
+  snprintf(empty, sizeof empty, "%s/empty", fake_driver.dir);
   assert_int_equal(mkdir(empty, 0755), 0);
   char *saved = strdup(getenv("KILN_SYSFS_PCI"));
   setenv("KILN_SYSFS_PCI", empty, 1);

@@ -16,6 +16,7 @@
 
 #include "../../stress/gpu_counters.h"
 #include "fake_nvml.h"
+#include "fsutil.h"
 #include "harness.h"
 #include "kiln/module.h"
 #include "kiln/result.h"
@@ -25,37 +26,28 @@
 
 #define BUS "0000:1b:00.0"
 
-static char tmpdir[256], lib[300], replay[300];
+static struct fake_nvml fake_driver;
+static char replay[300];
 /* The counter's value after the copies, and how long they took. */
 static const char *replay_after;
 static double copy_seconds;
 
-static void put(const char *path, const char *value) {
-  FILE *f = fopen(path, "w");
-  assert_non_null(f);
-  fputs(value, f);
-  fclose(f);
-}
-
 static int setup_all(void **state) {
-  snprintf(tmpdir, sizeof tmpdir, "/tmp/kiln-counters-XXXXXX");
-  if (!mkdtemp(tmpdir))
+  if (fake_nvml_setup(&fake_driver, "counters", false) != 0)
     return -1;
-  snprintf(replay, sizeof replay, "%s/replay", tmpdir);
-  return fake_nvml_build(tmpdir, false, lib, sizeof lib);
+  snprintf(replay, sizeof replay, "%s/replay", fake_driver.dir);
+  return 0;
 }
 
 static int teardown_all(void **state) {
-  char cmd[400];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-  return system(cmd) == 0 ? 0 : -1;
+  return fake_nvml_teardown(&fake_driver);
 }
 
 static int reset(void **state) {
-  setenv("KILN_NVML_LIB", lib, 1);
+  setenv("KILN_NVML_LIB", fake_driver.lib, 1);
   setenv("FAKE_PCIE_REPLAY_FILE", replay, 1);
   unsetenv("FAKE_PCIE_REPLAY_RC");
-  put(replay, "5");
+  fs_write_file(replay, "5");
   replay_after = "5";
   copy_seconds = 3;
   return 0;
@@ -71,7 +63,7 @@ static void replay_run(struct kiln_step *s) {
   if (!nv)
     return;
   kiln_gpu_counters_read(nv, dev, &before);
-  put(replay, replay_after);
+  fs_write_file(replay, replay_after);
   kiln_gpu_counters_read(nv, dev, &after);
   kiln_gpu_replay_judge(s, BUS, nv, &before, &after, copy_seconds);
   kiln_nvml_close(nv);
@@ -178,7 +170,7 @@ static void replays_at_eight_a_minute_pass_nine_fail(void **state) {
 }
 
 static void counter_reset_counts_from_the_reset(void **state) {
-  put(replay, "50");
+  fs_write_file(replay, "50");
   replay_after = "12";
   /* The run writes replay_after after reading "before" = 50. */
   struct captured c;

@@ -21,6 +21,7 @@
 #include "../../stress/gpu_memtest.h"
 #include "../../stress/gpu_patterns.h"
 #include "fake_nvml.h"
+#include "fsutil.h"
 #include "harness.h"
 #include "kiln/module.h"
 #include "kiln/result.h"
@@ -132,38 +133,29 @@ static void fake_run(struct kiln_step *s) { kiln_gpumt_run(s, &fake_ops); }
 
 /* ---- the fake NVML's counters ---- */
 
-static char tmpdir[256], lib[300], corrected[300], uncorrected[300];
-
-static void put(const char *path, const char *value) {
-  FILE *f = fopen(path, "w");
-  assert_non_null(f);
-  fputs(value, f);
-  fclose(f);
-}
+static struct fake_nvml fake_driver;
+static char corrected[300], uncorrected[300];
 
 static int setup_all(void **state) {
-  snprintf(tmpdir, sizeof tmpdir, "/tmp/kiln-memtest-XXXXXX");
-  if (!mkdtemp(tmpdir))
+  if (fake_nvml_setup(&fake_driver, "memtest", false) != 0)
     return -1;
-  snprintf(corrected, sizeof corrected, "%s/corrected", tmpdir);
-  snprintf(uncorrected, sizeof uncorrected, "%s/uncorrected", tmpdir);
-  return fake_nvml_build(tmpdir, false, lib, sizeof lib);
+  snprintf(corrected, sizeof corrected, "%s/corrected", fake_driver.dir);
+  snprintf(uncorrected, sizeof uncorrected, "%s/uncorrected", fake_driver.dir);
+  return 0;
 }
 
 static int teardown_all(void **state) {
-  char cmd[400];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-  return system(cmd) == 0 ? 0 : -1;
+  return fake_nvml_teardown(&fake_driver);
 }
 
 /* A healthy fake GPU: ECC on, 3 corrected errors from before the test, no
  * uncorrected ones, no remaps; a fresh fake run. */
 static int reset(void **state) {
-  setenv("KILN_NVML_LIB", lib, 1);
+  setenv("KILN_NVML_LIB", fake_driver.lib, 1);
   setenv("FAKE_ECC_CORRECTED_FILE", corrected, 1);
   setenv("FAKE_ECC_UNCORRECTED_FILE", uncorrected, 1);
-  put(corrected, "3");
-  put(uncorrected, "0");
+  fs_write_file(corrected, "3");
+  fs_write_file(uncorrected, "0");
   setenv("FAKE_ECC", "1", 1);
   unsetenv("FAKE_ROWS_PENDING");
   unsetenv("FAKE_ROWS_FAILED");
@@ -272,7 +264,7 @@ static void healthy_gpu_with_ecc_on_passes(void **state) {
   harness_free(&c);
 }
 
-static void more_corrected(void) { put(corrected, "10"); }
+static void more_corrected(void) { fs_write_file(corrected, "10"); }
 
 static void corrected_errors_are_measured_and_fail_the_default(void **state) {
   F.at = 3;
@@ -289,7 +281,9 @@ static void corrected_errors_are_measured_and_fail_the_default(void **state) {
   harness_free(&c);
 }
 
-static void uncorrected_on_the_counter(void) { put(uncorrected, "2"); }
+static void uncorrected_on_the_counter(void) {
+  fs_write_file(uncorrected, "2");
+}
 
 static void uncorrectable_error_fails_naming_the_gpu(void **state) {
   F.at = 5;

@@ -21,6 +21,7 @@
 
 #include "../../stress/power_judge.h"
 #include "fake_nvml.h"
+#include "fsutil.h"
 #include "harness.h"
 #include "kiln/gpu_mem.h"
 #include "kiln/module.h"
@@ -501,24 +502,19 @@ static void fake_run(struct kiln_step *s) {
   kiln_power_run(s, &load, 0.05);
 }
 
-static char tmpdir[256], lib[300];
+static struct fake_nvml fake_driver;
 
 static int setup_all(void **state) {
-  snprintf(tmpdir, sizeof tmpdir, "/tmp/kiln-power-XXXXXX");
-  if (!mkdtemp(tmpdir))
-    return -1;
-  return fake_nvml_build(tmpdir, false, lib, sizeof lib);
+  return fake_nvml_setup(&fake_driver, "power", false);
 }
 
 static int teardown_all(void **state) {
-  char cmd[400];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-  return system(cmd) == 0 ? 0 : -1;
+  return fake_nvml_teardown(&fake_driver);
 }
 
 /* A healthy fake GPU at 650 W of 700 W, and a fresh fake load. */
 static int reset(void **state) {
-  setenv("KILN_NVML_LIB", lib, 1);
+  setenv("KILN_NVML_LIB", fake_driver.lib, 1);
   setenv("FAKE_POWER_MW", "650000", 1);
   setenv("FAKE_REASONS", "0", 1);
   memset(&FL, 0, sizeof FL);
@@ -555,26 +551,6 @@ static void run_power(const char *target, double duration,
       .n_params = np,
   };
   harness_run_step(&cfg, out);
-}
-
-static size_t fails(const struct captured *c, const char *symptom, char *msg,
-                    size_t n) {
-  size_t count = 0;
-  for (size_t i = 0; i < c->n; i++) {
-    const struct kiln_wire_event *e = &c->events[i];
-    if (e->type == KILN_WIRE_DIAGNOSIS && e->diag_type == KILN_DIAG_FAIL &&
-        strcmp(e->symptom, symptom) == 0 && count++ == 0 && msg)
-      snprintf(msg, n, "%s", e->message);
-  }
-  return count;
-}
-
-static bool logged(const struct captured *c, const char *needle) {
-  for (size_t i = 0; i < c->n; i++)
-    if (c->events[i].type == KILN_WIRE_LOG && c->events[i].message &&
-        strstr(c->events[i].message, needle))
-      return true;
-  return false;
 }
 
 static size_t count_type(const struct captured *c, enum kiln_wire_type t) {
@@ -617,9 +593,9 @@ static void a_healthy_gpu_passes(void **state) {
   assert_int_equal(FL.finished, 1);
   assert_int_equal(FL.closed, 1);
   assert_true(count_type(&c, KILN_WIRE_PROGRESS) >= 2);
-  assert_true(logged(&c, "fake load"));
-  assert_true(logged(&c, "fake launches"));
-  assert_true(logged(&c, "no energy counter")); /* the fake has none */
+  assert_true(harness_logged(&c, "fake load"));
+  assert_true(harness_logged(&c, "fake launches"));
+  assert_true(harness_logged(&c, "no energy counter")); /* the fake has none */
   harness_free(&c);
 }
 
@@ -632,8 +608,8 @@ static void the_fake_energy_counter_gives_the_mean(void **state) {
   assert_int_equal(harness_end_verdict(&c), KILN_PASS);
   assert_int_equal(harness_fail_diagnoses(&c, NULL, 0), 0);
   assert_true(fabs(harness_measurement(&c, "power_w", BUS)->value - 650) < 1);
-  assert_true(logged(&c, "under load (energy counter)"));
-  assert_false(logged(&c, "no energy counter"));
+  assert_true(harness_logged(&c, "under load (energy counter)"));
+  assert_false(harness_logged(&c, "no energy counter"));
   harness_free(&c);
 }
 
@@ -643,7 +619,8 @@ static void low_power_fails(void **state) {
   char msg[1024];
   run_power(BUS, 1.1, NULL, &c);
   assert_int_equal(harness_end_verdict(&c), KILN_PASS); /* judged above */
-  assert_int_equal(fails(&c, "gpu-power-low", msg, sizeof msg), 1);
+  assert_int_equal(harness_fail_symptom(&c, "gpu-power-low", msg, sizeof msg),
+                   1);
   assert_non_null(strstr(msg, BUS));
   assert_non_null(strstr(msg, "H100"));
   assert_non_null(strstr(msg, "500.0 W"));
@@ -653,7 +630,7 @@ static void low_power_fails(void **state) {
   /* A SKU that expects less. */
   static const char *const share[] = {"power_share", "70%", NULL};
   run_power(BUS, 1.1, share, &c);
-  assert_int_equal(fails(&c, "gpu-power-low", NULL, 0), 0);
+  assert_int_equal(harness_fail_symptom(&c, "gpu-power-low", NULL, 0), 0);
   harness_free(&c);
 }
 
@@ -664,7 +641,8 @@ static void thermal_slowdowns_fail_when_held(void **state) {
   FL.reasons = "0x20";
   FL.until = 100;
   run_power(BUS, 1.1, NULL, &c);
-  assert_int_equal(fails(&c, "gpu-thermal-throttle", msg, sizeof msg), 1);
+  assert_int_equal(
+      harness_fail_symptom(&c, "gpu-thermal-throttle", msg, sizeof msg), 1);
   assert_non_null(strstr(msg, "SW thermal slowdown"));
   assert_non_null(strstr(msg, "into the load"));
   assert_non_null(strstr(msg, BUS));
@@ -675,7 +653,8 @@ static void thermal_slowdowns_fail_when_held(void **state) {
   FL.from = 0.4;
   FL.until = 0.5;
   run_power(BUS, 1.1, NULL, &c);
-  assert_int_equal(fails(&c, "gpu-thermal-throttle", NULL, 0), 0);
+  assert_int_equal(harness_fail_symptom(&c, "gpu-thermal-throttle", NULL, 0),
+                   0);
   harness_free(&c);
   /* 0.6 s of it: fails, naming HW thermal. */
   reset(state);
@@ -683,7 +662,8 @@ static void thermal_slowdowns_fail_when_held(void **state) {
   FL.from = 0.3;
   FL.until = 0.9;
   run_power(BUS, 1.3, NULL, &c);
-  assert_int_equal(fails(&c, "gpu-thermal-throttle", msg, sizeof msg), 1);
+  assert_int_equal(
+      harness_fail_symptom(&c, "gpu-thermal-throttle", msg, sizeof msg), 1);
   assert_non_null(strstr(msg, "HW thermal slowdown"));
   harness_free(&c);
 }
@@ -694,9 +674,11 @@ static void the_power_brake_fails(void **state) {
   FL.reasons = "0x80";
   FL.until = 100;
   run_power(BUS, 1.1, NULL, &c);
-  assert_int_equal(fails(&c, "gpu-power-brake", msg, sizeof msg), 1);
+  assert_int_equal(harness_fail_symptom(&c, "gpu-power-brake", msg, sizeof msg),
+                   1);
   assert_non_null(strstr(msg, "power brake"));
-  assert_int_equal(fails(&c, "gpu-thermal-throttle", NULL, 0), 0);
+  assert_int_equal(harness_fail_symptom(&c, "gpu-thermal-throttle", NULL, 0),
+                   0);
   harness_free(&c);
 }
 
@@ -707,7 +689,7 @@ static void the_sw_power_cap_is_logged(void **state) {
   run_power(BUS, 1.1, NULL, &c);
   assert_int_equal(harness_end_verdict(&c), KILN_PASS);
   assert_int_equal(harness_fail_diagnoses(&c, NULL, 0), 0);
-  assert_true(logged(&c, "SW power cap active"));
+  assert_true(harness_logged(&c, "SW power cap active"));
   harness_free(&c);
 }
 
@@ -815,28 +797,19 @@ static void hbm_from_clock(void **state) {
 
 static void pci_device_id_from_sysfs(void **state) {
   char dir[400], path[500];
-  snprintf(dir, sizeof dir, "%s/pci", tmpdir);
+  snprintf(dir, sizeof dir, "%s/pci", fake_driver.dir);
   assert_int_equal(mkdir(dir, 0700), 0);
   snprintf(path, sizeof path, "%s/" BUS, dir);
   assert_int_equal(mkdir(path, 0700), 0);
   snprintf(path, sizeof path, "%s/" BUS "/device", dir);
-  FILE *f = fopen(path, "w");
-  assert_non_null(f);
-  fputs("0x2335\n", f);
-  fclose(f);
+  fs_write_file(path, "0x2335\n");
   snprintf(path, sizeof path, "%s/" BUS "/vendor", dir);
-  f = fopen(path, "w");
-  assert_non_null(f);
-  fputs("0x10de\n", f);
-  fclose(f);
+  fs_write_file(path, "0x10de\n");
   snprintf(path, sizeof path, "%s/" BUS "/device", dir);
   setenv("KILN_SYSFS_PCI", dir, 1);
   assert_int_equal(kiln_gpu_pci_device_id(BUS), 0x2335);
   assert_int_equal(kiln_gpu_pci_device_id("0000:99:00.0"), 0);
-  f = fopen(path, "w");
-  assert_non_null(f);
-  fputs("garbage\n", f);
-  fclose(f);
+  fs_write_file(path, "garbage\n");
   assert_int_equal(kiln_gpu_pci_device_id(BUS), 0);
   unsetenv("KILN_SYSFS_PCI");
 }

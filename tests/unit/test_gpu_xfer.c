@@ -26,17 +26,9 @@
 #include "kiln/nvml.h"
 #include "kiln/result.h"
 
-static char tmpdir[256];
-static char lib_new[300], lib_old[300];
+static struct fake_nvml fake_driver;
 
 /* ---- fixture helpers ---- */
-
-static void write_file(const char *path, const char *text) {
-  FILE *f = fopen(path, "w");
-  assert_non_null(f);
-  fputs(text, f);
-  fclose(f);
-}
 
 static void mkdirs(const char *path) {
   char buf[1024];
@@ -58,15 +50,15 @@ static void make_dev(const char *root, const char *rel, const char *speed,
   mkdirs(dir);
   if (speed) {
     snprintf(path, sizeof path, "%s/current_link_speed", dir);
-    write_file(path, speed);
+    fs_write_file(path, speed);
   }
   if (width) {
     snprintf(path, sizeof path, "%s/current_link_width", dir);
-    write_file(path, width);
+    fs_write_file(path, width);
   }
   if (numa) {
     snprintf(path, sizeof path, "%s/numa_node", dir);
-    write_file(path, numa);
+    fs_write_file(path, numa);
   }
 }
 
@@ -88,7 +80,7 @@ static void link_bus(const char *root, const char *bdf, const char *target) {
 static char sysroot[300];
 
 static int make_sysroot(void **state) {
-  snprintf(sysroot, sizeof sysroot, "%s/root", tmpdir);
+  snprintf(sysroot, sizeof sysroot, "%s/root", fake_driver.dir);
   char devs[512];
   snprintf(devs, sizeof devs, "%s/sys/devices", sysroot);
   make_dev(devs, "pci0000:17/0000:17:01.0", "16.0 GT/s PCIe\n", "16\n", "1\n");
@@ -107,7 +99,7 @@ static int make_sysroot(void **state) {
   snprintf(node, sizeof node, "%s/sys/devices/system/node/node1", sysroot);
   mkdirs(node);
   snprintf(path, sizeof path, "%s/cpulist", node);
-  write_file(path, "8-15,24-31\n");
+  fs_write_file(path, "8-15,24-31\n");
   setenv("KILN_SYSROOT", sysroot, 1);
   return 0;
 }
@@ -119,18 +111,11 @@ static int drop_sysroot(void **state) {
 }
 
 static int setup_all(void **state) {
-  snprintf(tmpdir, sizeof tmpdir, "/tmp/kiln-xfer-XXXXXX");
-  if (!mkdtemp(tmpdir))
-    return -1;
-  return fake_nvml_build(tmpdir, false, lib_new, sizeof lib_new) != 0 ||
-                 fake_nvml_build(tmpdir, true, lib_old, sizeof lib_old) != 0
-             ? -1
-             : 0;
+  return fake_nvml_setup(&fake_driver, "xfer", true);
 }
 
 static int teardown_all(void **state) {
-  fs_rm_rf(tmpdir);
-  return 0;
+  return fake_nvml_teardown(&fake_driver);
 }
 
 /* ---- link rate ---- */
@@ -433,13 +418,13 @@ static void test_matrix(void **state) {
 static char crc_file[300];
 
 static int nvml_env(void **state) {
-  setenv("KILN_NVML_LIB", lib_new, 1);
+  setenv("KILN_NVML_LIB", fake_driver.lib, 1);
   unsetenv("FAKE_NVLINKS");
   unsetenv("FAKE_INIT_RC");
   unsetenv("FAKE_NVLINK_REPLAY_FILE");
   unsetenv("FAKE_NVLINK_RECOVERY_FILE");
-  snprintf(crc_file, sizeof crc_file, "%s/crc", tmpdir);
-  write_file(crc_file, "5\n");
+  snprintf(crc_file, sizeof crc_file, "%s/crc", fake_driver.dir);
+  fs_write_file(crc_file, "5\n");
   setenv("FAKE_NVLINK_CRC_FILE", crc_file, 1);
   return 0;
 }
@@ -485,7 +470,7 @@ static void test_nvlink_errors_rise(void **state) {
   const char ids[2][16] = {"0000:1b:00.0", "0000:3a:00.0"};
   struct kiln_nvlink_gpu before[2], after[2];
   kiln_nvlink_snapshot(nv, ids, 2, before);
-  write_file(crc_file, "9\n"); /* 4 CRC flit errors during the copies */
+  fs_write_file(crc_file, "9\n"); /* 4 CRC flit errors during the copies */
   kiln_nvlink_snapshot(nv, ids, 2, after);
 
   /* A CRC rise alone fails nothing: it is reported, and a rate. */
@@ -514,15 +499,15 @@ static void test_nvlink_errors_rise(void **state) {
 
   /* One replay: fails. */
   char replay[400], recovery[400];
-  snprintf(replay, sizeof replay, "%s/replay", tmpdir);
-  snprintf(recovery, sizeof recovery, "%s/recovery", tmpdir);
-  write_file(replay, "7\n");
-  write_file(recovery, "0\n");
+  snprintf(replay, sizeof replay, "%s/replay", fake_driver.dir);
+  snprintf(recovery, sizeof recovery, "%s/recovery", fake_driver.dir);
+  fs_write_file(replay, "7\n");
+  fs_write_file(recovery, "0\n");
   setenv("FAKE_NVLINK_REPLAY_FILE", replay, 1);
   setenv("FAKE_NVLINK_RECOVERY_FILE", recovery, 1);
   kiln_nvlink_snapshot(nv, ids, 2, before);
-  write_file(crc_file, "9\n");
-  write_file(replay, "8\n");
+  fs_write_file(crc_file, "9\n");
+  fs_write_file(replay, "8\n");
   kiln_nvlink_snapshot(nv, ids, 2, after);
   assert_int_equal(kiln_nvlink_compare(before, after, 2, d, 4), 1);
   assert_int_equal(d[0].counter, 2);
@@ -535,7 +520,7 @@ static void test_nvlink_errors_rise(void **state) {
   assert_float_equal(kiln_nvlink_crc_rate(&before[0], &after[0], 1.0), 0, 0);
   /* One recovery: fails too. */
   kiln_nvlink_snapshot(nv, ids, 2, before);
-  write_file(recovery, "1\n");
+  fs_write_file(recovery, "1\n");
   kiln_nvlink_snapshot(nv, ids, 2, after);
   assert_int_equal(kiln_nvlink_compare(before, after, 2, d, 4), 1);
   assert_int_equal(d[0].counter, 3);
@@ -545,7 +530,7 @@ static void test_nvlink_errors_rise(void **state) {
 
   /* A counter that went down (a driver reload) is no rise. */
   kiln_nvlink_snapshot(nv, ids, 2, before);
-  write_file(crc_file, "2\n");
+  fs_write_file(crc_file, "2\n");
   kiln_nvlink_snapshot(nv, ids, 2, after);
   assert_int_equal(kiln_nvlink_compare(before, after, 2, d, 4), 0);
   assert_float_equal(kiln_nvlink_increase(&before[0], &after[0], 0), 0, 0);
@@ -557,7 +542,7 @@ static void test_nvlink_errors_rise(void **state) {
 }
 
 static void test_nvlink_old_driver(void **state) {
-  setenv("KILN_NVML_LIB", lib_old, 1);
+  setenv("KILN_NVML_LIB", fake_driver.lib_old, 1);
   char why[256];
   struct kiln_nvml *nv = kiln_nvml_open(why, sizeof why);
   assert_non_null(nv);
@@ -568,7 +553,7 @@ static void test_nvlink_old_driver(void **state) {
   assert_int_equal(before[0].links_rc, KILN_NVML_ERROR_NOT_SUPPORTED);
   assert_int_equal(before[0].links, 0);
   assert_int_equal(before[0].err_rc[0], KILN_NVML_ERROR_NOT_SUPPORTED);
-  write_file(crc_file, "50\n");
+  fs_write_file(crc_file, "50\n");
   kiln_nvlink_snapshot(nv, ids, 1, after);
   struct kiln_nvlink_delta d[4];
   assert_int_equal(kiln_nvlink_compare(before, after, 1, d, 4), 0);
@@ -590,13 +575,9 @@ static void fake_gpus(const char *dir, int n) {
   fs_rm_rf(dir);
   mkdirs(dir);
   for (int i = 0; i < n; i++) {
-    char dev[512], path[600];
-    snprintf(dev, sizeof dev, "%s/0000:%02x:00.0", dir, 0x1b + i * 0x1f);
-    mkdirs(dev);
-    snprintf(path, sizeof path, "%s/vendor", dev);
-    write_file(path, "0x10de\n");
-    snprintf(path, sizeof path, "%s/class", dev);
-    write_file(path, "0x030200\n");
+    char bus[16];
+    snprintf(bus, sizeof bus, "0000:%02x:00.0", 0x1b + i * 0x1f);
+    fs_fake_gpu(dir, bus, NULL);
   }
   setenv("KILN_SYSFS_PCI", dir, 1);
 }
@@ -624,7 +605,7 @@ static void test_pcie_bw_errors_without_cuda(void **state) {
 
 static void test_gpu_p2p_skips(void **state) {
   char dir[400];
-  snprintf(dir, sizeof dir, "%s/pci", tmpdir);
+  snprintf(dir, sizeof dir, "%s/pci", fake_driver.dir);
   struct captured c;
 
   fake_gpus(dir, 0);

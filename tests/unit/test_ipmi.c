@@ -225,6 +225,15 @@ static const struct sim *need_sim(void) {
   return &shared_sim;
 }
 
+/* A simulator of the test's own, to pause or stop, beside the group's
+ * (need_sim: skipped where ipmi_sim is not installed). */
+static void own_sim_start(struct sim *own) {
+  need_sim();
+  char why[512];
+  if (!sim_start(own, why, sizeof why))
+    fail_msg("second simulator: %s", why);
+}
+
 /* ---- collecting readings ---- */
 
 struct rec {
@@ -743,11 +752,8 @@ static void sim_sampler_and_cost(void **state) {
  * naming the cause, and the sampler's own calls hand on nothing. */
 static void sim_paused_bmc_is_silent(void **state) {
   (void)state;
-  need_sim();
   struct sim own;
-  char why[512];
-  if (!sim_start(&own, why, sizeof why))
-    fail_msg("second simulator: %s", why);
+  own_sim_start(&own);
   char *pidfile = kiln_strdup_printf("%s/sim.pid", own.dir);
   FILE *f = fopen(pidfile, "r");
   assert_non_null(f);
@@ -755,7 +761,7 @@ static void sim_paused_bmc_is_silent(void **state) {
   assert_int_equal(fscanf(f, "%d", &simpid), 1);
   fclose(f);
   free(pidfile);
-  char err[512];
+  char err[512], why[512];
   assert_true(kiln_bmc_configure(own.host, own.creds, err, sizeof err));
   struct kiln_telemetry tel;
   assert_int_equal(kiln_telemetry_open(&tel, "ipmi"), 1);
@@ -798,11 +804,8 @@ static void sim_wrong_password(void **state) {
  * timeout, the next ones nothing until the source tries again. */
 static void sim_bmc_dies_mid_run(void **state) {
   (void)state;
-  need_sim();
   struct sim own;
-  char why[512];
-  if (!sim_start(&own, why, sizeof why))
-    fail_msg("second simulator: %s", why);
+  own_sim_start(&own);
   void *st = open_sim(&own);
   struct sample s;
   sample_once(st, &s);

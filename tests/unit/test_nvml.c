@@ -27,23 +27,14 @@
 
 #define BUS "0000:1b:00.0"
 
-static char tmpdir[256];
-static char lib_new[300], lib_old[300];
+static struct fake_nvml fake_driver;
 
 static int build_fake(void **state) {
-  snprintf(tmpdir, sizeof tmpdir, "/tmp/kiln-nvml-XXXXXX");
-  if (!mkdtemp(tmpdir))
-    return -1;
-  return fake_nvml_build(tmpdir, false, lib_new, sizeof lib_new) != 0 ||
-                 fake_nvml_build(tmpdir, true, lib_old, sizeof lib_old) != 0
-             ? -1
-             : 0;
+  return fake_nvml_setup(&fake_driver, "nvml", true);
 }
 
 static int remove_fake(void **state) {
-  char cmd[400];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-  return system(cmd) == 0 ? 0 : -1;
+  return fake_nvml_teardown(&fake_driver);
 }
 
 static const char *const fake_vars[] = {"FAKE_INIT_RC",
@@ -68,7 +59,7 @@ static const char *const fake_vars[] = {"FAKE_INIT_RC",
 static int reset_env(void **state) {
   for (size_t i = 0; fake_vars[i]; i++)
     unsetenv(fake_vars[i]);
-  setenv("KILN_NVML_LIB", lib_new, 1);
+  setenv("KILN_NVML_LIB", fake_driver.lib, 1);
   return 0;
 }
 
@@ -94,29 +85,6 @@ static void run_health(const char *const *params, struct captured *out) {
   };
   assert_non_null(cfg.module);
   harness_run_step(&cfg, out);
-}
-
-/* FAIL diagnoses with symptom; the first's message into msg. */
-static size_t fails(const struct captured *c, const char *symptom, char *msg,
-                    size_t n) {
-  size_t count = 0;
-  for (size_t i = 0; i < c->n; i++) {
-    const struct kiln_wire_event *e = &c->events[i];
-    if (e->type == KILN_WIRE_DIAGNOSIS && e->diag_type == KILN_DIAG_FAIL &&
-        strcmp(e->symptom, symptom) == 0) {
-      if (count++ == 0 && msg)
-        snprintf(msg, n, "%s", e->message);
-    }
-  }
-  return count;
-}
-
-static bool logged(const struct captured *c, const char *needle) {
-  for (size_t i = 0; i < c->n; i++)
-    if (c->events[i].type == KILN_WIRE_LOG && c->events[i].message &&
-        strstr(c->events[i].message, needle))
-      return true;
-  return false;
 }
 
 /* ---- without a driver ---- */
@@ -219,7 +187,7 @@ static void test_new_driver_symbols(void **state) {
 }
 
 static void test_old_driver_fallbacks(void **state) {
-  setenv("KILN_NVML_LIB", lib_old, 1);
+  setenv("KILN_NVML_LIB", fake_driver.lib_old, 1);
   char why[512];
   struct kiln_nvml *nv = kiln_nvml_open(why, sizeof why); /* nvmlInit */
   assert_non_null(nv);
@@ -236,9 +204,11 @@ static void test_old_driver_fallbacks(void **state) {
   struct captured c;
   run_health(NULL, &c);
   char msg[512];
-  assert_int_equal(fails(&c, "gpu-not-idle", msg, sizeof msg), 1);
+  assert_int_equal(harness_fail_symptom(&c, "gpu-not-idle", msg, sizeof msg),
+                   1);
   assert_non_null(strstr(msg, "pid 2000"));
-  assert_true(logged(&c, "remapped rows: not supported by this driver"));
+  assert_true(
+      harness_logged(&c, "remapped rows: not supported by this driver"));
   harness_free(&c);
 }
 
@@ -258,7 +228,7 @@ static void test_healthy_gpu_passes(void **state) {
   assert_non_null(harness_measurement(&c, "temperature_c", BUS));
   assert_non_null(harness_measurement(&c, "retired_pages", BUS));
   assert_non_null(harness_measurement(&c, "remapped_rows_pending", BUS));
-  assert_true(logged(&c, "driver 550.54.15, CUDA driver API 12.4"));
+  assert_true(harness_logged(&c, "driver 550.54.15, CUDA driver API 12.4"));
   harness_free(&c);
 }
 
@@ -268,7 +238,7 @@ static void expect_fail(const char *var, const char *value, const char *symptom,
   struct captured c;
   run_health(NULL, &c);
   char msg[512] = "";
-  assert_int_equal(fails(&c, symptom, msg, sizeof msg), 1);
+  assert_int_equal(harness_fail_symptom(&c, symptom, msg, sizeof msg), 1);
   assert_int_equal(harness_fail_diagnoses(&c, NULL, 0), 1);
   /* Every FAIL names the GPU: bus id and model. */
   assert_non_null(strstr(msg, "GPU " BUS " (NVIDIA H100 80GB HBM3)"));
@@ -372,7 +342,8 @@ static void test_health_slowdown_needs_a_hold(void **state) {
   for (size_t i = 0; i < sizeof held / sizeof *held; i++) {
     setenv("FAKE_REASONS", held[i].reasons, 1);
     run_health(quick, &c);
-    assert_int_equal(fails(&c, "gpu-clock-slowdown", msg, sizeof msg), 1);
+    assert_int_equal(
+        harness_fail_symptom(&c, "gpu-clock-slowdown", msg, sizeof msg), 1);
     assert_int_equal(harness_fail_diagnoses(&c, NULL, 0), 1);
     assert_non_null(strstr(msg, "GPU " BUS " (NVIDIA H100 80GB HBM3): clocks "
                                 "slowed at idle: "));
@@ -385,20 +356,21 @@ static void test_health_slowdown_needs_a_hold(void **state) {
   run_health(quick, &c);
   assert_int_equal(harness_fail_diagnoses(&c, NULL, 0), 0);
   assert_int_equal(harness_end_verdict(&c), KILN_PASS);
-  assert_true(logged(&c, "HW slowdown at idle in 1 of 5 samples over 0.2 s, "
+  assert_true(
+      harness_logged(&c, "HW slowdown at idle in 1 of 5 samples over 0.2 s, "
                          "not held: not judged"));
   harness_free(&c);
   /* All but the last sample: still not held. */
   setenv("FAKE_REASONS", "0x8,0x8,0x8,0x8,0x0", 1);
   run_health(quick, &c);
   assert_int_equal(harness_end_verdict(&c), KILN_PASS);
-  assert_true(logged(&c, "in 4 of 5 samples"));
+  assert_true(harness_logged(&c, "in 4 of 5 samples"));
   harness_free(&c);
   /* Hold 0: the one sample decides. */
   static const char *const now[] = {"hold", "0", NULL};
   setenv("FAKE_REASONS", "0x8,0x0", 1);
   run_health(now, &c);
-  assert_int_equal(fails(&c, "gpu-clock-slowdown", NULL, 0), 1);
+  assert_int_equal(harness_fail_symptom(&c, "gpu-clock-slowdown", NULL, 0), 1);
   harness_free(&c);
   /* A bad hold is an ERROR naming it. */
   static const char *const bad[] = {"hold", "forever", NULL};
@@ -414,19 +386,19 @@ static void test_health_fabric(void **state) {
   char msg[512];
   run_health(NULL, &c); /* the fake's default: completed, success */
   assert_int_equal(harness_end_verdict(&c), KILN_PASS);
-  assert_true(logged(&c, "NVSwitch fabric registration completed"));
+  assert_true(harness_logged(&c, "NVSwitch fabric registration completed"));
   harness_free(&c);
 
   setenv("FAKE_FABRIC_STATE", "2", 1);
   run_health(NULL, &c);
-  assert_int_equal(fails(&c, "gpu-fabric", msg, sizeof msg), 1);
+  assert_int_equal(harness_fail_symptom(&c, "gpu-fabric", msg, sizeof msg), 1);
   assert_string_equal(msg, "GPU " BUS " (NVIDIA H100 80GB HBM3): NVSwitch "
                            "fabric registration in progress, expected "
                            "completed (fabric manager not running?)");
   harness_free(&c);
   setenv("FAKE_FABRIC_STATE", "1", 1);
   run_health(NULL, &c);
-  assert_int_equal(fails(&c, "gpu-fabric", msg, sizeof msg), 1);
+  assert_int_equal(harness_fail_symptom(&c, "gpu-fabric", msg, sizeof msg), 1);
   assert_non_null(strstr(msg, "not started"));
   harness_free(&c);
 
@@ -434,7 +406,7 @@ static void test_health_fabric(void **state) {
   setenv("FAKE_FABRIC_STATE", "3", 1);
   setenv("FAKE_FABRIC_STATUS", "999", 1);
   run_health(NULL, &c);
-  assert_int_equal(fails(&c, "gpu-fabric", msg, sizeof msg), 1);
+  assert_int_equal(harness_fail_symptom(&c, "gpu-fabric", msg, sizeof msg), 1);
   assert_non_null(strstr(msg, "registration failed: Unknown Error (fabric "
                               "manager not running?)"));
   harness_free(&c);
@@ -443,21 +415,21 @@ static void test_health_fabric(void **state) {
   setenv("FAKE_FABRIC", "unsupported", 1);
   run_health(NULL, &c);
   assert_int_equal(harness_end_verdict(&c), KILN_PASS);
-  assert_true(logged(&c, "no NVSwitch fabric"));
+  assert_true(harness_logged(&c, "no NVSwitch fabric"));
   harness_free(&c);
 
   /* An older driver: the unversioned call (nvmlGpuFabricInfo_t). */
   unsetenv("FAKE_FABRIC");
   unsetenv("FAKE_FABRIC_STATUS");
-  setenv("KILN_NVML_LIB", lib_old, 1);
+  setenv("KILN_NVML_LIB", fake_driver.lib_old, 1);
   setenv("FAKE_FABRIC_STATE", "2", 1);
   run_health(NULL, &c);
-  assert_int_equal(fails(&c, "gpu-fabric", msg, sizeof msg), 1);
+  assert_int_equal(harness_fail_symptom(&c, "gpu-fabric", msg, sizeof msg), 1);
   harness_free(&c);
   unsetenv("FAKE_FABRIC_STATE");
   run_health(NULL, &c);
-  assert_int_equal(fails(&c, "gpu-fabric", NULL, 0), 0);
-  assert_true(logged(&c, "NVSwitch fabric registration completed"));
+  assert_int_equal(harness_fail_symptom(&c, "gpu-fabric", NULL, 0), 0);
+  assert_true(harness_logged(&c, "NVSwitch fabric registration completed"));
   harness_free(&c);
 }
 
@@ -479,7 +451,8 @@ static void test_pcie_gen(void **state) {
   setenv("FAKE_REASONS", "0", 1);
   setenv("FAKE_GEN", "3", 1);
   run_health(NULL, &c);
-  assert_int_equal(fails(&c, "gpu-pcie-speed", msg, sizeof msg), 1);
+  assert_int_equal(harness_fail_symptom(&c, "gpu-pcie-speed", msg, sizeof msg),
+                   1);
   assert_non_null(strstr(msg, "Gen3, expected Gen5"));
   assert_non_null(strstr(msg, BUS));
   harness_free(&c);
@@ -488,7 +461,7 @@ static void test_pcie_gen(void **state) {
   setenv("FAKE_REASONS", "1", 1);
   run_health(NULL, &c);
   assert_int_equal(harness_fail_diagnoses(&c, NULL, 0), 0);
-  assert_true(logged(&c, "while the GPU idles"));
+  assert_true(harness_logged(&c, "while the GPU idles"));
   harness_free(&c);
 
   /* The SKU's generation above what the slot can reach: FAIL even idle. */
@@ -496,7 +469,8 @@ static void test_pcie_gen(void **state) {
   setenv("FAKE_MAX_GEN", "4", 1);
   static const char *const gen5[] = {"pcie_gen", "5", NULL};
   run_health(gen5, &c);
-  assert_int_equal(fails(&c, "gpu-pcie-speed", msg, sizeof msg), 1);
+  assert_int_equal(harness_fail_symptom(&c, "gpu-pcie-speed", msg, sizeof msg),
+                   1);
   assert_non_null(strstr(msg, "only Gen4"));
   harness_free(&c);
 
@@ -678,7 +652,7 @@ static void test_xid_events(void **state) {
   assert_string_equal(kiln_nvml_xid_text(48), "double-bit ECC error");
   assert_string_equal(kiln_nvml_xid_text(999999), "see NVIDIA's XID catalog");
 
-  setenv("KILN_NVML_LIB", lib_old, 1);
+  setenv("KILN_NVML_LIB", fake_driver.lib_old, 1);
   const struct kiln_tel_source *src = kiln_tel_source_find("nvml");
   char why[256] = "";
   void *st = src->open(why, sizeof why);

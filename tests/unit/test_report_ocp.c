@@ -30,6 +30,21 @@ static char *stream_run(const char *dir, const struct kiln_run *run) {
   return path;
 }
 
+/* A fresh OCP sink on dir/ocp.jsonl (its path to *path, malloc'd) with run
+ * and its step st started: a stream as it stands mid-step. */
+static struct kiln_sink *open_mid_step(const char *dir,
+                                       const struct kiln_run *run,
+                                       const struct kiln_step_result *st,
+                                       char **path) {
+  char err[256] = "";
+  *path = fixture_path(dir, "ocp.jsonl");
+  struct kiln_sink *sink = kiln_ocp_sink_open(*path, err, sizeof err);
+  assert_non_null(sink);
+  assert_int_equal(sink->run_start(sink, run), 0);
+  assert_int_equal(sink->step_start(sink, run, st), 0);
+  return sink;
+}
+
 static int ocp_validate(const char *path, char **output) {
   return fixture_command(output, "%s/tools/ocp-validate %s",
                          fixture_shared_dir(), path);
@@ -219,13 +234,8 @@ static void series_stream_is_valid(void **state) {
       kiln_run_add_step(&run, "thermal", "thermal", "host", 1000);
   st->state = KILN_STEP_RUNNING;
   st->start = FIXTURE_T0;
-  char *dir = fixture_tmpdir();
-  char *path = fixture_path(dir, "ocp.jsonl");
-  char err[256] = "";
-  struct kiln_sink *sink = kiln_ocp_sink_open(path, err, sizeof err);
-  assert_non_null(sink);
-  assert_int_equal(sink->run_start(sink, &run), 0);
-  assert_int_equal(sink->step_start(sink, &run, st), 0);
+  char *dir = fixture_tmpdir(), *path;
+  struct kiln_sink *sink = open_mid_step(dir, &run, st, &path);
   struct kiln_series se = {.id = "sensors/nct/fan1",
                            .name = FIXTURE_LABEL,
                            .unit = "RPM",
@@ -292,13 +302,8 @@ static void steps_left_open_are_closed_at_run_end(void **state) {
 static void stream_cut_short_is_a_valid_prefix(void **state) {
   struct kiln_run run;
   fixture_mixed_run(&run);
-  char *dir = fixture_tmpdir();
-  char err[256];
-  char *path = fixture_path(dir, "ocp.jsonl");
-  struct kiln_sink *sink = kiln_ocp_sink_open(path, err, sizeof err);
-  assert_non_null(sink);
-  assert_int_equal(sink->run_start(sink, &run), 0);
-  assert_int_equal(sink->step_start(sink, &run, &run.steps[0]), 0);
+  char *dir = fixture_tmpdir(), *path;
+  struct kiln_sink *sink = open_mid_step(dir, &run, &run.steps[0], &path);
   assert_int_equal(sink->measurement(sink, &run, &run.steps[0],
                                      &run.steps[0].measurements[0]),
                    0);
@@ -346,13 +351,8 @@ static long file_size(const char *path) {
 static void write_cut_short_leaves_whole_lines(void **state) {
   struct kiln_run run;
   fixture_mixed_run(&run);
-  char *dir = fixture_tmpdir();
-  char err[256];
-  char *path = fixture_path(dir, "ocp.jsonl");
-  struct kiln_sink *sink = kiln_ocp_sink_open(path, err, sizeof err);
-  assert_non_null(sink);
-  assert_int_equal(sink->run_start(sink, &run), 0);
-  assert_int_equal(sink->step_start(sink, &run, &run.steps[0]), 0);
+  char *dir = fixture_tmpdir(), *path;
+  struct kiln_sink *sink = open_mid_step(dir, &run, &run.steps[0], &path);
   long whole = file_size(path);
 
   struct rlimit saved, small;

@@ -171,18 +171,7 @@ static void load_by_id_or_path(void **state) {
 /* A fixture sysfs with GPUs of the given device ids. */
 static char root[64];
 static void make_gpu(const char *bus, const char *device) {
-  char dir[256], path[300];
-  snprintf(dir, sizeof dir, "%s/%s", root, bus);
-  assert_int_equal(mkdir(dir, 0755), 0);
-  const char *files[][2] = {
-      {"vendor", "0x10de"}, {"device", device}, {"class", "0x030200"}};
-  for (size_t i = 0; i < 3; i++) {
-    snprintf(path, sizeof path, "%s/%s", dir, files[i][0]);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fprintf(f, "%s\n", files[i][1]);
-    fclose(f);
-  }
+  fs_fake_gpu(root, bus, device);
 }
 
 static void planner_gives_each_gpu_its_sku(void **state) {
