@@ -98,6 +98,16 @@ static void on_signal(int sig) {
   errno = saved;
 }
 
+/* on_signal for sig, restarting interrupted calls. */
+static void catch_signal(int sig) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART;
+  sigaction(sig, &sa, NULL);
+}
+
 void kiln_runner_survive_hangup(void) {
   if (devnull_fd < 0)
     devnull_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -106,12 +116,7 @@ void kiln_runner_survive_hangup(void) {
   if (!hangup_seen)
     for (int fd = 0; fd < 3; fd++)
       fd_is_terminal[fd] = isatty(fd);
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_signal;
-  sigemptyset(&sa.sa_mask);
-  sa.sa_flags = SA_RESTART;
-  sigaction(SIGHUP, &sa, NULL);
+  catch_signal(SIGHUP);
   signal(SIGPIPE, SIG_IGN);
 }
 
@@ -121,14 +126,9 @@ static void install_handlers(void) {
   if (signal_pipe[0] < 0 && pipe2(signal_pipe, O_CLOEXEC | O_NONBLOCK) != 0)
     signal_pipe[0] = signal_pipe[1] = -1;
   kiln_runner_survive_hangup();
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_signal;
-  sigemptyset(&sa.sa_mask);
-  sa.sa_flags = SA_RESTART;
-  sigaction(SIGINT, &sa, NULL);
-  sigaction(SIGTERM, &sa, NULL);
-  sigaction(SIGCHLD, &sa, NULL);
+  catch_signal(SIGINT);
+  catch_signal(SIGTERM);
+  catch_signal(SIGCHLD);
 }
 
 static void restore_child_signals(void) {
