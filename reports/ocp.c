@@ -94,26 +94,13 @@ static int fail_io(struct kiln_sink *sink, int error) {
   return -1;
 }
 
-/* Writes all of buf at the end of the whole lines, or nothing: a part
- * written before an error is cut off again. Returns 0 or an errno. */
+/* Writes all of buf at the end of the whole lines, or nothing (see
+ * kiln_append_whole). Returns 0 or an errno. */
 static int append_whole(struct ocp_state *st, const char *buf, size_t len) {
-  size_t done = 0;
-  while (done < len) {
-    ssize_t w = pwrite(st->fd, buf + done, len - done, st->size + (off_t)done);
-    if (w < 0 && errno == EINTR)
-      continue;
-    if (w <= 0) {
-      int error = w < 0 ? errno : EIO;
-      if (done > 0 && ftruncate(st->fd, st->size) != 0) {
-        /* Cannot cut it (a device): the next line still starts whole. */
-      }
-      return error;
-    }
-    done += (size_t)w;
-  }
-  st->size += (off_t)len;
-  st->dirty = true;
-  return 0;
+  int error = kiln_append_whole(st->fd, &st->size, buf, len);
+  if (!error)
+    st->dirty = true;
+  return error;
 }
 
 /* Wraps payload (stolen) as `key` in an artifact with the next sequence

@@ -763,7 +763,14 @@ static int cmd_run(int argc, char **argv) {
   rc = kiln_verdict_exit_code(run.verdict);
   /* A report that could not be written means the run has no whole record. */
   char incomplete[512];
-  if (kiln_bus_incomplete(&bus, incomplete, sizeof incomplete) > 0) {
+  size_t n_incomplete =
+      kiln_bus_incomplete(&bus, incomplete, sizeof incomplete);
+  if (kiln_sampler_csv_lost(sampler)) {
+    size_t used = strlen(incomplete);
+    snprintf(incomplete + used, sizeof incomplete - used, "%stelemetry.csv",
+             n_incomplete++ ? ", " : "");
+  }
+  if (n_incomplete > 0) {
     if (!why_not)
       snprintf(note, sizeof note, "incomplete reports: %s", incomplete);
     if (rc == 0)

@@ -8,11 +8,13 @@
 #include "kiln/sampler.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "kiln/bmc.h"
 #include "kiln/profile.h"
@@ -54,9 +56,12 @@ struct kiln_sampler {
   struct kiln_bus *bus;
   struct kiln_telemetry tel;
   bool tel_open;
-  FILE *csv;
+  /* telemetry.csv: whole rows only (kiln_append_whole); once a row
+   * cannot be written, no more rows, and csv_lost says why. */
+  int csv_fd;
+  off_t csv_size;
   char *csv_path;
-  bool csv_failed;
+  char *csv_lost;
 
   struct watched *w;
   size_t n, cap, cursor;
@@ -128,6 +133,7 @@ struct kiln_sampler *kiln_sampler_new(const struct kiln_plan *plan,
   *failed = false;
   struct kiln_sampler *s = kiln_xcalloc(1, sizeof *s);
   s->plan = plan;
+  s->csv_fd = -1;
   s->thermal.index = s->edac.index = -1;
   for (size_t i = 0; i < plan->n_steps; i++) {
     const char *name = plan->steps[i].module->name;
@@ -374,14 +380,74 @@ struct sample_ctx {
   double wall;
 };
 
+__attribute__((format(printf, 4, 5))) static void
+monitor_log(struct kiln_sampler *s, long index, enum kiln_severity sev,
+            const char *fmt, ...) {
+  if (index < 0)
+    return;
+  char msg[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  struct kiln_step_result *st = step_at(s, (size_t)index);
+  struct kiln_log *l = kiln_step_add_log(st, sev, msg, kiln_now());
+  kiln_bus_log(s->bus, s->run, st, l);
+}
+
+/* ---- telemetry.csv ---- */
+
+/* The first row that could not be written: the file ends at the last
+ * whole row, the monitor's log says what was lost, and the watches go on
+ * (they judge the readings, not the file). */
+static void csv_failed(struct kiln_sampler *s, int error, double wall) {
+  char since[40];
+  kiln_format_time(wall, since, sizeof since);
+  s->csv_lost = kiln_strdup_printf("%s: its rows from %s on were lost (%s)",
+                                   s->csv_path, since, strerror(error));
+  monitor_log(s, s->thermal.index >= 0 ? s->thermal.index : s->edac.index,
+              KILN_SEV_ERROR,
+              "%s; it ends at the last whole row, and the monitors go on "
+              "without it",
+              s->csv_lost);
+  /* Told now, as the bus tells a failed report (the console shows no
+   * monitor log until the end). */
+  if (s->bus->errors)
+    fprintf(s->bus->errors,
+            "kiln: report telemetry.csv: %s (no more rows are written to it; "
+            "the others go on)\n",
+            s->csv_lost);
+}
+
+/* Writes one row (or the header, reading NULL) whole, or nothing. */
+static void csv_write(struct kiln_sampler *s, double wall,
+                      const struct kiln_tel_reading *r) {
+  if (s->csv_fd < 0 || s->csv_lost)
+    return;
+  char *row = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&row, &len);
+  if (!f)
+    abort(); /* out of memory, as kiln_xcalloc */
+  if (r)
+    kiln_tel_csv_row(f, wall, r);
+  else
+    kiln_tel_csv_header(f);
+  if (fclose(f) != 0)
+    abort();
+  int error = kiln_append_whole(s->csv_fd, &s->csv_size, row, len);
+  free(row);
+  if (error)
+    csv_failed(s, error, wall);
+}
+
 static void on_reading(void *ctx, const struct kiln_tel_reading *r) {
   struct sample_ctx *c = ctx;
   struct kiln_sampler *s = c->s;
   struct monitor *m = strcmp(r->source, "edac") == 0 ? &s->edac : &s->thermal;
   if (m->index < 0)
     return;
-  if (s->csv && !s->csv_failed)
-    kiln_tel_csv_row(s->csv, c->wall, r);
+  csv_write(s, c->wall, r);
   char key[256];
   snprintf(key, sizeof key, "%s/%s", r->source, r->id);
   struct watched *w = find_series(s, key);
@@ -457,21 +523,6 @@ static void on_event(void *ctx, const struct kiln_tel_event *e) {
   free(msg);
 }
 
-__attribute__((format(printf, 4, 5))) static void
-monitor_log(struct kiln_sampler *s, long index, enum kiln_severity sev,
-            const char *fmt, ...) {
-  if (index < 0)
-    return;
-  char msg[1024];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
-  va_end(ap);
-  struct kiln_step_result *st = step_at(s, (size_t)index);
-  struct kiln_log *l = kiln_step_add_log(st, sev, msg, kiln_now());
-  kiln_bus_log(s->bus, s->run, st, l);
-}
-
 /* The thermal monitor ends ERROR with the first such reason. */
 static void thermal_error(struct kiln_sampler *s, const char *why) {
   monitor_log(s, s->thermal.index, KILN_SEV_ERROR, "%s", why);
@@ -523,19 +574,6 @@ static void sample(struct kiln_sampler *s) {
   s->samples++;
   s->cost_sum += s->tel.last_cost;
   check_silence(s);
-  if (s->csv && !s->csv_failed && fflush(s->csv) != 0) {
-    s->csv_failed = true;
-    long i = s->thermal.index >= 0 ? s->thermal.index : s->edac.index;
-    struct kiln_log l = {.severity = KILN_SEV_ERROR,
-                         .message = kiln_strdup_printf(
-                             "%s: %s (telemetry stops being recorded there)",
-                             s->csv_path, strerror(errno)),
-                         .time = kiln_now()};
-    struct kiln_step_result *st = step_at(s, (size_t)i);
-    kiln_step_add_log(st, l.severity, l.message, l.time);
-    kiln_bus_log(s->bus, s->run, st, &l);
-    free(l.message);
-  }
 }
 
 /* ---- run ---- */
@@ -548,12 +586,11 @@ int kiln_sampler_start(struct kiln_sampler *s, struct kiln_run *run,
   s->temp_hi = -INFINITY;
   s->fan_lo = INFINITY;
   s->csv_path = kiln_strdup_printf("%s/telemetry.csv", report_dir);
-  s->csv = fopen(s->csv_path, "w");
-  if (!s->csv) {
+  s->csv_fd = open(s->csv_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (s->csv_fd < 0) {
     snprintf(err, n, "cannot write %s: %s", s->csv_path, strerror(errno));
     return -1;
   }
-  kiln_tel_csv_header(s->csv);
   char only[64] = "";
   if (s->thermal.index >= 0)
     snprintf(only, sizeof only, "sensors,cpu%s%s",
@@ -573,6 +610,7 @@ int kiln_sampler_start(struct kiln_sampler *s, struct kiln_run *run,
     st->start = kiln_now();
     kiln_bus_step_start(bus, run, st);
   }
+  csv_write(s, kiln_now(), NULL);
   /* A BMC the operator named must be watched: one that cannot be reached
    * is an ERROR of the thermal monitor, not a SKIP. */
   struct kiln_bmc bmc;
@@ -698,10 +736,14 @@ void kiln_sampler_finish(struct kiln_sampler *s) {
                         &s->w[i].series);
   end_monitor(s, &s->thermal, false);
   end_monitor(s, &s->edac, true);
-  if (s->csv) {
-    fclose(s->csv);
-    s->csv = NULL;
+  if (s->csv_fd >= 0) {
+    close(s->csv_fd);
+    s->csv_fd = -1;
   }
+}
+
+const char *kiln_sampler_csv_lost(const struct kiln_sampler *s) {
+  return s ? s->csv_lost : NULL;
 }
 
 void kiln_sampler_free(struct kiln_sampler *s) {
@@ -709,8 +751,8 @@ void kiln_sampler_free(struct kiln_sampler *s) {
     return;
   if (s->tel_open)
     kiln_telemetry_close(&s->tel);
-  if (s->csv)
-    fclose(s->csv);
+  if (s->csv_fd >= 0)
+    close(s->csv_fd);
   for (size_t i = 0; i < s->n; i++) {
     free(s->w[i].key);
     free(s->w[i].name);
@@ -719,6 +761,7 @@ void kiln_sampler_free(struct kiln_sampler *s) {
   }
   free(s->w);
   free(s->csv_path);
+  free(s->csv_lost);
   free(s->thermal_error);
   free(s);
 }

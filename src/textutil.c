@@ -316,3 +316,22 @@ char *kiln_read_text_file(const char *path, size_t max, const char *what,
   }
   return text;
 }
+
+int kiln_append_whole(int fd, off_t *size, const char *buf, size_t len) {
+  size_t done = 0;
+  while (done < len) {
+    ssize_t w = pwrite(fd, buf + done, len - done, *size + (off_t)done);
+    if (w < 0 && errno == EINTR)
+      continue;
+    if (w <= 0) {
+      int error = w < 0 ? errno : EIO;
+      if (done > 0 && ftruncate(fd, *size) != 0) {
+        /* Cannot cut it (a device): the next record still starts whole. */
+      }
+      return error;
+    }
+    done += (size_t)w;
+  }
+  *size += (off_t)len;
+  return 0;
+}

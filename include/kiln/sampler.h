@@ -43,6 +43,11 @@ void kiln_sampler_tick(void *sampler);
  * answering, SKIP with the sources' reasons when nothing was there to
  * watch, ABORTED with the run's abort reason), closes telemetry.csv. */
 void kiln_sampler_finish(struct kiln_sampler *s);
+/* Why telemetry.csv is incomplete, "PATH: its rows from T on were lost
+ * (No space left on device)", when a row could not be written (every row
+ * after it is dropped; the file holds whole rows only); else NULL, and for
+ * a NULL sampler. */
+const char *kiln_sampler_csv_lost(const struct kiln_sampler *s);
 void kiln_sampler_free(struct kiln_sampler *s);
 
 /* Where a GPU event (a critical XID on bus) lands: the indexes of the run's

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 /* malloc'd copy with every invalid UTF-8 byte replaced by U+FFFD. */
 char *kiln_utf8_sanitize(const char *s);
@@ -57,5 +58,12 @@ FILE *kiln_atomic_open(struct kiln_atomic *a, const char *path, char *err,
  * leaves the previous file in place. */
 int kiln_atomic_commit(struct kiln_atomic *a, char *err, size_t n);
 void kiln_atomic_abort(struct kiln_atomic *a);
+
+/* Appends a record (one or more whole lines) to a file of records, at
+ * *size, the bytes of whole records written so far: all of buf, or
+ * nothing. A write that fails part way (a full disk) is cut back to *size,
+ * so the file never ends in half a record. Returns 0 (*size grown by len)
+ * or the errno; the caller then stops writing there, or tries again. */
+int kiln_append_whole(int fd, off_t *size, const char *buf, size_t len);
 
 #endif
