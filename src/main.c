@@ -106,6 +106,20 @@ static bool option_value_ok(const struct option *opts, int c, const char *value,
   return true;
 }
 
+/* The SKU file a station spec names in [gpu] sku, into *out (left empty
+ * when it names none); false after saying, with the spec's file and line,
+ * why it cannot be read. */
+static bool load_spec_sku(const struct kiln_spec *spec, struct kiln_sku *out) {
+  if (!spec->gpu_sku)
+    return true;
+  char why[768];
+  if (kiln_sku_load(spec->gpu_sku, out, why, sizeof why) == 0)
+    return true;
+  fprintf(stderr, "kiln: %s:%d: [gpu] sku: %s\n", spec->source,
+          spec->gpu_sku_line, why);
+  return false;
+}
+
 /* Each GPU on the bus and the SKU whose limits its steps take, as a run
  * would choose it: a technician checking a station sees a spec that names
  * another model's SKU before a run is judged by the wrong floors. */
@@ -119,14 +133,9 @@ static int list_gpu_skus(const char *spec_path,
     fprintf(stderr, "kiln: %s\n", err);
     return EXIT_USAGE;
   }
-  if (spec.gpu_sku) {
-    char why[768];
-    if (kiln_sku_load(spec.gpu_sku, &named, why, sizeof why) != 0) {
-      fprintf(stderr, "kiln: %s:%d: [gpu] sku: %s\n", spec.source,
-              spec.gpu_sku_line, why);
-      kiln_spec_free(&spec);
-      return EXIT_USAGE;
-    }
+  if (!load_spec_sku(&spec, &named)) {
+    kiln_spec_free(&spec);
+    return EXIT_USAGE;
   }
   char bus[64][16];
   size_t n = kiln_gpu_enumerate(bus, 64);
@@ -179,10 +188,18 @@ static void list_gpu_module(const struct kiln_module *m,
   }
   if (!*access)
     *access = kiln_gpu_access_open();
+  char *causes = NULL; /* one line per GPU that cannot be driven */
   size_t bad = 0;
-  for (size_t i = 0; i < n; i++)
-    bad += !kiln_gpu_access_check(*access, ids[i], m->gpu_needs, false, why,
-                                  sizeof why);
+  for (size_t i = 0; i < n; i++) {
+    if (kiln_gpu_access_check(*access, ids[i], m->gpu_needs, false, why,
+                              sizeof why))
+      continue;
+    char *more = kiln_strdup_printf("%s  %-16s %-5s %s\n", causes ? causes : "",
+                                    "", "", why);
+    free(causes);
+    causes = more;
+    bad++;
+  }
   if (bad == 0) {
     char avail[256] = "";
     if (m->available)
@@ -194,10 +211,8 @@ static void list_gpu_module(const struct kiln_module *m,
   printf("  %-16s %-5s %s (ERROR: %zu of %zu NVIDIA GPU%s cannot be "
          "driven)\n",
          m->name, "error", m->summary, bad, n, n == 1 ? "" : "s");
-  for (size_t i = 0; i < n; i++)
-    if (!kiln_gpu_access_check(*access, ids[i], m->gpu_needs, false, why,
-                               sizeof why))
-      printf("  %-16s %-5s %s\n", "", "", why);
+  fputs(causes, stdout);
+  free(causes);
 }
 
 static int cmd_list(int argc, char **argv) {
@@ -615,14 +630,8 @@ static int cmd_run(int argc, char **argv) {
     fprintf(stderr, "kiln: %s\n", err);
     goto out;
   }
-  if (spec_path && spec.gpu_sku) {
-    char why[768];
-    if (kiln_sku_load(spec.gpu_sku, &sku_override, why, sizeof why) != 0) {
-      fprintf(stderr, "kiln: %s:%d: [gpu] sku: %s\n", spec.source,
-              spec.gpu_sku_line, why);
-      goto out;
-    }
-  }
+  if (spec_path && !load_spec_sku(&spec, &sku_override))
+    goto out;
   kiln_plan_assign_skus(&plan, &skus, sku_override.id ? &sku_override : NULL);
   /* Before any thread starts: the cuBLAS probe forks. */
   kiln_plan_check_gpus(&plan, prof.mig_allowed);
