@@ -162,6 +162,15 @@ bool kiln_step_param_double(struct kiln_step *s, const char *name,
   return true;
 }
 
+bool kiln_step_param_seconds(struct kiln_step *s, const char *name,
+                             double *out) {
+  struct kiln_param_value v;
+  if (!param_of_kind(s, name, KILN_PARAM_DURATION, &v))
+    return false;
+  *out = v.number;
+  return true;
+}
+
 bool kiln_step_param_bytes(struct kiln_step *s, const char *name,
                            uint64_t whole, uint64_t *out) {
   struct kiln_param_value v;

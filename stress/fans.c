@@ -31,7 +31,6 @@
 
 #include "kiln/context.h"
 #include "kiln/module.h"
-#include "kiln/profile.h"
 #include "kiln/result.h"
 #include "kiln/spec.h"
 #include "kiln/step.h"
@@ -487,16 +486,6 @@ static void judge_response(struct fans *F, const struct fan *f, double share) {
 
 /* ---- parameters -------------------------------------------------------- */
 
-static bool param_seconds(struct kiln_step *s, const char *name, double *out) {
-  const char *v = kiln_step_param(s, name);
-  if (kiln_duration_parse(v, out) != 0) {
-    kiln_step_error(s, "parameter %s = '%s' is not a duration (3s, 1m)", name,
-                    v ? v : "");
-    return false;
-  }
-  return true;
-}
-
 /* "auto" (NAN) or a speed in RPM. */
 static bool param_rpm(struct kiln_step *s, const char *name, double *out) {
   struct kiln_param_value v;
@@ -555,10 +544,10 @@ static void fans_run(struct kiln_step *s) {
   double idle, load = -1, share = 0.10;
   bool response = false;
   const char *load_text = kiln_step_param(s, "load");
-  if (!param_seconds(s, "idle", &idle) ||
+  if (!kiln_step_param_seconds(s, "idle", &idle) ||
       (load_text && strcasecmp(load_text, "auto") != 0 &&
-       !param_seconds(s, "load", &load)) ||
-      !param_seconds(s, "hold", &F.hold) ||
+       !kiln_step_param_seconds(s, "load", &load)) ||
+      !kiln_step_param_seconds(s, "hold", &F.hold) ||
       !param_bool(s, "fan_response", &response) ||
       !kiln_step_param_share(s, "response_share", &share) ||
       !param_rpm(s, "min_rpm", &F.param_min) ||

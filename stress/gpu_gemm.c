@@ -39,7 +39,6 @@
 #include "kiln/module.h"
 #include "kiln/nvml.h"
 #include "kiln/plan.h"
-#include "kiln/profile.h"
 #include "kiln/result.h"
 #include "kiln/step.h"
 #include "kiln/textutil.h"
@@ -74,12 +73,8 @@ static bool read_params(struct kiln_step *s, struct params *p) {
     kiln_step_error(s, "parameter %s", why);
     return false;
   }
-  const char *hold = kiln_step_param(s, "hold");
-  if (kiln_duration_parse(hold, &p->hold) != 0) {
-    kiln_step_error(s, "parameter hold = '%s' is not a duration (2s, 0.5s)",
-                    hold ? hold : "");
+  if (!kiln_step_param_seconds(s, "hold", &p->hold))
     return false;
-  }
   p->size = (int)size;
   p->seed = (uint64_t)seed;
   return true;

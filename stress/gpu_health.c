@@ -19,7 +19,6 @@
 #include "kiln/module.h"
 #include "kiln/nvml.h"
 #include "kiln/plan.h"
-#include "kiln/profile.h"
 #include "kiln/result.h"
 #include "kiln/step.h"
 
@@ -477,24 +476,11 @@ static void measure_thermal_power(struct gpu *g) {
                   g->bus, limit / 1000.0);
 }
 
-/* The hold parameter, checked before anything else: false after ending
- * the step as ERROR. */
-static bool read_hold(struct kiln_step *s, double *hold) {
-  const char *v = kiln_step_param(s, "hold");
-  if (kiln_duration_parse(v, hold) == 0 && *hold <= MAX_HOLD_S)
-    return true;
-  kiln_step_error(s,
-                  "parameter hold = '%s': expected a duration up to %.0f s "
-                  "(2s, 0.5s)",
-                  v ? v : "", MAX_HOLD_S);
-  return false;
-}
-
 static void gpu_health_run(struct kiln_step *s) {
   char why[512];
   struct gpu g = {.s = s, .bus = kiln_step_target(s)};
   double hold;
-  if (!read_hold(s, &hold))
+  if (!kiln_step_param_seconds(s, "hold", &hold))
     return;
   g.nv = kiln_nvml_open(why, sizeof why);
   if (!g.nv) {

@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kiln/profile.h"
 #include "kiln/result.h"
 #include "kiln/step.h"
 #include "kiln/textutil.h"
@@ -252,16 +251,6 @@ void kiln_power_sample_read(const struct kiln_nvml *nv, kiln_nvml_device dev,
 
 /* ---- the step ---- */
 
-static bool param_seconds(struct kiln_step *s, const char *name, double *out) {
-  const char *v = kiln_step_param(s, name);
-  if (kiln_duration_parse(v, out) != 0) {
-    kiln_step_error(s, "parameter %s = '%s' is not a duration (5s, 1m)", name,
-                    v ? v : "");
-    return false;
-  }
-  return true;
-}
-
 struct run {
   struct kiln_step *s;
   const char *bus;
@@ -428,8 +417,8 @@ void kiln_power_run(struct kiln_step *s, const struct kiln_power_load *load,
                     double interval) {
   struct run r = {.s = s, .bus = kiln_step_target(s)};
   if (!kiln_step_param_share(s, "power_share", &r.cfg.share) ||
-      !param_seconds(s, "warmup", &r.cfg.warmup) ||
-      !param_seconds(s, "hold", &r.cfg.hold))
+      !kiln_step_param_seconds(s, "warmup", &r.cfg.warmup) ||
+      !kiln_step_param_seconds(s, "hold", &r.cfg.hold))
     return;
   char why[512];
   double d = kiln_step_duration(s);

@@ -35,6 +35,9 @@ bool kiln_step_param_value(struct kiln_step *s, const char *name,
  * as a number; a word is an error here. */
 bool kiln_step_param_long(struct kiln_step *s, const char *name, long *out);
 bool kiln_step_param_double(struct kiln_step *s, const char *name, double *out);
+/* A DURATION parameter in seconds ("2s", "1m"), in its declared range. */
+bool kiln_step_param_seconds(struct kiln_step *s, const char *name,
+                             double *out);
 /* A share of something in (0, 1]: "95%" or 0.95. */
 bool kiln_step_param_share(struct kiln_step *s, const char *name, double *out);
 /* "10%" of `whole`, or a size "512M", "2G", "1024" (bytes). */
