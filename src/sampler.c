@@ -531,8 +531,10 @@ static void thermal_error(struct kiln_sampler *s, const char *why) {
 }
 
 /* A blocking source that stopped answering: a warning at once, an ERROR
- * once it has been silent for `hold` since; a note when it is back. */
-static void check_silence(struct kiln_sampler *s) {
+ * once it has been silent for `hold` since its last readings; a note when
+ * it is back. At the run's end a source still silent is an ERROR at once:
+ * its sensors went unwatched, and no later sample can clear it. */
+static void check_silence(struct kiln_sampler *s, bool at_end) {
   double now = kiln_monotonic_now();
   for (size_t i = 0; i < s->tel.n_src; i++) {
     const struct kiln_tel_open *o = &s->tel.src[i];
@@ -554,7 +556,8 @@ static void check_silence(struct kiln_sampler *s) {
                   "%s not answering: %s (its last readings %.0f s ago); the "
                   "thermal monitor ERRORs if it stays silent for %g s (hold)",
                   o->where, why, now - since, s->hold);
-    } else if (now - s->quiet[i].warned_at >= s->hold && !s->thermal_error) {
+    }
+    if ((at_end || now - since >= s->hold) && !s->thermal_error) {
       char *msg = kiln_strdup_printf(
           "%s not answering for %.0f s: %s; its sensors went unwatched from "
           "t=%.1f s",
@@ -565,7 +568,7 @@ static void check_silence(struct kiln_sampler *s) {
   }
 }
 
-static void sample(struct kiln_sampler *s) {
+static void sample(struct kiln_sampler *s, bool at_end) {
   double now = kiln_monotonic_now();
   s->last = now;
   struct sample_ctx c = {.s = s, .wall = kiln_now()};
@@ -573,7 +576,7 @@ static void sample(struct kiln_sampler *s) {
   kiln_telemetry_events(&s->tel, on_event, &c);
   s->samples++;
   s->cost_sum += s->tel.last_cost;
-  check_silence(s);
+  check_silence(s, at_end);
 }
 
 /* ---- run ---- */
@@ -626,7 +629,7 @@ int kiln_sampler_start(struct kiln_sampler *s, struct kiln_run *run,
     }
   }
   s->t0 = kiln_monotonic_now();
-  sample(s);
+  sample(s, false);
   return 0;
 }
 
@@ -635,7 +638,7 @@ void kiln_sampler_tick(void *sampler) {
   if (!s || s->finished || !s->tel_open)
     return;
   if (kiln_monotonic_now() - s->last >= s->interval)
-    sample(s);
+    sample(s, false);
 }
 
 static void measure(struct kiln_sampler *s, struct kiln_step_result *st,
@@ -728,7 +731,7 @@ void kiln_sampler_finish(struct kiln_sampler *s) {
     for (size_t i = 0; i < s->tel.n_src; i++)
       quiet |= s->quiet[i].warned;
     kiln_telemetry_wait(&s->tel, quiet ? 0 : KILN_TEL_TIMEOUT);
-    sample(s);
+    sample(s, true);
   }
   s->finished = true;
   for (size_t i = 0; i < s->n; i++)

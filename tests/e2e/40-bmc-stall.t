@@ -6,7 +6,7 @@
 # stays valid.
 . tests/e2e/lib.sh
 need_ipmi_sim
-plan 14
+plan 17
 P=$TEST_TMP/stall.ini
 cat >"$P" <<'INI'
 [profile]
@@ -57,4 +57,26 @@ like "... first a warning in the thermal step's log" "$d/ocp.jsonl" \
 like "the last line states the exit code" "$TEST_TMP/stall.out" \
   "^verdict: ERROR \(exit 2\)"
 check_reports "$d" fail
+
+# Silent at the end of the run, before `hold` could pass: its sensors went
+# unwatched, so the monitor cannot PASS.
+sed 's/^hold = 1s$/hold = 60s/' "$P" >"$TEST_TMP/longhold.ini"
+d=$TEST_TMP/longhold
+"$KILN" run --profile "$TEST_TMP/longhold.ini" --bmc "127.0.0.1:$port" \
+  --bmc-credentials "$sim_dir/credentials" --report-dir "$d" \
+  >"$TEST_TMP/longhold.out" 2>&1 &
+kiln=$!
+for _ in $(seq 1 100); do
+  grep -q ',ipmi,bmc/FAN1,' "$d/telemetry.csv" 2>/dev/null && break
+  sleep 0.1
+done
+kill -STOP "$simpid"
+rc=0
+wait "$kiln" || rc=$?
+kill -CONT "$simpid"
+is "silent at the end, inside a 60 s hold: exit 2" "$rc" 2
+like "... the thermal monitor ERRORs naming the BMC" "$TEST_TMP/longhold.out" \
+  "ERROR +thermal: BMC 127\.0\.0\.1:$port not answering for [0-9]+ s: "
+like "... and the last line says so" "$TEST_TMP/longhold.out" \
+  "^verdict: ERROR \(exit 2\)"
 done_testing
