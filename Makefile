@@ -39,7 +39,7 @@ else ifeq ($(CUDA),1)
     $(error kiln: CUDA $(CUDA_MAJOR).$(CUDA_MINOR) at $(CUDA_HOME) is too old: kiln needs CUDA Toolkit 12.0 or newer (make CUDA_HOME=<its directory>, or CUDA=0))
   endif
   KILN_CUDA_VERSION := $(shell expr $(CUDA_MAJOR) \* 1000 + $(CUDA_MINOR) \* 10)
-  # The oldest driver branch the runtime needs; src/gpu_access.c's
+  # The oldest driver branch the runtime needs; src/hw/gpu_access.c's
   # kiln_cuda_min_driver() says the same to `kiln version`.
   CUDA_MIN_DRIVER := $(if $(filter 12,$(CUDA_MAJOR)),525,$(if $(filter 13,$(CUDA_MAJOR)),580))
   # sm_80 and sm_90 always (12.0 has both); the newer archs where this
@@ -79,12 +79,15 @@ PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
         -Wno-unused-parameter -Wformat=2
 CFLAGS ?= -O2 -g
-KILN_CFLAGS := -std=c11 -D_GNU_SOURCE -Iinclude $(WARN) $(PKG_CFLAGS) \
+KILN_CFLAGS := -std=c11 -D_GNU_SOURCE -Iinclude -Isrc $(WARN) $(PKG_CFLAGS) \
                -DKILN_VERSION='"$(VERSION)"' -pthread
 LDLIBS := $(PKG_LIBS) -lsensors -ldl -lpthread -lm -lipmimonitoring -lfreeipmi
 
-HEADERS := $(wildcard include/kiln/*.h stress/*.h reports/*.h)
-LIB_SRC := $(filter-out src/main.c,$(wildcard src/*.c)) \
+HEADERS := $(wildcard include/kiln/*.h src/*/*.h stress/*.h reports/*.h)
+# The library: every layer but the command line (src/cli/), which is the
+# program; unit tests and benchmarks link the library alone.
+CLI_SRC := $(wildcard src/cli/*.c)
+LIB_SRC := $(filter-out $(CLI_SRC),$(wildcard src/*/*.c)) \
            $(wildcard reports/*.c) $(wildcard stress/*.c)
 PROFILES := $(wildcard profiles/*.ini)
 SKUS := $(wildcard profiles/sku/*.ini)
@@ -107,7 +110,7 @@ UNIT_HELPERS := $(filter-out $(UNIT_SRC),$(wildcard tests/unit/*.c))
 .PHONY: FORCE all test check unit e2e bench bench-build install clean format format-check
 all: $(BUILD)/kiln
 
-$(BUILD)/kiln: $(OBJDIR)/src/main.o $(OBJ) $(CU_OBJ) $(BUILD)/config
+$(BUILD)/kiln: $(patsubst %.c,$(OBJDIR)/%.o,$(CLI_SRC)) $(OBJ) $(CU_OBJ) $(BUILD)/config
 	$(CC) $(CFLAGS) -pthread -o $@ $(filter %.o,$^) $(LDLIBS) $(CUDA_LIBS)
 
 # Relinks when the CUDA setting or toolkit changes.
@@ -128,7 +131,7 @@ $(OBJDIR)/gen/%.o: $(BUILD)/gen/%.c
 
 $(OBJDIR)/%.cu.o: %.cu $(HEADERS) Makefile
 	@mkdir -p $(dir $@)
-	$(NVCC) -std=c++17 -O3 -Iinclude $(NVCC_ARCH) \
+	$(NVCC) -std=c++17 -O3 -Iinclude -Isrc $(NVCC_ARCH) \
 	  -DKILN_CUDA_VERSION=$(KILN_CUDA_VERSION) -c -o $@ $<
 
 # Built-in profiles and GPU SKU files: each INI file becomes a C string.
@@ -178,7 +181,7 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/share/kiln/profiles/sku
 	install -m 644 $(SKUS) $(DESTDIR)$(PREFIX)/share/kiln/profiles/sku/
 
-FORMAT_SRC = $(wildcard src/*.c reports/*.c stress/*.c stress/*.cu include/kiln/*.h tests/unit/*.c tests/unit/*.h tests/bench/*.c)
+FORMAT_SRC = $(wildcard src/*/*.c src/*/*.h reports/*.c reports/*.h stress/*.h stress/*.c stress/*.cu include/kiln/*.h tests/unit/*.c tests/unit/*.h tests/bench/*.c)
 format:
 	clang-format -i $(FORMAT_SRC)
 format-check:

@@ -33,8 +33,6 @@ double report_step_duration(const struct kiln_step_result *s);
  * as ABORTED, as in kiln_run_verdict). */
 enum kiln_verdict report_run_verdict(const struct kiln_run *run);
 
-
-
 /* "name on hwid = value unit (limit x >= 5)" into buf. */
 void report_describe_measurement(const struct kiln_measurement *m, char *buf,
                                  size_t n);

@@ -25,7 +25,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "kiln/cpuset.h"
+#include "cpuset.h"
 #include "kiln/module.h"
 #include "kiln/result.h"
 #include "kiln/step.h"

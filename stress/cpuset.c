@@ -1,5 +1,5 @@
 /* Host facts shared by the CPU and DRAM modules (see kiln/cpuset.h). */
-#include "kiln/cpuset.h"
+#include "cpuset.h"
 
 #include <errno.h>
 #include <fcntl.h>

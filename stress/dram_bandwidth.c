@@ -22,7 +22,7 @@
 #include <sys/mman.h>
 #include <time.h>
 
-#include "kiln/cpuset.h"
+#include "cpuset.h"
 #include "kiln/module.h"
 #include "kiln/result.h"
 #include "kiln/step.h"

@@ -3,7 +3,7 @@
 
 #include <immintrin.h>
 
-#include "kiln/cpuset.h"
+#include "cpuset.h"
 
 static const char *const names[PAT_NKINDS] = {
     "own-address",  "walking-ones", "walking-zeros",

@@ -27,8 +27,8 @@
 #include <sys/mman.h>
 #include <time.h>
 
+#include "cpuset.h"
 #include "dram_pattern_gen.h"
-#include "kiln/cpuset.h"
 #include "kiln/module.h"
 #include "kiln/result.h"
 #include "kiln/step.h"

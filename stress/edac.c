@@ -1,6 +1,6 @@
 /* edac: the kernel's memory error counters (EDAC), per controller and per
  * DIMM, watched for the whole run by the parent's telemetry sampler
- * (src/sampler.c). Counts at the start are the baseline: only errors
+ * (src/run/sampler.c). Counts at the start are the baseline: only errors
  * during the run count. Any uncorrectable error fails at once. */
 #include <stddef.h>
 

@@ -11,7 +11,7 @@
  * a multiple of `check_every` (auto: as often as keeps the comparisons
  * under 2% of the GEMM time), the first timed one and the type's last one
  * are compared with the reference on the device (tolerances in
- * gemm_check.h); an element outside them is a FAIL naming the GPU, the
+ * gpu_gemm_check.h); an element outside them is a FAIL naming the GPU, the
  * type, the element's row and column, expected and actual value and the
  * iteration, and counts in `errors`.
  *
@@ -33,12 +33,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gemm_check.h"
+#include "gpu_gemm.h"
+#include "gpu_gemm_check.h"
 #include "kiln/gpu_access.h"
-#include "kiln/gpu_gemm.h"
+#include "kiln/gpu_enum.h"
 #include "kiln/module.h"
 #include "kiln/nvml.h"
-#include "kiln/plan.h"
 #include "kiln/result.h"
 #include "kiln/step.h"
 #include "kiln/textutil.h"

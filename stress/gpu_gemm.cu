@@ -6,7 +6,7 @@
 // Inputs are seeded values uniform in [-1, 1], generated on the device.
 // Every GEMM has beta = 0 and overwrites the same result buffer, so the
 // same inputs through the same algorithm must give the same bits; the
-// comparison (gemm_check.h) reads result and reference once, 16 bytes at a
+// comparison (gpu_gemm_check.h) reads result and reference once, 16 bytes at a
 // time, and takes the per-element path only where bits differ.
 #include <cublasLt.h>
 #include <cublas_v2.h>
@@ -22,8 +22,8 @@
 #include "gpu_device.h"
 #include "gpu_patterns.h"
 
-#include "gemm_check.h"
-#include "kiln/gpu_gemm.h"
+#include "gpu_gemm.h"
+#include "gpu_gemm_check.h"
 extern "C" {
 #include "kiln/gpu_access.h"
 }

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <strings.h>
 
-#include "kiln/gpu_mem.h"
-#include "kiln/plan.h"
+#include "gpu_mem.h"
+#include "kiln/gpu_enum.h"
 
 /* NVIDIA's data-sheet figures, GB/s (10^9 bytes a second). */
 static const struct kiln_hbm_spec by_id[] = {

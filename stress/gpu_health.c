@@ -16,9 +16,9 @@
 #include <unistd.h>
 
 #include "kiln/gpu_access.h"
+#include "kiln/gpu_enum.h"
 #include "kiln/module.h"
 #include "kiln/nvml.h"
-#include "kiln/plan.h"
 #include "kiln/result.h"
 #include "kiln/step.h"
 

@@ -7,8 +7,8 @@
 #include <string.h>
 
 #include "gpu_device.h"
+#include "gpu_mem.h"
 #include "gpu_patterns.h"
-#include "kiln/gpu_mem.h"
 
 #define BW_ALIGN (2ULL << 20)
 

@@ -30,12 +30,12 @@
 #include <string.h>
 
 #include "gpu_counters.h"
+#include "gpu_mem.h"
 #include "gpu_memtest.h"
 #include "gpu_patterns.h"
 #include "kiln/gpu_access.h"
-#include "kiln/gpu_mem.h"
+#include "kiln/gpu_enum.h"
 #include "kiln/module.h"
-#include "kiln/plan.h"
 #include "kiln/result.h"
 #include "kiln/step.h"
 #include "kiln/textutil.h"

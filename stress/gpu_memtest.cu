@@ -7,8 +7,8 @@
 #include <string.h>
 
 #include "gpu_device.h"
+#include "gpu_mem.h"
 #include "gpu_patterns.h"
-#include "kiln/gpu_mem.h"
 
 #define MT_MAX_CHUNKS 4096
 #define MT_CHUNK_FALLBACK (256ULL << 20) // when one allocation fails

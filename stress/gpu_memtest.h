@@ -1,5 +1,5 @@
 /* gpu.memtest's step over its device calls (stress/gpu_memtest.c): the
- * CUDA build passes the kiln_gpumt_* functions of include/kiln/gpu_mem.h,
+ * CUDA build passes the kiln_gpumt_* functions of stress/gpu_mem.h,
  * tests a fake pattern run over host memory. The calls return what those
  * functions return: 0, 1 (no usable device: its reason in why), -1 (a CUDA
  * error: ERROR) or KILN_GPUMT_ECC_UNCORRECTABLE (FAIL). */
@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "kiln/gpu_mem.h"
+#include "gpu_mem.h"
 
 struct kiln_step;
 
@@ -20,12 +20,12 @@ struct kiln_gpumt_ops {
                char *why, size_t n);
   int (*check)(struct kiln_gpumt *h, int kind, uint64_t pass, uint64_t seed,
                int write_next, int down, uint64_t *errors,
-               struct gpat_error *errs, size_t max, size_t *recorded,
-               char *why, size_t n);
+               struct gpat_error *errs, size_t max, size_t *recorded, char *why,
+               size_t n);
   uint64_t (*address)(const struct kiln_gpumt *h, uint64_t index);
   uint64_t (*words)(const struct kiln_gpumt *h);
-  int (*read)(struct kiln_gpumt *h, uint64_t index, uint64_t *value,
-              char *why, size_t n);
+  int (*read)(struct kiln_gpumt *h, uint64_t index, uint64_t *value, char *why,
+              size_t n);
   int (*flip)(struct kiln_gpumt *h, uint64_t index, uint64_t mask, char *why,
               size_t n);
   void (*close)(struct kiln_gpumt *h);

@@ -28,15 +28,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gpu_xfer.h"
+#include "gpu_xfer_math.h"
 #include "kiln/gpu_access.h"
-#include "kiln/gpu_xfer.h"
+#include "kiln/gpu_enum.h"
 #include "kiln/module.h"
 #include "kiln/nvml.h"
-#include "kiln/plan.h"
 #include "kiln/result.h"
 #include "kiln/step.h"
 #include "kiln/textutil.h"
-#include "xfer_math.h"
 
 #define MAX_GPUS 64
 

@@ -9,8 +9,8 @@
 #include <time.h>
 
 #include "gpu_device.h"
-#include "kiln/gpu_xfer.h"
-#include "xfer_math.h"
+#include "gpu_xfer.h"
+#include "gpu_xfer_math.h"
 
 // The latency chain: CHAIN_WORDS 32-bit indices on each GPU, each pointing
 // CHAIN_STEP words on (odd, so one cycle through all of them; 16 KiB apart,

@@ -18,7 +18,7 @@
  * Shorter ones are logged: NVML says HW slowdown also fires briefly on
  * power-excursion protection and P-state changes. The SW power cap is the
  * expected state at full load and only logged.
- * The judging is host C (power_judge.c), tested without a GPU. Without
+ * The judging is host C (gpu_power_judge.c), tested without a GPU. Without
  * NVML the step cannot judge: an ERROR before it loads the GPU.
  *
  * power_share 85% by default: at full load a healthy GPU sits at its SW
@@ -29,15 +29,15 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "gpu_power_judge.h"
 #include "kiln/gpu_access.h"
+#include "kiln/gpu_enum.h"
 #include "kiln/module.h"
-#include "kiln/plan.h"
 #include "kiln/result.h"
 #include "kiln/step.h"
-#include "power_judge.h"
 
 #if KILN_HAVE_CUDA
-#include "kiln/gpu_power.h"
+#include "gpu_power.h"
 #endif
 
 #define LAUNCH_MS 75.0

@@ -1,6 +1,6 @@
 // gpu.power's load: tensor-core MMA chains, FP32 FMA chains and a streaming
 // copy over device memory in the same blocks, launched back to back in
-// short launches (see include/kiln/gpu_power.h).
+// short launches (see stress/gpu_power.h).
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 #include <mma.h>
@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "gpu_device.h"
-#include "kiln/gpu_power.h"
+#include "gpu_power.h"
 
 using namespace nvcuda;
 

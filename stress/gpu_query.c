@@ -4,10 +4,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "kiln/gpu.h"
+#include "gpu.h"
 #include "kiln/gpu_access.h"
+#include "kiln/gpu_enum.h"
 #include "kiln/module.h"
-#include "kiln/plan.h"
 #include "kiln/result.h"
 #include "kiln/step.h"
 

@@ -3,8 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "gpu.h"
 #include "gpu_device.h"
-#include "kiln/gpu.h"
 
 // Each thread writes its own index; the host checks every element, so a
 // broken launch or copy cannot pass.

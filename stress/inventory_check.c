@@ -6,9 +6,9 @@
 
 #include "kiln/context.h"
 #include "kiln/inventory.h"
+#include "kiln/inventory_spec.h"
 #include "kiln/module.h"
 #include "kiln/result.h"
-#include "kiln/spec.h"
 #include "kiln/step.h"
 
 static void report_difference(void *ctx, const char *kind, const char *hwid,

@@ -34,16 +34,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpuset.h"
 #include "gpu_counters.h"
-#include "kiln/cpuset.h"
+#include "gpu_xfer.h"
+#include "gpu_xfer_math.h"
 #include "kiln/gpu_access.h"
-#include "kiln/gpu_xfer.h"
+#include "kiln/gpu_enum.h"
 #include "kiln/module.h"
-#include "kiln/plan.h"
 #include "kiln/result.h"
 #include "kiln/step.h"
 #include "kiln/textutil.h"
-#include "xfer_math.h"
 
 static bool pcie_bw_available(char *why, size_t n) {
   return kiln_cuda_gpus_available(why, n);

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "gpu_device.h"
-#include "kiln/gpu_xfer.h"
+#include "gpu_xfer.h"
 
 struct kiln_pciebw {
   int dev;

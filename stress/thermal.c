@@ -1,5 +1,5 @@
 /* thermal: temperatures, fans, power and CPU throttling watched for the
- * whole run by the parent's telemetry sampler (src/sampler.c). A limit
+ * whole run by the parent's telemetry sampler (src/run/sampler.c). A limit
  * fails the step only when it holds for `hold`, so one noisy sample does
  * not fail a run; the diagnosis names the sensor, the value, the limit,
  * the time and the steps that were running. */

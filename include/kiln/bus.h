@@ -1,5 +1,6 @@
 /* The event bus: the parent's one path from events to sinks. It updates
- * nothing itself; the runner updates the model, then publishes. */
+ * nothing itself; the runner updates the model, then publishes.
+ * Layer: core (src/core/): uses no other layer. */
 #ifndef KILN_BUS_H
 #define KILN_BUS_H
 

@@ -1,5 +1,6 @@
 /* What the whole run shares with every step: set by the parent before the
- * first step forks, so each step's child sees it as it was at run start. */
+ * first step forks, so each step's child sees it as it was at run start.
+ * Layer: run (src/run/): uses core to telemetry. */
 #ifndef KILN_CONTEXT_H
 #define KILN_CONTEXT_H
 
@@ -18,11 +19,9 @@ struct kiln_context {
   const struct kiln_aer_baseline *aer;    /* sysfs AER counters at run start */
   size_t n_aer;
   /* Seconds between a stress step's running figures (kiln_emit_running,
-   * the profile's publish_every); 0: KILN_PUBLISH_EVERY_DEFAULT. */
+   * the profile's publish_every); 0: KILN_PUBLISH_EVERY_DEFAULT (step.h). */
   double publish_every;
 };
-
-#define KILN_PUBLISH_EVERY_DEFAULT 30.0
 
 const struct kiln_context *kiln_context(void);
 void kiln_context_set(const struct kiln_context *c); /* copied; NULL clears */

@@ -1,4 +1,5 @@
-/* The device under test's identity, from DMI and the hostname. */
+/* The device under test's identity, from DMI and the hostname.
+ * Layer: hw (src/hw/): uses core. */
 #ifndef KILN_DUT_H
 #define KILN_DUT_H
 

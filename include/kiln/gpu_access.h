@@ -6,7 +6,8 @@
  *
  * The rule it serves: SKIP means only "no NVIDIA GPU on the bus". A GPU
  * that is on the bus but that kiln cannot drive makes each of its steps an
- * ERROR naming the GPU's bus id and one cause a technician can act on. */
+ * ERROR naming the GPU's bus id and one cause a technician can act on.
+ * Layer: hw (src/hw/): uses core. */
 #ifndef KILN_GPU_ACCESS_H
 #define KILN_GPU_ACCESS_H
 

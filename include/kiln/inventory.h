@@ -1,7 +1,8 @@
 /* The machine's inventory: DMI, CPUs, DIMMs, PCIe devices, NICs, NVMe
- * drives and GPUs. One collector per source (src/inventory_*.c) fills one
- * part; kiln_inventory_collect() runs them all. Paths under /sys and /proc
- * take the prefix in $KILN_SYSROOT, so tests can run on fixture trees. */
+ * drives and GPUs. One collector per source (src/inventory/inventory_*.c) fills
+ * one part; kiln_inventory_collect() runs them all. Paths under /sys and /proc
+ * take the prefix in $KILN_SYSROOT, so tests can run on fixture trees.
+ * Layer: inventory (src/inventory/): uses core, hw and config. */
 #ifndef KILN_INVENTORY_H
 #define KILN_INVENTORY_H
 
@@ -99,12 +100,10 @@ void kiln_inventory_print(const struct kiln_inventory *inv, FILE *f);
 void *kiln_inventory_to_json(const struct kiln_inventory *inv);
 
 /* Adds the inventory's parts to run->hardware for the reports: each CPU
- * socket, populated DIMM, GPU, NIC and NVMe drive (src/inventory_hw.c). */
+ * socket, populated DIMM, GPU, NIC and NVMe drive
+ * (src/inventory/inventory_hw.c). */
 struct kiln_run;
 void kiln_inventory_to_run(const struct kiln_inventory *inv,
                            struct kiln_run *run);
-
-/* $KILN_SYSROOT + path ("/sys/class/net"): the fixture tree, or path. */
-void kiln_sysroot_path(char *buf, size_t n, const char *path);
 
 #endif

@@ -1,4 +1,5 @@
-/* Pass limits for a measurement, always from the profile or SKU spec. */
+/* Pass limits for a measurement, always from the profile or SKU spec.
+ * Layer: core (src/core/): uses no other layer. */
 #ifndef KILN_LIMITS_H
 #define KILN_LIMITS_H
 

@@ -1,6 +1,7 @@
 /* The module API: what a stress test declares. Each module is one file
  * under stress/ ending in a `const struct kiln_module` descriptor, listed in
- * stress/registry.c. A module never prints: it emits through step.h. */
+ * stress/registry.c. A module never prints: it emits through step.h.
+ * Layer: core (src/core/): uses no other layer. */
 #ifndef KILN_MODULE_H
 #define KILN_MODULE_H
 
@@ -16,9 +17,16 @@ enum kiln_target_kind {
   KILN_TARGETS_HOST, /* one step for the whole host */
   KILN_TARGETS_GPU,  /* one step per NVIDIA GPU on the PCI bus */
   /* A monitor: one step for the whole run, judged in the parent by the
-   * telemetry sampler's watches (src/sampler.c); it has no run(). A
+   * telemetry sampler's watches (src/run/sampler.c); it has no run(). A
    * profile lists monitors in `monitors =`, not in a phase. */
   KILN_TARGETS_MONITOR,
+};
+
+/* A key = value a profile or SKU file sets for a module, with its line. */
+struct kiln_kv {
+  char *key;
+  char *value;
+  int line;
 };
 
 /* What a parameter's value is. Every value a profile or SKU file sets is

@@ -2,9 +2,10 @@
  * dlopen("libnvidia-ml.so.1") so that kiln builds and runs without the
  * driver. Only the functions kiln uses are declared here, with NVML's own
  * signatures and opaque handle types; add more to struct kiln_nvml (and its
- * table in src/nvml.c) as modules need them.
+ * table in src/hw/nvml.c) as modules need them.
  *
- * $KILN_NVML_LIB names another library to load (tests). */
+ * $KILN_NVML_LIB names another library to load (tests).
+ * Layer: hw (src/hw/): uses core. */
 #ifndef KILN_NVML_H
 #define KILN_NVML_H
 

@@ -1,5 +1,6 @@
 /* PCI devices and their PCIe links, read through libpci from the live bus
- * (sysfs) or from an `lspci -xxxx` capture (libpci's dump access method). */
+ * (sysfs) or from an `lspci -xxxx` capture (libpci's dump access method).
+ * Layer: hw (src/hw/): uses core. */
 #ifndef KILN_PCI_H
 #define KILN_PCI_H
 

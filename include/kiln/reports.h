@@ -1,7 +1,8 @@
 /* Report writers, one file each under reports/. Streaming formats are sinks;
  * whole-file formats are written atomically from the model (temp + rename)
  * and rewritten at every step end, so a node that dies mid-run still leaves
- * a readable record of the steps that finished. */
+ * a readable record of the steps that finished.
+ * Layer: reports (reports/): uses core to run, never stress/. */
 #ifndef KILN_REPORTS_H
 #define KILN_REPORTS_H
 

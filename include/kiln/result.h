@@ -1,5 +1,6 @@
 /* The result model: run -> steps -> measurements, diagnoses, logs.
- * Only the parent process holds it; every sink is a view of it. */
+ * Only the parent process holds it; every sink is a view of it.
+ * Layer: core (src/core/): uses no other layer. */
 #ifndef KILN_RESULT_H
 #define KILN_RESULT_H
 
@@ -103,7 +104,7 @@ struct kiln_run {
   char *abort_reason; /* "SIGTERM received", or NULL */
 };
 
-/* Model building (src/result.c). Strings are copied and made valid UTF-8;
+/* Model building (src/core/result.c). Strings are copied and made valid UTF-8;
  * functions abort() only on out-of-memory. */
 void kiln_run_init(struct kiln_run *run);
 void kiln_run_free(struct kiln_run *run);

@@ -3,7 +3,8 @@
  * that fails is reported once and switched off; the others go on. It still
  * gets run_end, to close its record with what it kept: a run_end that
  * returns 0 there says the sink's record is complete after all (a whole-file
- * report rewritten from the model), -1 that it stays incomplete. */
+ * report rewritten from the model), -1 that it stays incomplete.
+ * Layer: core (src/core/): uses no other layer. */
 #ifndef KILN_SINK_H
 #define KILN_SINK_H
 

@@ -30,7 +30,8 @@
  *   [edac]     ce_max, ue_max: errors allowed per counter over the run
  *
  * Every key is optional; an absent one is not checked. Unknown sections or
- * keys, a key set twice and malformed values are errors. */
+ * keys, a key set twice and malformed values are errors.
+ * Layer: config (src/config/): uses core and hw. */
 #ifndef KILN_SPEC_H
 #define KILN_SPEC_H
 
@@ -38,7 +39,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "kiln/inventory.h"
 #include "kiln/pci.h"
 
 enum kiln_spec_match {
@@ -121,15 +121,6 @@ const struct kiln_spec_link *
 kiln_spec_link_for(const struct kiln_spec *spec,
                    const struct kiln_pci_device *d);
 
-/* Every difference between the machine and the spec, one line each
- * ("gpu: 7 found, spec expects 8 (missing ...)", "0000:1b:00.0 ...: wrong
- * link ..."), to `report`. Returns the number of differences. */
-typedef void (*kiln_spec_report_fn)(void *ctx, const char *kind,
-                                    const char *hwid, const char *message);
-size_t kiln_spec_compare(const struct kiln_spec *spec,
-                         const struct kiln_inventory *inv,
-                         kiln_spec_report_fn report, void *ctx);
-
 /* The value forms, for the writer and for tests. Each returns 0, or -1 when
  * s is not one. Sizes: "2048G", "1.5T", "512M", "64GiB" or bytes (binary
  * units). Bit rates: "400G", "100Gb/s" (decimal). PCIe speeds: "32GT/s",
@@ -141,10 +132,5 @@ int kiln_spec_parse_pcie_speed(const char *s, double *gts);
 int kiln_spec_parse_pcie_width(const char *s, int *width);
 int kiln_spec_parse_pci_id(const char *s, uint16_t *vendor, uint16_t *device);
 int kiln_spec_parse_bus_id(const char *s, char *out, size_t n);
-
-/* Writes a spec describing inv (a golden config for a line engineer to
- * edit), atomically. Returns 0, or -1 with the reason in err. */
-int kiln_spec_write(const struct kiln_inventory *inv, const char *path,
-                    char *err, size_t n);
 
 #endif

@@ -1,5 +1,6 @@
 /* What a module's run function can see and emit. Everything here is used
- * in the step's child process; emitting is thread-safe. */
+ * in the step's child process; emitting is thread-safe.
+ * Layer: core (src/core/): uses no other layer. */
 #ifndef KILN_STEP_H
 #define KILN_STEP_H
 
@@ -63,6 +64,8 @@ void kiln_emit_measurement(struct kiln_step *s, const char *name, double value,
  * judged against limits; the final kiln_emit_measurement() is. */
 void kiln_emit_running(struct kiln_step *s, const char *name, double value,
                        const char *hwid);
+/* Seconds between publications where the profile sets no publish_every. */
+#define KILN_PUBLISH_EVERY_DEFAULT 30.0
 /* A diagnosis: KILN_DIAG_FAIL fails the step. symptom is a short word
  * ("cpu-sdc"); the message names the hardware, expected and actual. */
 void kiln_emit_diagnosis(struct kiln_step *s, int diag_type,

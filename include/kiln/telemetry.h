@@ -1,12 +1,12 @@
 /* Telemetry: what the parent samples about once a second for the whole run.
  *
  * Sources sit behind one interface, one file per source (like pciutils'
- * access methods): src/telemetry_sensors.c (libsensors: fans, temperatures,
- * power), src/telemetry_edac.c (EDAC memory error counters),
- * src/telemetry_cpu.c (cpufreq and thermal-throttle counters) and
- * src/telemetry_ipmi.c (the BMC's fans, temperatures and power through
- * FreeIPMI's libipmimonitoring, in-band or over the LAN). A source
- * finds its sensors once, in open(), and reads them in sample().
+ * access methods): src/telemetry/telemetry_sensors.c (libsensors: fans,
+ * temperatures, power), src/telemetry/telemetry_edac.c (EDAC memory error
+ * counters), src/telemetry/telemetry_cpu.c (cpufreq and thermal-throttle
+ * counters) and src/telemetry/telemetry_ipmi.c (the BMC's fans, temperatures
+ * and power through FreeIPMI's libipmimonitoring, in-band or over the LAN). A
+ * source finds its sensors once, in open(), and reads them in sample().
  *
  * A sampler (struct kiln_telemetry) opens every registered source, keeps the
  * reason of those that cannot open, samples the open ones into a series
@@ -17,7 +17,8 @@
  * of its own, so the caller never waits on it (kiln_telemetry_sample,
  * kiln_telemetry_silent). /sys paths other than libsensors' own take
  * $KILN_SYSROOT (kiln_sysroot_path). $KILN_SENSORS_CONFIG names a libsensors
- * configuration to use instead of the system's (tests use an empty one). */
+ * configuration to use instead of the system's (tests use an empty one).
+ * Layer: telemetry (src/telemetry/): uses core to inventory. */
 #ifndef KILN_TELEMETRY_H
 #define KILN_TELEMETRY_H
 

@@ -1,4 +1,5 @@
-/* Small string helpers shared by the report writers. */
+/* Small string helpers shared by the report writers.
+ * Layer: core (src/core/): uses no other layer. */
 #ifndef KILN_TEXTUTIL_H
 #define KILN_TEXTUTIL_H
 

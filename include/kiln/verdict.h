@@ -1,4 +1,5 @@
-/* Verdicts and severities shared by the whole result model. */
+/* Verdicts and severities shared by the whole result model.
+ * Layer: core (src/core/): uses no other layer. */
 #ifndef KILN_VERDICT_H
 #define KILN_VERDICT_H
 

@@ -7,7 +7,8 @@
  * its first such sample. A watch fires once per excursion, at the first
  * sample where t - start >= hold (hold 0: at its first sample). A sample
  * where the condition does not hold ends the excursion, so a later one can
- * fire again. NaN samples carry no information and are ignored. */
+ * fire again. NaN samples carry no information and are ignored.
+ * Layer: run (src/run/): uses core to telemetry. */
 #ifndef KILN_WATCH_H
 #define KILN_WATCH_H
 

@@ -29,8 +29,8 @@
 #include <unistd.h>
 
 #include "kiln/bus.h"
-#include "kiln/dashboard.h"
 #include "kiln/textutil.h"
+#include "ui/dashboard.h"
 
 #define N_STEPS 16
 #define N_SERIES 40

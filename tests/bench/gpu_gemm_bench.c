@@ -17,8 +17,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "../../stress/gemm_check.h"
-#include "kiln/gpu_gemm.h"
+#include "../../stress/gpu_gemm.h"
+#include "../../stress/gpu_gemm_check.h"
 #include "kiln/textutil.h"
 
 #define TARGET 0.95

@@ -27,10 +27,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../stress/gpu_mem.h"
 #include "../../stress/gpu_patterns.h"
-#include "kiln/gpu_mem.h"
-#include "kiln/plan.h"
+#include "kiln/gpu_enum.h"
 #include "kiln/textutil.h"
+#include "run/plan.h"
 
 #define MEMBW_SHARE 0.90   /* gpu.membw's default `mem` */
 #define MEMTEST_SHARE 0.95 /* gpu.memtest's default `mem` */

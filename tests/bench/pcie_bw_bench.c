@@ -14,12 +14,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kiln/gpu_enum.h"
 #include "kiln/module.h"
-#include "kiln/plan.h"
 #include "kiln/result.h"
-#include "kiln/runner.h"
 #include "kiln/textutil.h"
 #include "kiln/wire.h"
+#include "run/plan.h"
+#include "run/runner.h"
 
 #define TARGET 0.80
 

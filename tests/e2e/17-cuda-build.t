@@ -59,9 +59,9 @@ like "nvcc builds sm_80, sm_90 and PTX of compute_90" "$TEST_TMP/124.out" \
   "^$c124/bin/nvcc .*-gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90 "
 is "no arch that nvcc does not list" "$(grep -c 'sm_100\|sm_120' "$TEST_TMP/124.out")" 0
 like "the C side is told the release" "$TEST_TMP/124.out" \
-  "-DKILN_CUDA_VERSION=12040 .*src/main\.c"
+  "-DKILN_CUDA_VERSION=12040 .*src/cli/main\.c"
 like "objects go to a directory of that release" "$TEST_TMP/124.out" \
-  "-o $TEST_TMP/build/obj-cuda12040/src/main\.o"
+  "-o $TEST_TMP/build/obj-cuda12040/src/cli/main\.o"
 
 c128=$TEST_TMP/cuda-12.8
 fake_cuda "$c128" 12.8 compute_80 compute_90 compute_100 compute_101 compute_120

@@ -25,7 +25,7 @@ missing=
 for f in $(grep -l '\.stress = true' stress/*.c); do
   loop=$f
   # gpu.power's loop lives in its host C judge.
-  [ "$f" = stress/gpu_power.c ] && loop=stress/power_judge.c
+  [ "$f" = stress/gpu_power.c ] && loop=stress/gpu_power_judge.c
   grep -q 'kiln_emit_running' "$loop" || missing="$missing $f"
 done
 is "every stress module calls kiln_emit_running" "$missing" ""

@@ -6,8 +6,8 @@
 
 #include "kiln/module.h"
 #include "kiln/result.h"
-#include "kiln/runner.h"
 #include "kiln/textutil.h"
+#include "run/runner.h"
 
 void harness_run_module(const char *module, double duration,
                         const char *const *params, const char *const *inject,

@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "kiln/profile.h"
+#include "config/profile.h"
 #include "kiln/wire.h"
 
 struct captured {

@@ -12,8 +12,8 @@
 #include <cmocka.h>
 
 #include "../../stress/cpu_compute.h"
+#include "../../stress/cpuset.h"
 #include "harness.h"
-#include "kiln/cpuset.h"
 #include "kiln/result.h"
 
 /* Small blocks keep the scalar reference cheap under the sanitizers. */

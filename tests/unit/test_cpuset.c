@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "kiln/cpuset.h"
+#include "../../stress/cpuset.h"
 
 static void lists_the_allowed_cpus(void **state) {
   (void)state;

@@ -13,11 +13,11 @@
 
 #include <cmocka.h>
 
+#include "config/profile.h"
 #include "fake_nvml.h"
 #include "fsutil.h"
 #include "kiln/gpu_access.h"
-#include "kiln/plan.h"
-#include "kiln/profile.h"
+#include "run/plan.h"
 
 #define KNOWN "0000:1b:00.0"   /* the fake NVML's GPU */
 #define UNKNOWN "0000:3a:00.0" /* on the bus, unknown to the driver */

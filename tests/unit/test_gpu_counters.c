@@ -20,9 +20,9 @@
 #include "harness.h"
 #include "kiln/module.h"
 #include "kiln/result.h"
-#include "kiln/runner.h"
 #include "kiln/step.h"
 #include "kiln/wire.h"
+#include "run/runner.h"
 
 #define BUS "0000:1b:00.0"
 

@@ -25,8 +25,8 @@
 #include "harness.h"
 #include "kiln/module.h"
 #include "kiln/result.h"
-#include "kiln/runner.h"
 #include "kiln/wire.h"
+#include "run/runner.h"
 
 #define BUS "0000:1b:00.0"
 #define WORDS 4096
@@ -182,7 +182,7 @@ static void run_memtest(const char *const *inject, struct captured *out) {
   assert_int_equal(F.closed, 1);
 }
 
-/* The verdict the parent gives the step (src/result.c), with the module's
+/* The verdict the parent gives the step (src/core/result.c), with the module's
  * default limits and errors.max = 0 as the built-in profiles set it; the
  * reason into reason. */
 static enum kiln_verdict judged(const struct captured *c, char *reason,

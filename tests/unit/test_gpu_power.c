@@ -19,17 +19,17 @@
 
 #include <cmocka.h>
 
-#include "../../stress/power_judge.h"
+#include "../../stress/gpu_mem.h"
+#include "../../stress/gpu_power_judge.h"
 #include "fake_nvml.h"
 #include "fsutil.h"
 #include "harness.h"
-#include "kiln/gpu_mem.h"
 #include "kiln/module.h"
 #include "kiln/nvml.h"
 #include "kiln/result.h"
-#include "kiln/runner.h"
 #include "kiln/textutil.h"
 #include "kiln/wire.h"
+#include "run/runner.h"
 
 #define BUS "0000:1b:00.0"
 #define NMAX 200

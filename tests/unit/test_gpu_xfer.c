@@ -17,11 +17,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../stress/xfer_math.h"
+#include "../../stress/gpu_xfer.h"
+#include "../../stress/gpu_xfer_math.h"
 #include "fake_nvml.h"
 #include "fsutil.h"
 #include "harness.h"
-#include "kiln/gpu_xfer.h"
+#include "kiln/gpu_enum.h"
 #include "kiln/module.h"
 #include "kiln/nvml.h"
 #include "kiln/result.h"

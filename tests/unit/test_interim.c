@@ -1,6 +1,6 @@
 /* Running figures: kiln_emit_running in the child (published at the first
  * call, then at most every publish_every, at most 64 figures a step) and
- * their measurement series in the parent (src/interim.c), through the real
+ * their measurement series in the parent (src/run/interim.c), through the real
  * runner and a sink that records what the reports would get. Interim
  * figures are never judged: a step whose running figures break its limit
  * still PASSes on its final measurement. */
@@ -15,13 +15,13 @@
 #include <cmocka.h>
 
 #include "kiln/bus.h"
-#include "kiln/interim.h"
 #include "kiln/module.h"
-#include "kiln/plan.h"
 #include "kiln/result.h"
-#include "kiln/runner.h"
 #include "kiln/step.h"
 #include "kiln/textutil.h"
+#include "run/interim.h"
+#include "run/plan.h"
+#include "run/runner.h"
 
 /* What the sinks were given, in order. */
 struct seen {

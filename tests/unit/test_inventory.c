@@ -14,7 +14,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "../../src/inventory_sources.h"
+#include "inventory/inventory_sources.h"
 #include "kiln/inventory.h"
 #include "kiln/nvml.h"
 #include "kiln/textutil.h"

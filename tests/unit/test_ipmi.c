@@ -35,7 +35,7 @@
 #include <cmocka.h>
 
 #include "fsutil.h"
-#include "kiln/bmc.h"
+#include "hw/bmc.h"
 #include "kiln/telemetry.h"
 #include "kiln/textutil.h"
 #include "kiln/watch.h"

@@ -20,10 +20,10 @@
 #include "kiln/module.h"
 #include "kiln/nvml.h"
 #include "kiln/result.h"
-#include "kiln/runner.h"
-#include "kiln/sampler.h"
 #include "kiln/telemetry.h"
 #include "kiln/textutil.h"
+#include "run/runner.h"
+#include "run/sampler.h"
 
 #define BUS "0000:1b:00.0"
 

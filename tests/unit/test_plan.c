@@ -7,8 +7,9 @@
 
 #include <cmocka.h>
 
-#include "kiln/plan.h"
-#include "kiln/profile.h"
+#include "config/profile.h"
+#include "run/inject.h"
+#include "run/plan.h"
 
 static const char text[] = "[profile]\n"
                            "duration = 20s\n"

@@ -7,10 +7,10 @@
 
 #include <cmocka.h>
 
+#include "config/profile.h"
+#include "config/sku.h"
 #include "kiln/limits.h"
 #include "kiln/module.h"
-#include "kiln/profile.h"
-#include "kiln/sku.h"
 #include "kiln/verdict.h"
 
 static const char good[] = "; a comment\n"

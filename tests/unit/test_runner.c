@@ -16,11 +16,11 @@
 
 #include "kiln/bus.h"
 #include "kiln/module.h"
-#include "kiln/plan.h"
 #include "kiln/result.h"
-#include "kiln/runner.h"
 #include "kiln/step.h"
 #include "kiln/textutil.h"
+#include "run/plan.h"
+#include "run/runner.h"
 
 static void timed_run(struct kiln_step *s) {
   kiln_emit_measurement(s, "start_t", kiln_monotonic_now(), NULL);

@@ -12,11 +12,11 @@
 
 #include <cmocka.h>
 
+#include "../../stress/gpu_mem.h"
+#include "config/profile.h"
+#include "config/sku.h"
 #include "fsutil.h"
-#include "kiln/gpu_mem.h"
-#include "kiln/plan.h"
-#include "kiln/profile.h"
-#include "kiln/sku.h"
+#include "run/plan.h"
 
 static const struct kiln_limit *limit(const struct kiln_sku *sku,
                                       const char *module, const char *name) {

@@ -17,7 +17,7 @@
 #include <cmocka.h>
 
 #include "kiln/inventory.h"
-#include "kiln/spec.h"
+#include "kiln/inventory_spec.h"
 #include "kiln/textutil.h"
 
 #define GiB (1ull << 30)
