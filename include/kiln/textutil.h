@@ -1,4 +1,5 @@
-/* Small string helpers shared by the report writers.
+/* Text: UTF-8, files, time, and the one form of each figure kiln prints
+ * (durations, sizes) shared by the reports, the console and the dashboard.
  * Layer: core (src/core/): uses no other layer. */
 #ifndef KILN_TEXTUTIL_H
 #define KILN_TEXTUTIL_H
@@ -6,8 +7,30 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
+
+/* The code point of the UTF-8 sequence at s in *cp and its length in
+ * bytes; an invalid or overlong sequence decodes as U+FFFD, one byte. s
+ * must not be at its terminating NUL. */
+size_t kiln_utf8_decode(const char *s, uint32_t *cp);
+/* Characters of s as a text file shows them in a fixed-width column:
+ * code points, each invalid byte one (padding of summary.txt, kiln
+ * inventory's tables). The dashboard measures with wcwidth() instead. */
+size_t kiln_text_columns(const char *s);
+
+/* Elapsed time for people, in the largest units that matter: "42.0s",
+ * "3m05s", "2h07m"; KILN_ELAPSED_SPACED puts a space between the parts
+ * ("3m 05s", "42.0 s"), KILN_ELAPSED_HMS keeps the seconds past an hour
+ * ("2h 07m 12s"). Not finite, negative or over 1e9 s: "-". */
+#define KILN_ELAPSED_SPACED 1u
+#define KILN_ELAPSED_HMS 2u
+void kiln_elapsed_text(double seconds, unsigned style, char *buf, size_t n);
+/* A byte count for people, binary units: "80 GiB" (whole), "512 MiB"
+ * (whole), else "1.5 GiB" (decimals: digits after the point) or, under a
+ * GiB, "300 MiB"; 0: "-". */
+void kiln_size_text(uint64_t bytes, int decimals, char *buf, size_t n);
 
 /* malloc'd copy with every invalid UTF-8 byte replaced by U+FFFD. */
 char *kiln_utf8_sanitize(const char *s);

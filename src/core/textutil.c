@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,35 +48,91 @@ char *kiln_strdup_printf(const char *fmt, ...) {
   return s;
 }
 
-/* Length of the valid UTF-8 sequence at p, or 0 when it is not one. */
-static size_t utf8_seq_len(const unsigned char *p) {
+size_t kiln_utf8_decode(const char *s, uint32_t *cp) {
+  const unsigned char *p = (const unsigned char *)s;
   unsigned c = p[0];
-  if (c < 0x80)
+  if (c < 0x80) {
+    *cp = c;
     return 1;
+  }
   size_t len;
-  uint32_t cp;
+  uint32_t v;
   if (c >= 0xc2 && c <= 0xdf) {
     len = 2;
-    cp = c & 0x1f;
+    v = c & 0x1f;
   } else if (c >= 0xe0 && c <= 0xef) {
     len = 3;
-    cp = c & 0x0f;
+    v = c & 0x0f;
   } else if (c >= 0xf0 && c <= 0xf4) {
     len = 4;
-    cp = c & 0x07;
+    v = c & 0x07;
   } else {
-    return 0;
+    *cp = 0xfffd;
+    return 1;
   }
   for (size_t i = 1; i < len; i++) {
-    if ((p[i] & 0xc0) != 0x80)
-      return 0;
-    cp = (cp << 6) | (p[i] & 0x3f);
+    if ((p[i] & 0xc0) != 0x80) {
+      *cp = 0xfffd;
+      return 1;
+    }
+    v = (v << 6) | (p[i] & 0x3f);
   }
-  if ((len == 3 && cp < 0x800) ||
-      (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-      (cp >= 0xd800 && cp <= 0xdfff))
-    return 0;
+  if ((len == 3 && v < 0x800) || (len == 4 && (v < 0x10000 || v > 0x10ffff)) ||
+      (v >= 0xd800 && v <= 0xdfff)) {
+    *cp = 0xfffd;
+    return 1;
+  }
+  *cp = v;
   return len;
+}
+
+/* Length of the valid UTF-8 sequence at p, or 0 when it is not one. */
+static size_t utf8_seq_len(const unsigned char *p) {
+  uint32_t cp;
+  size_t len = kiln_utf8_decode((const char *)p, &cp);
+  return len == 1 && cp == 0xfffd && p[0] >= 0x80 ? 0 : len;
+}
+
+size_t kiln_text_columns(const char *s) {
+  size_t cols = 0;
+  while (*s) {
+    uint32_t cp;
+    s += kiln_utf8_decode(s, &cp);
+    cols++;
+  }
+  return cols;
+}
+
+void kiln_elapsed_text(double seconds, unsigned style, char *buf, size_t n) {
+  if (!isfinite(seconds) || seconds < 0 || seconds > 1e9) {
+    snprintf(buf, n, "-");
+    return;
+  }
+  const char *sp = style & KILN_ELAPSED_SPACED ? " " : "";
+  long whole = (long)seconds;
+  if (seconds < 60)
+    snprintf(buf, n, "%.1f%ss", seconds, sp);
+  else if (seconds < 3600)
+    snprintf(buf, n, "%ldm%s%02lds", whole / 60, sp, whole % 60);
+  else if (style & KILN_ELAPSED_HMS)
+    snprintf(buf, n, "%ldh%s%02ldm%s%02lds", whole / 3600, sp, whole / 60 % 60,
+             sp, whole % 60);
+  else
+    snprintf(buf, n, "%ldh%s%02ldm", whole / 3600, sp, whole / 60 % 60);
+}
+
+void kiln_size_text(uint64_t bytes, int decimals, char *buf, size_t n) {
+  const uint64_t gib = 1ull << 30, mib = 1ull << 20;
+  if (bytes == 0)
+    snprintf(buf, n, "-");
+  else if (bytes % gib == 0)
+    snprintf(buf, n, "%llu GiB", (unsigned long long)(bytes / gib));
+  else if (bytes % mib == 0 && bytes < gib)
+    snprintf(buf, n, "%llu MiB", (unsigned long long)(bytes / mib));
+  else if (bytes >= gib)
+    snprintf(buf, n, "%.*f GiB", decimals, (double)bytes / (double)gib);
+  else
+    snprintf(buf, n, "%.0f MiB", (double)bytes / (double)mib);
 }
 
 char *kiln_utf8_sanitize(const char *s) {

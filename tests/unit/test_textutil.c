@@ -1,0 +1,92 @@
+/* The one form of each figure kiln prints for people (durations, sizes)
+ * and the one UTF-8 decoder and column count the reports, the console and
+ * the dashboard share. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "kiln/textutil.h"
+
+static void utf8_decode_takes_valid_sequences_and_refuses_the_rest(void **st) {
+  uint32_t cp;
+  assert_int_equal(kiln_utf8_decode("A", &cp), 1);
+  assert_int_equal(cp, 'A');
+  assert_int_equal(kiln_utf8_decode("\xc2\xb0", &cp), 2); /* ° */
+  assert_int_equal(cp, 0xb0);
+  assert_int_equal(kiln_utf8_decode("\xe2\x82\xac", &cp), 3); /* € */
+  assert_int_equal(cp, 0x20ac);
+  assert_int_equal(kiln_utf8_decode("\xf0\x9f\x94\xa5", &cp), 4);
+  assert_int_equal(cp, 0x1f525);
+  /* a lone continuation byte, an overlong form, a surrogate, a cut
+   * sequence: one byte of U+FFFD each */
+  const char *bad[] = {"\x80", "\xc0\xaf", "\xe0\x80\xaf", "\xed\xa0\x80",
+                       "\xe2\x82"};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    assert_int_equal(kiln_utf8_decode(bad[i], &cp), 1);
+    assert_int_equal(cp, 0xfffd);
+  }
+}
+
+static void text_columns_count_characters_not_bytes(void **st) {
+  assert_int_equal(kiln_text_columns(""), 0);
+  assert_int_equal(kiln_text_columns("FAN1"), 4);
+  assert_int_equal(kiln_text_columns("85\xc2\xb0"
+                                     "C"),
+                   4);
+  assert_int_equal(kiln_text_columns("a\xff"
+                                     "b"),
+                   3); /* invalid: one */
+}
+
+static void elapsed_text_in_each_style(void **st) {
+  char b[32];
+  kiln_elapsed_text(42, 0, b, sizeof b);
+  assert_string_equal(b, "42.0s");
+  kiln_elapsed_text(42, KILN_ELAPSED_SPACED, b, sizeof b);
+  assert_string_equal(b, "42.0 s");
+  kiln_elapsed_text(185, 0, b, sizeof b);
+  assert_string_equal(b, "3m05s");
+  kiln_elapsed_text(185, KILN_ELAPSED_SPACED, b, sizeof b);
+  assert_string_equal(b, "3m 05s");
+  kiln_elapsed_text(7632, 0, b, sizeof b);
+  assert_string_equal(b, "2h07m");
+  kiln_elapsed_text(7632, KILN_ELAPSED_SPACED | KILN_ELAPSED_HMS, b, sizeof b);
+  assert_string_equal(b, "2h 07m 12s");
+  double nonsense[] = {-1, NAN, INFINITY, 2e9};
+  for (size_t i = 0; i < sizeof nonsense / sizeof *nonsense; i++) {
+    kiln_elapsed_text(nonsense[i], 0, b, sizeof b);
+    assert_string_equal(b, "-");
+  }
+}
+
+static void size_text_in_binary_units(void **st) {
+  char b[32];
+  kiln_size_text(0, 1, b, sizeof b);
+  assert_string_equal(b, "-");
+  kiln_size_text(80ull << 30, 1, b, sizeof b);
+  assert_string_equal(b, "80 GiB");
+  kiln_size_text(512ull << 20, 1, b, sizeof b);
+  assert_string_equal(b, "512 MiB");
+  kiln_size_text(3ull << 29, 1, b, sizeof b); /* 1.5 GiB */
+  assert_string_equal(b, "1.5 GiB");
+  kiln_size_text((3ull << 29) + 1, 2, b, sizeof b);
+  assert_string_equal(b, "1.50 GiB");
+  kiln_size_text(300ull * 1000 * 1000, 1, b, sizeof b);
+  assert_string_equal(b, "286 MiB");
+}
+
+int main(void) {
+  cmocka_set_message_output(CM_OUTPUT_TAP);
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(utf8_decode_takes_valid_sequences_and_refuses_the_rest),
+      cmocka_unit_test(text_columns_count_characters_not_bytes),
+      cmocka_unit_test(elapsed_text_in_each_style),
+      cmocka_unit_test(size_text_in_binary_units),
+  };
+  return cmocka_run_group_tests_name("textutil", tests, NULL, NULL);
+}
