@@ -1,4 +1,5 @@
-/* Running steps: the child-side step context and the parent-side runner. */
+/* The parent-side runner: forks a child per step (core/step_child.h),
+ * reads its events, runs the watchdog and feeds the bus. */
 #ifndef KILN_RUNNER_H
 #define KILN_RUNNER_H
 
