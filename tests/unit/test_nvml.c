@@ -113,18 +113,26 @@ static void test_missing_library(void **state) {
   assert_non_null(strstr(why, "not found"));
 }
 
-static void test_library_without_symbols(void **state) {
-  setenv("KILN_NVML_LIB", "libm.so.6", 1);
+/* NVML cannot be opened: both openers say why (and the code), and a GPU
+ * step that needs it ends ERROR. */
+static void assert_nvml_refused(const char *want_why,
+                                kiln_nvml_return want_rc) {
   char why[512];
   assert_null(kiln_nvml_open(why, sizeof why));
-  assert_string_equal(why, "libm.so.6: missing symbol nvmlInit_v2");
+  assert_string_equal(why, want_why);
   kiln_nvml_return rc = KILN_NVML_SUCCESS;
   assert_null(kiln_nvml_open_rc(&rc, why, sizeof why));
-  assert_int_equal(rc, KILN_NVML_ERROR_FUNCTION_NOT_FOUND);
+  assert_int_equal(rc, want_rc);
   struct captured c;
   run_health(NULL, &c);
   assert_int_equal(harness_end_verdict(&c), KILN_ERROR);
   harness_free(&c);
+}
+
+static void test_library_without_symbols(void **state) {
+  setenv("KILN_NVML_LIB", "libm.so.6", 1);
+  assert_nvml_refused("libm.so.6: missing symbol nvmlInit_v2",
+                      KILN_NVML_ERROR_FUNCTION_NOT_FOUND);
 }
 
 /* A file that is no library at all (a broken install): said, not a crash. */
@@ -147,16 +155,8 @@ static void test_library_not_an_elf(void **state) {
 
 static void test_init_fails(void **state) {
   setenv("FAKE_INIT_RC", "9", 1);
-  char why[512];
-  assert_null(kiln_nvml_open(why, sizeof why));
-  assert_string_equal(why, "nvmlInit_v2: Driver Not Loaded");
-  kiln_nvml_return rc = KILN_NVML_SUCCESS;
-  assert_null(kiln_nvml_open_rc(&rc, why, sizeof why));
-  assert_int_equal(rc, KILN_NVML_ERROR_DRIVER_NOT_LOADED);
-  struct captured c;
-  run_health(NULL, &c);
-  assert_int_equal(harness_end_verdict(&c), KILN_ERROR);
-  harness_free(&c);
+  assert_nvml_refused("nvmlInit_v2: Driver Not Loaded",
+                      KILN_NVML_ERROR_DRIVER_NOT_LOADED);
 }
 
 /* ---- symbol resolution ---- */
