@@ -91,27 +91,3 @@ int report_write_atomic(const char *path, int (*emit)(FILE *f, const void *ctx),
   }
   return kiln_atomic_commit(&atomic, err, n);
 }
-
-char *report_xml_text(const char *s) {
-  char *valid = kiln_utf8_sanitize(s);
-  size_t len = strlen(valid);
-  unsigned char *out = kiln_xcalloc(len * 3 + 1, 1);
-  unsigned char *o = out;
-  for (const unsigned char *p = (const unsigned char *)valid; *p; p++) {
-    unsigned char c = *p;
-    if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f) {
-      *o++ = 0xe2;
-      *o++ = 0x90;
-      *o++ = c == 0x7f ? 0xa1 : (unsigned char)(0x80 + c);
-    } else if (c == 0xef && p[1] == 0xbf && (p[2] == 0xbe || p[2] == 0xbf)) {
-      memcpy(o, "\xef\xbf\xbd", 3);
-      o += 3;
-      p += 2;
-    } else {
-      *o++ = c;
-    }
-  }
-  *o = 0;
-  free(valid);
-  return (char *)out;
-}
