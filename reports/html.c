@@ -55,6 +55,8 @@ static void fmt_time(double t, char *buf, size_t n) {
     snprintf(buf, n, "-");
 }
 
+/* ---- the sink's state ---- */
+
 struct run_note {
   enum kiln_severity severity;
   char *message;
@@ -155,37 +157,14 @@ static void write_head(struct xml_writer *x, const struct kiln_run *run) {
 
 /* ---- verdict banner ---- */
 
-static void counts_text(const struct report_counts *c, char *buf, size_t n) {
-  const struct {
-    size_t n;
-    const char *what;
-  } parts[] = {{c->pass, "passed"},     {c->fail, "failed"},
-               {c->skip, "skipped"},    {c->error, "error"},
-               {c->aborted, "aborted"}, {c->unfinished, "not finished"}};
-  size_t used = 0;
-  buf[0] = 0;
-  int w = snprintf(buf, n, "%zu step%s: ", c->total, c->total == 1 ? "" : "s");
-  if (w > 0 && (size_t)w < n)
-    used = (size_t)w;
-  const char *sep = "";
-  for (size_t i = 0; i < sizeof parts / sizeof *parts; i++) {
-    if (!parts[i].n)
-      continue;
-    w = snprintf(buf + used, n - used, "%s%zu %s", sep, parts[i].n,
-                 parts[i].what);
-    if (w < 0 || (size_t)w >= n - used)
-      return;
-    used += (size_t)w;
-    sep = ", ";
-  }
-}
-
 static void write_banner(struct xml_writer *x, const struct kiln_run *run) {
   enum kiln_verdict v = report_run_verdict(run);
   const char *label = run->finished ? kiln_verdict_name(v) : "RUNNING";
   struct report_counts c = report_count_run(run);
-  char counts[256], stamp[40], span[48];
-  counts_text(&c, counts, sizeof counts);
+  char parts[224], counts[256], stamp[40], span[48];
+  report_counts_text(&c, parts, sizeof parts);
+  snprintf(counts, sizeof counts, "%zu step%s: %s", c.total,
+           c.total == 1 ? "" : "s", parts);
   xml_start(x, "div");
   xml_attrf(x, "class", "banner b-%s", label);
   xml_attr_raw(x, "id", "verdict");
@@ -262,10 +241,7 @@ static void step_link(struct xml_writer *x, const struct kiln_step_result *s) {
 static void write_failures(struct xml_writer *x, const struct kiln_run *run) {
   char line[1024], stamp[40];
   size_t n_fail = 0, n_problem = 0;
-  xml_start(x, "h2");
-  xml_attr_raw(x, "id", "failures");
-  xml_text(x, "Failures");
-  xml_end_full(x);
+  xml_element_id(x, "h2", "failures", "Failures");
   for (size_t i = 0; i < run->n_steps; i++) {
     const struct kiln_step_result *s = &run->steps[i];
     for (size_t k = 0; k < s->n_diagnoses; k++) {
@@ -335,10 +311,15 @@ static void write_failures(struct xml_writer *x, const struct kiln_run *run) {
 
 /* ---- steps ---- */
 
-static void th_row(struct xml_writer *x, const char *const *heads, size_t n) {
+/* <table class=cls> and its row of column heads, up to a NULL; the caller
+ * adds the rows and ends the table. */
+static void start_table(struct xml_writer *x, const char *cls,
+                        const char *const *heads) {
+  xml_start(x, "table");
+  xml_attr_raw(x, "class", cls);
   xml_start(x, "tr");
-  for (size_t i = 0; i < n; i++)
-    xml_element(x, "th", NULL, heads[i]);
+  for (const char *const *h = heads; *h; h++)
+    xml_element(x, "th", NULL, *h);
   xml_end_full(x);
 }
 
@@ -361,20 +342,16 @@ static void step_note(const struct kiln_step_result *s, char *buf, size_t n) {
 }
 
 static void write_step_table(struct xml_writer *x, const struct kiln_run *run) {
-  static const char *const heads[] = {
-      "#", "Step", "Target", "Verdict", "Duration", "Key figure", "Notes"};
+  static const char *const heads[] = {"#",       "Step",     "Target",
+                                      "Verdict", "Duration", "Key figure",
+                                      "Notes",   NULL};
   char buf[1024], span[48];
-  xml_start(x, "h2");
-  xml_attr_raw(x, "id", "steps");
-  xml_text(x, "Steps");
-  xml_end_full(x);
+  xml_element_id(x, "h2", "steps", "Steps");
   if (!run->n_steps) {
     xml_element(x, "p", "muted", "No steps planned.");
     return;
   }
-  xml_start(x, "table");
-  xml_attr_raw(x, "class", "steps");
-  th_row(x, heads, sizeof heads / sizeof *heads);
+  start_table(x, "steps", heads);
   for (size_t i = 0; i < run->n_steps; i++) {
     const struct kiln_step_result *s = &run->steps[i];
     xml_start(x, "tr");
@@ -418,10 +395,7 @@ static void field_row(struct xml_writer *x, const char *field,
 static void write_dut(struct xml_writer *x, const struct kiln_run *run) {
   const struct kiln_dut *d = &run->dut;
   char stamp[40];
-  xml_start(x, "h2");
-  xml_attr_raw(x, "id", "dut");
-  xml_text(x, "Device under test");
-  xml_end_full(x);
+  xml_element_id(x, "h2", "dut", "Device under test");
   xml_start(x, "table");
   xml_attr_raw(x, "class", "dut");
   field_row(x, "serial", "Serial", d->serial);
@@ -456,12 +430,10 @@ static void write_dut(struct xml_writer *x, const struct kiln_run *run) {
     xml_element(x, "p", "muted", "No inventory was taken.");
     return;
   }
-  static const char *const heads[] = {"Kind",   "Location",    "Name",
-                                      "Serial", "Part number", "Manufacturer",
-                                      "Version"};
-  xml_start(x, "table");
-  xml_attr_raw(x, "class", "inventory");
-  th_row(x, heads, sizeof heads / sizeof *heads);
+  static const char *const heads[] = {"Kind",    "Location",    "Name",
+                                      "Serial",  "Part number", "Manufacturer",
+                                      "Version", NULL};
+  start_table(x, "inventory", heads);
   for (size_t i = 0; i < run->n_hardware; i++) {
     const struct kiln_hw_info *h = &run->hardware[i];
     xml_start(x, "tr");
@@ -482,12 +454,10 @@ static void write_dut(struct xml_writer *x, const struct kiln_run *run) {
 
 static void write_measurements(struct xml_writer *x,
                                const struct kiln_step_result *s) {
-  static const char *const heads[] = {"Measurement", "Hardware", "Value",
-                                      "Unit",        "Limit",    "Result"};
+  static const char *const heads[] = {
+      "Measurement", "Hardware", "Value", "Unit", "Limit", "Result", NULL};
   char limit[96];
-  xml_start(x, "table");
-  xml_attr_raw(x, "class", "measurements");
-  th_row(x, heads, sizeof heads / sizeof *heads);
+  start_table(x, "measurements", heads);
   for (size_t i = 0; i < s->n_measurements; i++) {
     const struct kiln_measurement *m = &s->measurements[i];
     xml_start(x, "tr");
@@ -569,10 +539,7 @@ static void write_logs(struct xml_writer *x, const struct kiln_step_result *s) {
 static void write_step_details(struct xml_writer *x,
                                const struct kiln_run *run) {
   char stamp[40], span[48];
-  xml_start(x, "h2");
-  xml_attr_raw(x, "id", "details");
-  xml_text(x, "Step details");
-  xml_end_full(x);
+  xml_element_id(x, "h2", "details", "Step details");
   for (size_t i = 0; i < run->n_steps; i++) {
     const struct kiln_step_result *s = &run->steps[i];
     xml_start(x, "div");
@@ -614,10 +581,7 @@ static void write_step_details(struct xml_writer *x,
 }
 
 static void write_run_log(struct xml_writer *x, const struct html_state *st) {
-  xml_start(x, "h2");
-  xml_attr_raw(x, "id", "runlog");
-  xml_text(x, "Run log");
-  xml_end_full(x);
+  xml_element_id(x, "h2", "runlog", "Run log");
   if (!st->n_notes) {
     xml_element(x, "p", "muted", "No run-level log lines.");
     return;

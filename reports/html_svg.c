@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -198,6 +199,36 @@ static void plot_add(struct html_plot *p, double value, double time) {
     p->over++;
   if (p->limit.has_lo && value < p->limit.lo)
     p->under++;
+}
+
+/* ---- the series, as the sink sees them ---- */
+
+void html_plots_start(struct html_plots *st, const struct kiln_series *se,
+                      const struct kiln_step_result *s) {
+  struct html_plot *p = find_plot(st, str(se->id));
+  if (p)
+    set_plot_info(p, se, s); /* the same series again: keep its data */
+  else
+    plot_for(st, se, s);
+}
+
+void html_plots_add(struct html_plots *st, const struct kiln_series *se,
+                    const struct kiln_step_result *s, double value,
+                    double time) {
+  plot_add(plot_for(st, se, s), value, time);
+}
+
+void html_plots_free(struct html_plots *st) {
+  for (size_t i = 0; i < st->n_plots; i++) {
+    struct html_plot *p = &st->plots[i];
+    free(p->id);
+    free(p->name);
+    free(p->unit);
+    free(p->hwid);
+    free(p->b);
+  }
+  free(st->plots);
+  free(st->table);
 }
 
 /* ---- SVG plots ---- */
@@ -447,6 +478,18 @@ static void write_limit(struct xml_writer *x, const struct axes *a,
   svg_text(x, PL + PW - 4, hi ? py - 4 : py + 13, "end", "#cf222e", label);
 }
 
+/* <path class=cls d=d ...>: then the attributes of style, name and value
+ * pairs up to a NULL. */
+static void svg_path(struct xml_writer *x, const char *cls, const char *d,
+                     const char *const *style) {
+  xml_start(x, "path");
+  xml_attr_raw(x, "class", cls);
+  xml_attr_raw(x, "d", d);
+  for (const char *const *a = style; *a; a += 2)
+    xml_attr_raw(x, a[0], a[1]);
+  xml_end(x);
+}
+
 /* The data: a min/max band (when the buckets hold more than one value)
  * and the mean line, both broken where a bucket holds no finite value. */
 static void write_data(struct xml_writer *x, const struct axes *a,
@@ -477,26 +520,22 @@ static void write_data(struct xml_writer *x, const struct axes *a,
     sb_printf(band, "Z");
     i = j;
   }
-  if (spread && band->len) {
-    xml_start(x, "path");
-    xml_attr_raw(x, "class", "envelope");
-    xml_attr_raw(x, "d", band->p);
-    xml_attr_raw(x, "fill", "#54aeff");
-    xml_attr_raw(x, "fill-opacity", "0.35");
-    xml_attr_raw(x, "stroke", "#54aeff");
-    xml_attr_raw(x, "stroke-width", "0.8");
-    xml_end(x);
-  }
-  if (line->len) {
-    xml_start(x, "path");
-    xml_attr_raw(x, "class", "mean");
-    xml_attr_raw(x, "d", line->p);
-    xml_attr_raw(x, "fill", "none");
-    xml_attr_raw(x, "stroke", "#0969da");
-    xml_attr_raw(x, "stroke-width", "1.5");
-    xml_attr_raw(x, "stroke-linejoin", "round");
-    xml_end(x);
-  }
+  static const char *const envelope[] = {
+      "fill",    "#54aeff",      "fill-opacity", "0.35", "stroke",
+      "#54aeff", "stroke-width", "0.8",          NULL};
+  static const char *const mean[] = {"fill",
+                                     "none",
+                                     "stroke",
+                                     "#0969da",
+                                     "stroke-width",
+                                     "1.5",
+                                     "stroke-linejoin",
+                                     "round",
+                                     NULL};
+  if (spread && band->len)
+    svg_path(x, "envelope", band->p, envelope);
+  if (line->len)
+    svg_path(x, "mean", line->p, mean);
 }
 
 static void write_caption(struct xml_writer *x, const struct kiln_run *run,
@@ -568,10 +607,7 @@ static void write_plot(struct xml_writer *x, const struct kiln_run *run,
 
 void html_write_telemetry(struct xml_writer *x, const struct kiln_run *run,
                           const struct html_plots *st) {
-  xml_start(x, "h2");
-  xml_attr_raw(x, "id", "telemetry");
-  xml_text(x, "Telemetry");
-  xml_end_full(x);
+  xml_element_id(x, "h2", "telemetry", "Telemetry");
   /* One time axis for every plot, so they line up. */
   struct axes a = {.t0 = INFINITY, .t1 = -INFINITY};
   for (size_t i = 0; i < st->n_plots; i++)
@@ -604,44 +640,13 @@ void html_write_telemetry(struct xml_writer *x, const struct kiln_run *run,
       if (!p->count || group_of(p->unit) != (enum group)g)
         continue;
       if (!n++) {
-        xml_start(x, "h3");
-        xml_attrf(x, "id", "telemetry-%s", group_id[g]);
-        xml_text(x, group_title[g]);
-        xml_end_full(x);
+        char id[48];
+        snprintf(id, sizeof id, "telemetry-%s", group_id[g]);
+        xml_element_id(x, "h3", id, group_title[g]);
       }
       write_plot(x, run, p, i, a, &band, &line);
     }
   }
   free(band.p);
   free(line.p);
-}
-
-/* ---- the series ---- */
-
-void html_plots_start(struct html_plots *st, const struct kiln_series *se,
-                      const struct kiln_step_result *s) {
-  struct html_plot *p = find_plot(st, str(se->id));
-  if (p)
-    set_plot_info(p, se, s); /* the same series again: keep its data */
-  else
-    plot_for(st, se, s);
-}
-
-void html_plots_add(struct html_plots *st, const struct kiln_series *se,
-                    const struct kiln_step_result *s, double value,
-                    double time) {
-  plot_add(plot_for(st, se, s), value, time);
-}
-
-void html_plots_free(struct html_plots *st) {
-  for (size_t i = 0; i < st->n_plots; i++) {
-    struct html_plot *p = &st->plots[i];
-    free(p->id);
-    free(p->name);
-    free(p->unit);
-    free(p->hwid);
-    free(p->b);
-  }
-  free(st->plots);
-  free(st->table);
 }

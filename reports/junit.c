@@ -1,5 +1,6 @@
 /* JUnit XML (junit-10.xsd, as Jenkins' xunit plugin validates it), written
- * with libxml2's xmlTextWriter into memory, then to the file atomically.
+ * atomically with libxml2's xmlTextWriter (report_xml.c), every string made
+ * safe for XML there.
  *
  * One <testsuite> per module (in plan order), one <testcase> per step:
  *   PASS    -> no child but <system-out>

@@ -28,6 +28,28 @@ struct report_counts report_count_run(const struct kiln_run *run) {
   return c;
 }
 
+void report_counts_text(const struct report_counts *c, char *buf, size_t n) {
+  const struct {
+    size_t n;
+    const char *what;
+  } parts[] = {{c->pass, "passed"},     {c->fail, "failed"},
+               {c->skip, "skipped"},    {c->error, "error"},
+               {c->aborted, "aborted"}, {c->unfinished, "not finished"}};
+  size_t used = 0;
+  buf[0] = 0;
+  const char *sep = "";
+  for (size_t i = 0; i < sizeof parts / sizeof *parts; i++) {
+    if (!parts[i].n)
+      continue;
+    int w = snprintf(buf + used, n - used, "%s%zu %s", sep, parts[i].n,
+                     parts[i].what);
+    if (w < 0 || (size_t)w >= n - used)
+      return;
+    used += (size_t)w;
+    sep = ", ";
+  }
+}
+
 const char *report_step_label(const struct kiln_step_result *s) {
   switch (s->state) {
   case KILN_STEP_PENDING: return "PENDING";

@@ -18,6 +18,9 @@ struct report_counts {
 void report_count_step(struct report_counts *c,
                        const struct kiln_step_result *s);
 struct report_counts report_count_run(const struct kiln_run *run);
+/* "2 passed, 1 failed, 1 not finished" (the kinds that happened, in that
+ * order), or "" when there are none. */
+void report_counts_text(const struct report_counts *c, char *buf, size_t n);
 
 /* The verdict name of a finished step, else "PENDING" or "RUNNING". */
 const char *report_step_label(const struct kiln_step_result *s);

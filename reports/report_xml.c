@@ -126,6 +126,14 @@ void xml_element(struct xml_writer *x, const char *el, const char *cls,
   xml_end_full(x);
 }
 
+void xml_element_id(struct xml_writer *x, const char *el, const char *id,
+                    const char *s) {
+  xml_start(x, el);
+  xml_attr_raw(x, "id", id);
+  xml_text(x, s);
+  xml_end_full(x);
+}
+
 /* ---- the file ---- */
 
 /* Output through a FILE; a write error is remembered (with errno) and the

@@ -61,6 +61,10 @@ void xml_textf(struct xml_writer *x, const char *fmt, ...)
  * NULL. */
 void xml_element(struct xml_writer *x, const char *el, const char *cls,
                  const char *s);
+/* <el id="id">s</el> with an explicit end tag (an HTML heading to link
+ * to); id is plain ASCII. */
+void xml_element_id(struct xml_writer *x, const char *el, const char *id,
+                    const char *s);
 
 /* Writes path atomically (temp file + rename): write_doc() writes the
  * whole document, from its XML declaration or DTD; a newline ends the

@@ -37,23 +37,6 @@ static void put_field(FILE *f, const char *label, const char *value) {
   fputc('\n', f);
 }
 
-static void put_counts(FILE *f, const struct report_counts *c) {
-  const struct {
-    size_t n;
-    const char *what;
-  } parts[] = {{c->pass, "passed"},     {c->fail, "failed"},
-               {c->skip, "skipped"},    {c->error, "error"},
-               {c->aborted, "aborted"}, {c->unfinished, "not finished"}};
-  const char *sep = "";
-  for (size_t i = 0; i < sizeof parts / sizeof *parts; i++)
-    if (parts[i].n) {
-      fprintf(f, "%s%zu %s", sep, parts[i].n, parts[i].what);
-      sep = ", ";
-    }
-  if (!*sep)
-    fputs("no steps", f);
-}
-
 /* "vendor product (board serial X)", each part only when DMI had it. */
 static void put_system(FILE *f, const struct kiln_dut *dut) {
   const char *vendor = dut->vendor ? dut->vendor : "";
@@ -102,8 +85,9 @@ static void put_header(FILE *f, const struct kiln_run *run) {
             kiln_verdict_exit_code(v));
   else
     fprintf(f, "  %-9s%s: ", "verdict", "not finished yet");
-  put_counts(f, &c);
-  fputc('\n', f);
+  char counts[256];
+  report_counts_text(&c, counts, sizeof counts);
+  fprintf(f, "%s\n", counts[0] ? counts : "no steps");
   if (run->abort_reason) {
     put_field(f, "aborted", run->abort_reason);
   }
