@@ -1,5 +1,6 @@
 /* JUnit XML (junit-10.xsd, as Jenkins' xunit plugin validates it), written
- * with libxml2's xmlTextWriter into memory, then to the file atomically.
+ * atomically with libxml2's xmlTextWriter (report_xml.c), every string made
+ * safe for XML there.
  *
  * One <testsuite> per module (in plan order), one <testcase> per step:
  *   PASS    -> no child but <system-out>
@@ -12,79 +13,28 @@
  *   mid-run or the node died) -> <error type="PENDING"|"RUNNING">: until
  *   it ends it has proved nothing, and a run that stops there must not
  *   read as green. Measurements, diagnoses and logs go to <system-out>. */
-#include <libxml/parser.h>
-#include <libxml/xmlwriter.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "kiln/reports.h"
 #include "kiln/textutil.h"
 #include "report_util.h"
-
-/* Every string goes through report_xml_text(): XML 1.0 cannot carry C0
- * control bytes, not even as character references, so each shows as its
- * Unicode Control Picture, which a reader can map back. */
-
-/* The writer with its first error remembered, so the document can be
- * written straight through and checked once at the end. */
-struct xml_out {
-  xmlTextWriterPtr w;
-  bool failed;
-};
-
-static void check(struct xml_out *x, int rc) {
-  if (rc < 0)
-    x->failed = true;
-}
-
-static void start(struct xml_out *x, const char *element) {
-  if (!x->failed)
-    check(x, xmlTextWriterStartElement(x->w, BAD_CAST element));
-}
-
-static void end(struct xml_out *x) {
-  if (!x->failed)
-    check(x, xmlTextWriterEndElement(x->w));
-}
-
-static void attr(struct xml_out *x, const char *name, const char *value) {
-  char *safe = report_xml_text(value);
-  if (!x->failed)
-    check(x, xmlTextWriterWriteAttribute(x->w, BAD_CAST name, BAD_CAST safe));
-  free(safe);
-}
-
-__attribute__((format(printf, 3, 4))) static void
-attrf(struct xml_out *x, const char *name, const char *fmt, ...) {
-  char value[64];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(value, sizeof value, fmt, ap);
-  va_end(ap);
-  attr(x, name, value);
-}
-
-static void text(struct xml_out *x, const char *s) {
-  char *safe = report_xml_text(s);
-  if (!x->failed)
-    check(x, xmlTextWriterWriteString(x->w, BAD_CAST safe));
-  free(safe);
-}
+#include "report_xml.h"
 
 /* An element holding only text, e.g. <system-out>. */
-static void text_element(struct xml_out *x, const char *element,
+static void text_element(struct xml_writer *x, const char *element,
                          const char *s) {
-  start(x, element);
-  text(x, s);
-  end(x);
+  xml_start(x, element);
+  xml_text(x, s);
+  xml_end(x);
 }
 
-static void property(struct xml_out *x, const char *name, const char *value) {
-  start(x, "property");
-  attr(x, "name", name);
-  attr(x, "value", value);
-  end(x);
+static void property(struct xml_writer *x, const char *name,
+                     const char *value) {
+  xml_start(x, "property");
+  xml_attr(x, "name", name);
+  xml_attr(x, "value", value);
+  xml_end(x);
 }
 
 /* ---- one testcase ---- */
@@ -149,30 +99,31 @@ static void step_output(FILE *f, const struct kiln_step_result *s) {
 }
 
 /* <failure>, <error> or <skipped>, or nothing for a PASS. */
-static void write_outcome(struct xml_out *x, const struct kiln_step_result *s) {
+static void write_outcome(struct xml_writer *x,
+                          const struct kiln_step_result *s) {
   const char *unfinished = report_unfinished_reason(s);
   if (unfinished) {
-    start(x, "error");
-    attr(x, "type", report_step_label(s));
-    attr(x, "message", unfinished);
-    end(x);
+    xml_start(x, "error");
+    xml_attr(x, "type", report_step_label(s));
+    xml_attr(x, "message", unfinished);
+    xml_end(x);
     return;
   }
   const char *reason = s->reason ? s->reason : "no reason given";
   switch (s->verdict) {
   case KILN_PASS: return;
   case KILN_SKIP:
-    start(x, "skipped");
-    attr(x, "message", reason);
-    end(x);
+    xml_start(x, "skipped");
+    xml_attr(x, "message", reason);
+    xml_end(x);
     return;
   case KILN_ERROR:
   case KILN_ABORTED:
-    start(x, "error");
-    attr(x, "type", kiln_verdict_name(s->verdict));
-    attr(x, "message", reason);
-    text(x, reason);
-    end(x);
+    xml_start(x, "error");
+    xml_attr(x, "type", kiln_verdict_name(s->verdict));
+    xml_attr(x, "message", reason);
+    xml_text(x, reason);
+    xml_end(x);
     return;
   case KILN_FAIL: break;
   }
@@ -186,32 +137,32 @@ static void write_outcome(struct xml_out *x, const struct kiln_step_result *s) {
     }
   char *details = build_text(failure_details, s);
   x->failed |= !details;
-  start(x, "failure");
-  attr(x, "type", type);
-  attr(x, "message", summary);
-  text(x, details ? details : "");
-  end(x);
+  xml_start(x, "failure");
+  xml_attr(x, "type", type);
+  xml_attr(x, "message", summary);
+  xml_text(x, details ? details : "");
+  xml_end(x);
   free(details);
 }
 
-static void write_testcase(struct xml_out *x,
+static void write_testcase(struct xml_writer *x,
                            const struct kiln_step_result *s) {
-  start(x, "testcase");
-  attr(x, "name", s->id);
-  attr(x, "classname", s->module);
-  attrf(x, "time", "%.3f", report_step_duration(s));
+  xml_start(x, "testcase");
+  xml_attr(x, "name", s->id);
+  xml_attr(x, "classname", s->module);
+  xml_attrf(x, "time", "%.3f", report_step_duration(s));
   write_outcome(x, s);
   char *output = build_text(step_output, s);
   x->failed |= !output;
   text_element(x, "system-out", output ? output : "");
   free(output);
-  end(x);
+  xml_end(x);
 }
 
 /* ---- suites ---- */
 
-static void write_properties(struct xml_out *x, const struct kiln_run *run) {
-  start(x, "properties");
+static void write_properties(struct xml_writer *x, const struct kiln_run *run) {
+  xml_start(x, "properties");
   property(x, "serial", run->dut.serial);
   property(x, "hostname", run->dut.hostname);
   property(x, "kiln.version", run->kiln_version);
@@ -235,7 +186,7 @@ static void write_properties(struct xml_out *x, const struct kiln_run *run) {
     free(name);
     free(value);
   }
-  end(x);
+  xml_end(x);
 }
 
 static bool same_module(const struct kiln_step_result *a,
@@ -244,7 +195,7 @@ static bool same_module(const struct kiln_step_result *a,
 }
 
 /* The suite of the module of step `first`, its first step in the plan. */
-static void write_suite(struct xml_out *x, const struct kiln_run *run,
+static void write_suite(struct xml_writer *x, const struct kiln_run *run,
                         size_t first, int suite_id) {
   const struct kiln_step_result *head = &run->steps[first];
   struct report_counts c = {0};
@@ -260,22 +211,22 @@ static void write_suite(struct xml_out *x, const struct kiln_run *run,
   }
   char stamp[40];
   kiln_format_time(started > 0 ? started : run->start, stamp, sizeof stamp);
-  start(x, "testsuite");
-  attr(x, "name", head->module);
-  attrf(x, "tests", "%zu", c.total);
-  attrf(x, "failures", "%zu", c.fail);
-  attrf(x, "errors", "%zu", c.error + c.aborted + c.unfinished);
-  attrf(x, "skipped", "%zu", c.skip);
-  attrf(x, "time", "%.3f", time);
-  attr(x, "timestamp", stamp);
-  attr(x, "hostname", run->dut.hostname);
-  attrf(x, "id", "%d", suite_id);
-  attr(x, "package", "kiln");
+  xml_start(x, "testsuite");
+  xml_attr(x, "name", head->module);
+  xml_attrf(x, "tests", "%zu", c.total);
+  xml_attrf(x, "failures", "%zu", c.fail);
+  xml_attrf(x, "errors", "%zu", c.error + c.aborted + c.unfinished);
+  xml_attrf(x, "skipped", "%zu", c.skip);
+  xml_attrf(x, "time", "%.3f", time);
+  xml_attr(x, "timestamp", stamp);
+  xml_attr(x, "hostname", run->dut.hostname);
+  xml_attrf(x, "id", "%d", suite_id);
+  xml_attr(x, "package", "kiln");
   write_properties(x, run);
   for (size_t i = first; i < run->n_steps; i++)
     if (same_module(&run->steps[i], head))
       write_testcase(x, &run->steps[i]);
-  end(x);
+  xml_end(x);
 }
 
 static bool module_seen_before(const struct kiln_run *run, size_t index) {
@@ -285,52 +236,32 @@ static bool module_seen_before(const struct kiln_run *run, size_t index) {
   return false;
 }
 
-static void write_document(struct xml_out *x, const struct kiln_run *run) {
+static void write_document(struct xml_writer *x, const void *ctx) {
+  const struct kiln_run *run = ctx;
   struct report_counts c = report_count_run(run);
   double elapsed = 0;
   for (size_t i = 0; i < run->n_steps; i++)
     elapsed += report_step_duration(&run->steps[i]);
   if (run->end > run->start && run->start > 0)
     elapsed = run->end - run->start;
-  check(x, xmlTextWriterStartDocument(x->w, NULL, "UTF-8", NULL));
-  start(x, "testsuites");
-  attr(x, "name", "kiln");
-  attrf(x, "tests", "%zu", c.total);
-  attrf(x, "failures", "%zu", c.fail);
-  attrf(x, "errors", "%zu", c.error + c.aborted + c.unfinished);
-  attrf(x, "time", "%.3f", elapsed);
+  xml_check(x, xmlTextWriterStartDocument(x->w, NULL, "UTF-8", NULL));
+  xml_start(x, "testsuites");
+  xml_attr(x, "name", "kiln");
+  xml_attrf(x, "tests", "%zu", c.total);
+  xml_attrf(x, "failures", "%zu", c.fail);
+  xml_attrf(x, "errors", "%zu", c.error + c.aborted + c.unfinished);
+  xml_attrf(x, "time", "%.3f", elapsed);
   int suite_id = 0;
   for (size_t i = 0; i < run->n_steps; i++)
     if (!module_seen_before(run, i))
       write_suite(x, run, i, suite_id++);
-  end(x);
+  xml_end(x);
   if (!x->failed)
-    check(x, xmlTextWriterEndDocument(x->w));
-}
-
-static int emit_junit(FILE *f, const void *ctx) {
-  xmlBufferPtr buf = xmlBufferCreate();
-  if (!buf)
-    return -1;
-  struct xml_out x = {.w = xmlNewTextWriterMemory(buf, 0)};
-  if (!x.w) {
-    xmlBufferFree(buf);
-    return -1;
-  }
-  xmlTextWriterSetIndent(x.w, 1);
-  xmlTextWriterSetIndentString(x.w, BAD_CAST "  ");
-  write_document(&x, ctx);
-  xmlFreeTextWriter(x.w); /* flushes into buf */
-  if (!x.failed) {
-    fwrite(xmlBufferContent(buf), 1, (size_t)xmlBufferLength(buf), f);
-    fputc('\n', f); /* the writer ends without one */
-  }
-  xmlBufferFree(buf);
-  return x.failed ? -1 : 0;
+    xml_check(x, xmlTextWriterEndDocument(x->w));
 }
 
 int kiln_junit_write(const struct kiln_run *run, const char *path, char *err,
                      size_t n) {
-  xmlInitParser(); /* idempotent; libxml2 wants it before use by threads */
-  return report_write_atomic(path, emit_junit, run, err, n);
+  static const struct xml_style style = {.indent = "  "};
+  return xml_write_file(path, &style, write_document, run, err, n);
 }

@@ -295,6 +295,14 @@ static int ensure_step_open(struct kiln_sink *sink, const struct kiln_run *run,
   return 1;
 }
 
+/* accepting(), then ensure_step_open(): 1 to go on with an event of step
+ * s, 0 to drop it, -1. */
+static int accepting_in_step(struct kiln_sink *sink, const struct kiln_run *run,
+                             const struct kiln_step_result *s) {
+  int go = accepting(sink);
+  return go <= 0 ? go : ensure_step_open(sink, run, s);
+}
+
 static int ocp_step_start(struct kiln_sink *sink, const struct kiln_run *run,
                           const struct kiln_step_result *s) {
   int go = accepting(sink);
@@ -327,20 +335,27 @@ static json_t *validators(const struct kiln_limit *l) {
   return list;
 }
 
+/* The unit, validators and subcomponent a measurement or a series has. */
+static void set_unit_limits_hwid(json_t *j, const char *unit,
+                                 const struct kiln_limit *limit,
+                                 const char *hwid) {
+  if (unit && unit[0])
+    json_object_set_new(j, "unit", json_text(unit));
+  if (kiln_limit_is_set(limit))
+    json_object_set_new(j, "validators", validators(limit));
+  if (hwid && hwid[0])
+    json_object_set_new(j, "subcomponent", subcomponent(hwid));
+}
+
 static int ocp_measurement(struct kiln_sink *sink, const struct kiln_run *run,
                            const struct kiln_step_result *s,
                            const struct kiln_measurement *m) {
-  int go = accepting(sink);
-  if (go <= 0 || (go = ensure_step_open(sink, run, s)) <= 0)
+  int go = accepting_in_step(sink, run, s);
+  if (go <= 0)
     return go;
   json_t *j = json_pack("{s:o, s:o}", "name", json_text(m->name), "value",
                         json_number(m->value));
-  if (m->unit && m->unit[0])
-    json_object_set_new(j, "unit", json_text(m->unit));
-  if (kiln_limit_is_set(&m->limit))
-    json_object_set_new(j, "validators", validators(&m->limit));
-  if (m->hwid && m->hwid[0])
-    json_object_set_new(j, "subcomponent", subcomponent(m->hwid));
+  set_unit_limits_hwid(j, m->unit, &m->limit, m->hwid);
   if (emit_step(sink, s, m->time, "measurement", j) != 0)
     return -1;
   if (m->pass)
@@ -359,17 +374,12 @@ static int ocp_measurement(struct kiln_sink *sink, const struct kiln_run *run,
 static int ocp_series_start(struct kiln_sink *sink, const struct kiln_run *run,
                             const struct kiln_step_result *s,
                             const struct kiln_series *se) {
-  int go = accepting(sink);
-  if (go <= 0 || (go = ensure_step_open(sink, run, s)) <= 0)
+  int go = accepting_in_step(sink, run, s);
+  if (go <= 0)
     return go;
   json_t *j = json_pack("{s:o, s:o}", "measurementSeriesId", json_text(se->id),
                         "name", json_text(se->name));
-  if (se->unit && se->unit[0])
-    json_object_set_new(j, "unit", json_text(se->unit));
-  if (kiln_limit_is_set(&se->limit))
-    json_object_set_new(j, "validators", validators(&se->limit));
-  if (se->hwid && se->hwid[0])
-    json_object_set_new(j, "subcomponent", subcomponent(se->hwid));
+  set_unit_limits_hwid(j, se->unit, &se->limit, se->hwid);
   return emit_step(sink, s, 0, "measurementSeriesStart", j);
 }
 
@@ -378,8 +388,8 @@ static int ocp_series_element(struct kiln_sink *sink,
                               const struct kiln_step_result *s,
                               const struct kiln_series *se, double value,
                               double time) {
-  int go = accepting(sink);
-  if (go <= 0 || (go = ensure_step_open(sink, run, s)) <= 0)
+  int go = accepting_in_step(sink, run, s);
+  if (go <= 0)
     return go;
   char stamp[40];
   kiln_format_time(time, stamp, sizeof stamp);
@@ -393,8 +403,8 @@ static int ocp_series_element(struct kiln_sink *sink,
 static int ocp_series_end(struct kiln_sink *sink, const struct kiln_run *run,
                           const struct kiln_step_result *s,
                           const struct kiln_series *se) {
-  int go = accepting(sink);
-  if (go <= 0 || (go = ensure_step_open(sink, run, s)) <= 0)
+  int go = accepting_in_step(sink, run, s);
+  if (go <= 0)
     return go;
   return emit_step(sink, s, 0, "measurementSeriesEnd",
                    json_pack("{s:o, s:I}", "measurementSeriesId",
@@ -405,8 +415,8 @@ static int ocp_series_end(struct kiln_sink *sink, const struct kiln_run *run,
 static int ocp_diagnosis(struct kiln_sink *sink, const struct kiln_run *run,
                          const struct kiln_step_result *s,
                          const struct kiln_diagnosis *d) {
-  int go = accepting(sink);
-  if (go <= 0 || (go = ensure_step_open(sink, run, s)) <= 0)
+  int go = accepting_in_step(sink, run, s);
+  if (go <= 0)
     return go;
   const char *type = report_diag_type_name(d->type);
   /* The OCP verdict is a short machine word, like kiln's symptom. */
@@ -493,8 +503,8 @@ static int close_step(struct kiln_sink *sink, const struct kiln_step_result *s,
 
 static int ocp_step_end(struct kiln_sink *sink, const struct kiln_run *run,
                         const struct kiln_step_result *s) {
-  int go = accepting(sink);
-  if (go <= 0 || (go = ensure_step_open(sink, run, s)) <= 0)
+  int go = accepting_in_step(sink, run, s);
+  if (go <= 0)
     return go;
   if (close_step(sink, s, s->end) != 0)
     return -1;

@@ -28,6 +28,28 @@ struct report_counts report_count_run(const struct kiln_run *run) {
   return c;
 }
 
+void report_counts_text(const struct report_counts *c, char *buf, size_t n) {
+  const struct {
+    size_t n;
+    const char *what;
+  } parts[] = {{c->pass, "passed"},     {c->fail, "failed"},
+               {c->skip, "skipped"},    {c->error, "error"},
+               {c->aborted, "aborted"}, {c->unfinished, "not finished"}};
+  size_t used = 0;
+  buf[0] = 0;
+  const char *sep = "";
+  for (size_t i = 0; i < sizeof parts / sizeof *parts; i++) {
+    if (!parts[i].n)
+      continue;
+    int w = snprintf(buf + used, n - used, "%s%zu %s", sep, parts[i].n,
+                     parts[i].what);
+    if (w < 0 || (size_t)w >= n - used)
+      return;
+    used += (size_t)w;
+    sep = ", ";
+  }
+}
+
 const char *report_step_label(const struct kiln_step_result *s) {
   switch (s->state) {
   case KILN_STEP_PENDING: return "PENDING";
@@ -90,28 +112,4 @@ int report_write_atomic(const char *path, int (*emit)(FILE *f, const void *ctx),
     return -1;
   }
   return kiln_atomic_commit(&atomic, err, n);
-}
-
-char *report_xml_text(const char *s) {
-  char *valid = kiln_utf8_sanitize(s);
-  size_t len = strlen(valid);
-  unsigned char *out = kiln_xcalloc(len * 3 + 1, 1);
-  unsigned char *o = out;
-  for (const unsigned char *p = (const unsigned char *)valid; *p; p++) {
-    unsigned char c = *p;
-    if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f) {
-      *o++ = 0xe2;
-      *o++ = 0x90;
-      *o++ = c == 0x7f ? 0xa1 : (unsigned char)(0x80 + c);
-    } else if (c == 0xef && p[1] == 0xbf && (p[2] == 0xbe || p[2] == 0xbf)) {
-      memcpy(o, "\xef\xbf\xbd", 3);
-      o += 3;
-      p += 2;
-    } else {
-      *o++ = c;
-    }
-  }
-  *o = 0;
-  free(valid);
-  return (char *)out;
 }

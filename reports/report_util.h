@@ -18,6 +18,9 @@ struct report_counts {
 void report_count_step(struct report_counts *c,
                        const struct kiln_step_result *s);
 struct report_counts report_count_run(const struct kiln_run *run);
+/* "2 passed, 1 failed, 1 not finished" (the kinds that happened, in that
+ * order), or "" when there are none. */
+void report_counts_text(const struct report_counts *c, char *buf, size_t n);
 
 /* The verdict name of a finished step, else "PENDING" or "RUNNING". */
 const char *report_step_label(const struct kiln_step_result *s);
@@ -39,11 +42,6 @@ void report_describe_measurement(const struct kiln_measurement *m, char *buf,
 
 /* Writes path atomically (temp file + rename): emit() writes the content.
  * Returns 0, or -1 with "path: reason" in err; the old file then stays. */
-/* Text any XML 1.0 document can carry: valid UTF-8 (bad bytes become
- * U+FFFD), control bytes and DEL as Unicode Control Pictures (U+2400 +
- * byte, U+2421), U+FFFE/U+FFFF as U+FFFD. malloc'd. */
-char *report_xml_text(const char *s);
-
 int report_write_atomic(const char *path, int (*emit)(FILE *f, const void *ctx),
                         const void *ctx, char *err, size_t n);
 

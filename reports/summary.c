@@ -16,29 +16,17 @@ static void put_escaped(FILE *f, const char *s) {
   free(shown);
 }
 
-/* Columns are counted in characters, not bytes (UTF-8 continuation bytes
- * take no column). */
-static size_t display_width(const char *s) {
-  size_t width = 0;
-  for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-    width += (*p & 0xc0) != 0x80;
-  return width;
-}
-
+/* Columns are counted in characters, not bytes. */
 static void put_padded(FILE *f, const char *s, size_t width) {
   fputs(s, f);
-  for (size_t w = display_width(s); w < width; w++)
+  for (size_t w = kiln_text_columns(s); w < width; w++)
     fputc(' ', f);
 }
 
+/* "42.0s", "3m 05s", "2h 07m": seconds alone unspaced, as summary.txt has
+ * always shown them; "-" for nonsense (a negative or unknown length). */
 static void format_duration(double seconds, char *buf, size_t n) {
-  long whole = (long)seconds;
-  if (seconds < 60)
-    snprintf(buf, n, "%.1fs", seconds);
-  else if (seconds < 3600)
-    snprintf(buf, n, "%ldm %02lds", whole / 60, whole % 60);
-  else
-    snprintf(buf, n, "%ldh %02ldm", whole / 3600, whole / 60 % 60);
+  kiln_elapsed_text(seconds, seconds < 60 ? 0 : KILN_ELAPSED_SPACED, buf, n);
 }
 
 /* ---- header ---- */
@@ -47,23 +35,6 @@ static void put_field(FILE *f, const char *label, const char *value) {
   fprintf(f, "  %-9s", label);
   put_escaped(f, value);
   fputc('\n', f);
-}
-
-static void put_counts(FILE *f, const struct report_counts *c) {
-  const struct {
-    size_t n;
-    const char *what;
-  } parts[] = {{c->pass, "passed"},     {c->fail, "failed"},
-               {c->skip, "skipped"},    {c->error, "error"},
-               {c->aborted, "aborted"}, {c->unfinished, "not finished"}};
-  const char *sep = "";
-  for (size_t i = 0; i < sizeof parts / sizeof *parts; i++)
-    if (parts[i].n) {
-      fprintf(f, "%s%zu %s", sep, parts[i].n, parts[i].what);
-      sep = ", ";
-    }
-  if (!*sep)
-    fputs("no steps", f);
 }
 
 /* "vendor product (board serial X)", each part only when DMI had it. */
@@ -114,8 +85,9 @@ static void put_header(FILE *f, const struct kiln_run *run) {
             kiln_verdict_exit_code(v));
   else
     fprintf(f, "  %-9s%s: ", "verdict", "not finished yet");
-  put_counts(f, &c);
-  fputc('\n', f);
+  char counts[256];
+  report_counts_text(&c, counts, sizeof counts);
+  fprintf(f, "%s\n", counts[0] ? counts : "no steps");
   if (run->abort_reason) {
     put_field(f, "aborted", run->abort_reason);
   }
@@ -140,7 +112,7 @@ static void put_table(FILE *f, const struct kiln_run *run) {
   char **ids = kiln_xcalloc(run->n_steps, sizeof *ids);
   for (size_t i = 0; i < run->n_steps; i++) {
     ids[i] = kiln_escape_controls(run->steps[i].id);
-    size_t w = display_width(ids[i]);
+    size_t w = kiln_text_columns(ids[i]);
     if (w > id_width)
       id_width = w;
   }

@@ -10,6 +10,7 @@
  * double-quoted with escapes that both YAML 1.1 (python3-yaml) and
  * TAP::Parser's YAMLish reader understand. */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,25 +35,10 @@ static void put_description(FILE *f, const char *s) {
 
 /* ---- YAML scalars ---- */
 
-/* Code point and length of the UTF-8 sequence at p (already valid). */
-static unsigned decode_utf8(const unsigned char *p, size_t *len) {
-  if (p[0] < 0xe0) {
-    *len = 2;
-    return (p[0] & 0x1fu) << 6 | (p[1] & 0x3fu);
-  }
-  if (p[0] < 0xf0) {
-    *len = 3;
-    return (p[0] & 0x0fu) << 12 | (p[1] & 0x3fu) << 6 | (p[2] & 0x3fu);
-  }
-  *len = 4;
-  return (p[0] & 0x07u) << 18 | (p[1] & 0x3fu) << 12 | (p[2] & 0x3fu) << 6 |
-         (p[3] & 0x3fu);
-}
-
 /* Characters YAML may not carry raw in a double-quoted scalar: C1
  * controls (and NEL, a line break to YAML), the line and paragraph
  * separators, and the non-characters U+FFFE/U+FFFF. */
-static bool yaml_needs_escape(unsigned cp) {
+static bool yaml_needs_escape(uint32_t cp) {
   return (cp >= 0x80 && cp <= 0x9f) || cp == 0x2028 || cp == 0x2029 ||
          cp == 0xfffe || cp == 0xffff;
 }
@@ -80,12 +66,12 @@ static void put_yaml_string(FILE *f, const char *s) {
       put_ascii_escaped(f, *p++);
       continue;
     }
-    size_t len;
-    unsigned cp = decode_utf8(p, &len);
+    uint32_t cp;
+    size_t len = kiln_utf8_decode((const char *)p, &cp);
     if (cp <= 0xff && yaml_needs_escape(cp))
-      fprintf(f, "\\x%02x", cp);
+      fprintf(f, "\\x%02x", (unsigned)cp);
     else if (yaml_needs_escape(cp))
-      fprintf(f, "\\u%04x", cp);
+      fprintf(f, "\\u%04x", (unsigned)cp);
     else
       fwrite(p, 1, len, f);
     p += len;

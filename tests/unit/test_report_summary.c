@@ -156,6 +156,24 @@ static void write_matches_print_and_reports_errors(void **state) {
   kiln_run_free(&run);
 }
 
+/* A run length that makes no sense (the clock stepped back during the run,
+ * or its start was never recorded) shows as "-", as report.html shows it. */
+static void nonsense_run_length_is_a_dash(void **state) {
+  struct kiln_run run;
+  fixture_passing_run(&run);
+  run.end = run.start - 30;
+  char *text = summary_of(&run);
+  assert_contains(text, "  end      2027-01-15T07:59:30.000Z (-)\n");
+  free(text);
+  run.start = 0;
+  run.end = FIXTURE_T0 + 100;
+  text = summary_of(&run);
+  assert_contains(text, "  start    -\n"
+                        "  end      2027-01-15T08:01:40.000Z (-)\n");
+  free(text);
+  kiln_run_free(&run);
+}
+
 int main(void) {
   cmocka_set_message_output(CM_OUTPUT_TAP);
   const struct CMUnitTest tests[] = {
@@ -164,6 +182,7 @@ int main(void) {
       cmocka_unit_test(unfinished_run_says_so),
       cmocka_unit_test(control_bytes_are_shown_escaped),
       cmocka_unit_test(write_matches_print_and_reports_errors),
+      cmocka_unit_test(nonsense_run_length_is_a_dash),
   };
   return cmocka_run_group_tests_name("report_summary", tests, NULL, NULL);
 }
