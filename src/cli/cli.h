@@ -30,24 +30,24 @@ extern const char cmd_run_options_help[];
 /* kiln's whole usage text (main.c), for --help and a missing command. */
 void cli_usage(FILE *f);
 
-/* Readies getopt_long for a subcommand's argv: from its first option, and
- * getopt itself silent (cli_complain_option says what is wrong). */
-void cli_getopt_reset(void);
+/* What cli_parse_options returns after printing the usage for --help. */
+#define CLI_HELP 1
 
-/* An option's value must say something: an empty or all-blank one (a
- * blank barcode scan, an unset shell variable) is a usage error naming the
- * option, and so is a list option (its letter in lists: --gpus, --only,
- * --skip, --inject) with an empty item ("," or "0,,1"), which would
- * otherwise select nothing and drop steps without a word. Returns false
- * after saying so. */
-bool cli_option_value_ok(const struct option *opts, int c, const char *value,
-                         const char *lists);
-
-/* getopt's ':' (a value missing) or '?' (an unknown option) as one line. */
-void cli_complain_option(int c, char **argv);
-
-/* false, saying so, when words are left after the options. */
-bool cli_no_arguments_left(int argc, char **argv);
+/* getopt_long over a subcommand's argv (opts and shortopts: its options,
+ * --help among them as 'h'): each option in turn to take(c, value, ctx),
+ * which returns 0, or -1 after saying what is wrong with it. An option's
+ * value must say something: an empty or all-blank one (a blank barcode
+ * scan, an unset shell variable) is a usage error naming the option, and so
+ * is an empty item ("," or "0,,1") in a list option (its letter in lists:
+ * --gpus, --only, --skip, --inject), which would otherwise select nothing
+ * and drop steps without a word; so are an unknown option, a missing value
+ * and words left after the options. Returns 0, CLI_HELP once --help has
+ * printed the usage (the options after it not read), or -1 after saying,
+ * in one line, what is wrong. */
+int cli_parse_options(int argc, char **argv, const char *shortopts,
+                      const struct option *opts, const char *lists,
+                      int (*take)(int c, const char *value, void *ctx),
+                      void *ctx);
 
 /* The SKU file a station spec names in [gpu] sku, into *out (left empty
  * when it names none); false after saying, with the spec's file and line,

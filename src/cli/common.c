@@ -6,13 +6,10 @@
 
 #include "cli/cli.h"
 
-void cli_getopt_reset(void) {
-  opterr = 0;
-  optind = 1;
-}
-
-bool cli_option_value_ok(const struct option *opts, int c, const char *value,
-                         const char *lists) {
+/* An option's value must say something (see cli_parse_options); false
+ * after saying so. */
+static bool option_value_ok(const struct option *opts, int c, const char *value,
+                            const char *lists) {
   const char *name = NULL;
   for (const struct option *o = opts; o->name; o++)
     if (o->val == c && o->has_arg == required_argument)
@@ -44,7 +41,8 @@ bool cli_option_value_ok(const struct option *opts, int c, const char *value,
   return true;
 }
 
-void cli_complain_option(int c, char **argv) {
+/* getopt's ':' (a value missing) or '?' (an unknown option) as one line. */
+static void complain_option(int c, char **argv) {
   if (c == ':')
     fprintf(stderr, "kiln: option '%s' needs a value\n", argv[optind - 1]);
   else
@@ -52,12 +50,37 @@ void cli_complain_option(int c, char **argv) {
             argv[optind - 1]);
 }
 
-bool cli_no_arguments_left(int argc, char **argv) {
+/* false, saying so, when words are left after the options. */
+static bool no_arguments_left(int argc, char **argv) {
   if (optind >= argc)
     return true;
   fprintf(stderr, "kiln: unexpected argument '%s' (see kiln --help)\n",
           argv[optind]);
   return false;
+}
+
+int cli_parse_options(int argc, char **argv, const char *shortopts,
+                      const struct option *opts, const char *lists,
+                      int (*take)(int c, const char *value, void *ctx),
+                      void *ctx) {
+  opterr = 0;
+  optind = 1;
+  int c;
+  while ((c = getopt_long(argc, argv, shortopts, opts, NULL)) != -1) {
+    if (!option_value_ok(opts, c, optarg, lists))
+      return -1;
+    if (c == 'h') {
+      cli_usage(stdout);
+      return CLI_HELP;
+    }
+    if (c == ':' || c == '?') {
+      complain_option(c, argv);
+      return -1;
+    }
+    if (take(c, optarg, ctx) != 0)
+      return -1;
+  }
+  return no_arguments_left(argc, argv) ? 0 : -1;
 }
 
 bool cli_load_spec_sku(const struct kiln_spec *spec, struct kiln_sku *out) {

@@ -14,6 +14,21 @@
 #include "kiln/inventory_spec.h"
 #include "kiln/textutil.h"
 
+struct inventory_args {
+  bool json;
+  const char *write_spec, *pci_dump;
+};
+
+static int take_inventory_option(int c, const char *value, void *ctx) {
+  struct inventory_args *a = ctx;
+  switch (c) {
+  case 'j': a->json = true; break;
+  case 'w': a->write_spec = value; break;
+  case 'P': a->pci_dump = value; break;
+  }
+  return 0;
+}
+
 int cmd_inventory(int argc, char **argv) {
   static const struct option opts[] = {
       {"json", no_argument, 0, 'j'},
@@ -22,40 +37,28 @@ int cmd_inventory(int argc, char **argv) {
       {"help", no_argument, 0, 'h'},
       {0, 0, 0, 0},
   };
-  bool json = false;
-  const char *write_spec = NULL, *pci_dump = NULL;
-  cli_getopt_reset();
-  int c;
-  while ((c = getopt_long(argc, argv, ":jw:P:h", opts, NULL)) != -1) {
-    if (!cli_option_value_ok(opts, c, optarg, ""))
-      return EXIT_USAGE;
-    switch (c) {
-    case 'j': json = true; break;
-    case 'w': write_spec = optarg; break;
-    case 'P': pci_dump = optarg; break;
-    case 'h': cli_usage(stdout); return 0;
-    default: cli_complain_option(c, argv); return EXIT_USAGE;
-    }
-  }
-  if (!cli_no_arguments_left(argc, argv))
-    return EXIT_USAGE;
+  struct inventory_args a = {0};
+  int parsed = cli_parse_options(argc, argv, ":jw:P:h", opts, "",
+                                 take_inventory_option, &a);
+  if (parsed != 0)
+    return parsed == CLI_HELP ? 0 : EXIT_USAGE;
   struct kiln_inventory inv;
   char err[1024];
   /* Refused before anything is written: a device node or a symlink at
    * the target would be replaced by the rename. */
-  if (write_spec &&
-      kiln_check_new_file_target(write_spec, err, sizeof err) != 0) {
+  if (a.write_spec &&
+      kiln_check_new_file_target(a.write_spec, err, sizeof err) != 0) {
     fprintf(stderr, "kiln: --write-spec %s\n", err);
     return EXIT_USAGE;
   }
   memset(&inv, 0, sizeof inv);
-  struct kiln_inventory_options io = {.pci_dump = pci_dump};
+  struct kiln_inventory_options io = {.pci_dump = a.pci_dump};
   if (kiln_inventory_collect(&inv, &io, err, sizeof err) != 0) {
     fprintf(stderr, "kiln: %s\n", err);
     return EXIT_USAGE;
   }
   int rc = 0;
-  if (json) {
+  if (a.json) {
     json_t *j = kiln_inventory_to_json(&inv);
     if (!j || json_dumpf(j, stdout, JSON_INDENT(2) | JSON_SORT_KEYS) != 0) {
       fprintf(stderr, "kiln: cannot write the inventory as JSON\n");
@@ -66,12 +69,12 @@ int cmd_inventory(int argc, char **argv) {
   } else {
     kiln_inventory_print(&inv, stdout);
   }
-  if (write_spec) {
-    if (kiln_spec_write(&inv, write_spec, err, sizeof err) != 0) {
+  if (a.write_spec) {
+    if (kiln_spec_write(&inv, a.write_spec, err, sizeof err) != 0) {
       fprintf(stderr, "kiln: %s\n", err);
       rc = EXIT_ENV;
     } else {
-      fprintf(stderr, "kiln: wrote station spec %s\n", write_spec);
+      fprintf(stderr, "kiln: wrote station spec %s\n", a.write_spec);
     }
   }
   if (fflush(stdout) != 0 || ferror(stdout)) {

@@ -94,6 +94,13 @@ static void list_gpu_module(const struct kiln_module *m,
   free(causes);
 }
 
+static int take_list_option(int c, const char *value, void *ctx) {
+  const char **spec_path = ctx;
+  if (c == 'E')
+    *spec_path = value;
+  return 0;
+}
+
 int cmd_list(int argc, char **argv) {
   static const struct option opts[] = {
       {"spec", required_argument, 0, 'E'},
@@ -101,19 +108,10 @@ int cmd_list(int argc, char **argv) {
       {0, 0, 0, 0},
   };
   const char *spec_path = NULL;
-  cli_getopt_reset();
-  int c;
-  while ((c = getopt_long(argc, argv, ":E:h", opts, NULL)) != -1) {
-    if (!cli_option_value_ok(opts, c, optarg, ""))
-      return EXIT_USAGE;
-    switch (c) {
-    case 'E': spec_path = optarg; break;
-    case 'h': cli_usage(stdout); return 0;
-    default: cli_complain_option(c, argv); return EXIT_USAGE;
-    }
-  }
-  if (!cli_no_arguments_left(argc, argv))
-    return EXIT_USAGE;
+  int parsed = cli_parse_options(argc, argv, ":E:h", opts, "", take_list_option,
+                                 &spec_path);
+  if (parsed != 0)
+    return parsed == CLI_HELP ? 0 : EXIT_USAGE;
   printf("modules:\n");
   struct kiln_gpu_access *access = NULL;
   for (const struct kiln_module *const *m = kiln_modules; *m; m++) {

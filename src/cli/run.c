@@ -103,10 +103,10 @@ static int add_inject_faults(struct run_args *a, const char *value) {
   return 0;
 }
 
-/* One option from getopt_long (c, its value), into a; -1 after saying what
- * is wrong with it. --help prints the usage and exits 0. */
-static int take_run_option(struct run_args *a, int c, const char *value,
-                           char **argv) {
+/* One option (c, its value) into the run_args at ctx; -1 after saying
+ * what is wrong with it. */
+static int take_run_option(int c, const char *value, void *ctx) {
+  struct run_args *a = ctx;
   switch (c) {
   case 'p': a->profile = value; break;
   case 'o': a->only = value; break;
@@ -141,8 +141,6 @@ static int take_run_option(struct run_args *a, int c, const char *value,
     a->tap_version = atoi(value);
     break;
   case 'i': return add_inject_faults(a, value);
-  case 'h': cli_usage(stdout); exit(0);
-  default: cli_complain_option(c, argv); return -1;
   }
   return 0;
 }
@@ -166,21 +164,15 @@ static int configure_bmc(const struct run_args *a) {
   return 0;
 }
 
+/* The options into a, and --bmc set up; 0, CLI_HELP once the usage is
+ * printed, or -1 after saying what is wrong. */
 static int parse_run_args(int argc, char **argv, struct run_args *a) {
   a->profile = "quick";
   a->tap_version = 13;
   a->tui = -1;
-  cli_getopt_reset();
-  int c;
-  while ((c = getopt_long(argc, argv, ":p:o:s:d:r:S:tT:i:qE:P:B:C:UNG:Wh",
-                          run_options, NULL)) != -1) {
-    if (!cli_option_value_ok(run_options, c, optarg, "osGi") ||
-        take_run_option(a, c, optarg, argv) != 0)
-      return -1;
-  }
-  if (!cli_no_arguments_left(argc, argv))
-    return -1;
-  return configure_bmc(a);
+  int rc = cli_parse_options(argc, argv, ":p:o:s:d:r:S:tT:i:qE:P:B:C:UNG:Wh",
+                             run_options, "osGi", take_run_option, a);
+  return rc != 0 ? rc : configure_bmc(a);
 }
 
 /* The command line as it was typed (argv[0] is "kiln"), for the reports. */
@@ -622,7 +614,10 @@ int cmd_run(int argc, char **argv) {
   kiln_runner_survive_hangup();
   session_init(&s);
   int rc = EXIT_USAGE;
-  if (parse_run_args(argc, argv, &s.a) == 0 && load_inputs(&s) == 0) {
+  int parsed = parse_run_args(argc, argv, &s.a);
+  if (parsed == CLI_HELP)
+    rc = 0;
+  else if (parsed == 0 && load_inputs(&s) == 0) {
     rc = open_reports(&s, argc, argv);
     if (rc == 0)
       rc = run_and_judge(&s);
