@@ -103,17 +103,27 @@ static int choose_gpus(const char *list, char (*bus_ids)[16], size_t n,
   return rc;
 }
 
+/* A step of mod with its profile section cfg, named id, on target (both
+ * taken over). */
+static struct kiln_plan_step *
+add_module_step(struct kiln_plan *plan, const struct kiln_module *mod,
+                const struct kiln_profile_module *cfg, char *id, char *target) {
+  struct kiln_plan_step *s = add_step(plan);
+  s->id = id;
+  s->target = target;
+  s->module = mod;
+  s->cfg = cfg;
+  s->phase = cfg->phase;
+  return s;
+}
+
 static void add_targets(struct kiln_plan *plan, const struct kiln_module *mod,
                         const struct kiln_profile_module *cfg, double duration,
                         const bool *chosen) {
   if (mod->targets == KILN_TARGETS_HOST ||
       mod->targets == KILN_TARGETS_MONITOR) {
-    struct kiln_plan_step *s = add_step(plan);
-    s->id = kiln_xstrdup(mod->name);
-    s->target = kiln_xstrdup("host");
-    s->module = mod;
-    s->cfg = cfg;
-    s->phase = cfg->phase;
+    struct kiln_plan_step *s = add_module_step(
+        plan, mod, cfg, kiln_xstrdup(mod->name), kiln_xstrdup("host"));
     s->duration = duration;
     return;
   }
@@ -122,25 +132,18 @@ static void add_targets(struct kiln_plan *plan, const struct kiln_module *mod,
    * SKIPs in its own run() in a build without it (NVML needs none). */
   size_t n = kiln_gpu_enumerate(bus_ids, 64);
   if (n == 0) {
-    struct kiln_plan_step *s = add_step(plan);
-    s->id = kiln_xstrdup(mod->name);
-    s->target = kiln_xstrdup("all GPUs");
-    s->module = mod;
-    s->cfg = cfg;
-    s->phase = cfg->phase;
+    struct kiln_plan_step *s = add_module_step(
+        plan, mod, cfg, kiln_xstrdup(mod->name), kiln_xstrdup("all GPUs"));
     s->skip_reason = kiln_xstrdup("no NVIDIA GPU found on the PCI bus");
     return;
   }
   for (size_t i = 0; i < n; i++) {
     if (chosen && !chosen[i])
       continue;
-    struct kiln_plan_step *s = add_step(plan);
-    s->id = kiln_strdup_printf("%s[%zu]", mod->name, i);
-    s->target = kiln_xstrdup(bus_ids[i]);
+    struct kiln_plan_step *s = add_module_step(
+        plan, mod, cfg, kiln_strdup_printf("%s[%zu]", mod->name, i),
+        kiln_xstrdup(bus_ids[i]));
     s->target_index = (int)i;
-    s->module = mod;
-    s->cfg = cfg;
-    s->phase = cfg->phase;
     s->duration = duration;
   }
 }

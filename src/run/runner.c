@@ -520,107 +520,148 @@ static bool module_busy(const struct child *kids, size_t n,
   return false;
 }
 
-/* Runs one phase's steps at once; returns when all have ended. */
-static void run_phase(const struct kiln_plan *plan, size_t first, size_t last,
-                      const struct kiln_runner_options *o, struct kiln_run *run,
-                      struct kiln_bus *bus) {
-  size_t n = last - first;
-  struct child *kids = kiln_xcalloc(n, sizeof *kids);
-  size_t alive = 0, waiting = 0;
+/* One phase's steps: their children, how many of them run now, and how
+ * many wait to start (staggered, or queued behind their module). */
+struct phase {
+  struct child *kids;
+  size_t n;
+  size_t alive, waiting;
+};
+
+/* Whether an earlier step of the phase is of c's module and runs: a
+ * module whose GPUs share something (pcie.bw: a switch's uplink) runs its
+ * steps one after another. */
+static bool queues_behind_module(const struct phase *ph, size_t i) {
+  const struct child *c = &ph->kids[i];
+  if (!c->plan->module->one_at_a_time || !kiln_plan_step_runs(c->plan))
+    return false;
+  bool earlier = false;
+  for (size_t j = 0; j < i; j++)
+    earlier |= ph->kids[j].plan->module == c->plan->module &&
+               kiln_plan_step_runs(ph->kids[j].plan);
+  return earlier;
+}
+
+/* Each step of the phase started now, queued behind its module, or given
+ * its staggered start time. */
+static void start_phase(struct phase *ph, const struct kiln_plan *plan,
+                        size_t first, const struct kiln_runner_options *o,
+                        struct kiln_run *run, struct kiln_bus *bus) {
   double now0 = kiln_monotonic_now();
   size_t gpu_rank = 0;
-  for (size_t i = 0; i < n; i++) {
-    struct child *c = &kids[i];
+  for (size_t i = 0; i < ph->n; i++) {
+    struct child *c = &ph->kids[i];
     c->plan = &plan->steps[first + i];
     c->res = &run->steps[first + i];
     c->fd = -1;
-    /* A module whose GPUs share something (pcie.bw: a switch's uplink)
-     * runs its steps one after another. */
-    if (c->plan->module->one_at_a_time && kiln_plan_step_runs(c->plan)) {
-      bool earlier = false;
-      for (size_t j = 0; j < i; j++)
-        earlier |= kids[j].plan->module == c->plan->module &&
-                   kiln_plan_step_runs(kids[j].plan);
-      if (earlier) {
-        c->queued = true;
-        c->start_at = INFINITY;
-        waiting++;
-        continue;
-      }
+    if (queues_behind_module(ph, i)) {
+      c->queued = true;
+      c->start_at = INFINITY;
+      ph->waiting++;
+      continue;
     }
     /* GPUs start `stagger` seconds apart, so a PSU is not hit by all at
      * once. */
     if (o->stagger > 0 && c->plan->module->targets == KILN_TARGETS_GPU &&
         kiln_plan_step_runs(c->plan) && gpu_rank++ > 0) {
       c->start_at = now0 + o->stagger * (double)(gpu_rank - 1);
-      waiting++;
+      ph->waiting++;
       continue;
     }
-    alive += start_child(c, run, bus);
+    ph->alive += start_child(c, run, bus);
   }
+}
+
+/* Starts the waiting steps whose time has come, whose module is free, or
+ * (on a stop) all of them, to end them. */
+static void start_due(struct phase *ph, struct kiln_run *run,
+                      struct kiln_bus *bus) {
+  struct child *kids = ph->kids;
+  for (size_t i = 0; i < ph->n && ph->waiting > 0; i++)
+    if (kids[i].start_at > 0 &&
+        (stop_signal || kiln_monotonic_now() >= kids[i].start_at ||
+         (kids[i].queued && !module_busy(kids, ph->n, kids[i].plan->module)))) {
+      ph->waiting--;
+      kids[i].queued = false;
+      ph->alive += start_child(&kids[i], run, bus);
+    }
+}
+
+/* Waits up to POLL_MS for a signal or a child's events (pfd: room for
+ * every child and the signal pipe); false when poll itself fails. */
+static bool wait_for_events(const struct phase *ph, struct pollfd *pfd) {
+  size_t np = 0;
+  pfd[np++] = (struct pollfd){.fd = signal_pipe[0], .events = POLLIN};
+  for (size_t i = 0; i < ph->n; i++)
+    if (ph->kids[i].fd >= 0)
+      pfd[np++] = (struct pollfd){.fd = ph->kids[i].fd, .events = POLLIN};
+  /* 250 ms bounds watchdog latency; events wake it sooner. */
+  return poll(pfd, np, POLL_MS) >= 0 || errno == EINTR;
+}
+
+/* Each started child: killed when its SIGTERM grace is over, judged by
+ * the watchdog, and finished once it has exited. */
+static void reap_ended(struct phase *ph, const struct kiln_runner_options *o,
+                       struct kiln_run *run, struct kiln_bus *bus) {
+  double now = kiln_monotonic_now();
+  for (size_t i = 0; i < ph->n; i++) {
+    struct child *c = &ph->kids[i];
+    if (c->reaped || c->start_at > 0) /* ended, or not started yet */
+      continue;
+    if (c->kill_at > 0 && now >= c->kill_at) {
+      kill_child(c, SIGKILL);
+      c->kill_at = 0;
+    }
+    watchdog(c, o);
+    /* Look without reaping, so the group id cannot be reused before
+     * any helpers left in the child's process group are killed. */
+    siginfo_t info = {0};
+    if (waitid(P_PID, (id_t)c->pid, &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+        info.si_pid == c->pid) {
+      kill(-c->pid, SIGKILL);
+      waitpid(c->pid, &c->status, 0);
+      if (c->fd >= 0)
+        read_events(c, run, bus);
+      c->reaped = true;
+      ph->alive--;
+      finish(c, run, bus);
+    }
+  }
+}
+
+/* Runs one phase's steps at once; returns when all have ended. */
+static void run_phase(const struct kiln_plan *plan, size_t first, size_t last,
+                      const struct kiln_runner_options *o, struct kiln_run *run,
+                      struct kiln_bus *bus) {
+  struct phase ph = {.n = last - first};
+  ph.kids = kiln_xcalloc(ph.n, sizeof *ph.kids);
+  start_phase(&ph, plan, first, o, run, bus);
   bool aborting = false;
-  struct pollfd *pfd = kiln_xcalloc(n + 1, sizeof *pfd);
+  struct pollfd *pfd = kiln_xcalloc(ph.n + 1, sizeof *pfd);
   double last_turn = kiln_monotonic_now();
-  while (alive > 0 || waiting > 0) {
-    for (size_t i = 0; i < n && waiting > 0; i++)
-      if (kids[i].start_at > 0 &&
-          (stop_signal || kiln_monotonic_now() >= kids[i].start_at ||
-           (kids[i].queued && !module_busy(kids, n, kids[i].plan->module)))) {
-        waiting--;
-        kids[i].queued = false;
-        alive += start_child(&kids[i], run, bus);
-      }
+  while (ph.alive > 0 || ph.waiting > 0) {
+    start_due(&ph, run, bus);
     if (stop_signal && !aborting) {
       aborting = true;
-      abort_running(kids, n, stop_signal);
+      abort_running(ph.kids, ph.n, stop_signal);
     }
-    size_t np = 0;
-    pfd[np++] = (struct pollfd){.fd = signal_pipe[0], .events = POLLIN};
-    for (size_t i = 0; i < n; i++)
-      if (kids[i].fd >= 0)
-        pfd[np++] = (struct pollfd){.fd = kids[i].fd, .events = POLLIN};
-    /* 250 ms bounds watchdog latency; events wake it sooner. */
-    if (poll(pfd, np, POLL_MS) < 0 && errno != EINTR)
+    if (!wait_for_events(&ph, pfd))
       break;
     double turn = kiln_monotonic_now();
     if (turn - last_turn > PARENT_STALL)
-      skip_stall(kids, n, turn - last_turn - POLL_MS / 1000.0);
+      skip_stall(ph.kids, ph.n, turn - last_turn - POLL_MS / 1000.0);
     last_turn = turn;
     drain_signal_pipe();
     if (o->tick)
       o->tick(o->tick_ctx);
-    for (size_t i = 0; i < n; i++)
-      if (kids[i].fd >= 0)
-        read_events(&kids[i], run, bus);
-    double now = kiln_monotonic_now();
-    for (size_t i = 0; i < n; i++) {
-      struct child *c = &kids[i];
-      if (c->reaped || c->start_at > 0) /* ended, or not started yet */
-        continue;
-      if (c->kill_at > 0 && now >= c->kill_at) {
-        kill_child(c, SIGKILL);
-        c->kill_at = 0;
-      }
-      watchdog(c, o);
-      /* Look without reaping, so the group id cannot be reused before
-       * any helpers left in the child's process group are killed. */
-      siginfo_t info = {0};
-      if (waitid(P_PID, (id_t)c->pid, &info, WEXITED | WNOHANG | WNOWAIT) ==
-              0 &&
-          info.si_pid == c->pid) {
-        kill(-c->pid, SIGKILL);
-        waitpid(c->pid, &c->status, 0);
-        if (c->fd >= 0)
-          read_events(c, run, bus);
-        c->reaped = true;
-        alive--;
-        finish(c, run, bus);
-      }
-    }
+    for (size_t i = 0; i < ph.n; i++)
+      if (ph.kids[i].fd >= 0)
+        read_events(&ph.kids[i], run, bus);
+    reap_ended(&ph, o, run, bus);
   }
-  for (size_t i = 0; i < n; i++)
-    free_child(&kids[i]);
-  free(kids);
+  for (size_t i = 0; i < ph.n; i++)
+    free_child(&ph.kids[i]);
+  free(ph.kids);
   free(pfd);
 }
 

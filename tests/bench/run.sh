@@ -137,7 +137,7 @@ verdict() {
 parent_worst=0
 # kiln_step MODULE: runs one module through the CLI into $OUT/MODULE; the
 # parent's CPU share comes from the rusage figure kiln logs at run end
-# (src/cli/main.c), exact where /proc's clock ticks are too coarse.
+# (src/cli/run.c), exact where /proc's clock ticks are too coarse.
 kiln_step() {
   dir=$OUT/$1
   rm -rf "$dir"
