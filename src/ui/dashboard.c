@@ -217,46 +217,7 @@ static void ring_free(struct ring *r) {
   memset(r, 0, sizeof *r);
 }
 
-/* ---- text: UTF-8 decoding, display columns, escaping ---- */
-
-/* Decodes the UTF-8 sequence at s into *cp; an invalid byte decodes as
- * U+FFFD and counts one byte. */
-static size_t utf8_next(const char *str, uint32_t *cp) {
-  const unsigned char *p = (const unsigned char *)str;
-  unsigned c = p[0];
-  size_t len;
-  uint32_t v;
-  if (c < 0x80) {
-    *cp = c;
-    return 1;
-  } else if (c >= 0xc2 && c <= 0xdf) {
-    len = 2;
-    v = c & 0x1f;
-  } else if (c >= 0xe0 && c <= 0xef) {
-    len = 3;
-    v = c & 0x0f;
-  } else if (c >= 0xf0 && c <= 0xf4) {
-    len = 4;
-    v = c & 0x07;
-  } else {
-    *cp = 0xfffd;
-    return 1;
-  }
-  for (size_t i = 1; i < len; i++) {
-    if ((p[i] & 0xc0) != 0x80) {
-      *cp = 0xfffd;
-      return 1;
-    }
-    v = (v << 6) | (p[i] & 0x3f);
-  }
-  if ((len == 3 && v < 0x800) || (len == 4 && (v < 0x10000 || v > 0x10ffff)) ||
-      (v >= 0xd800 && v <= 0xdfff)) {
-    *cp = 0xfffd;
-    return 1;
-  }
-  *cp = v;
-  return len;
-}
+/* ---- text: display columns, escaping ---- */
 
 static bool is_control(uint32_t cp) {
   return cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp < 0xa0);
@@ -280,7 +241,7 @@ static size_t fit_bytes(const struct dash *d, const char *s, size_t len,
   int u = 0;
   while (i < len && s[i]) {
     uint32_t cp;
-    size_t n = utf8_next(s + i, &cp);
+    size_t n = kiln_utf8_decode(s + i, &cp);
     if (i + n > len)
       break;
     int w = cp_cols(d, cp);
@@ -309,7 +270,7 @@ static int put_textn(const struct dash *d, WINDOW *w, const char *s, size_t len,
   int u = 0;
   while (i < len && s[i] && u < cols) {
     uint32_t cp;
-    size_t n = utf8_next(s + i, &cp);
+    size_t n = kiln_utf8_decode(s + i, &cp);
     if (i + n > len)
       break;
     int cw = cp_cols(d, cp);
@@ -374,7 +335,7 @@ static size_t wrap_next(const struct dash *d, const char *s, int cols,
   size_t fit = fit_bytes(d, s, len, cols, NULL);
   if (fit == 0 && len > 0) { /* a character wider than the line */
     uint32_t cp;
-    fit = utf8_next(s, &cp);
+    fit = kiln_utf8_decode(s, &cp);
   }
   if (fit >= len)
     return len;
@@ -416,17 +377,6 @@ static void fmt_clock(char *buf, size_t n, double secs) {
     secs = 0;
   long s = (long)(secs + 0.5);
   snprintf(buf, n, "%ld:%02ld:%02ld", s / 3600, s / 60 % 60, s % 60);
-}
-
-static void fmt_duration(char *buf, size_t n, double secs) {
-  if (!(secs >= 0) || secs > 1e9)
-    secs = 0;
-  if (secs < 60)
-    snprintf(buf, n, "%.1fs", secs);
-  else if (secs < 3600)
-    snprintf(buf, n, "%ldm%02lds", (long)secs / 60, (long)secs % 60);
-  else
-    snprintf(buf, n, "%ldh%02ldm", (long)secs / 3600, (long)secs / 60 % 60);
 }
 
 /* A limit in few columns: ">=400", "<=100", "2..8". */
@@ -507,18 +457,6 @@ static const char *entry_label(const struct entry *e) {
 
 static bool is_monitor(const struct kiln_step_result *s) {
   return s->phase == KILN_MONITOR_PHASE;
-}
-
-/* The step's failing so far: a FAIL diagnosis or a measurement out of
- * its limits (it will end FAIL whatever else happens). */
-static bool failing(const struct kiln_step_result *s) {
-  for (size_t i = 0; i < s->n_diagnoses; i++)
-    if (s->diagnoses[i].type == KILN_DIAG_FAIL)
-      return true;
-  for (size_t i = 0; i < s->n_measurements; i++)
-    if (!s->measurements[i].pass)
-      return true;
-  return false;
 }
 
 /* The live key figure: the newest measurement named as the key, else the
@@ -657,7 +595,7 @@ static enum kiln_verdict verdict_so_far(const struct kiln_run *r, bool *any) {
     if (s->state == KILN_STEP_DONE) {
       v = *any ? kiln_verdict_worse(v, s->verdict) : s->verdict;
       *any = true;
-    } else if (s->state == KILN_STEP_RUNNING && failing(s)) {
+    } else if (s->state == KILN_STEP_RUNNING && kiln_step_failing(s)) {
       v = *any ? kiln_verdict_worse(v, KILN_FAIL) : KILN_FAIL;
       *any = true;
     }
@@ -878,8 +816,9 @@ static void draw_table(struct dash *d) {
     const struct kiln_step_result *s = &r->steps[i];
     int y = row + 1;
     bool done = s->state == KILN_STEP_DONE;
-    bool fail = (done && s->verdict == KILN_FAIL) ||
-                (!done && s->state == KILN_STEP_RUNNING && failing(s));
+    bool fail =
+        (done && s->verdict == KILN_FAIL) ||
+        (!done && s->state == KILN_STEP_RUNNING && kiln_step_failing(s));
     bool bad = done && (s->verdict == KILN_ERROR || s->verdict == KILN_ABORTED);
     bool selected = i == d->sel;
     attr_t base = A_NORMAL;
@@ -934,8 +873,9 @@ static void draw_table(struct dash *d) {
       if (s->state == KILN_STEP_RUNNING)
         snprintf(pct, sizeof pct, "%3.0f%%", s->progress * 100);
       else if (done)
-        fmt_duration(pct, sizeof pct,
-                     s->end > s->start && s->start > 0 ? s->end - s->start : 0);
+        kiln_elapsed_text(s->end > s->start && s->start > 0 ? s->end - s->start
+                                                            : 0,
+                          0, pct, sizeof pct);
       put_at(d, w, y, x + c.bar, base, c.pct, " %*s", c.pct - 1, pct);
     }
     x += c.bar + c.pct + 1;
@@ -1262,17 +1202,23 @@ view_line(struct dash *d, attr_t attr, int hang, const char *fmt, ...) {
   }
 }
 
+/* The time from `from` to `to`: "42.0s", "3m05s", "2h07m"; a clock that
+ * stepped back shows "0.0s". */
+static void fmt_span(char *buf, size_t n, double from, double to) {
+  kiln_elapsed_text(to > from ? to - from : 0, 0, buf, n);
+}
+
 static void build_detail(struct dash *d) {
   const struct kiln_step_result *s = &d->run->steps[d->detail];
   char when[128] = "not started";
   if (s->start > 0) {
     char a[32], b[32];
-    fmt_duration(a, sizeof a, since_start(d, s->start));
+    kiln_elapsed_text(since_start(d, s->start), 0, a, sizeof a);
     if (s->end > 0) {
-      fmt_duration(b, sizeof b, s->end - s->start);
+      fmt_span(b, sizeof b, s->start, s->end);
       snprintf(when, sizeof when, "started at +%s, took %s", a, b);
     } else {
-      fmt_duration(b, sizeof b, kiln_now() - s->start);
+      fmt_span(b, sizeof b, s->start, kiln_now());
       snprintf(when, sizeof when, "started at +%s, running for %s", a, b);
     }
   }
