@@ -32,19 +32,27 @@ static int cp_cols(const struct dash *d, uint32_t cp) {
   return w < 0 ? 1 : w;
 }
 
+/* The next character of s, at byte i of len, when it fits in room
+ * columns: its bytes, code point and columns; 0 at the end of s or of
+ * len (a sequence cut there too), or when it does not fit. */
+static size_t next_fit(const struct dash *d, const char *s, size_t i,
+                       size_t len, int room, uint32_t *cp, int *cols) {
+  if (i >= len || !s[i])
+    return 0;
+  size_t n = kiln_utf8_decode(s + i, cp);
+  if (i + n > len)
+    return 0;
+  *cols = cp_cols(d, *cp);
+  return *cols > room ? 0 : n;
+}
+
 /* Bytes of s (at most len) that fit in cols columns. */
 static size_t fit_bytes(const struct dash *d, const char *s, size_t len,
                         int cols, int *used) {
-  size_t i = 0;
-  int u = 0;
-  while (i < len && s[i]) {
-    uint32_t cp;
-    size_t n = kiln_utf8_decode(s + i, &cp);
-    if (i + n > len)
-      break;
-    int w = cp_cols(d, cp);
-    if (u + w > cols)
-      break;
+  size_t i = 0, n;
+  int u = 0, w;
+  uint32_t cp;
+  while ((n = next_fit(d, s, i, len, cols - u, &cp, &w)) > 0) {
     u += w;
     i += n;
   }
@@ -64,16 +72,10 @@ int dash_text_cols(const struct dash *d, const char *s) {
  * outside a UTF-8 locale anything not ASCII as '?'. */
 int dash_put_textn(const struct dash *d, WINDOW *w, const char *s, size_t len,
                    int cols) {
-  size_t i = 0;
-  int u = 0;
-  while (i < len && s[i] && u < cols) {
-    uint32_t cp;
-    size_t n = kiln_utf8_decode(s + i, &cp);
-    if (i + n > len)
-      break;
-    int cw = cp_cols(d, cp);
-    if (u + cw > cols)
-      break;
+  size_t i = 0, n;
+  int u = 0, cw;
+  uint32_t cp;
+  while (u < cols && (n = next_fit(d, s, i, len, cols - u, &cp, &cw)) > 0) {
     if (is_control(cp)) {
       char esc[8];
       snprintf(esc, sizeof esc, "\\x%02x", (unsigned)cp);

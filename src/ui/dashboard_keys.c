@@ -88,19 +88,32 @@ static bool global_key(struct dash *d, int ch) {
   return false;
 }
 
-/* The step table's keys: the selection, and the views it opens. */
-static void main_key(struct dash *d, int ch, int page) {
+/* The moving keys, in the table and the views alike: how far ch moves,
+ * by a line, a page, or `all` to either end; 0 for any other key. */
+static long move_of(int ch, long page, long all) {
   switch (ch) {
   case KEY_UP:
-  case 'k': move_sel(d, -1); break;
+  case 'k': return -1;
   case KEY_DOWN:
-  case 'j': move_sel(d, 1); break;
-  case KEY_PPAGE: move_sel(d, -page); break;
-  case KEY_NPAGE: move_sel(d, page); break;
+  case 'j': return 1;
+  case KEY_PPAGE: return -page;
+  case KEY_NPAGE: return page;
   case KEY_HOME:
-  case 'g': move_sel(d, -(long)d->run->n_steps); break;
+  case 'g': return -all;
   case KEY_END:
-  case 'G': move_sel(d, (long)d->run->n_steps); break;
+  case 'G': return all;
+  default: return 0;
+  }
+}
+
+/* The step table's keys: the selection, and the views it opens. */
+static void main_key(struct dash *d, int ch, int page) {
+  long move = move_of(ch, page, (long)d->run->n_steps);
+  if (move) {
+    move_sel(d, move);
+    return;
+  }
+  switch (ch) {
   case '\n':
   case '\r':
   case KEY_ENTER:
@@ -117,18 +130,12 @@ static void main_key(struct dash *d, int ch, int page) {
 
 /* The full-screen views' keys: scrolling, back, the next step. */
 static void view_key(struct dash *d, int ch, int page) {
+  long move = move_of(ch == ' ' ? KEY_NPAGE : ch, page, 1 << 28);
+  if (move) {
+    scroll_view(d, (int)move);
+    return;
+  }
   switch (ch) {
-  case KEY_UP:
-  case 'k': scroll_view(d, -1); break;
-  case KEY_DOWN:
-  case 'j': scroll_view(d, 1); break;
-  case KEY_PPAGE: scroll_view(d, -page); break;
-  case KEY_NPAGE:
-  case ' ': scroll_view(d, page); break;
-  case KEY_HOME:
-  case 'g': scroll_view(d, -(1 << 28)); break;
-  case KEY_END:
-  case 'G': scroll_view(d, 1 << 28); break;
   case KEY_ESC:
   case KEY_BACKSPACE:
   case 127:
