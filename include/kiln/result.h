@@ -151,6 +151,11 @@ const struct kiln_limit *kiln_step_limit(const struct kiln_step_result *s,
  * left alone (nothing was meant to be measured then). */
 void kiln_step_finish(struct kiln_step_result *s, enum kiln_verdict ended,
                       const char *reason, double time);
+/* Whether the step has found a failure so far: a FAIL diagnosis or a
+ * measurement out of its limits. kiln_step_finish() then ends it FAIL
+ * (unless it ends SKIP); the dashboard shows a running step that is
+ * failing as FAIL before it ends. */
+bool kiln_step_failing(const struct kiln_step_result *s);
 /* Worst step verdict; PASS for a run of skips only. */
 enum kiln_verdict kiln_run_verdict(const struct kiln_run *run);
 size_t kiln_run_count(const struct kiln_run *run, enum kiln_verdict v);

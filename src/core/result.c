@@ -225,7 +225,7 @@ static char *unmeasured_limits(const struct kiln_step_result *s) {
   return text;
 }
 
-static bool step_found_failure(const struct kiln_step_result *s) {
+bool kiln_step_failing(const struct kiln_step_result *s) {
   for (size_t i = 0; i < s->n_diagnoses; i++)
     if (s->diagnoses[i].type == KILN_DIAG_FAIL)
       return true;
@@ -241,7 +241,7 @@ void kiln_step_finish(struct kiln_step_result *s, enum kiln_verdict ended,
   s->end = time;
   /* A SKIP says nothing about the hardware; anything found before an
    * ERROR or ABORTED still means the hardware failed. */
-  if (ended != KILN_SKIP && step_found_failure(s))
+  if (ended != KILN_SKIP && kiln_step_failing(s))
     s->verdict = KILN_FAIL;
   else
     s->verdict = ended;

@@ -1,3 +1,8 @@
+/* The plain line log for people (a line as each step starts and ends, a
+ * FAIL diagnosis as it comes, the summary table at the end) and the TAP
+ * stream for harnesses (a test point as each step ends): two sinks over
+ * one state. Text from steps and the DUT is escaped before it reaches the
+ * terminal; a terminal that hangs up ends the log without an error. */
 #include "ui/console.h"
 #include "config/profile.h"
 

@@ -182,6 +182,25 @@ static void out_of_limit_still_fails(void **state) {
   kiln_run_free(&run);
 }
 
+/* The one "is this step failing" test, read by kiln_step_finish and the
+ * dashboard while the step still runs: a FAIL diagnosis or a measurement
+ * out of its limits, not a PASS or UNKNOWN diagnosis. */
+static void failing_is_a_fail_diagnosis_or_a_measurement_out(void **state) {
+  struct kiln_step_result *s = gemm_step();
+  add(s, "tflops_fp8", 500, "");
+  kiln_step_add_diagnosis(s, KILN_DIAG_PASS, "ok", "fine", "", 1);
+  kiln_step_add_diagnosis(s, KILN_DIAG_UNKNOWN, "odd", "unsure", "", 1);
+  assert_false(kiln_step_failing(s));
+  add(s, "errors", 3, "");
+  assert_true(kiln_step_failing(s));
+  kiln_run_free(&run);
+
+  s = gemm_step();
+  kiln_step_add_diagnosis(s, KILN_DIAG_FAIL, "sdc", "wrong sum", "", 1);
+  assert_true(kiln_step_failing(s));
+  kiln_run_free(&run);
+}
+
 int main(void) {
   cmocka_set_message_output(CM_OUTPUT_TAP);
   const struct CMUnitTest tests[] = {
@@ -196,6 +215,7 @@ int main(void) {
       cmocka_unit_test(error_keeps_its_reason_with_the_note),
       cmocka_unit_test(skip_and_aborted_are_left_alone),
       cmocka_unit_test(out_of_limit_still_fails),
+      cmocka_unit_test(failing_is_a_fail_diagnosis_or_a_measurement_out),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
