@@ -283,19 +283,16 @@ static void *worker_main(void *arg) {
   return NULL;
 }
 
+_Static_assert(CPU_FMA_NKERNELS == KILN_CPU_KERNELS, "cpu_worker.h's order");
+
 static bool parse_kernel(struct kiln_step *s, enum cpu_fma_kernel *out) {
-  const char *names[CPU_FMA_NKERNELS];
-  bool supported[CPU_FMA_NKERNELS];
-  for (int k = 0; k < CPU_FMA_NKERNELS; k++) {
-    names[k] = cpu_fma_kernel_name((enum cpu_fma_kernel)k);
+  bool supported[KILN_CPU_KERNELS];
+  for (int k = 0; k < KILN_CPU_KERNELS; k++)
     supported[k] = cpu_fma_kernel_supported((enum cpu_fma_kernel)k);
-  }
-  int k = kiln_cpu_worker_kernel(s, names, supported, CPU_FMA_NKERNELS,
-                                 (int)best_kernel());
-  if (k < 0)
-    return false;
-  *out = (enum cpu_fma_kernel)k;
-  return true;
+  int k = kiln_cpu_worker_kernel(s, supported);
+  if (k >= 0)
+    *out = (enum cpu_fma_kernel)k;
+  return k >= 0;
 }
 
 /* What every worker reads: the kernel, the block's start state and the

@@ -19,12 +19,18 @@ int *kiln_cpu_worker_cpus(struct kiln_step *s, int *ncpu) {
   return cpus;
 }
 
-int kiln_cpu_worker_kernel(struct kiln_step *s, const char *const *names,
-                           const bool *supported, int n, int best) {
+int kiln_cpu_worker_kernel(struct kiln_step *s,
+                           const bool supported[KILN_CPU_KERNELS]) {
+  static const char *const names[KILN_CPU_KERNELS] = {"portable", "avx2",
+                                                      "avx512"};
   const char *v = kiln_step_param(s, "kernel");
-  if (!v || strcmp(v, "auto") == 0)
+  if (!v || strcmp(v, "auto") == 0) {
+    int best = KILN_CPU_KERNELS - 1;
+    while (best > 0 && !supported[best])
+      best--;
     return best;
-  for (int i = 0; i < n; i++)
+  }
+  for (int i = 0; i < KILN_CPU_KERNELS; i++)
     if (strcmp(v, names[i]) == 0) {
       if (!supported[i]) {
         kiln_step_skip(s, "kernel %s was asked for, but this CPU lacks it", v);

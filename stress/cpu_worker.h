@@ -16,11 +16,15 @@
  * affinity cannot be read: the step has ended as ERROR. */
 int *kiln_cpu_worker_cpus(struct kiln_step *s, int *ncpu);
 
-/* The "kernel" parameter: "auto" (or unset) gives `best`; one of names[0..n)
- * its index. A kernel the CPU lacks (supported[i] false) SKIPs the step,
- * an unknown name is an ERROR; both return -1. */
-int kiln_cpu_worker_kernel(struct kiln_step *s, const char *const *names,
-                           const bool *supported, int n, int best);
+/* The vector kernels each of these modules has, in this order (their own
+ * enums follow it): "portable", "avx2", "avx512". */
+#define KILN_CPU_KERNELS 3
+
+/* The "kernel" parameter as an index into that order: "auto" (or unset) is
+ * the widest one supported[] allows. A kernel the CPU lacks SKIPs the
+ * step, an unknown name is an ERROR; both return -1. */
+int kiln_cpu_worker_kernel(struct kiln_step *s,
+                           const bool supported[KILN_CPU_KERNELS]);
 
 /* pthread_create(tid, fn, arg) for the worker of one CPU; false, with the
  * step ended as ERROR naming the CPU, when the thread cannot start. */

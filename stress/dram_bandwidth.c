@@ -353,18 +353,16 @@ static bool isa_supported(enum isa i) {
   }
 }
 
+_Static_assert(ISA_AVX512 + 1 == KILN_CPU_KERNELS, "cpu_worker.h's order");
+
 static bool parse_isa(struct kiln_step *s, enum isa *out) {
-  bool supported[ISA_AVX512 + 1];
-  for (int i = 0; i <= (int)ISA_AVX512; i++)
+  bool supported[KILN_CPU_KERNELS];
+  for (int i = 0; i < KILN_CPU_KERNELS; i++)
     supported[i] = isa_supported((enum isa)i);
-  int best = supported[ISA_AVX512] ? ISA_AVX512
-             : supported[ISA_AVX2] ? ISA_AVX2
-                                   : ISA_PORTABLE;
-  int i = kiln_cpu_worker_kernel(s, isa_names, supported, ISA_AVX512 + 1, best);
-  if (i < 0)
-    return false;
-  *out = (enum isa)i;
-  return true;
+  int i = kiln_cpu_worker_kernel(s, supported);
+  if (i >= 0)
+    *out = (enum isa)i;
+  return i >= 0;
 }
 
 /* Bytes per array: "auto" is 4x the last-level cache, at least 256 MiB;

@@ -224,19 +224,16 @@ static void *worker_main(void *arg) {
   return NULL;
 }
 
+_Static_assert(PAT_NISAS == KILN_CPU_KERNELS, "cpu_worker.h's order");
+
 static bool parse_isa(struct kiln_step *s, enum pat_isa *out) {
-  const char *names[PAT_NISAS];
-  bool supported[PAT_NISAS];
-  for (int i = 0; i < PAT_NISAS; i++) {
-    names[i] = pat_isa_name((enum pat_isa)i);
+  bool supported[KILN_CPU_KERNELS];
+  for (int i = 0; i < KILN_CPU_KERNELS; i++)
     supported[i] = pat_isa_supported((enum pat_isa)i);
-  }
-  int i = kiln_cpu_worker_kernel(s, names, supported, PAT_NISAS,
-                                 (int)pat_isa_best());
-  if (i < 0)
-    return false;
-  *out = (enum pat_isa)i;
-  return true;
+  int i = kiln_cpu_worker_kernel(s, supported);
+  if (i >= 0)
+    *out = (enum pat_isa)i;
+  return i >= 0;
 }
 
 /* The parameters; the bytes to test in *total. False when the step has
