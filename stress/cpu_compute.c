@@ -14,7 +14,6 @@
  * rounded like the vector units) serves every block, kernel and CPU. */
 #include "cpu_compute.h"
 
-#include <errno.h>
 #include <immintrin.h>
 #include <math.h>
 #include <pthread.h>
@@ -25,6 +24,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cpu_worker.h"
 #include "cpuset.h"
 #include "kiln/module.h"
 #include "kiln/result.h"
@@ -283,32 +283,108 @@ static void *worker_main(void *arg) {
   return NULL;
 }
 
+_Static_assert(CPU_FMA_NKERNELS == KILN_CPU_KERNELS, "cpu_worker.h's order");
+
 static bool parse_kernel(struct kiln_step *s, enum cpu_fma_kernel *out) {
-  const char *v = kiln_step_param(s, "kernel");
-  if (!v || strcmp(v, "auto") == 0) {
-    *out = best_kernel();
-    return true;
-  }
-  for (int k = 0; k < CPU_FMA_NKERNELS; k++)
-    if (strcmp(v, cpu_fma_kernel_name((enum cpu_fma_kernel)k)) == 0) {
-      if (!cpu_fma_kernel_supported((enum cpu_fma_kernel)k)) {
-        kiln_step_skip(s, "kernel %s was asked for, but this CPU lacks it", v);
-        return false;
-      }
-      *out = (enum cpu_fma_kernel)k;
-      return true;
-    }
-  kiln_step_error(s,
-                  "parameter kernel = '%s' is not one of auto, avx512, avx2, "
-                  "portable",
-                  v);
-  return false;
+  bool supported[KILN_CPU_KERNELS];
+  for (int k = 0; k < KILN_CPU_KERNELS; k++)
+    supported[k] = cpu_fma_kernel_supported((enum cpu_fma_kernel)k);
+  int k = kiln_cpu_worker_kernel(s, supported);
+  if (k >= 0)
+    *out = (enum cpu_fma_kernel)k;
+  return k >= 0;
 }
 
-static void sleep_s(double sec) {
-  struct timespec ts = {(time_t)sec, (long)((sec - (double)(time_t)sec) * 1e9)};
-  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+/* What every worker reads: the kernel, the block's start state and the
+ * reference it must end in. */
+static struct shared *shared_new(struct kiln_step *s,
+                                 enum cpu_fma_kernel kernel, long pairs) {
+  struct shared *sh = aligned_alloc(64, sizeof *sh);
+  if (!sh)
+    abort();
+  memset(sh, 0, sizeof *sh);
+  sh->step = s;
+  sh->kernel = kernel;
+  sh->pairs = pairs;
+  sh->duration = kiln_step_duration(s);
+  sh->inject_sdc = kiln_step_inject(s, "cpu.sdc");
+  atomic_init(&sh->stop, 0);
+  atomic_init(&sh->blocks, 0);
+  cpu_fma_init(sh->init);
+  memcpy(sh->ref, sh->init, sizeof sh->ref);
+  cpu_fma_run(CPU_FMA_PORTABLE, sh->ref, pairs);
+  return sh;
+}
+
+/* Starts a worker on each CPU, the last one injecting cpu.sdc when asked;
+ * returns how many started. */
+static int workers_start(struct kiln_step *s, struct shared *sh,
+                         struct worker *ws, const int *cpus, int ncpu) {
+  sh->start = kiln_monotonic_now();
+  int started = 0;
+  for (int i = 0; i < ncpu; i++) {
+    ws[i].sh = sh;
+    ws[i].cpu = cpus[i];
+    ws[i].inject = sh->inject_sdc && i == ncpu - 1;
+    if (!kiln_cpu_worker_start(s, cpus[i], &ws[i].tid, worker_main, &ws[i]))
+      break;
+    started++;
   }
+  return started;
+}
+
+/* Heartbeat while the workers run; they check `stop` every block. */
+static void workers_watch(struct kiln_step *s, struct shared *sh,
+                          double flops_per_block) {
+  while (kiln_step_time_left(s)) {
+    kiln_cpu_worker_nap(s);
+    double ran = kiln_monotonic_now() - sh->start;
+    kiln_emit_progress(s, sh->duration > 0 ? ran / sh->duration : 1);
+    /* So far, per wall second (the final figure counts CPU seconds). */
+    uint64_t blocks = atomic_load_explicit(&sh->blocks, memory_order_relaxed);
+    if (ran > 0)
+      kiln_emit_running(s, "gflops",
+                        (double)blocks * flops_per_block / ran / 1e9, NULL);
+  }
+}
+
+/* The figures of a finished run: the total, each CPU's, and each CPU's
+ * wrong blocks. */
+static void report(struct kiln_step *s, const struct worker *ws, int ncpu,
+                   double flops_per_block) {
+  double total = 0;
+  uint64_t bad = 0;
+  double *g = kiln_xcalloc((size_t)ncpu, sizeof *g);
+  for (int i = 0; i < ncpu; i++) {
+    /* Per CPU-second the thread ran: what the core can do, not how much
+     * of it other processes (or a hypervisor) left to this step. */
+    double sec = ws[i].cpu1 - ws[i].cpu0, wall = ws[i].t1 - ws[i].t0;
+    g[i] = sec > 0 ? (double)ws[i].blocks * flops_per_block / sec / 1e9 : 0;
+    total += g[i];
+    if (wall > 0.5 && sec < 0.9 * wall)
+      kiln_emit_log(s, KILN_SEV_WARNING,
+                    "cpu%d ran the kernel only %.0f%% of the time: other "
+                    "load on this CPU; gflops_per_core counts the time it "
+                    "ran",
+                    ws[i].cpu, 100 * sec / wall);
+  }
+  /* The total first: reports show a step's first measurement. */
+  kiln_emit_measurement(s, "gflops", total, NULL);
+  for (int i = 0; i < ncpu; i++) {
+    const struct worker *w = &ws[i];
+    char hwid[32];
+    snprintf(hwid, sizeof hwid, "cpu%d", w->cpu);
+    kiln_emit_measurement(s, "gflops_per_core", g[i], hwid);
+    bad += w->bad_blocks;
+    if (w->bad_blocks)
+      kiln_emit_log(s, KILN_SEV_ERROR,
+                    "cpu%d: %llu of %llu blocks computed wrong", w->cpu,
+                    (unsigned long long)w->bad_blocks,
+                    (unsigned long long)w->blocks);
+  }
+  free(g);
+  if (!bad)
+    kiln_emit_log(s, KILN_SEV_INFO, "every block on every CPU matched");
 }
 
 static void cpu_compute_run(struct kiln_step *s) {
@@ -321,63 +397,26 @@ static void cpu_compute_run(struct kiln_step *s) {
                     pairs);
     return;
   }
-  int ncpu = kiln_cpus_allowed(NULL, 0);
-  if (ncpu <= 0) {
-    kiln_step_error(s, "cannot read this process's CPU affinity");
+  int ncpu;
+  int *cpus = kiln_cpu_worker_cpus(s, &ncpu);
+  if (!cpus)
     return;
-  }
-  int *cpus = kiln_xcalloc((size_t)ncpu, sizeof *cpus);
-  ncpu = kiln_cpus_allowed(cpus, ncpu);
 
-  struct shared *sh = aligned_alloc(64, sizeof *sh);
+  struct shared *sh = shared_new(s, kernel, pairs);
   struct worker *ws = aligned_alloc(64, sizeof *ws * (size_t)ncpu);
-  if (!sh || !ws)
+  if (!ws)
     abort();
-  memset(sh, 0, sizeof *sh);
   memset(ws, 0, sizeof *ws * (size_t)ncpu);
-  sh->step = s;
-  sh->kernel = kernel;
-  sh->pairs = pairs;
-  sh->duration = kiln_step_duration(s);
-  sh->inject_sdc = kiln_step_inject(s, "cpu.sdc");
-  atomic_init(&sh->stop, 0);
-  atomic_init(&sh->blocks, 0);
-  cpu_fma_init(sh->init);
-  memcpy(sh->ref, sh->init, sizeof sh->ref);
-  cpu_fma_run(CPU_FMA_PORTABLE, sh->ref, pairs);
   kiln_emit_log(s, KILN_SEV_INFO,
                 "%s kernel on %d CPUs: %d FMA chains per CPU, checked "
                 "bitwise against scalar fma() every %ld FMA pairs",
                 cpu_fma_kernel_name(kernel), ncpu, CPU_FMA_LANES, pairs);
 
-  sh->start = kiln_monotonic_now();
-  int started = 0;
-  for (int i = 0; i < ncpu; i++) {
-    ws[i].sh = sh;
-    ws[i].cpu = cpus[i];
-    ws[i].inject = sh->inject_sdc && i == ncpu - 1;
-    int rc = pthread_create(&ws[i].tid, NULL, worker_main, &ws[i]);
-    if (rc) {
-      kiln_step_error(s, "cannot start a thread for cpu%d: %s", cpus[i],
-                      strerror(rc));
-      break;
-    }
-    started++;
-  }
+  int started = workers_start(s, sh, ws, cpus, ncpu);
   /* 2 flops per FMA, 2 FMAs per pair. */
   const double flops_per_block = 4.0 * CPU_FMA_LANES * (double)pairs;
-  /* Heartbeat while the workers run; they check `stop` every block. */
-  while (started == ncpu && kiln_step_time_left(s)) {
-    double left = kiln_step_deadline(s) - kiln_monotonic_now();
-    sleep_s(left < 0.25 ? (left > 0 ? left : 0) : 0.25);
-    double ran = kiln_monotonic_now() - sh->start;
-    kiln_emit_progress(s, sh->duration > 0 ? ran / sh->duration : 1);
-    /* So far, per wall second (the final figure counts CPU seconds). */
-    uint64_t blocks = atomic_load_explicit(&sh->blocks, memory_order_relaxed);
-    if (ran > 0)
-      kiln_emit_running(s, "gflops",
-                        (double)blocks * flops_per_block / ran / 1e9, NULL);
-  }
+  if (started == ncpu)
+    workers_watch(s, sh, flops_per_block);
   atomic_store(&sh->stop, 1);
   for (int i = 0; i < started; i++)
     pthread_join(ws[i].tid, NULL);
@@ -386,41 +425,8 @@ static void cpu_compute_run(struct kiln_step *s) {
     if (ws[i].pin_err)
       kiln_step_error(s, "cannot pin a thread to cpu%d: %s", ws[i].cpu,
                       strerror(ws[i].pin_err));
-  if (!kiln_step_ended(s)) {
-    double total = 0;
-    uint64_t bad = 0;
-    double *g = kiln_xcalloc((size_t)ncpu, sizeof *g);
-    for (int i = 0; i < ncpu; i++) {
-      /* Per CPU-second the thread ran: what the core can do, not how much
-       * of it other processes (or a hypervisor) left to this step. */
-      double sec = ws[i].cpu1 - ws[i].cpu0, wall = ws[i].t1 - ws[i].t0;
-      g[i] = sec > 0 ? (double)ws[i].blocks * flops_per_block / sec / 1e9 : 0;
-      total += g[i];
-      if (wall > 0.5 && sec < 0.9 * wall)
-        kiln_emit_log(s, KILN_SEV_WARNING,
-                      "cpu%d ran the kernel only %.0f%% of the time: other "
-                      "load on this CPU; gflops_per_core counts the time it "
-                      "ran",
-                      ws[i].cpu, 100 * sec / wall);
-    }
-    /* The total first: reports show a step's first measurement. */
-    kiln_emit_measurement(s, "gflops", total, NULL);
-    for (int i = 0; i < ncpu; i++) {
-      struct worker *w = &ws[i];
-      char hwid[32];
-      snprintf(hwid, sizeof hwid, "cpu%d", w->cpu);
-      kiln_emit_measurement(s, "gflops_per_core", g[i], hwid);
-      bad += w->bad_blocks;
-      if (w->bad_blocks)
-        kiln_emit_log(s, KILN_SEV_ERROR,
-                      "cpu%d: %llu of %llu blocks computed wrong", w->cpu,
-                      (unsigned long long)w->bad_blocks,
-                      (unsigned long long)w->blocks);
-    }
-    free(g);
-    if (!bad)
-      kiln_emit_log(s, KILN_SEV_INFO, "every block on every CPU matched");
-  }
+  if (!kiln_step_ended(s))
+    report(s, ws, ncpu, flops_per_block);
   free(ws);
   free(sh);
   free(cpus);

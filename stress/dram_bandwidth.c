@@ -22,6 +22,7 @@
 #include <sys/mman.h>
 #include <time.h>
 
+#include "cpu_worker.h"
 #include "cpuset.h"
 #include "kiln/module.h"
 #include "kiln/result.h"
@@ -352,27 +353,16 @@ static bool isa_supported(enum isa i) {
   }
 }
 
+_Static_assert(ISA_AVX512 + 1 == KILN_CPU_KERNELS, "cpu_worker.h's order");
+
 static bool parse_isa(struct kiln_step *s, enum isa *out) {
-  const char *v = kiln_step_param(s, "kernel");
-  if (!v || strcmp(v, "auto") == 0) {
-    *out = isa_supported(ISA_AVX512) ? ISA_AVX512
-           : isa_supported(ISA_AVX2) ? ISA_AVX2
-                                     : ISA_PORTABLE;
-    return true;
-  }
-  for (int i = 0; i <= (int)ISA_AVX512; i++)
-    if (strcmp(v, isa_names[i]) == 0) {
-      if (!isa_supported((enum isa)i)) {
-        kiln_step_skip(s, "kernel %s was asked for, but this CPU lacks it", v);
-        return false;
-      }
-      *out = (enum isa)i;
-      return true;
-    }
-  kiln_step_error(
-      s, "parameter kernel = '%s' is not one of auto, avx512, avx2, portable",
-      v);
-  return false;
+  bool supported[KILN_CPU_KERNELS];
+  for (int i = 0; i < KILN_CPU_KERNELS; i++)
+    supported[i] = isa_supported((enum isa)i);
+  int i = kiln_cpu_worker_kernel(s, supported);
+  if (i >= 0)
+    *out = (enum isa)i;
+  return i >= 0;
 }
 
 /* Bytes per array: "auto" is 4x the last-level cache, at least 256 MiB;
@@ -434,23 +424,10 @@ static void *map_array(size_t bytes) {
   return p;
 }
 
-static void dram_bandwidth_run(struct kiln_step *s) {
-  enum isa isa;
-  uint64_t bytes;
-  bool nt;
-  uint64_t avail = kiln_mem_available();
-  if (!parse_isa(s, &isa) || !array_bytes(s, avail, &bytes) ||
-      !parse_nt(s, bytes, &nt))
-    return;
-  bool inject = kiln_step_inject(s, "dram.bad_triad");
-  int ncpu = kiln_cpus_allowed(NULL, 0);
-  if (ncpu <= 0) {
-    kiln_step_error(s, "cannot read this process's CPU affinity");
-    return;
-  }
-  int *cpus = kiln_xcalloc((size_t)ncpu, sizeof *cpus);
-  ncpu = kiln_cpus_allowed(cpus, ncpu);
-
+/* The team's arrays, mapped but not touched (the workers touch them);
+ * NULL, with the step ended, when they cannot be mapped. */
+static struct team *team_new(struct kiln_step *s, enum isa isa, bool nt,
+                             uint64_t bytes) {
   struct team *t = kiln_xcalloc(1, sizeof *t);
   t->step = s;
   t->isa = isa;
@@ -463,18 +440,29 @@ static void dram_bandwidth_run(struct kiln_step *s) {
   t->a = map_array(t->map_bytes);
   t->b = map_array(t->map_bytes);
   t->c = map_array(t->map_bytes);
-  if (!t->a || !t->b || !t->c) {
-    kiln_step_error(s, "cannot map 3 arrays of %zu MiB: %s", t->map_bytes >> 20,
-                    strerror(errno));
-    goto out_unmap;
-  }
+  if (t->a && t->b && t->c)
+    return t;
+  kiln_step_error(s, "cannot map 3 arrays of %zu MiB: %s", t->map_bytes >> 20,
+                  strerror(errno));
+  if (t->a)
+    munmap(t->a, t->map_bytes);
+  if (t->b)
+    munmap(t->b, t->map_bytes);
+  if (t->c)
+    munmap(t->c, t->map_bytes);
+  free(t);
+  return NULL;
+}
+
+/* A worker on each CPU, each on a contiguous slice in cache lines, the
+ * remainder spread one line each; t->nw counts those that started. */
+static void team_start(struct team *t, const int *cpus, int ncpu) {
   pthread_mutex_init(&t->mu, NULL);
   pthread_cond_init(&t->work, NULL);
   pthread_cond_init(&t->done, NULL);
   atomic_init(&t->errors, 0);
   atomic_init(&t->diags, 0);
   t->ws = kiln_xcalloc((size_t)ncpu, sizeof *t->ws);
-  /* Contiguous slices in cache lines, the remainder spread one line each. */
   size_t lines = t->n / 8, per = lines / (size_t)ncpu,
          extra = lines % (size_t)ncpu, at = 0;
   for (int i = 0; i < ncpu; i++) {
@@ -484,14 +472,124 @@ static void dram_bandwidth_run(struct kiln_step *s) {
     w->lo = at;
     at += 8 * (per + ((size_t)i < extra));
     w->hi = at;
-    int rc = pthread_create(&w->tid, NULL, worker_main, w);
-    if (rc) {
-      kiln_step_error(s, "cannot start a thread for cpu%d: %s", cpus[i],
-                      strerror(rc));
+    if (!kiln_cpu_worker_start(t->step, cpus[i], &w->tid, worker_main, w))
       break;
-    }
     t->nw++;
   }
+}
+
+/* Stops the workers and frees the team. */
+static void team_free(struct team *t, double *beat) {
+  if (t->nw > 0) {
+    team_run(t, OP_QUIT, beat);
+    for (int i = 0; i < t->nw; i++)
+      pthread_join(t->ws[i].tid, NULL);
+  }
+  free(t->ws);
+  pthread_cond_destroy(&t->done);
+  pthread_cond_destroy(&t->work);
+  pthread_mutex_destroy(&t->mu);
+  munmap(t->a, t->map_bytes);
+  munmap(t->b, t->map_bytes);
+  munmap(t->c, t->map_bytes);
+  free(t);
+}
+
+/* dram.bad_triad: as if one triad store had landed wrong. */
+static void inject_bad_triad(struct team *t) {
+  size_t j = t->n / 2 + 3;
+  uint64_t u = dbits(t->a[j]) ^ (1ULL << 20);
+  t->a[j] = from_bits(u);
+  kiln_emit_log(t->step, KILN_SEV_WARNING,
+                "dram.bad_triad injected: flipped bit 20 of a[%zu] at "
+                "%p",
+                j, (void *)&t->a[j]);
+}
+
+/* Timed rounds of copy, scale, add and triad until the deadline, the
+ * arrays verified on the way; then the best rate of each op. */
+static void timed_rounds(struct team *t, bool inject, double *beat) {
+  struct kiln_step *s = t->step;
+  double best[OP_TRIAD + 1];
+  for (int o = 0; o <= OP_TRIAD; o++)
+    best[o] = 1e300;
+  long rounds = 0, verifies = 0;
+  double start = kiln_monotonic_now(), last_verify = start;
+  bool injected = false;
+  /* At least one timed round; then until the deadline. */
+  do {
+    for (int o = OP_COPY; o <= OP_TRIAD; o++) {
+      double dt = team_run(t, (enum op)o, beat);
+      if (dt < best[o])
+        best[o] = dt;
+    }
+    /* The same round, one element: what every element must now hold. */
+    t->C = t->A;
+    t->B = Q * t->C;
+    t->C = t->A + t->B;
+    double tq = Q * t->C;
+    t->A = t->B + tq;
+    rounds++;
+    kiln_emit_running(s, "copy_gbps",
+                      op_bytes[OP_COPY] * (double)t->n / best[OP_COPY] / 1e9,
+                      NULL);
+    kiln_emit_running(s, "triad_gbps",
+                      op_bytes[OP_TRIAD] * (double)t->n / best[OP_TRIAD] / 1e9,
+                      NULL);
+    bool injected_now = false;
+    bool more = kiln_step_time_left(s);
+    /* Halfway through the time left after set-up, or in the last round
+     * at the latest, so a short step still gets its fault. */
+    if (inject && !injected &&
+        (!more ||
+         kiln_monotonic_now() - start >= (kiln_step_deadline(s) - start) / 2)) {
+      inject_bad_triad(t);
+      injected = injected_now = true;
+    }
+    /* Verify about once a second, always at the end, and right after an
+     * injection, before later rounds carry the value elsewhere. */
+    if (!more || injected_now || kiln_monotonic_now() - last_verify >= 1.0) {
+      team_run(t, OP_VERIFY, beat);
+      verifies++;
+      last_verify = kiln_monotonic_now();
+    }
+    if (!more)
+      break;
+  } while (true);
+
+  const char *names[] = {NULL, "copy_gbps", "scale_gbps", "add_gbps",
+                         "triad_gbps"};
+  for (int o = OP_COPY; o <= OP_TRIAD; o++)
+    kiln_emit_measurement(s, names[o],
+                          op_bytes[o] * (double)t->n / best[o] / 1e9, NULL);
+  unsigned long long errs = atomic_load(&t->errors);
+  kiln_emit_log(s, errs ? KILN_SEV_ERROR : KILN_SEV_INFO,
+                "%ld rounds, %ld full verifications, %llu wrong elements; "
+                "best times copy %.3f ms, triad %.3f ms",
+                rounds, verifies, errs, best[OP_COPY] * 1e3,
+                best[OP_TRIAD] * 1e3);
+}
+
+static void dram_bandwidth_run(struct kiln_step *s) {
+  enum isa isa;
+  uint64_t bytes;
+  bool nt;
+  uint64_t avail = kiln_mem_available();
+  if (!parse_isa(s, &isa) || !array_bytes(s, avail, &bytes) ||
+      !parse_nt(s, bytes, &nt))
+    return;
+  bool inject = kiln_step_inject(s, "dram.bad_triad");
+  int ncpu;
+  int *cpus = kiln_cpu_worker_cpus(s, &ncpu);
+  if (!cpus)
+    return;
+
+  struct team *t = team_new(s, isa, nt, bytes);
+  if (!t) {
+    free(cpus);
+    return;
+  }
+  team_start(t, cpus, ncpu);
   double beat = kiln_monotonic_now();
   if (t->nw == ncpu) {
     kiln_emit_log(s, KILN_SEV_INFO,
@@ -505,90 +603,9 @@ static void dram_bandwidth_run(struct kiln_step *s) {
         kiln_step_error(s, "cannot pin a thread to cpu%d: %s", t->ws[i].cpu,
                         strerror(t->ws[i].pin_err));
   }
-  if (t->nw == ncpu && !kiln_step_ended(s)) {
-    double best[OP_TRIAD + 1];
-    for (int o = 0; o <= OP_TRIAD; o++)
-      best[o] = 1e300;
-    long rounds = 0, verifies = 0;
-    double start = kiln_monotonic_now(), last_verify = start;
-    bool injected = false;
-    /* At least one timed round; then until the deadline. */
-    do {
-      for (int o = OP_COPY; o <= OP_TRIAD; o++) {
-        double dt = team_run(t, (enum op)o, &beat);
-        if (dt < best[o])
-          best[o] = dt;
-      }
-      /* The same round, one element: what every element must now hold. */
-      t->C = t->A;
-      t->B = Q * t->C;
-      t->C = t->A + t->B;
-      double tq = Q * t->C;
-      t->A = t->B + tq;
-      rounds++;
-      kiln_emit_running(s, "copy_gbps",
-                        op_bytes[OP_COPY] * (double)t->n / best[OP_COPY] / 1e9,
-                        NULL);
-      kiln_emit_running(
-          s, "triad_gbps",
-          op_bytes[OP_TRIAD] * (double)t->n / best[OP_TRIAD] / 1e9, NULL);
-      bool injected_now = false;
-      bool more = kiln_step_time_left(s);
-      /* Halfway through the time left after set-up, or in the last round
-       * at the latest, so a short step still gets its fault. */
-      if (inject && !injected &&
-          (!more || kiln_monotonic_now() - start >=
-                        (kiln_step_deadline(s) - start) / 2)) {
-        /* dram.bad_triad: as if one triad store had landed wrong. */
-        size_t j = t->n / 2 + 3;
-        uint64_t u = dbits(t->a[j]) ^ (1ULL << 20);
-        t->a[j] = from_bits(u);
-        injected = injected_now = true;
-        kiln_emit_log(s, KILN_SEV_WARNING,
-                      "dram.bad_triad injected: flipped bit 20 of a[%zu] at "
-                      "%p",
-                      j, (void *)&t->a[j]);
-      }
-      /* Verify about once a second, always at the end, and right after an
-       * injection, before later rounds carry the value elsewhere. */
-      if (!more || injected_now || kiln_monotonic_now() - last_verify >= 1.0) {
-        team_run(t, OP_VERIFY, &beat);
-        verifies++;
-        last_verify = kiln_monotonic_now();
-      }
-      if (!more)
-        break;
-    } while (true);
-
-    const char *names[] = {NULL, "copy_gbps", "scale_gbps", "add_gbps",
-                           "triad_gbps"};
-    for (int o = OP_COPY; o <= OP_TRIAD; o++)
-      kiln_emit_measurement(s, names[o],
-                            op_bytes[o] * (double)t->n / best[o] / 1e9, NULL);
-    unsigned long long errs = atomic_load(&t->errors);
-    kiln_emit_log(s, errs ? KILN_SEV_ERROR : KILN_SEV_INFO,
-                  "%ld rounds, %ld full verifications, %llu wrong elements; "
-                  "best times copy %.3f ms, triad %.3f ms",
-                  rounds, verifies, errs, best[OP_COPY] * 1e3,
-                  best[OP_TRIAD] * 1e3);
-  }
-  if (t->nw > 0) {
-    team_run(t, OP_QUIT, &beat);
-    for (int i = 0; i < t->nw; i++)
-      pthread_join(t->ws[i].tid, NULL);
-  }
-  free(t->ws);
-  pthread_cond_destroy(&t->done);
-  pthread_cond_destroy(&t->work);
-  pthread_mutex_destroy(&t->mu);
-out_unmap:
-  if (t->a)
-    munmap(t->a, t->map_bytes);
-  if (t->b)
-    munmap(t->b, t->map_bytes);
-  if (t->c)
-    munmap(t->c, t->map_bytes);
-  free(t);
+  if (t->nw == ncpu && !kiln_step_ended(s))
+    timed_rounds(t, inject, &beat);
+  team_free(t, &beat);
   free(cpus);
 }
 

@@ -25,8 +25,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <time.h>
 
+#include "cpu_worker.h"
 #include "cpuset.h"
 #include "dram_pattern_gen.h"
 #include "kiln/module.h"
@@ -224,61 +224,100 @@ static void *worker_main(void *arg) {
   return NULL;
 }
 
-static void sleep_s(double sec) {
-  struct timespec ts = {(time_t)sec, (long)((sec - (double)(time_t)sec) * 1e9)};
-  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-  }
-}
+_Static_assert(PAT_NISAS == KILN_CPU_KERNELS, "cpu_worker.h's order");
 
 static bool parse_isa(struct kiln_step *s, enum pat_isa *out) {
-  const char *v = kiln_step_param(s, "kernel");
-  if (!v || strcmp(v, "auto") == 0) {
-    *out = pat_isa_best();
-    return true;
-  }
-  for (int i = 0; i < PAT_NISAS; i++)
-    if (strcmp(v, pat_isa_name((enum pat_isa)i)) == 0) {
-      if (!pat_isa_supported((enum pat_isa)i)) {
-        kiln_step_skip(s, "kernel %s was asked for, but this CPU lacks it", v);
-        return false;
-      }
-      *out = (enum pat_isa)i;
-      return true;
-    }
-  kiln_step_error(
-      s, "parameter kernel = '%s' is not one of auto, avx512, avx2, portable",
-      v);
-  return false;
+  bool supported[KILN_CPU_KERNELS];
+  for (int i = 0; i < KILN_CPU_KERNELS; i++)
+    supported[i] = pat_isa_supported((enum pat_isa)i);
+  int i = kiln_cpu_worker_kernel(s, supported);
+  if (i >= 0)
+    *out = (enum pat_isa)i;
+  return i >= 0;
 }
 
-static void dram_patterns_run(struct kiln_step *s) {
-  uint64_t avail = kiln_mem_available(), total;
-  long seed, max_diags;
-  enum pat_isa isa;
-  if (!parse_isa(s, &isa) || !kiln_step_param_bytes(s, "mem", avail, &total) ||
-      !kiln_step_param_long(s, "seed", &seed) ||
-      !kiln_step_param_long(s, "max_diagnoses", &max_diags))
-    return;
-  if (max_diags < 1) {
+/* The parameters; the bytes to test in *total. False when the step has
+ * ended. */
+static bool parse_params(struct kiln_step *s, enum pat_isa *isa,
+                         uint64_t *total, long *seed, long *max_diags) {
+  uint64_t avail = kiln_mem_available();
+  if (!parse_isa(s, isa) || !kiln_step_param_bytes(s, "mem", avail, total) ||
+      !kiln_step_param_long(s, "seed", seed) ||
+      !kiln_step_param_long(s, "max_diagnoses", max_diags))
+    return false;
+  if (*max_diags < 1) {
     /* At least one: the first FAIL diagnosis is what fails the step. */
-    kiln_step_error(s, "parameter max_diagnoses = %ld is below 1", max_diags);
-    return;
+    kiln_step_error(s, "parameter max_diagnoses = %ld is below 1", *max_diags);
+    return false;
   }
-  if (avail && total > avail - avail / 10) {
+  if (avail && *total > avail - avail / 10) {
     kiln_step_error(s,
                     "mem = %llu MiB is more than 90%% of MemAvailable "
                     "(%llu MiB)",
-                    (unsigned long long)(total >> 20),
+                    (unsigned long long)(*total >> 20),
                     (unsigned long long)(avail >> 20));
-    return;
+    return false;
   }
-  int ncpu = kiln_cpus_allowed(NULL, 0);
-  if (ncpu <= 0) {
-    kiln_step_error(s, "cannot read this process's CPU affinity");
-    return;
+  return true;
+}
+
+/* Starts a worker on each CPU over `per` bytes, the last one injecting
+ * dram.bitflip when asked; returns how many started. */
+static int workers_start(struct kiln_step *s, struct shared *sh,
+                         struct worker *ws, const int *cpus, int ncpu,
+                         size_t per) {
+  bool inject = kiln_step_inject(s, "dram.bitflip");
+  int started = 0;
+  for (int i = 0; i < ncpu; i++) {
+    struct worker *w = &ws[i];
+    w->sh = sh;
+    w->cpu = cpus[i];
+    w->bytes = per;
+    w->inject = inject && i == ncpu - 1;
+    w->cur = aligned_alloc(64, sizeof *w->cur);
+    w->next = aligned_alloc(64, sizeof *w->next);
+    if (!w->cur || !w->next)
+      abort();
+    if (!kiln_cpu_worker_start(s, cpus[i], &w->tid, worker_main, w))
+      break;
+    started++;
   }
-  int *cpus = kiln_xcalloc((size_t)ncpu, sizeof *cpus);
-  ncpu = kiln_cpus_allowed(cpus, ncpu);
+  return started;
+}
+
+/* The figures of a finished run. */
+static void report(struct kiln_step *s, struct shared *sh,
+                   const struct worker *ws, int ncpu) {
+  double gbps = 0;
+  uint64_t rounds = 0;
+  for (int i = 0; i < ncpu; i++) {
+    double sec = ws[i].t1 - ws[i].t0;
+    if (sec > 0)
+      gbps += (double)ws[i].verified / sec / 1e9;
+    rounds += ws[i].rounds;
+  }
+  unsigned long long errors = atomic_load(&sh->errors);
+  kiln_emit_measurement(s, "errors", (double)errors, NULL);
+  kiln_emit_measurement(s, "tested_gbps", gbps, NULL);
+  if ((long)errors > sh->max_diags)
+    kiln_emit_log(s, KILN_SEV_ERROR, "%llu wrong words, the first %ld reported",
+                  errors, sh->max_diags);
+  kiln_emit_log(s, errors ? KILN_SEV_ERROR : KILN_SEV_INFO,
+                "%llu complete rounds of %d patterns (9 sweeps each) over "
+                "all CPUs, %llu wrong words",
+                (unsigned long long)rounds, PAT_NKINDS, errors);
+}
+
+static void dram_patterns_run(struct kiln_step *s) {
+  uint64_t total;
+  long seed, max_diags;
+  enum pat_isa isa;
+  if (!parse_params(s, &isa, &total, &seed, &max_diags))
+    return;
+  int ncpu;
+  int *cpus = kiln_cpu_worker_cpus(s, &ncpu);
+  if (!cpus)
+    return;
   size_t per =
       (size_t)(total / (uint64_t)ncpu) / PAT_BLOCK_BYTES * PAT_BLOCK_BYTES;
   if (per == 0) {
@@ -297,35 +336,15 @@ static void dram_patterns_run(struct kiln_step *s) {
   atomic_init(&sh.mlock_warned, false);
   atomic_init(&sh.errors, 0);
   struct worker *ws = kiln_xcalloc((size_t)ncpu, sizeof *ws);
-  bool inject = kiln_step_inject(s, "dram.bitflip");
   kiln_emit_log(s, KILN_SEV_INFO,
                 "testing %llu MiB (%zu KiB on each of %d CPUs), %s kernel, "
                 "seed %ld",
                 (unsigned long long)(per * (size_t)ncpu >> 20), per >> 10, ncpu,
                 pat_isa_name(isa), seed);
-  int started = 0;
-  for (int i = 0; i < ncpu; i++) {
-    struct worker *w = &ws[i];
-    w->sh = &sh;
-    w->cpu = cpus[i];
-    w->bytes = per;
-    w->inject = inject && i == ncpu - 1;
-    w->cur = aligned_alloc(64, sizeof *w->cur);
-    w->next = aligned_alloc(64, sizeof *w->next);
-    if (!w->cur || !w->next)
-      abort();
-    int rc = pthread_create(&w->tid, NULL, worker_main, w);
-    if (rc) {
-      kiln_step_error(s, "cannot start a thread for cpu%d: %s", cpus[i],
-                      strerror(rc));
-      break;
-    }
-    started++;
-  }
+  int started = workers_start(s, &sh, ws, cpus, ncpu, per);
   double start = kiln_monotonic_now(), d = kiln_step_duration(s);
   while (started == ncpu && kiln_step_time_left(s)) {
-    double left = kiln_step_deadline(s) - kiln_monotonic_now();
-    sleep_s(left < 0.25 ? (left > 0 ? left : 0) : 0.25);
+    kiln_cpu_worker_nap(s);
     kiln_emit_progress(s, d > 0 ? (kiln_monotonic_now() - start) / d : 1);
     kiln_emit_running(s, "errors", (double)atomic_load(&sh.errors), NULL);
   }
@@ -337,27 +356,8 @@ static void dram_patterns_run(struct kiln_step *s) {
     if (ws[i].failed)
       kiln_step_error(s, "cpu%d: cannot %s (%zu KiB): %s", ws[i].cpu,
                       ws[i].failed, ws[i].bytes >> 10, strerror(ws[i].err));
-  if (!kiln_step_ended(s)) {
-    double gbps = 0;
-    uint64_t rounds = 0;
-    for (int i = 0; i < ncpu; i++) {
-      double sec = ws[i].t1 - ws[i].t0;
-      if (sec > 0)
-        gbps += (double)ws[i].verified / sec / 1e9;
-      rounds += ws[i].rounds;
-    }
-    unsigned long long errors = atomic_load(&sh.errors);
-    kiln_emit_measurement(s, "errors", (double)errors, NULL);
-    kiln_emit_measurement(s, "tested_gbps", gbps, NULL);
-    if ((long)errors > max_diags)
-      kiln_emit_log(s, KILN_SEV_ERROR,
-                    "%llu wrong words, the first %ld reported", errors,
-                    max_diags);
-    kiln_emit_log(s, errors ? KILN_SEV_ERROR : KILN_SEV_INFO,
-                  "%llu complete rounds of %d patterns (9 sweeps each) over "
-                  "all CPUs, %llu wrong words",
-                  (unsigned long long)rounds, PAT_NKINDS, errors);
-  }
+  if (!kiln_step_ended(s))
+    report(s, &sh, ws, ncpu);
   for (int i = 0; i < ncpu; i++) {
     free(ws[i].cur);
     free(ws[i].next);

@@ -534,6 +534,112 @@ static void none_found_why(const struct kiln_telemetry *tel, char *buf,
     appendf(buf, n, "%sBMC fans need --bmc", buf[0] ? "; " : "");
 }
 
+/* How the step runs: the phases' lengths and the response check. */
+struct fans_plan {
+  double idle, load; /* seconds */
+  bool response;     /* fan_response: RPM must rise under load */
+  double share;      /* by this much */
+};
+
+/* The parameters, the station spec's response share winning; "auto" load
+ * is the rest of the step. False when the step has ended. */
+static bool parse_plan(struct kiln_step *s, struct fans *F,
+                       struct fans_plan *P) {
+  struct kiln_param_value load;
+  P->share = 0.10;
+  P->response = false;
+  if (!kiln_step_param_seconds(s, "idle", &P->idle) ||
+      !kiln_step_param_value(s, "load", &load) ||
+      !kiln_step_param_seconds(s, "hold", &F->hold) ||
+      !param_bool(s, "fan_response", &P->response) ||
+      !kiln_step_param_share(s, "response_share", &P->share) ||
+      !param_rpm(s, "min_rpm", &F->param_min) ||
+      !param_rpm(s, "max_rpm", &F->param_max))
+    return false;
+  P->load = load.is_word ? -1 : load.number;
+  if (F->spec && F->spec->response > 0)
+    P->share = F->spec->response;
+  if (P->load < 0) { /* auto: the rest of the step */
+    double d = kiln_step_duration(s);
+    if (d <= 0)
+      P->load = P->idle;
+    else if (d >= P->idle + SAMPLE_INTERVAL)
+      P->load = d - P->idle;
+    else
+      P->idle = P->load = d / 2;
+  }
+  return true;
+}
+
+/* The first sample found no fan: an ERROR when the sensors cannot be
+ * read, a FAIL when the spec expects fans, else a SKIP. */
+static void judge_none_found(struct fans *F, struct kiln_telemetry *tel) {
+  struct kiln_step *s = F->step;
+  bool expected = F->spec && (F->spec->count > 0 || F->spec->n_labels > 0);
+  char why[600];
+  none_found_why(tel, why, sizeof why);
+  if (strstr(why, "already in use")) {
+    /* libsensors' state is taken (by a sampler in this process, or one
+     * inherited from the parent): that is kiln's failure, not a machine
+     * without fans, and a SKIP would hide a stalled fan. */
+    kiln_step_error(s, "cannot read the fans: %s", why);
+  } else if (expected) {
+    kiln_emit_measurement(s, "fans", 0, NULL);
+    judge_missing(F, 0, why);
+  } else {
+    kiln_step_skip(s, "no fans found (%s)", why);
+  }
+}
+
+/* What was found, then each fan's judgement. */
+static void report(struct fans *F, const struct fans_plan *P,
+                   const size_t *samples) {
+  struct kiln_step *s = F->step;
+  size_t judged = 0;
+  char list[1024] = "";
+  const struct fan *lowest = NULL;
+  for (size_t i = 0; i < F->n; i++) {
+    const struct fan *f = &F->f[i];
+    appendf(list, sizeof list, "%s%s", i ? ", " : "", f->label);
+    if (ignored(F, f)) {
+      kiln_emit_log(s, KILN_SEV_INFO,
+                    "%s %s: 0 RPM throughout and not in the spec's labels: "
+                    "an empty header, not judged",
+                    f->chip, f->label);
+      continue;
+    }
+    judged++;
+    if (!lowest || f->lowest < lowest->lowest)
+      lowest = f;
+  }
+  kiln_emit_measurement(s, "fans", (double)F->n, NULL);
+  if (lowest && isfinite(lowest->lowest))
+    kiln_emit_measurement(s, "rpm_min", lowest->lowest, lowest->hwid);
+  judge_missing(F, F->n, list);
+  for (size_t i = 0; i < F->n; i++) {
+    const struct fan *f = &F->f[i];
+    if (ignored(F, f))
+      continue;
+    if (f->ph[PH_IDLE].n)
+      kiln_emit_measurement(s, "rpm_idle", mean(&f->ph[PH_IDLE]), f->hwid);
+    if (f->ph[PH_LOAD].n)
+      kiln_emit_measurement(s, "rpm_load", load_mean(&f->ph[PH_LOAD]), f->hwid);
+    judge_stall(F, f);
+    judge_fault(F, f);
+    judge_unreadable(F, f, samples);
+    if (f->has_below)
+      judge_range(F, f, false);
+    if (f->has_above)
+      judge_range(F, f, true);
+    if (P->response)
+      judge_response(F, f, P->share);
+  }
+  kiln_emit_log(s, KILN_SEV_INFO,
+                "%zu of %zu fans judged over %zu idle and "
+                "%zu load samples",
+                judged, F->n, samples[PH_IDLE], samples[PH_LOAD]);
+}
+
 static void fans_run(struct kiln_step *s) {
   const struct kiln_context *ctx = kiln_context();
   struct fans F = {.step = s};
@@ -541,34 +647,14 @@ static void fans_run(struct kiln_step *s) {
     F.spec = &ctx->spec->fans;
     F.spec_source = ctx->spec->source ? ctx->spec->source : "";
   }
-  double idle, load = -1, share = 0.10;
-  bool response = false;
-  const char *load_text = kiln_step_param(s, "load");
-  if (!kiln_step_param_seconds(s, "idle", &idle) ||
-      (load_text && strcasecmp(load_text, "auto") != 0 &&
-       !kiln_step_param_seconds(s, "load", &load)) ||
-      !kiln_step_param_seconds(s, "hold", &F.hold) ||
-      !param_bool(s, "fan_response", &response) ||
-      !kiln_step_param_share(s, "response_share", &share) ||
-      !param_rpm(s, "min_rpm", &F.param_min) ||
-      !param_rpm(s, "max_rpm", &F.param_max))
+  struct fans_plan P;
+  if (!parse_plan(s, &F, &P))
     return;
-  if (F.spec && F.spec->response > 0)
-    share = F.spec->response;
-  if (load < 0) { /* auto: the rest of the step */
-    double d = kiln_step_duration(s);
-    if (d <= 0)
-      load = idle;
-    else if (d >= idle + SAMPLE_INTERVAL)
-      load = d - idle;
-    else
-      idle = load = d / 2;
-  }
   kiln_emit_progress(s, 0);
 
   struct kiln_telemetry *tel = kiln_xcalloc(1, sizeof *tel);
   kiln_telemetry_open(tel, NULL);
-  double t0 = kiln_monotonic_now(), total = idle + load;
+  double t0 = kiln_monotonic_now(), total = P.idle + P.load;
   size_t samples[N_PHASES] = {0, 0};
 
   /* The first sample tells whether there is anything to judge. */
@@ -578,30 +664,17 @@ static void fans_run(struct kiln_step *s) {
   /* A BMC's first readings come from its own thread: wait for them. */
   kiln_telemetry_wait(tel, KILN_TEL_TIMEOUT);
   kiln_telemetry_sample(tel, 0, on_reading, &F);
-  bool expected = F.spec && (F.spec->count > 0 || F.spec->n_labels > 0);
   if (F.n == 0) {
-    char why[600];
-    none_found_why(tel, why, sizeof why);
-    if (strstr(why, "already in use")) {
-      /* libsensors' state is taken (by a sampler in this process, or one
-       * inherited from the parent): that is kiln's failure, not a machine
-       * without fans, and a SKIP would hide a stalled fan. */
-      kiln_step_error(s, "cannot read the fans: %s", why);
-    } else if (expected) {
-      kiln_emit_measurement(s, "fans", 0, NULL);
-      judge_missing(&F, 0, why);
-    } else {
-      kiln_step_skip(s, "no fans found (%s)", why);
-    }
+    judge_none_found(&F, tel);
     kiln_telemetry_close(tel);
     free(tel);
     return;
   }
   kiln_emit_log(s, KILN_SEV_INFO, "%zu fan%s; idle %.0f s, then load %.0f s%s",
-                F.n, F.n == 1 ? "" : "s", idle, load,
-                response ? ", RPM must rise under load" : "");
+                F.n, F.n == 1 ? "" : "s", P.idle, P.load,
+                P.response ? ", RPM must rise under load" : "");
 
-  samples[PH_IDLE] = sample_phase(&F, tel, PH_IDLE, t0, t0, idle, total, 1);
+  samples[PH_IDLE] = sample_phase(&F, tel, PH_IDLE, t0, t0, P.idle, total, 1);
   struct load L;
   size_t threads = load_start(&L);
   if (threads == 0) {
@@ -613,56 +686,13 @@ static void fans_run(struct kiln_step *s) {
   }
   kiln_emit_log(s, KILN_SEV_INFO, "load: %zu spinning thread%s", threads,
                 threads == 1 ? "" : "s");
-  samples[PH_LOAD] =
-      sample_phase(&F, tel, PH_LOAD, t0, kiln_monotonic_now(), load, total, 0);
+  samples[PH_LOAD] = sample_phase(&F, tel, PH_LOAD, t0, kiln_monotonic_now(),
+                                  P.load, total, 0);
   load_stop(&L);
   kiln_telemetry_close(tel);
   free(tel);
 
-  /* What was found, then each fan's judgement. */
-  size_t judged = 0;
-  char list[1024] = "";
-  const struct fan *lowest = NULL;
-  for (size_t i = 0; i < F.n; i++) {
-    const struct fan *f = &F.f[i];
-    appendf(list, sizeof list, "%s%s", i ? ", " : "", f->label);
-    if (ignored(&F, f)) {
-      kiln_emit_log(s, KILN_SEV_INFO,
-                    "%s %s: 0 RPM throughout and not in the spec's labels: "
-                    "an empty header, not judged",
-                    f->chip, f->label);
-      continue;
-    }
-    judged++;
-    if (!lowest || f->lowest < lowest->lowest)
-      lowest = f;
-  }
-  kiln_emit_measurement(s, "fans", (double)F.n, NULL);
-  if (lowest && isfinite(lowest->lowest))
-    kiln_emit_measurement(s, "rpm_min", lowest->lowest, lowest->hwid);
-  judge_missing(&F, F.n, list);
-  for (size_t i = 0; i < F.n; i++) {
-    const struct fan *f = &F.f[i];
-    if (ignored(&F, f))
-      continue;
-    if (f->ph[PH_IDLE].n)
-      kiln_emit_measurement(s, "rpm_idle", mean(&f->ph[PH_IDLE]), f->hwid);
-    if (f->ph[PH_LOAD].n)
-      kiln_emit_measurement(s, "rpm_load", load_mean(&f->ph[PH_LOAD]), f->hwid);
-    judge_stall(&F, f);
-    judge_fault(&F, f);
-    judge_unreadable(&F, f, samples);
-    if (f->has_below)
-      judge_range(&F, f, false);
-    if (f->has_above)
-      judge_range(&F, f, true);
-    if (response)
-      judge_response(&F, f, share);
-  }
-  kiln_emit_log(s, KILN_SEV_INFO,
-                "%zu of %zu fans judged over %zu idle and "
-                "%zu load samples",
-                judged, F.n, samples[PH_IDLE], samples[PH_LOAD]);
+  report(&F, &P, samples);
   kiln_emit_progress(s, 1.0);
 out:
   for (size_t i = 0; i < F.n; i++)

@@ -62,6 +62,21 @@ static unsigned long long rise(unsigned long long before,
   return after >= before ? after - before : after;
 }
 
+/* NVML's error on a counter read before or after (the first one), or
+ * KILN_NVML_SUCCESS when both reads worked. */
+static kiln_nvml_return either_failed(kiln_nvml_return before,
+                                      kiln_nvml_return after) {
+  return before != KILN_NVML_SUCCESS ? before : after;
+}
+
+/* "GPU bus: what: NVML's error", a warning: a figure not measured. */
+static void log_unread(struct kiln_step *s, const char *bus,
+                       const struct kiln_nvml *nv, kiln_nvml_return rc,
+                       const char *what) {
+  kiln_emit_log(s, KILN_SEV_WARNING, "GPU %s: %s: %s", bus, what,
+                kiln_nvml_error(nv, rc));
+}
+
 static bool ecc_off(const struct kiln_gpu_counters *c) {
   return (c->ecc_mode_rc == KILN_NVML_SUCCESS && !c->ecc_on) ||
          c->ecc_mode_rc == UNSUPPORTED;
@@ -111,13 +126,11 @@ static void measure_corrected(struct kiln_step *s, const char *bus,
     kiln_emit_measurement(s, "ecc_corrected", 0, bus);
     return;
   }
-  kiln_nvml_return rc =
-      b->corrected_rc != KILN_NVML_SUCCESS ? b->corrected_rc : a->corrected_rc;
+  kiln_nvml_return rc = either_failed(b->corrected_rc, a->corrected_rc);
   if (rc != KILN_NVML_SUCCESS) {
-    kiln_emit_log(s, KILN_SEV_WARNING,
-                  "GPU %s: ecc_corrected not measured: NVML's volatile "
-                  "corrected ECC count: %s",
-                  bus, kiln_nvml_error(nv, rc));
+    log_unread(s, bus, nv, rc,
+               "ecc_corrected not measured: NVML's volatile corrected ECC "
+               "count");
     return;
   }
   unsigned long long n = rise(b->corrected, a->corrected);
@@ -172,18 +185,14 @@ void kiln_gpu_ecc_judge(struct kiln_step *s, const char *bus, const char *name,
                         const struct kiln_nvml *nv,
                         const struct kiln_gpu_counters *before,
                         const struct kiln_gpu_counters *after) {
-  if (before->uncorrected_rc == KILN_NVML_SUCCESS &&
-      after->uncorrected_rc == KILN_NVML_SUCCESS)
+  kiln_nvml_return rc =
+      either_failed(before->uncorrected_rc, after->uncorrected_rc);
+  if (rc == KILN_NVML_SUCCESS)
     judge_uncorrected(s, bus, name, before, after);
   else if (!(ecc_off(before) && ecc_off(after)))
-    kiln_emit_log(
-        s, KILN_SEV_WARNING,
-        "GPU %s: uncorrectable ECC errors not checked: NVML's "
-        "volatile uncorrected ECC count: %s",
-        bus,
-        kiln_nvml_error(nv, before->uncorrected_rc != KILN_NVML_SUCCESS
-                                ? before->uncorrected_rc
-                                : after->uncorrected_rc));
+    log_unread(s, bus, nv, rc,
+               "uncorrectable ECC errors not checked: NVML's volatile "
+               "uncorrected ECC count");
   measure_corrected(s, bus, nv, before, after);
   judge_rows(s, bus, name, nv, before, after);
 }
@@ -198,14 +207,10 @@ void kiln_gpu_replay_judge(struct kiln_step *s, const char *bus,
                            const struct kiln_gpu_counters *before,
                            const struct kiln_gpu_counters *after,
                            double seconds) {
-  kiln_nvml_return rc = before->replay_rc != KILN_NVML_SUCCESS
-                            ? before->replay_rc
-                            : after->replay_rc;
+  kiln_nvml_return rc = either_failed(before->replay_rc, after->replay_rc);
   if (rc != KILN_NVML_SUCCESS) {
-    kiln_emit_log(s, KILN_SEV_WARNING,
-                  "GPU %s: pcie_replay_per_min not measured: NVML's PCIe "
-                  "replay counter: %s",
-                  bus, kiln_nvml_error(nv, rc));
+    log_unread(s, bus, nv, rc,
+               "pcie_replay_per_min not measured: NVML's PCIe replay counter");
     return;
   }
   unsigned long long n = rise(before->replay, after->replay);

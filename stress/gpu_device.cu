@@ -1,5 +1,6 @@
 // See gpu_device.h.
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "gpu_device.h"
 #include "kiln/gpu_access.h"
@@ -63,4 +64,16 @@ int kiln_cuda_open(const char *bus_id, int *dev, cudaDeviceProp *prop,
                    char *why, size_t n) {
   int rc = kiln_cuda_usable(why, n);
   return rc ? rc : kiln_cuda_select(bus_id, dev, prop, why, n);
+}
+
+void *kiln_cuda_open_handle(const char *bus_id, size_t size, int *dev,
+                            cudaDeviceProp *prop, char *name, size_t name_n,
+                            char *why, size_t n) {
+  if (kiln_cuda_open(bus_id, dev, prop, why, n))
+    return NULL;
+  snprintf(name, name_n, "%s", prop->name);
+  void *h = calloc(1, size);
+  if (!h)
+    snprintf(why, n, "out of host memory");
+  return h;
 }

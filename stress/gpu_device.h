@@ -28,4 +28,12 @@ int kiln_cuda_select(const char *bus_id, int *dev, cudaDeviceProp *prop,
 int kiln_cuda_open(const char *bus_id, int *dev, cudaDeviceProp *prop,
                    char *why, size_t n);
 
+// kiln_cuda_open, the device's name into name[name_n], then a zeroed
+// handle of `size` bytes from calloc (the caller frees it): the opening of
+// every module's handle. NULL, with why ("out of host memory", or
+// kiln_cuda_open's: an ERROR), when any of it fails.
+void *kiln_cuda_open_handle(const char *bus_id, size_t size, int *dev,
+                            cudaDeviceProp *prop, char *name, size_t name_n,
+                            char *why, size_t n);
+
 #endif

@@ -200,6 +200,89 @@ static bool wait_batch(struct gg *g, struct kiln_gemm_batch *b) {
   }
 }
 
+/* One type's batches: how often results were checked, and the time. */
+struct type_run {
+  long every;               /* check every this many GEMMs */
+  double gemm_ms, total_ms; /* in GEMMs; with the checks */
+  uint64_t gemms;
+};
+
+/* Batches of one type's GEMMs until end (monotonic), each GEMM's rate in
+ * g->rates. False when the step ended. */
+static bool run_batches(struct gg *g, int type, double end,
+                        const struct kiln_gemm_prep *prep, struct type_run *t) {
+  struct kiln_step *s = g->s;
+  double est = prep->gemm_ms;
+  g->nrates = 0;
+  do {
+    double left = end - kiln_monotonic_now();
+    int iters = gemm_batch_size(est, BATCH_S, left, KILN_GEMM_MAX_BATCH);
+    struct kiln_gemm_batch b;
+    if (kiln_gemm_launch(g->h, iters, (int)t->every, g->why, sizeof g->why)) {
+      kiln_step_error(s, "GPU %s: %s GEMMs: %s", g->bus, gemm_type_name(type),
+                      g->why);
+      return false;
+    }
+    if (!wait_batch(g, &b))
+      return false;
+    for (int i = 0; i < b.gemms; i++)
+      push_rate(g, gemm_tflops(g->p.size, b.each_ms[i]));
+    if (b.gemms) /* the last GEMM's rate, as tflops_<type> */
+      kiln_emit_running(s,
+                        (const char *const[]){"tflops_fp64", "tflops_fp32",
+                                              "tflops_tf32", "tflops_bf16",
+                                              "tflops_fp8"}[type],
+                        g->rates[g->nrates - 1], g->bus);
+    t->gemms += (uint64_t)b.gemms;
+    t->gemm_ms += b.gemm_ms;
+    t->total_ms += b.total_ms;
+    if (b.gemms)
+      est = b.gemm_ms / b.gemms;
+    if (!g->p.every)
+      t->every = gemm_auto_every(est, prep->check_ms, CHECK_BUDGET);
+  } while (kiln_monotonic_now() < end);
+  return true;
+}
+
+/* One type's figure, its miscompares, and a line on how it ran. */
+static void report_type(struct gg *g, int type, const struct type_run *t,
+                        const struct kiln_gemm_check *c, uint64_t bytes) {
+  struct kiln_step *s = g->s;
+  const char *name = gemm_type_name(type);
+  double median = gemm_median(g->rates, g->nrates);
+  char mname[32];
+  snprintf(mname, sizeof mname, "tflops_%s", name);
+  kiln_emit_measurement(s, mname, median, g->bus);
+  g->errors += c->count;
+  if (c->count) {
+    char msg[512];
+    gemm_miscompare_message(msg, sizeof msg, g->bus, g->info.name, type,
+                            g->p.size, c);
+    kiln_emit_diagnosis(s, KILN_DIAG_FAIL, "gpu-gemm-miscompare", g->bus, "%s",
+                        msg);
+  }
+  if (c->inexact)
+    kiln_emit_log(s, KILN_SEV_WARNING,
+                  "GPU %s: %llu %s result elements differed from the "
+                  "reference in their last bits, within tolerance (cuBLAS "
+                  "did not reproduce them exactly)",
+                  g->bus, (unsigned long long)c->inexact, name);
+  kiln_emit_log(
+      s, KILN_SEV_INFO,
+      "GPU %s: %s GEMMs %d x %d: %llu timed after the reference, %llu "
+      "results checked (%s every %ld, the first and the last); per GEMM "
+      "median %.1f, best %.1f, worst %.1f TFLOP/s; %.1f TFLOP/s with the "
+      "checks (%.1f%% of the time beside the GEMMs); %.0f MiB on the GPU",
+      g->bus, name, g->p.size, g->p.size, (unsigned long long)t->gemms,
+      (unsigned long long)c->checks, g->p.every ? "set:" : "auto:", t->every,
+      median, g->nrates ? g->rates[g->nrates - 1] : 0,
+      g->nrates ? g->rates[0] : 0,
+      t->total_ms > 0 ? gemm_tflops(g->p.size, t->total_ms / (double)t->gemms)
+                      : 0,
+      t->total_ms > 0 ? (t->total_ms - t->gemm_ms) / t->total_ms * 100 : 0,
+      (double)bytes / 1048576.0);
+}
+
 /* Runs one type until end (monotonic). Returns false when the step ended;
  * *prepared says whether the type ran (FP8 may be refused). */
 static bool run_type(struct gg *g, int type, double end, bool inject,
@@ -234,38 +317,13 @@ static bool run_type(struct gg *g, int type, double end, bool inject,
                   gemm_sdc_bit(type), (unsigned long long)row,
                   (unsigned long long)col, name, g->bus);
   }
-  long every = g->p.every
+  struct type_run t = {
+      .every = g->p.every
                    ? g->p.every
-                   : gemm_auto_every(prep.gemm_ms, prep.check_ms, CHECK_BUDGET);
-  double est = prep.gemm_ms, gemm_ms = 0, total_ms = 0;
-  uint64_t gemms = 0;
-  g->nrates = 0;
-  do {
-    double left = end - kiln_monotonic_now();
-    int iters = gemm_batch_size(est, BATCH_S, left, KILN_GEMM_MAX_BATCH);
-    struct kiln_gemm_batch b;
-    if (kiln_gemm_launch(g->h, iters, (int)every, g->why, sizeof g->why)) {
-      kiln_step_error(s, "GPU %s: %s GEMMs: %s", g->bus, name, g->why);
-      return false;
-    }
-    if (!wait_batch(g, &b))
-      return false;
-    for (int i = 0; i < b.gemms; i++)
-      push_rate(g, gemm_tflops(g->p.size, b.each_ms[i]));
-    if (b.gemms) /* the last GEMM's rate, as tflops_<type> */
-      kiln_emit_running(s,
-                        (const char *const[]){"tflops_fp64", "tflops_fp32",
-                                              "tflops_tf32", "tflops_bf16",
-                                              "tflops_fp8"}[type],
-                        g->rates[g->nrates - 1], g->bus);
-    gemms += (uint64_t)b.gemms;
-    gemm_ms += b.gemm_ms;
-    total_ms += b.total_ms;
-    if (b.gemms)
-      est = b.gemm_ms / b.gemms;
-    if (!g->p.every)
-      every = gemm_auto_every(est, prep.check_ms, CHECK_BUDGET);
-  } while (kiln_monotonic_now() < end);
+                   : gemm_auto_every(prep.gemm_ms, prep.check_ms, CHECK_BUDGET),
+  };
+  if (!run_batches(g, type, end, &prep, &t))
+    return false;
 
   struct kiln_gemm_check c;
   if (kiln_gemm_check_last(g->h, g->why, sizeof g->why) ||
@@ -273,37 +331,7 @@ static bool run_type(struct gg *g, int type, double end, bool inject,
     kiln_step_error(s, "GPU %s: %s GEMMs: %s", g->bus, name, g->why);
     return false;
   }
-  double median = gemm_median(g->rates, g->nrates);
-  char mname[32];
-  snprintf(mname, sizeof mname, "tflops_%s", name);
-  kiln_emit_measurement(s, mname, median, g->bus);
-  g->errors += c.count;
-  if (c.count) {
-    char msg[512];
-    gemm_miscompare_message(msg, sizeof msg, g->bus, g->info.name, type,
-                            g->p.size, &c);
-    kiln_emit_diagnosis(s, KILN_DIAG_FAIL, "gpu-gemm-miscompare", g->bus, "%s",
-                        msg);
-  }
-  if (c.inexact)
-    kiln_emit_log(s, KILN_SEV_WARNING,
-                  "GPU %s: %llu %s result elements differed from the "
-                  "reference in their last bits, within tolerance (cuBLAS "
-                  "did not reproduce them exactly)",
-                  g->bus, (unsigned long long)c.inexact, name);
-  kiln_emit_log(
-      s, KILN_SEV_INFO,
-      "GPU %s: %s GEMMs %d x %d: %llu timed after the reference, %llu "
-      "results checked (%s every %ld, the first and the last); per GEMM "
-      "median %.1f, best %.1f, worst %.1f TFLOP/s; %.1f TFLOP/s with the "
-      "checks (%.1f%% of the time beside the GEMMs); %.0f MiB on the GPU",
-      g->bus, name, g->p.size, g->p.size, (unsigned long long)gemms,
-      (unsigned long long)c.checks, g->p.every ? "set:" : "auto:", every,
-      median, g->nrates ? g->rates[g->nrates - 1] : 0,
-      g->nrates ? g->rates[0] : 0,
-      total_ms > 0 ? gemm_tflops(g->p.size, total_ms / (double)gemms) : 0,
-      total_ms > 0 ? (total_ms - gemm_ms) / total_ms * 100 : 0,
-      (double)prep.bytes / 1048576.0);
+  report_type(g, type, &t, &c, prep.bytes);
   return true;
 }
 

@@ -456,21 +456,16 @@ extern "C" int kiln_gemm_open(const char *bus_id, struct kiln_gemm **out,
   memset(info, 0, sizeof *info);
   int dev = 0;
   cudaDeviceProp p;
-  int opened = kiln_cuda_open(bus_id, &dev, &p, why, n);
-  if (opened)
-    return opened;
-  snprintf(info->name, sizeof info->name, "%s", p.name);
+  kiln_gemm *h = (kiln_gemm *)kiln_cuda_open_handle(
+      bus_id, sizeof *h, &dev, &p, info->name, sizeof info->name, why, n);
+  if (!h)
+    return -1;
   if (cudaDeviceGetPCIBusId(info->bus, sizeof info->bus, dev) != cudaSuccess)
     snprintf(info->bus, sizeof info->bus, "%s", bus_id ? bus_id : "?");
   info->cc_major = p.major;
   info->cc_minor = p.minor;
   info->sms = p.multiProcessorCount;
 
-  kiln_gemm *h = (kiln_gemm *)calloc(1, sizeof *h);
-  if (!h) {
-    snprintf(why, n, "out of host memory");
-    return -1;
-  }
   h->dev = dev;
   h->sms = p.multiProcessorCount > 0 ? p.multiProcessorCount : 1;
   h->cc_major = p.major;
@@ -543,34 +538,23 @@ extern "C" int kiln_gemm_open(const char *bus_id, struct kiln_gemm **out,
   return 0;
 }
 
-extern "C" int kiln_gemm_prepare(struct kiln_gemm *h, int type, int size,
-                                 uint64_t seed, struct kiln_gemm_prep *prep,
-                                 char *why, size_t n) {
-  release_type(h);
-  memset(prep, 0, sizeof *prep);
-  if (type < 0 || type >= KILN_GEMM_NTYPES || size < 64 || size % 64) {
-    snprintf(why, n, "bad GEMM type %d or size %d", type, size);
-    return -1;
-  }
-  if (type == KILN_GEMM_FP8 && !h->fp8) {
-    snprintf(why, n, "FP8 needs cuBLASLt and compute capability 8.9 or newer");
-    return 1;
-  }
-  h->type = type;
-  h->n = size;
+// Device memory for one type's matrices (and FP8's workspace), when that
+// much is free; the bytes in *need. 0, or -1 with the type released.
+static int alloc_type(struct kiln_gemm *h, int type, int size, uint64_t *need,
+                      char *why, size_t n) {
   uint64_t elems = (uint64_t)size * size;
   uint64_t in = elems * gemm_in_bytes(type), out = elems * gemm_out_bytes(type);
-  uint64_t need =
-      2 * in + 2 * out + (type == KILN_GEMM_FP8 ? FP8_WORKSPACE : 0);
+  *need = 2 * in + 2 * out + (type == KILN_GEMM_FP8 ? FP8_WORKSPACE : 0);
   size_t free_b = 0, total_b = 0;
   cudaError_t e;
   if ((e = cudaMemGetInfo(&free_b, &total_b)) != cudaSuccess)
     return kiln_cuda_fail(e, "cudaMemGetInfo", why, n);
-  if (need > free_b) {
+  if (*need > free_b) {
     snprintf(why, n,
              "%s GEMMs of %d x %d need %llu MiB of device memory, %llu MiB "
              "free",
-             gemm_type_name(type), size, size, (unsigned long long)(need >> 20),
+             gemm_type_name(type), size, size,
+             (unsigned long long)(*need >> 20),
              (unsigned long long)(free_b >> 20));
     return -1;
   }
@@ -583,12 +567,20 @@ extern "C" int kiln_gemm_prepare(struct kiln_gemm *h, int type, int size,
     release_type(h);
     return kiln_cuda_fail(e, "cudaMalloc", why, n);
   }
-  prep->bytes = need;
+  return 0;
+}
+
+// The inputs from the seed, then FP8's descriptors. 0, or an error with the
+// type released.
+static int fill_type(struct kiln_gemm *h, int type, uint64_t seed, char *why,
+                     size_t n) {
+  uint64_t elems = (uint64_t)h->n * h->n;
   int blocks = h->sms * 4, threads = 256;
   gemm_fill<<<blocks, threads, 0, h->stream>>>(h->a, elems, type, seed,
                                                2 * (uint64_t)type);
   gemm_fill<<<blocks, threads, 0, h->stream>>>(h->bm, elems, type, seed,
                                                2 * (uint64_t)type + 1);
+  cudaError_t e;
   if ((e = cudaGetLastError()) != cudaSuccess ||
       (e = cudaMemsetAsync(h->chk, 0, sizeof *h->chk, h->stream)) !=
           cudaSuccess ||
@@ -603,8 +595,15 @@ extern "C" int kiln_gemm_prepare(struct kiln_gemm *h, int type, int size,
       return rc;
     }
   }
-  // Iteration 0: the reference. A cuBLAS refusal of FP8 is a note (1);
-  // of any other type, and any CUDA error, an ERROR.
+  return 0;
+}
+
+// Iteration 0, the reference; then iteration 1 and its comparison, timed,
+// into prep. 0, or an error with the type released.
+static int first_gemms(struct kiln_gemm *h, int type,
+                       struct kiln_gemm_prep *prep, char *why, size_t n) {
+  // A cuBLAS refusal of FP8 is a note (1); of any other type, and any CUDA
+  // error, an ERROR.
   cublasStatus_t s = run_gemm(h, h->ref);
   if (s != CUBLAS_STATUS_SUCCESS) {
     int rc = fail_blas(
@@ -613,12 +612,12 @@ extern "C" int kiln_gemm_prepare(struct kiln_gemm *h, int type, int size,
     release_type(h);
     return rc;
   }
+  cudaError_t e;
   if ((e = cudaGetLastError()) != cudaSuccess ||
       (e = cudaStreamSynchronize(h->stream)) != cudaSuccess) {
     release_type(h);
     return kiln_cuda_fail(e, "reference GEMM", why, n);
   }
-  // Iteration 1, timed, and its comparison, timed.
   h->iteration = 1;
   if ((e = cudaEventRecord(h->g0[0], h->stream)) != cudaSuccess) {
     release_type(h);
@@ -645,6 +644,32 @@ extern "C" int kiln_gemm_prepare(struct kiln_gemm *h, int type, int size,
   }
   prep->gemm_ms = gemm_ms;
   prep->check_ms = check_ms;
+  return 0;
+}
+
+extern "C" int kiln_gemm_prepare(struct kiln_gemm *h, int type, int size,
+                                 uint64_t seed, struct kiln_gemm_prep *prep,
+                                 char *why, size_t n) {
+  release_type(h);
+  memset(prep, 0, sizeof *prep);
+  if (type < 0 || type >= KILN_GEMM_NTYPES || size < 64 || size % 64) {
+    snprintf(why, n, "bad GEMM type %d or size %d", type, size);
+    return -1;
+  }
+  if (type == KILN_GEMM_FP8 && !h->fp8) {
+    snprintf(why, n, "FP8 needs cuBLASLt and compute capability 8.9 or newer");
+    return 1;
+  }
+  h->type = type;
+  h->n = size;
+  uint64_t need = 0;
+  int rc = alloc_type(h, type, size, &need, why, n);
+  if (rc)
+    return rc;
+  prep->bytes = need;
+  if ((rc = fill_type(h, type, seed, why, n)) != 0 ||
+      (rc = first_gemms(h, type, prep, why, n)) != 0)
+    return rc;
   h->last_checked = true;
   h->prepared = true;
   return 0;

@@ -91,15 +91,10 @@ extern "C" int kiln_gpubw_open(const char *bus_id, double share, uint64_t seed,
   memset(info, 0, sizeof *info);
   int dev = 0;
   cudaDeviceProp p;
-  int rc = kiln_cuda_open(bus_id, &dev, &p, why, n);
-  if (rc)
-    return rc;
-  snprintf(info->name, sizeof info->name, "%s", p.name);
-  struct kiln_gpubw *h = (struct kiln_gpubw *)calloc(1, sizeof *h);
-  if (!h) {
-    snprintf(why, n, "out of host memory");
+  struct kiln_gpubw *h = (struct kiln_gpubw *)kiln_cuda_open_handle(
+      bus_id, sizeof *h, &dev, &p, info->name, sizeof info->name, why, n);
+  if (!h)
     return -1;
-  }
   h->seed = seed;
   h->threads = 512;
   int per_sm = 0;

@@ -103,17 +103,12 @@ extern "C" int kiln_gpumt_open(const char *bus_id, double share,
   memset(info, 0, sizeof *info);
   int dev = 0;
   cudaDeviceProp p;
-  int rc = kiln_cuda_open(bus_id, &dev, &p, why, n);
-  if (rc)
-    return rc;
-  struct kiln_gpumt *h = (struct kiln_gpumt *)calloc(1, sizeof *h);
-  if (!h) {
-    snprintf(why, n, "out of host memory");
+  struct kiln_gpumt *h = (struct kiln_gpumt *)kiln_cuda_open_handle(
+      bus_id, sizeof *h, &dev, &p, info->name, sizeof info->name, why, n);
+  if (!h)
     return -1;
-  }
   h->dev = dev;
   cudaError_t e;
-  snprintf(info->name, sizeof info->name, "%s", p.name);
   h->threads = 256;
   int per_sm = 0;
   cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, mt_check, h->threads,

@@ -243,6 +243,107 @@ static void log_matrix(struct kiln_step *s, const char *title, size_t n,
 
 static void heartbeat(void *ctx) { kiln_emit_progress(ctx, 0); }
 
+/* One measuring pass over every ordered pair. */
+struct p2p_pass {
+  struct kiln_step *s;
+  struct kiln_p2p *h;
+  const char (*ids)[16];
+  size_t n;
+  uint64_t size;
+  long min_reps;
+  bool require_p2p;
+  double *bw, *lat; /* n x n, -1 where not measured */
+  bool *staged;     /* n x n: through the host */
+  double *rates;    /* one pair's copies */
+  size_t cap;
+  size_t pairs, done;
+  double start, last, d, deadline; /* progress */
+};
+
+/* Copies from GPU i to GPU j for the pair's share of what is left of the
+ * step (at least min_reps); returns how many, their rates in P->rates. */
+static size_t pair_copies(struct p2p_pass *P, size_t i, size_t j,
+                          const char *hwid) {
+  struct kiln_step *s = P->s;
+  char why[512];
+  /* What is left of the step, shared by the pairs still to go. */
+  double now = kiln_monotonic_now();
+  double budget = (P->deadline - now) / (double)(P->pairs - P->done);
+  double pair_end = now + (budget > 0 ? budget : 0);
+  size_t nr = 0;
+  while (nr < (size_t)P->min_reps || kiln_monotonic_now() < pair_end) {
+    double bytes = 0, ms = 0;
+    if (kiln_p2p_copy(P->h, i, j, &bytes, &ms, why, sizeof why) != 0) {
+      kiln_step_error(s, "GPU %s -> GPU %s: %s", P->ids[i], P->ids[j], why);
+      break;
+    }
+    if (nr == P->cap) {
+      P->cap *= 2;
+      P->rates = kiln_xrealloc(P->rates, P->cap * sizeof *P->rates);
+    }
+    P->rates[nr++] = ms > 0 ? bytes / (ms / 1e3) / 1e9 : 0;
+    kiln_emit_running(s, "p2p_gbps", P->rates[nr - 1], hwid);
+    now = kiln_monotonic_now();
+    if (now - P->last >= 0.25) {
+      double f = P->d > 0 ? (now - P->start) / P->d
+                          : (double)P->done / (double)P->pairs;
+      kiln_emit_progress(s, f > 1 ? 1 : f);
+      P->last = now;
+    }
+  }
+  return nr;
+}
+
+/* Bandwidth and latency of one ordered pair; false when the step ended. */
+static bool measure_pair(struct p2p_pass *P, size_t i, size_t j) {
+  struct kiln_step *s = P->s;
+  const char(*ids)[16] = P->ids;
+  size_t n = P->n;
+  char why[512], hwid[40];
+  snprintf(hwid, sizeof hwid, "%s->%s", ids[i], ids[j]);
+  const char *note = "";
+  bool direct = kiln_p2p_direct(P->h, i, j, &note) == 1;
+  P->staged[i * n + j] = !direct;
+  if (!direct) {
+    if (P->require_p2p)
+      kiln_emit_diagnosis(s, KILN_DIAG_FAIL, "p2p-no-peer", hwid,
+                          "GPU %s -> GPU %s: no direct peer access (%s); "
+                          "require_p2p is set",
+                          ids[i], ids[j], note);
+    else
+      kiln_emit_log(s, KILN_SEV_INFO,
+                    "GPU %s -> GPU %s: %s: measured through the host", ids[i],
+                    ids[j], note);
+  }
+  size_t nr = pair_copies(P, i, j, hwid);
+  if (kiln_step_ended(s))
+    return false;
+  double us = 0;
+  bool chase = false;
+  if (kiln_p2p_latency(P->h, i, j, 5, 2000, &us, &chase, why, sizeof why) !=
+      0) {
+    kiln_step_error(s, "GPU %s -> GPU %s: latency: %s", ids[i], ids[j], why);
+    return false;
+  }
+  double med = kiln_xfer_median(P->rates, nr);
+  P->bw[i * n + j] = med;
+  P->lat[i * n + j] = us;
+  kiln_emit_measurement(s, "p2p_gbps", med, hwid);
+  kiln_emit_measurement(s, "p2p_latency_us", us, hwid);
+  kiln_emit_log(s, KILN_SEV_DEBUG,
+                "GPU %s -> GPU %s (%s): %zu copies of %llu MiB, min %.1f, "
+                "median %.1f, max %.1f GB/s; latency %.2f us (%s)",
+                ids[i], ids[j], direct ? "peer" : "through the host", nr,
+                (unsigned long long)(P->size >> 20), P->rates[0], med,
+                P->rates[nr - 1], us,
+                chase ? "pointer chase over peer memory"
+                      : "4-byte copy through the host");
+  P->done++;
+  kiln_emit_progress(s, (double)P->done / (double)P->pairs);
+  P->last = kiln_monotonic_now();
+  return true;
+}
+
 static void gpu_p2p_measure(struct kiln_step *s, const char (*ids)[16],
                             size_t n, uint64_t size, long min_reps,
                             bool require_p2p) {
@@ -250,10 +351,6 @@ static void gpu_p2p_measure(struct kiln_step *s, const char (*ids)[16],
   struct kiln_p2p *h = NULL;
   int rc =
       kiln_p2p_open(ids, n, (size_t)size, heartbeat, s, &h, why, sizeof why);
-  if (rc == 1) {
-    kiln_step_error(s, "%s", why);
-    return;
-  }
   if (rc != 0) {
     kiln_step_error(s, "%s", why);
     return;
@@ -266,101 +363,43 @@ static void gpu_p2p_measure(struct kiln_step *s, const char (*ids)[16],
   struct kiln_nvml *nv = nvlink_before(s, ids, n, before);
   double snapped = kiln_monotonic_now();
 
-  size_t pairs = n * (n - 1), done = 0;
-  double *bw = kiln_xcalloc(n * n, sizeof *bw);
-  double *lat = kiln_xcalloc(n * n, sizeof *lat);
-  bool *staged = kiln_xcalloc(n * n, sizeof *staged);
-  size_t cap = 256;
-  double *rates = kiln_xcalloc(cap, sizeof *rates);
-  double start = kiln_monotonic_now(), last = start;
-  double d = kiln_step_duration(s), deadline = kiln_step_deadline(s);
+  struct p2p_pass P = {
+      .s = s,
+      .h = h,
+      .ids = ids,
+      .n = n,
+      .size = size,
+      .min_reps = min_reps,
+      .require_p2p = require_p2p,
+      .bw = kiln_xcalloc(n * n, sizeof *P.bw),
+      .lat = kiln_xcalloc(n * n, sizeof *P.lat),
+      .staged = kiln_xcalloc(n * n, sizeof *P.staged),
+      .cap = 256,
+      .pairs = n * (n - 1),
+  };
+  P.rates = kiln_xcalloc(P.cap, sizeof *P.rates);
+  P.start = P.last = kiln_monotonic_now();
+  P.d = kiln_step_duration(s);
+  P.deadline = kiln_step_deadline(s);
   for (size_t k = 0; k < n * n; k++)
-    bw[k] = lat[k] = -1;
+    P.bw[k] = P.lat[k] = -1;
 
-  for (size_t i = 0; i < n && !kiln_step_ended(s); i++) {
-    for (size_t j = 0; j < n && !kiln_step_ended(s); j++) {
-      if (i == j)
-        continue;
-      char hwid[40];
-      snprintf(hwid, sizeof hwid, "%s->%s", ids[i], ids[j]);
-      const char *note = "";
-      bool direct = kiln_p2p_direct(h, i, j, &note) == 1;
-      staged[i * n + j] = !direct;
-      if (!direct) {
-        if (require_p2p)
-          kiln_emit_diagnosis(s, KILN_DIAG_FAIL, "p2p-no-peer", hwid,
-                              "GPU %s -> GPU %s: no direct peer access (%s); "
-                              "require_p2p is set",
-                              ids[i], ids[j], note);
-        else
-          kiln_emit_log(s, KILN_SEV_INFO,
-                        "GPU %s -> GPU %s: %s: measured through the host",
-                        ids[i], ids[j], note);
-      }
-      /* What is left of the step, shared by the pairs still to go. */
-      double now = kiln_monotonic_now();
-      double budget = (deadline - now) / (double)(pairs - done);
-      double pair_end = now + (budget > 0 ? budget : 0);
-      size_t nr = 0;
-      while (nr < (size_t)min_reps || kiln_monotonic_now() < pair_end) {
-        double bytes = 0, ms = 0;
-        if (kiln_p2p_copy(h, i, j, &bytes, &ms, why, sizeof why) != 0) {
-          kiln_step_error(s, "GPU %s -> GPU %s: %s", ids[i], ids[j], why);
-          break;
-        }
-        if (nr == cap) {
-          cap *= 2;
-          rates = kiln_xrealloc(rates, cap * sizeof *rates);
-        }
-        rates[nr++] = ms > 0 ? bytes / (ms / 1e3) / 1e9 : 0;
-        kiln_emit_running(s, "p2p_gbps", rates[nr - 1], hwid);
-        now = kiln_monotonic_now();
-        if (now - last >= 0.25) {
-          double f = d > 0 ? (now - start) / d : (double)done / (double)pairs;
-          kiln_emit_progress(s, f > 1 ? 1 : f);
-          last = now;
-        }
-      }
-      if (kiln_step_ended(s))
-        break;
-      double us = 0;
-      bool chase = false;
-      if (kiln_p2p_latency(h, i, j, 5, 2000, &us, &chase, why, sizeof why) !=
-          0) {
-        kiln_step_error(s, "GPU %s -> GPU %s: latency: %s", ids[i], ids[j],
-                        why);
-        break;
-      }
-      double med = kiln_xfer_median(rates, nr);
-      bw[i * n + j] = med;
-      lat[i * n + j] = us;
-      kiln_emit_measurement(s, "p2p_gbps", med, hwid);
-      kiln_emit_measurement(s, "p2p_latency_us", us, hwid);
-      kiln_emit_log(s, KILN_SEV_DEBUG,
-                    "GPU %s -> GPU %s (%s): %zu copies of %llu MiB, min %.1f, "
-                    "median %.1f, max %.1f GB/s; latency %.2f us (%s)",
-                    ids[i], ids[j], direct ? "peer" : "through the host", nr,
-                    (unsigned long long)(size >> 20), rates[0], med,
-                    rates[nr - 1], us,
-                    chase ? "pointer chase over peer memory"
-                          : "4-byte copy through the host");
-      done++;
-      now = kiln_monotonic_now();
-      kiln_emit_progress(s, (double)done / (double)pairs);
-      last = now;
-    }
-  }
+  bool going = true;
+  for (size_t i = 0; i < n && going && !kiln_step_ended(s); i++)
+    for (size_t j = 0; j < n && going && !kiln_step_ended(s); j++)
+      if (i != j)
+        going = measure_pair(&P, i, j);
 
   if (!kiln_step_ended(s)) {
     log_matrix(s,
                "P2P bandwidth, GB/s (row: source GPU, column: destination; "
                "median cudaMemcpyPeerAsync; * through the host):",
-               n, ids, bw, staged, 1);
+               n, ids, P.bw, P.staged, 1);
     log_matrix(s,
                "P2P latency, us (row: source GPU, column: destination; "
                "pointer chase over peer memory; * 4-byte copy through the "
                "host):",
-               n, ids, lat, staged, 2);
+               n, ids, P.lat, P.staged, 2);
   }
   /* The counters are read after the copies even when one failed: errors
    * that rose before the failure are worth knowing. */
@@ -370,10 +409,10 @@ static void gpu_p2p_measure(struct kiln_step *s, const char (*ids)[16],
   }
   if (!kiln_step_ended(s))
     kiln_emit_progress(s, 1.0);
-  free(rates);
-  free(staged);
-  free(lat);
-  free(bw);
+  free(P.rates);
+  free(P.staged);
+  free(P.lat);
+  free(P.bw);
   kiln_p2p_close(h);
 }
 
@@ -382,16 +421,11 @@ static void gpu_p2p_measure(struct kiln_step *s, const char (*ids)[16],
 static void gpu_p2p_run(struct kiln_step *s) {
   uint64_t size;
   long min_reps;
-  bool require_p2p;
+  struct kiln_param_value require;
   if (!kiln_step_param_bytes(s, "size", 0, &size) ||
-      !kiln_step_param_long(s, "min_reps", &min_reps))
+      !kiln_step_param_long(s, "min_reps", &min_reps) ||
+      !kiln_step_param_value(s, "require_p2p", &require))
     return;
-  const char *req = kiln_step_param(s, "require_p2p");
-  if (!kiln_xfer_parse_bool(req, &require_p2p)) {
-    kiln_step_error(s, "parameter require_p2p = '%s' is not yes or no",
-                    req ? req : "");
-    return;
-  }
   if (size < 4096 || size > (16ULL << 30)) {
     kiln_step_error(s, "parameter size = %s: want 4K to 16G",
                     kiln_step_param(s, "size"));
@@ -409,7 +443,8 @@ static void gpu_p2p_run(struct kiln_step *s) {
   }
 #if KILN_HAVE_CUDA
   kiln_emit_progress(s, 0);
-  gpu_p2p_measure(s, (const char(*)[16])ids, n, size, min_reps, require_p2p);
+  gpu_p2p_measure(s, (const char(*)[16])ids, n, size, min_reps,
+                  require.number != 0);
 #else
   /* Planned only for a GPU on the bus, which this build cannot drive. */
   kiln_step_error(s, "this kiln was built without CUDA");

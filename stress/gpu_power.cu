@@ -208,28 +208,11 @@ static long scale_iters(long iters, double want_ms, float got_ms) {
                             : (long)x;
 }
 
-extern "C" int kiln_gpupow_open(const char *bus_id, double launch_ms,
-                                struct kiln_gpupow **out,
-                                struct kiln_gpupow_info *info, char *why,
-                                size_t n) {
-  *out = NULL;
-  memset(info, 0, sizeof *info);
-  int dev = 0;
-  cudaDeviceProp prop;
-  int rc = kiln_cuda_open(bus_id, &dev, &prop, why, n);
-  if (rc)
-    return rc;
-  snprintf(info->name, sizeof info->name, "%s", prop.name);
-  if (prop.major < 7) {
-    snprintf(why, n, "%s (compute capability %d.%d) has no tensor cores",
-             prop.name, prop.major, prop.minor);
-    return 1;
-  }
-  struct kiln_gpupow *h = (struct kiln_gpupow *)calloc(1, sizeof *h);
-  if (!h) {
-    snprintf(why, n, "out of host memory");
-    return -1;
-  }
+// The device buffers: tiles and outputs of the compute warps, the two
+// halves the memory warps stream between (smaller on a small or busy GPU),
+// the launch queue's events; then the fill. 0, or -1 with h released.
+static int pw_alloc(struct kiln_gpupow *h, const cudaDeviceProp *prop,
+                    uint64_t *half_out, char *why, size_t n) {
   int per_sm = 0;
   cudaError_t e = cudaOccupancyMaxActiveBlocksPerMultiprocessor(
       &per_sm, pw_burn, PW_THREADS, 0);
@@ -240,7 +223,7 @@ extern "C" int kiln_gpupow_open(const char *bus_id, double launch_ms,
   }
   if (per_sm < 1)
     per_sm = 1;
-  h->blocks = prop.multiProcessorCount * per_sm;
+  h->blocks = prop->multiProcessorCount * per_sm;
   uint64_t cwarps = (uint64_t)h->blocks * PW_COMPUTE_WARPS;
   uint64_t half = PW_STREAM_HALF;
   size_t free_b = 0, total_b = 0;
@@ -283,35 +266,72 @@ extern "C" int kiln_gpupow_open(const char *bus_id, double launch_ms,
   h->p.pairs = half / 16;
   h->p.m = -1.0f;
   h->p.z = 0.5f;
-  pw_fill<<<prop.multiProcessorCount * 4, 256>>>(h->ab, nab, h->buf[0],
-                                                 h->buf[1], h->p.pairs);
+  pw_fill<<<prop->multiProcessorCount * 4, 256>>>(h->ab, nab, h->buf[0],
+                                                  h->buf[1], h->p.pairs);
   if ((e = cudaGetLastError()) != cudaSuccess ||
       (e = cudaDeviceSynchronize()) != cudaSuccess) {
     release(h);
     return kiln_cuda_fail(e, "fill kernel", why, n);
   }
-  // Calibrate: a short launch, then one near the wanted length, scaled.
-  long iters = 256, measured = iters;
-  float ms = 0;
+  *half_out = half;
+  return 0;
+}
+
+// Calibrate: a short launch, then one near the wanted length, scaled. The
+// iterations per launch in h->p.iters, the last launch's length in *ms
+// over *measured iterations. 0, or -1 with h released.
+static int pw_calibrate(struct kiln_gpupow *h, double launch_ms, float *ms,
+                        long *measured, char *why, size_t n) {
+  long iters = 256;
+  *measured = iters;
+  *ms = 0;
   for (int round = 0; round < 3; round++) {
-    measured = iters;
-    if (timed_launch(h, measured, &ms, why, n)) {
+    *measured = iters;
+    if (timed_launch(h, *measured, ms, why, n)) {
       release(h);
       return -1;
     }
-    iters = scale_iters(measured, launch_ms, ms);
+    iters = scale_iters(*measured, launch_ms, *ms);
   }
   h->p.iters = iters;
+  return 0;
+}
+
+extern "C" int kiln_gpupow_open(const char *bus_id, double launch_ms,
+                                struct kiln_gpupow **out,
+                                struct kiln_gpupow_info *info, char *why,
+                                size_t n) {
+  *out = NULL;
+  memset(info, 0, sizeof *info);
+  int dev = 0;
+  cudaDeviceProp prop;
+  struct kiln_gpupow *h = (struct kiln_gpupow *)kiln_cuda_open_handle(
+      bus_id, sizeof *h, &dev, &prop, info->name, sizeof info->name, why, n);
+  if (!h)
+    return -1;
+  if (prop.major < 7) {
+    free(h);
+    snprintf(why, n, "%s (compute capability %d.%d) has no tensor cores",
+             prop.name, prop.major, prop.minor);
+    return 1;
+  }
+  uint64_t half = 0;
+  long measured = 0;
+  float ms = 0;
+  if (pw_alloc(h, &prop, &half, why, n) ||
+      pw_calibrate(h, launch_ms, &ms, &measured, why, n))
+    return -1;
   h->head = h->inflight = 0;
   info->sms = prop.multiProcessorCount;
   info->blocks = h->blocks;
   info->threads = PW_THREADS;
   info->compute_warps = PW_COMPUTE_WARPS;
   info->memory_warps = PW_MEM_WARPS;
-  info->iters = iters;
-  info->launch_ms = (double)ms * (double)iters / (double)measured;
+  info->iters = h->p.iters;
+  info->launch_ms = (double)ms * (double)h->p.iters / (double)measured;
   info->stream_bytes = 2 * half;
   // The calibration's figures are not the run's.
+  cudaError_t e;
   if ((e = cudaMemset(h->moved, 0, sizeof *h->moved)) != cudaSuccess) {
     release(h);
     return kiln_cuda_fail(e, "cudaMemset", why, n);

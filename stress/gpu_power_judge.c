@@ -302,17 +302,10 @@ appendf(char *buf, size_t n, size_t *used, const char *fmt, ...) {
   *used = w < 0 ? n : *used + (size_t)w;
 }
 
-static void emit_verdict(struct run *r, const struct kiln_power_verdict *v) {
+/* The figures, and one line on the mean power and how it was found. */
+static void emit_figures(struct run *r, const struct kiln_power_verdict *v) {
   struct kiln_step *s = r->s;
   const char *bus = r->bus;
-  char text[256];
-  if (v->mean_from == KILN_POWER_MEAN_NONE) {
-    kiln_step_error(s,
-                    "GPU %s (%s): no power reading in the %zu samples after "
-                    "the %.1f s warmup",
-                    bus, r->name, v->n_judged, r->cfg.warmup);
-    return;
-  }
   kiln_emit_measurement(s, "power_w", v->mean_w, bus);
   if (isfinite(v->limit_w))
     kiln_emit_measurement(s, "power_limit_w", v->limit_w, bus);
@@ -349,6 +342,13 @@ static void emit_verdict(struct run *r, const struct kiln_power_verdict *v) {
     kiln_emit_log(s, KILN_SEV_INFO,
                   "GPU %s: mean power from the power readings: %s", bus,
                   v->energy_note);
+}
+
+/* The clock event reasons seen: logged, never judged here. */
+static void emit_reasons(struct run *r, const struct kiln_power_verdict *v) {
+  struct kiln_step *s = r->s;
+  const char *bus = r->bus;
+  char text[256];
   if (v->n_power_cap)
     kiln_emit_log(s, KILN_SEV_INFO,
                   "GPU %s: SW power cap active in %zu of %zu samples (the "
@@ -379,6 +379,13 @@ static void emit_verdict(struct run *r, const struct kiln_power_verdict *v) {
                   "brief ones are normal)",
                   bus, text, r->cfg.hold);
   }
+}
+
+/* The FAILs: a thermal slowdown or power brake held, power too low. */
+static void emit_failures(struct run *r, const struct kiln_power_verdict *v) {
+  struct kiln_step *s = r->s;
+  const char *bus = r->bus;
+  char text[256];
   if (v->thermal.fired) {
     kiln_nvml_clock_reasons_text(v->thermal.reasons, text, sizeof text);
     char temp[48] = "";
@@ -411,6 +418,21 @@ static void emit_verdict(struct run *r, const struct kiln_power_verdict *v) {
                         bus, r->name, v->mean_w, v->share * 100, v->limit_w,
                         r->cfg.share * 100, r->cfg.share * v->limit_w, clock);
   }
+}
+
+static void emit_verdict(struct run *r, const struct kiln_power_verdict *v) {
+  struct kiln_step *s = r->s;
+  const char *bus = r->bus;
+  if (v->mean_from == KILN_POWER_MEAN_NONE) {
+    kiln_step_error(s,
+                    "GPU %s (%s): no power reading in the %zu samples after "
+                    "the %.1f s warmup",
+                    bus, r->name, v->n_judged, r->cfg.warmup);
+    return;
+  }
+  emit_figures(r, v);
+  emit_reasons(r, v);
+  emit_failures(r, v);
 }
 
 void kiln_power_run(struct kiln_step *s, const struct kiln_power_load *load,

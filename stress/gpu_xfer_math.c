@@ -9,12 +9,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "cpuset.h"
 #include "kiln/inventory.h"
+#include "kiln/module.h"
 #include "kiln/sysfs.h"
 
 /* --- PCIe link rate ---------------------------------------------------- */
@@ -308,19 +308,15 @@ bool kiln_xfer_below_share(double measured, double link, double share) {
 }
 
 bool kiln_xfer_parse_bool(const char *text, bool *out) {
-  static const char *const yes[] = {"yes", "true", "on", "1"};
-  static const char *const no[] = {"no", "false", "off", "0"};
-  for (size_t i = 0; text && i < 4; i++) {
-    if (strcasecmp(text, yes[i]) == 0) {
-      *out = true;
-      return true;
-    }
-    if (strcasecmp(text, no[i]) == 0) {
-      *out = false;
-      return true;
-    }
-  }
-  return false;
+  /* core/param.c's parser: one spelling of yes and no for every value. */
+  static const struct kiln_param_spec spec = {"bool", "", "",
+                                              .kind = KILN_PARAM_BOOL};
+  struct kiln_param_value v;
+  char why[64];
+  if (!text || kiln_param_parse(&spec, text, &v, why, sizeof why) != 0)
+    return false;
+  *out = v.number != 0;
+  return true;
 }
 
 /* --- data pattern ------------------------------------------------------ */

@@ -168,46 +168,42 @@ static void judge(struct kiln_step *s, const char *bus, int dir,
                       link->gbps, share * link->gbps, reps, bytes >> 20);
 }
 
-static void pcie_bw_run(struct kiln_step *s) {
-  const char *bus = kiln_step_target(s);
-  uint64_t size;
-  long min_reps, seed;
-  double share;
-  if (!kiln_step_param_bytes(s, "size", 0, &size) ||
-      !kiln_step_param_long(s, "min_reps", &min_reps) ||
-      !kiln_step_param_long(s, "seed", &seed) ||
-      !kiln_step_param_share(s, "link_share", &share))
-    return;
-  size &= ~(uint64_t)4095;
-  if (size == 0 || size > (16ULL << 30)) {
+/* The parameters; false when the step has ended. */
+static bool parse_params(struct kiln_step *s, uint64_t *size, long *min_reps,
+                         long *seed, double *share) {
+  if (!kiln_step_param_bytes(s, "size", 0, size) ||
+      !kiln_step_param_long(s, "min_reps", min_reps) ||
+      !kiln_step_param_long(s, "seed", seed) ||
+      !kiln_step_param_share(s, "link_share", share))
+    return false;
+  *size &= ~(uint64_t)4095;
+  if (*size == 0 || *size > (16ULL << 30)) {
     kiln_step_error(s, "parameter size = %s: want 4K to 16G",
                     kiln_step_param(s, "size"));
-    return;
+    return false;
   }
-  if (min_reps < 1) {
-    kiln_step_error(s, "parameter min_reps = %ld is below 1", min_reps);
-    return;
+  if (*min_reps < 1) {
+    kiln_step_error(s, "parameter min_reps = %ld is below 1", *min_reps);
+    return false;
   }
-  kiln_emit_progress(s, 0);
+  return true;
+}
 
-  cpu_set_t saved;
-  bool restore = sched_getaffinity(0, sizeof saved, &saved) == 0;
-  int node = kiln_xfer_numa_node(bus);
-  pin_to_node(s, bus, node);
-
+/* Opens the GPU with its pinned host buffers, fills them and logs where
+ * they landed; NULL, with the step ended, when it cannot. */
+static struct kiln_pciebw *open_buffers(struct kiln_step *s, const char *bus,
+                                        uint64_t size, long seed, int node,
+                                        struct kiln_pciebw_info *info) {
   char why[512];
-  struct kiln_pciebw_info info;
   struct kiln_pciebw *h = NULL;
-  int rc = kiln_pciebw_open(bus, (size_t)size, &h, &info, why, sizeof why);
+  int rc = kiln_pciebw_open(bus, (size_t)size, &h, info, why, sizeof why);
   if (rc != 0) {
     kiln_step_error(s, "GPU %s: %s", bus, why);
-    if (restore)
-      sched_setaffinity(0, sizeof saved, &saved);
-    return;
+    return NULL;
   }
-  kiln_xfer_pattern_fill(info.src, info.bytes, (uint64_t)seed);
-  memset(info.dst, 0, info.bytes);
-  int on = kiln_xfer_pages_node(info.src, info.bytes);
+  kiln_xfer_pattern_fill(info->src, info->bytes, (uint64_t)seed);
+  memset(info->dst, 0, info->bytes);
+  int on = kiln_xfer_pages_node(info->src, info->bytes);
   if (node >= 0 && on >= 0 && on != node)
     kiln_emit_log(s, KILN_SEV_WARNING,
                   "GPU %s: pinned host buffers landed on NUMA node %d, not "
@@ -219,21 +215,25 @@ static void pcie_bw_run(struct kiln_step *s) {
   kiln_emit_log(s, KILN_SEV_INFO,
                 "GPU %s (%s): copying 2 x %zu MiB of pinned host memory%s to "
                 "and from the GPU; %d copy engine%s",
-                bus, info.name, info.bytes >> 20, placed, info.copy_engines,
-                info.copy_engines == 1 ? " (bidirectional copies serialise)"
-                                       : "s");
+                bus, info->name, info->bytes >> 20, placed, info->copy_engines,
+                info->copy_engines == 1 ? " (bidirectional copies serialise)"
+                                        : "s");
+  return h;
+}
 
-  kiln_nvml_device dev = NULL;
-  struct kiln_gpu_counters before, after;
-  struct kiln_nvml *nv =
-      kiln_gpu_counters_open(s, bus, &dev, "pcie_replay_per_min not measured");
-  if (nv)
-    kiln_gpu_counters_read(nv, dev, &before);
+/* The path's links as read while copies ran, the fastest reading each. */
+struct path_links {
+  struct kiln_xfer_link link[MAX_PATH_LINKS];
+  size_t n;
+};
 
-  struct rates r[3] = {{0}};
-  struct kiln_xfer_link links[MAX_PATH_LINKS];
-  size_t nlinks = 0;
-  double d = kiln_step_duration(s), start = kiln_monotonic_now(), last = start;
+/* Rounds of copies each way and both at once from `start` until the
+ * deadline (at least min_reps), their rates in r. */
+static void copy_rounds(struct kiln_step *s, const char *bus,
+                        struct kiln_pciebw *h, long min_reps, double start,
+                        struct rates *r, struct path_links *links) {
+  char why[512];
+  double d = kiln_step_duration(s), last = start;
   double deadline = kiln_step_deadline(s);
   size_t rounds = 0;
   if (kiln_pciebw_prime(h, why, sizeof why) != 0)
@@ -250,7 +250,7 @@ static void pcie_bw_run(struct kiln_step *s) {
         kiln_step_error(s, "GPU %s: %s", bus, why);
         break;
       }
-      sample_links(bus, links, &nlinks);
+      sample_links(bus, links->link, &links->n);
       if (kiln_pciebw_finish(h, &bytes, &ms, why, sizeof why) != 0) {
         kiln_step_error(s, "GPU %s: %s", bus, why);
         break;
@@ -268,6 +268,122 @@ static void pcie_bw_run(struct kiln_step *s) {
       last = now;
     }
   }
+}
+
+/* The data came back as sent: what the last device-to-host copy brought,
+ * and what the host-to-device copies left on the GPU. */
+static void check_copies(struct kiln_step *s, const char *bus,
+                         struct kiln_pciebw *h,
+                         const struct kiln_pciebw_info *info, long seed) {
+  char why[512];
+  /* dst holds the last bidirectional copy's device-to-host half. */
+  check_data(s, bus, info->dst, info->bytes, (uint64_t)seed,
+             "device-to-host copy");
+  if (kiln_pciebw_fetch(h, why, sizeof why) != 0)
+    kiln_step_error(s, "GPU %s: %s", bus, why);
+  else
+    check_data(s, bus, info->dst, info->bytes, (uint64_t)seed,
+               "host-to-device copy (read back)");
+}
+
+/* The medians (med[3]) against the slowest link of the path. */
+static void judge_links(struct kiln_step *s, const char *bus, const double *med,
+                        const struct path_links *links, double share,
+                        const struct rates *r, size_t bytes) {
+  int slow = kiln_xfer_slowest_link(links->link, links->n);
+  if (slow < 0) {
+    kiln_emit_log(s, KILN_SEV_WARNING,
+                  "GPU %s: PCIe link unknown (%s): bandwidth not judged "
+                  "against it",
+                  bus, links->n ? links->link[0].why : "not in sysfs");
+    return;
+  }
+  const struct kiln_xfer_link *l = &links->link[slow];
+  char name[48], where[64] = "";
+  int num, den;
+  const char *code = "";
+  kiln_pcie_encoding(l->gts, &num, &den, &code);
+  kiln_pcie_link_name(l->gts, l->lanes, name, sizeof name);
+  if (slow > 0)
+    snprintf(where, sizeof where, " (at upstream port %s)", l->bdf);
+  kiln_emit_log(s, KILN_SEV_INFO,
+                "GPU %s: judged against %s%s: %s, %.2f GB/s per "
+                "direction; h2d %.0f%%, d2h %.0f%%, bidir %.0f%% of twice "
+                "that",
+                bus, name, where, code, l->gbps,
+                100 * kiln_xfer_link_share(med[0], l->gbps),
+                100 * kiln_xfer_link_share(med[1], l->gbps),
+                100 * kiln_xfer_link_share(med[2], 2 * l->gbps));
+  const struct kiln_xfer_link *own = &links->link[0];
+  if (slow > 0 && own->ok) {
+    char own_name[48];
+    kiln_pcie_link_name(own->gts, own->lanes, own_name, sizeof own_name);
+    kiln_emit_log(s, KILN_SEV_WARNING,
+                  "GPU %s: its own link is %s, but %s above it is "
+                  "slower (%s)",
+                  bus, own_name, l->bdf, name);
+  }
+  kiln_emit_measurement(s, "link_gbps", l->gbps, bus);
+  kiln_emit_measurement(s, "h2d_link_share",
+                        kiln_xfer_link_share(med[0], l->gbps), bus);
+  kiln_emit_measurement(s, "d2h_link_share",
+                        kiln_xfer_link_share(med[1], l->gbps), bus);
+  judge(s, bus, 0, med[0], l, where, share, r[0].n, bytes);
+  judge(s, bus, 1, med[1], l, where, share, r[1].n, bytes);
+}
+
+/* Each direction's median, then the link it is judged against. */
+static void report(struct kiln_step *s, const char *bus, const struct rates *r,
+                   const struct path_links *links, double share, size_t bytes) {
+  double med[3];
+  for (int dir = 0; dir < 3; dir++) {
+    med[dir] = kiln_xfer_median(r[dir].v, r[dir].n);
+    kiln_emit_log(s, KILN_SEV_INFO,
+                  "GPU %s: %s: %zu copies; min %.2f, median %.2f, max "
+                  "%.2f GB/s",
+                  bus, dir_names[dir], r[dir].n, r[dir].v[0], med[dir],
+                  r[dir].v[r[dir].n - 1]);
+  }
+  kiln_emit_measurement(s, "h2d_gbps", med[0], bus);
+  kiln_emit_measurement(s, "d2h_gbps", med[1], bus);
+  kiln_emit_measurement(s, "bidir_gbps", med[2], bus);
+  judge_links(s, bus, med, links, share, r, bytes);
+  kiln_emit_progress(s, 1.0);
+}
+
+static void pcie_bw_run(struct kiln_step *s) {
+  const char *bus = kiln_step_target(s);
+  uint64_t size;
+  long min_reps, seed;
+  double share;
+  if (!parse_params(s, &size, &min_reps, &seed, &share))
+    return;
+  kiln_emit_progress(s, 0);
+
+  cpu_set_t saved;
+  bool restore = sched_getaffinity(0, sizeof saved, &saved) == 0;
+  int node = kiln_xfer_numa_node(bus);
+  pin_to_node(s, bus, node);
+
+  struct kiln_pciebw_info info;
+  struct kiln_pciebw *h = open_buffers(s, bus, size, seed, node, &info);
+  if (!h) {
+    if (restore)
+      sched_setaffinity(0, sizeof saved, &saved);
+    return;
+  }
+
+  kiln_nvml_device dev = NULL;
+  struct kiln_gpu_counters before, after;
+  struct kiln_nvml *nv =
+      kiln_gpu_counters_open(s, bus, &dev, "pcie_replay_per_min not measured");
+  if (nv)
+    kiln_gpu_counters_read(nv, dev, &before);
+
+  struct rates r[3] = {{0}};
+  struct path_links links = {.n = 0};
+  double start = kiln_monotonic_now();
+  copy_rounds(s, bus, h, min_reps, start, r, &links);
 
   double copied_s = kiln_monotonic_now() - start;
   if (nv && !kiln_step_ended(s)) {
@@ -275,71 +391,10 @@ static void pcie_bw_run(struct kiln_step *s) {
     kiln_gpu_replay_judge(s, bus, nv, &before, &after, copied_s);
   }
   kiln_nvml_close(nv);
-  if (!kiln_step_ended(s)) {
-    /* dst holds the last bidirectional copy's device-to-host half. */
-    check_data(s, bus, info.dst, info.bytes, (uint64_t)seed,
-               "device-to-host copy");
-    if (kiln_pciebw_fetch(h, why, sizeof why) != 0)
-      kiln_step_error(s, "GPU %s: %s", bus, why);
-    else
-      check_data(s, bus, info.dst, info.bytes, (uint64_t)seed,
-                 "host-to-device copy (read back)");
-  }
-  if (!kiln_step_ended(s)) {
-    double med[3];
-    for (int dir = 0; dir < 3; dir++) {
-      med[dir] = kiln_xfer_median(r[dir].v, r[dir].n);
-      kiln_emit_log(s, KILN_SEV_INFO,
-                    "GPU %s: %s: %zu copies; min %.2f, median %.2f, max "
-                    "%.2f GB/s",
-                    bus, dir_names[dir], r[dir].n, r[dir].v[0], med[dir],
-                    r[dir].v[r[dir].n - 1]);
-    }
-    kiln_emit_measurement(s, "h2d_gbps", med[0], bus);
-    kiln_emit_measurement(s, "d2h_gbps", med[1], bus);
-    kiln_emit_measurement(s, "bidir_gbps", med[2], bus);
-
-    int slow = kiln_xfer_slowest_link(links, nlinks);
-    if (slow < 0) {
-      kiln_emit_log(s, KILN_SEV_WARNING,
-                    "GPU %s: PCIe link unknown (%s): bandwidth not judged "
-                    "against it",
-                    bus, nlinks ? links[0].why : "not in sysfs");
-    } else {
-      const struct kiln_xfer_link *l = &links[slow];
-      char name[48], where[64] = "";
-      int num, den;
-      const char *code = "";
-      kiln_pcie_encoding(l->gts, &num, &den, &code);
-      kiln_pcie_link_name(l->gts, l->lanes, name, sizeof name);
-      if (slow > 0)
-        snprintf(where, sizeof where, " (at upstream port %s)", l->bdf);
-      kiln_emit_log(s, KILN_SEV_INFO,
-                    "GPU %s: judged against %s%s: %s, %.2f GB/s per "
-                    "direction; h2d %.0f%%, d2h %.0f%%, bidir %.0f%% of twice "
-                    "that",
-                    bus, name, where, code, l->gbps,
-                    100 * kiln_xfer_link_share(med[0], l->gbps),
-                    100 * kiln_xfer_link_share(med[1], l->gbps),
-                    100 * kiln_xfer_link_share(med[2], 2 * l->gbps));
-      if (slow > 0 && links[0].ok) {
-        char own[48];
-        kiln_pcie_link_name(links[0].gts, links[0].lanes, own, sizeof own);
-        kiln_emit_log(s, KILN_SEV_WARNING,
-                      "GPU %s: its own link is %s, but %s above it is "
-                      "slower (%s)",
-                      bus, own, l->bdf, name);
-      }
-      kiln_emit_measurement(s, "link_gbps", l->gbps, bus);
-      kiln_emit_measurement(s, "h2d_link_share",
-                            kiln_xfer_link_share(med[0], l->gbps), bus);
-      kiln_emit_measurement(s, "d2h_link_share",
-                            kiln_xfer_link_share(med[1], l->gbps), bus);
-      judge(s, bus, 0, med[0], l, where, share, r[0].n, info.bytes);
-      judge(s, bus, 1, med[1], l, where, share, r[1].n, info.bytes);
-    }
-    kiln_emit_progress(s, 1.0);
-  }
+  if (!kiln_step_ended(s))
+    check_copies(s, bus, h, &info, seed);
+  if (!kiln_step_ended(s))
+    report(s, bus, r, &links, share, info.bytes);
   for (int dir = 0; dir < 3; dir++)
     free(r[dir].v);
   kiln_pciebw_close(h);

@@ -55,17 +55,13 @@ extern "C" int kiln_pciebw_open(const char *bus_id, size_t bytes,
   memset(info, 0, sizeof *info);
   int dev = 0;
   cudaDeviceProp p;
-  int rc = kiln_cuda_open(bus_id, &dev, &p, why, n);
-  if (rc)
-    return rc;
-  snprintf(info->name, sizeof info->name, "%s", p.name);
-  if (bytes == 0) {
-    snprintf(why, n, "copy size is 0");
+  struct kiln_pciebw *h = (struct kiln_pciebw *)kiln_cuda_open_handle(
+      bus_id, sizeof *h, &dev, &p, info->name, sizeof info->name, why, n);
+  if (!h)
     return -1;
-  }
-  struct kiln_pciebw *h = (struct kiln_pciebw *)calloc(1, sizeof *h);
-  if (!h) {
-    snprintf(why, n, "out of host memory");
+  if (bytes == 0) {
+    free(h);
+    snprintf(why, n, "copy size is 0");
     return -1;
   }
   h->dev = dev;
