@@ -29,6 +29,14 @@ struct kiln_kv {
   int line;
 };
 
+/* A `<measurement>.min` / `.max` a profile or SKU file sets for a module,
+ * with its line. */
+struct kiln_profile_limit {
+  char *measurement;
+  struct kiln_limit limit;
+  int line;
+};
+
 /* What a parameter's value is. Every value a profile or SKU file sets is
  * checked against its kind when the file is loaded (FILE:LINE, before any
  * step runs), by kiln_param_parse: the parser the step's getters use too

@@ -348,6 +348,26 @@ void kiln_plan_assign_skus(struct kiln_plan *plan,
   }
 }
 
+void kiln_plan_step_settings(const struct kiln_plan_step *s,
+                             struct kiln_settings *out) {
+  *out = (struct kiln_settings){.module = s->module};
+  if (s->cfg) {
+    out->params = s->cfg->params;
+    out->n_params = s->cfg->n_params;
+    out->limits = s->cfg->limits;
+    out->n_limits = s->cfg->n_limits;
+  }
+  const struct kiln_profile_module *sku =
+      kiln_sku_module(s->sku, s->module->name);
+  if (sku) {
+    out->sku_params = sku->params;
+    out->n_sku_params = sku->n_params;
+    out->sku_limits = sku->limits;
+    out->n_sku_limits = sku->n_limits;
+    out->sku_source = s->sku->source;
+  }
+}
+
 bool kiln_plan_step_runs(const struct kiln_plan_step *s) {
   return !s->skip_reason && !s->error_reason;
 }
