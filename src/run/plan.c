@@ -328,7 +328,8 @@ void kiln_plan_assign_skus(struct kiln_plan *plan,
     s->sku_note = NULL;
     s->sku = NULL;
     bool gpu = s->module->targets == KILN_TARGETS_GPU;
-    if (!gpu && s->module->targets != KILN_TARGETS_HOST)
+    if (!gpu && s->module->targets != KILN_TARGETS_HOST &&
+        s->module->targets != KILN_TARGETS_MONITOR)
       continue;
     const char *bus = gpu ? s->target : have_gpu ? first[0] : NULL;
     if (!bus)
@@ -337,7 +338,8 @@ void kiln_plan_assign_skus(struct kiln_plan *plan,
     bool mismatch;
     const struct kiln_sku *sku =
         sku_for_gpu(bus, set, override, note, sizeof note, &mismatch);
-    /* A host step hears of SKUs only when one has a section for it. */
+    /* A host or monitor step hears of SKUs only when one has a section
+     * for it. */
     if (sku && kiln_sku_module(sku, s->module->name)) {
       s->sku = sku;
       s->sku_note = kiln_xstrdup(note);

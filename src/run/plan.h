@@ -52,8 +52,9 @@ int kiln_plan_build(const struct kiln_profile *p,
 void kiln_plan_free(struct kiln_plan *plan);
 
 /* Gives each GPU step the SKU of its GPU's PCI id (from sysfs) and each
- * host step the SKU of the first GPU, where that SKU has a section for the
- * step's module; override (the spec's [gpu] sku) wins over the PCI id. */
+ * host or monitor step the SKU of the first GPU, where that SKU has a
+ * section for the step's module; override (the spec's [gpu] sku) wins over
+ * the PCI id. */
 void kiln_plan_assign_skus(struct kiln_plan *plan,
                            const struct kiln_sku_set *set,
                            const struct kiln_sku *override);
