@@ -71,7 +71,8 @@ int kiln_monitor_limit(const struct kiln_monitor *m, const char *module,
 void kiln_monitor_set_timing(struct kiln_monitor *m, double interval,
                              double hold);
 
-/* The series of m's sources seen so far, in the order first seen. */
+/* The series of m's sources seen so far, in the order first seen (a
+ * pointer holds until the next sample: for hook->end). */
 size_t kiln_monitor_n_series(const struct kiln_monitor *m);
 const struct kiln_monitor_series *
 kiln_monitor_series_at(const struct kiln_monitor *m, size_t i);

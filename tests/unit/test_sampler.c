@@ -272,5 +272,6 @@ int main(void) {
       cmocka_unit_test(a_malformed_parameter_names_its_file_and_line),
       cmocka_unit_test(every_monitor_has_a_hook),
   };
+  cmocka_set_message_output(CM_OUTPUT_TAP);
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

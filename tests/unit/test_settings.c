@@ -110,5 +110,6 @@ int main(void) {
       cmocka_unit_test(profile_then_sku_then_default),
       cmocka_unit_test(one_limit_per_measurement_the_winner),
   };
+  cmocka_set_message_output(CM_OUTPUT_TAP);
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
