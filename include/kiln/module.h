@@ -12,12 +12,17 @@
 #include "kiln/limits.h"
 
 struct kiln_step;
+/* A monitor's parent side (include/kiln/monitor.h, the run layer): core
+ * names them only. */
+struct kiln_monitor;
+struct kiln_monitor_series;
+struct kiln_tel_reading;
 
 enum kiln_target_kind {
   KILN_TARGETS_HOST, /* one step for the whole host */
   KILN_TARGETS_GPU,  /* one step per NVIDIA GPU on the PCI bus */
-  /* A monitor: one step for the whole run, judged in the parent by the
-   * telemetry sampler's watches (src/run/sampler.c); it has no run(). A
+  /* A monitor: one step for the whole run, judged in the parent from
+   * telemetry through its hook (kiln_module.monitor); it has no run(). A
    * profile lists monitors in `monitors =`, not in a phase. */
   KILN_TARGETS_MONITOR,
 };
@@ -26,6 +31,14 @@ enum kiln_target_kind {
 struct kiln_kv {
   char *key;
   char *value;
+  int line;
+};
+
+/* A `<measurement>.min` / `.max` a profile or SKU file sets for a module,
+ * with its line. */
+struct kiln_profile_limit {
+  char *measurement;
+  struct kiln_limit limit;
   int line;
 };
 
@@ -127,6 +140,40 @@ struct kiln_module {
    * normally when done;
    * kiln_step_skip()/kiln_step_error() first to end otherwise. */
   void (*run)(struct kiln_step *step);
+  /* Monitors (KILN_TARGETS_MONITOR) only: what the parent does for it. */
+  const struct kiln_monitor_hook *monitor;
+};
+
+/* A monitor's behaviour, run in the parent by the telemetry sampler
+ * (src/run/sampler.c), which finds monitors by this hook. The sampler opens
+ * the sources every planned monitor names, samples them about once a
+ * second, writes each reading to telemetry.csv and hands it to the monitor
+ * that named its source; it feeds the watches the monitor chose, records a
+ * diagnosis when one fires, and ends the step (include/kiln/monitor.h says
+ * how). The functions get the monitor's handle, whose calls (parameters,
+ * the station spec, measurements) are in include/kiln/monitor.h. */
+struct kiln_monitor_hook {
+  /* The telemetry sources it watches ("sensors", "edac": telemetry.h's
+   * names), NULL-terminated; one not built in is left out. A source
+   * belongs to the first monitor of the plan that names it. */
+  const char *const *sources;
+  /* Bytes of the monitor's own state, zeroed: kiln_monitor_state(). */
+  size_t state_size;
+  /* Before the run: reads its parameters and limits (kiln_monitor_limit).
+   * Returns 0, or -1 with "FILE:LINE: ..." in err: a usage error. */
+  int (*setup)(struct kiln_monitor *m, char *err, size_t n);
+  /* On a series' first reading r: what the series is to the monitor (its
+   * role, whether it is judged, the watch on it and the symptom when that
+   * fires), into s (kiln_monitor_series; zeroed but for its names). */
+  void (*watch)(struct kiln_monitor *m, const struct kiln_tel_reading *r,
+                struct kiln_monitor_series *s);
+  /* Optional (NULL): every reading of its series, the first too. */
+  void (*reading)(struct kiln_monitor *m, const struct kiln_monitor_series *s,
+                  double value);
+  /* At the run's end: emits the step's measurements (kiln_monitor_measure)
+   * and, when none of its judged series had a reading, writes why into
+   * skip_why (the SKIP's reason). */
+  void (*end)(struct kiln_monitor *m, char *skip_why, size_t n);
 };
 
 extern const struct kiln_module *const kiln_modules[]; /* NULL-terminated */

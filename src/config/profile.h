@@ -9,12 +9,6 @@
 #include "kiln/limits.h"
 #include "kiln/module.h"
 
-struct kiln_profile_limit {
-  char *measurement;
-  struct kiln_limit limit;
-  int line;
-};
-
 /* The phase a monitor is given: after every real phase, so plan order
  * (and so report order) lists monitors last. */
 #define KILN_MONITOR_PHASE 1000

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/settings.h"
 #include "core/step_child.h"
 #include "kiln/duration.h"
 #include "kiln/result.h"
@@ -96,14 +97,14 @@ bool kiln_step_time_left(const struct kiln_step *s) {
 }
 
 const char *kiln_step_param(const struct kiln_step *s, const char *name) {
-  for (size_t i = 0; i < s->cfg.n_params; i++)
-    if (strcmp(s->cfg.params[i].key, name) == 0)
-      return s->cfg.params[i].value;
-  for (size_t i = 0; i < s->cfg.n_sku_params; i++)
-    if (strcmp(s->cfg.sku_params[i].key, name) == 0)
-      return s->cfg.sku_params[i].value;
-  const struct kiln_param_spec *p = kiln_module_param(s->cfg.module, name);
-  return p ? p->def : NULL;
+  const struct kiln_settings settings = {
+      .module = s->cfg.module,
+      .params = s->cfg.params,
+      .n_params = s->cfg.n_params,
+      .sku_params = s->cfg.sku_params,
+      .n_sku_params = s->cfg.n_sku_params,
+  };
+  return kiln_settings_param(&settings, name, NULL, NULL);
 }
 
 static const char *param_or_error(struct kiln_step *s, const char *name) {

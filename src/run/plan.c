@@ -331,7 +331,8 @@ void kiln_plan_assign_skus(struct kiln_plan *plan,
     s->sku_note = NULL;
     s->sku = NULL;
     bool gpu = s->module->targets == KILN_TARGETS_GPU;
-    if (!gpu && s->module->targets != KILN_TARGETS_HOST)
+    if (!gpu && s->module->targets != KILN_TARGETS_HOST &&
+        s->module->targets != KILN_TARGETS_MONITOR)
       continue;
     const char *bus = gpu ? s->target : have_gpu ? first[0] : NULL;
     if (!bus)
@@ -340,7 +341,8 @@ void kiln_plan_assign_skus(struct kiln_plan *plan,
     bool mismatch;
     const struct kiln_sku *sku =
         sku_for_gpu(bus, set, override, note, sizeof note, &mismatch);
-    /* A host step hears of SKUs only when one has a section for it. */
+    /* A host or monitor step hears of SKUs only when one has a section
+     * for it. */
     if (sku && kiln_sku_module(sku, s->module->name)) {
       s->sku = sku;
       s->sku_note = kiln_xstrdup(note);
@@ -348,6 +350,26 @@ void kiln_plan_assign_skus(struct kiln_plan *plan,
     } else if (gpu && !sku) {
       s->sku_note = kiln_xstrdup(note);
     }
+  }
+}
+
+void kiln_plan_step_settings(const struct kiln_plan_step *s,
+                             struct kiln_settings *out) {
+  *out = (struct kiln_settings){.module = s->module};
+  if (s->cfg) {
+    out->params = s->cfg->params;
+    out->n_params = s->cfg->n_params;
+    out->limits = s->cfg->limits;
+    out->n_limits = s->cfg->n_limits;
+  }
+  const struct kiln_profile_module *sku =
+      kiln_sku_module(s->sku, s->module->name);
+  if (sku) {
+    out->sku_params = sku->params;
+    out->n_sku_params = sku->n_params;
+    out->sku_limits = sku->limits;
+    out->n_sku_limits = sku->n_limits;
+    out->sku_source = s->sku->source;
   }
 }
 

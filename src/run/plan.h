@@ -8,6 +8,7 @@
 
 #include "config/profile.h"
 #include "config/sku.h"
+#include "core/settings.h"
 #include "kiln/module.h"
 
 struct kiln_plan_step {
@@ -51,8 +52,9 @@ int kiln_plan_build(const struct kiln_profile *p,
 void kiln_plan_free(struct kiln_plan *plan);
 
 /* Gives each GPU step the SKU of its GPU's PCI id (from sysfs) and each
- * host step the SKU of the first GPU, where that SKU has a section for the
- * step's module; override (the spec's [gpu] sku) wins over the PCI id. */
+ * host or monitor step the SKU of the first GPU, where that SKU has a
+ * section for the step's module; override (the spec's [gpu] sku) wins over
+ * the PCI id. */
 void kiln_plan_assign_skus(struct kiln_plan *plan,
                            const struct kiln_sku_set *set,
                            const struct kiln_sku *override);
@@ -66,6 +68,12 @@ const struct kiln_sku *kiln_plan_sku_for_gpu(const char *bus,
                                              const struct kiln_sku *override,
                                              char *note, size_t n,
                                              bool *mismatch);
+
+/* The step's parameters and limits as they resolve (core/settings.h): its
+ * profile section, then its SKU's section for the module, then the
+ * module's defaults. out->source (the profile's file) is left NULL. */
+void kiln_plan_step_settings(const struct kiln_plan_step *s,
+                             struct kiln_settings *out);
 
 /* Whether the step will start a process (neither SKIP nor ERROR yet). */
 bool kiln_plan_step_runs(const struct kiln_plan_step *s);

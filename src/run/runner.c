@@ -242,18 +242,16 @@ static int spawn(struct child *c) {
  * starts: the profile's, then the GPU SKU's where the profile sets none,
  * then the module's defaults. The step is judged against them, and one
  * that is never measured keeps it from passing. */
+static void set_limit(void *result, const char *measurement,
+                      const struct kiln_limit *limit) {
+  kiln_step_set_limit(result, measurement, limit);
+}
+
 static void set_limits(const struct kiln_plan_step *p,
                        struct kiln_step_result *r) {
-  for (size_t i = 0; p->cfg && i < p->cfg->n_limits; i++)
-    kiln_step_set_limit(r, p->cfg->limits[i].measurement,
-                        &p->cfg->limits[i].limit);
-  const struct kiln_profile_module *sku =
-      kiln_sku_module(p->sku, p->module->name);
-  for (size_t i = 0; sku && i < sku->n_limits; i++)
-    kiln_step_set_limit(r, sku->limits[i].measurement, &sku->limits[i].limit);
-  for (const struct kiln_default_limit *d = p->module->default_limits;
-       d && d->measurement; d++)
-    kiln_step_set_limit(r, d->measurement, &d->limit);
+  struct kiln_settings settings;
+  kiln_plan_step_settings(p, &settings);
+  kiln_settings_limits(&settings, set_limit, r);
 }
 
 static void handle_event(struct child *c, struct kiln_wire_event *ev,

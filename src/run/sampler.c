@@ -3,8 +3,10 @@
  * one writer; a sample of every local source costs well under a
  * millisecond, and a blocking one (the BMC) is sampled in its own thread
  * by the telemetry layer, so it is never waited for here: a BMC that stops
- * answering is a warning, then, after `hold`, an ERROR of the thermal
- * monitor. */
+ * answering is a warning, then, after `hold`, an ERROR of the monitor that
+ * watches it. It knows no monitor by name: each is a module with a hook
+ * (kiln_monitor_hook, module.h), which this file drives through the calls
+ * of include/kiln/monitor.h. */
 #include "run/sampler.h"
 
 #include <errno.h>
@@ -16,41 +18,47 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "config/profile.h"
+#include "core/settings.h"
 #include "hw/bmc.h"
-#include "kiln/spec.h"
+#include "kiln/monitor.h"
 #include "kiln/telemetry.h"
 #include "kiln/textutil.h"
 #include "kiln/watch.h"
 
-enum role { ROLE_NONE, ROLE_TEMP, ROLE_FAN, ROLE_THROTTLE, ROLE_CE, ROLE_UE };
-
-/* One telemetry series and the watch on it. */
+/* One telemetry series, what its monitor made of it, and the watches. */
 struct watched {
-  char *key;  /* "sensors/nct6798-isa-0290/fan1": the series id */
+  struct kiln_monitor_series pub; /* its strings are the ones below */
+  char *key;                      /* "sensors/nct6798-isa-0290/fan1" */
   char *name; /* "SYS_FAN2 (sensors/nct6798-isa-0290/fan1)" */
   char *hwid; /* the chip, controller or CPU */
   char *unit;
-  enum kiln_tel_kind kind;
-  enum role role;
-  size_t step; /* its monitor step, an index in run->steps */
+  struct kiln_monitor *mon;
   struct kiln_series series;
-  bool has_watch;
-  struct kiln_watch watch;
   /* The hardware's own verdict (a BMC's CRITICAL), held like a limit. */
   struct kiln_watch critical;
-  double first, last;
 };
 
-struct monitor {
-  long index; /* in the plan and run->steps; -1 when not planned */
-  bool saw;   /* a reading it judges arrived */
+/* A monitor step of the plan (include/kiln/monitor.h). */
+struct kiln_monitor {
+  struct kiln_sampler *s;
+  const struct kiln_module *module;
+  const struct kiln_plan_step *ps;
+  size_t index; /* in the plan and run->steps */
+  struct kiln_settings settings;
+  double interval, hold;
+  void *state;
+  bool saw;       /* a reading of a judged series arrived */
+  char *error;    /* when set, the step ends ERROR with it */
+  size_t *series; /* indexes in s->w, in the order first seen */
+  size_t n_series, cap_series;
 };
 
 struct kiln_sampler {
   const struct kiln_plan *plan;
-  struct monitor thermal, edac;
-  double interval, hold, temp_max, fan_min, throttle_max, ce_max, ue_max;
+  const struct kiln_spec *spec;
+  struct kiln_monitor *mon; /* in plan order */
+  size_t n_mon;
+  double interval;
 
   struct kiln_run *run;
   struct kiln_bus *bus;
@@ -68,62 +76,72 @@ struct kiln_sampler {
   double t0, last; /* monotonic */
   size_t samples;
   double cost_sum;
-  double temp_hi, fan_lo;
-  char temp_hi_id[160], fan_lo_id[160];
   bool finished;
   /* Blocking sources not answering, by index in tel.src. */
   struct {
     bool warned;
     double warned_at; /* monotonic */
   } quiet[KILN_TEL_MAX_SOURCES];
-  char *thermal_error; /* when set, the thermal monitor ends ERROR with it */
 };
 
 /* ---- configuration ---- */
 
-static const char *param(const struct kiln_plan_step *ps, const char *name) {
-  for (size_t i = 0; ps->cfg && i < ps->cfg->n_params; i++)
-    if (strcmp(ps->cfg->params[i].key, name) == 0)
-      return ps->cfg->params[i].value;
-  const struct kiln_param_spec *spec = kiln_module_param(ps->module, name);
-  return spec ? spec->def : "";
+/* The monitor that named source (the first in the plan), or NULL. */
+static struct kiln_monitor *owner(struct kiln_sampler *s, const char *source) {
+  for (size_t i = 0; i < s->n_mon; i++)
+    for (const char *const *name = s->mon[i].module->monitor->sources;
+         name && *name; name++)
+      if (strcmp(*name, source) == 0)
+        return &s->mon[i];
+  return NULL;
 }
 
-static int param_line(const struct kiln_plan_step *ps, const char *name) {
-  for (size_t i = 0; ps->cfg && i < ps->cfg->n_params; i++)
-    if (strcmp(ps->cfg->params[i].key, name) == 0)
-      return ps->cfg->params[i].line;
-  return 0;
+static const struct kiln_monitor *find_monitor(const struct kiln_sampler *s,
+                                               const char *module) {
+  for (size_t i = 0; i < s->n_mon; i++)
+    if (strcmp(s->mon[i].module->name, module) == 0)
+      return &s->mon[i];
+  return NULL;
 }
 
-/* A number, or NaN for an empty value (not set). */
-static int get_number(const struct kiln_plan_step *ps, const char *name,
-                      bool duration, double *out, const char *source, char *err,
-                      size_t n) {
-  const char *v = param(ps, name);
-  if (!v[0]) {
-    *out = NAN;
-    return 0;
+void *kiln_monitor_state(struct kiln_monitor *m) { return m->state; }
+
+const struct kiln_spec *kiln_monitor_spec(const struct kiln_monitor *m) {
+  return m->s->spec;
+}
+
+int kiln_monitor_limit(const struct kiln_monitor *m, const char *module,
+                       const char *name, double spec_value, double *out,
+                       char *err, size_t n) {
+  const struct kiln_monitor *of = module ? find_monitor(m->s, module) : m;
+  *out = NAN;
+  const char *from = NULL;
+  int line = 0;
+  const char *v =
+      of ? kiln_settings_param(&of->settings, name, &from, &line) : NULL;
+  if (v && v[0]) {
+    const struct kiln_param_spec *p = kiln_module_param(of->module, name);
+    struct kiln_param_value value;
+    char why[256] = "is not declared by its module";
+    if (!p || kiln_param_parse(p, v, &value, why, sizeof why) != 0 ||
+        value.is_word) {
+      snprintf(err, n, "%s:%d: [%s] %s = '%s' %s",
+               from ? from : "built-in default", line, of->module->name, name,
+               v, why);
+      return -1;
+    }
+    *out = value.number;
   }
-  char *end = NULL;
-  errno = 0;
-  double x = duration ? 0 : strtod(v, &end);
-  bool bad = duration ? kiln_duration_parse(v, &x) != 0
-                      : (errno || end == v || *end || !isfinite(x));
-  if (bad || x < 0) {
-    snprintf(err, n, "%s:%d: [%s] %s = '%s' is not a %s", source,
-             param_line(ps, name), ps->module->name, name, v,
-             duration ? "duration (5s, 1m)" : "non-negative number");
-    return -1;
-  }
-  *out = x;
-  return 0;
-}
-
-/* The station spec's value wins where it sets one. */
-static void spec_wins(double *limit, double spec_value) {
+  /* The station spec's value wins where it sets one. */
   if (!isnan(spec_value))
-    *limit = spec_value;
+    *out = spec_value;
+  return 0;
+}
+
+void kiln_monitor_set_timing(struct kiln_monitor *m, double interval,
+                             double hold) {
+  m->interval = interval;
+  m->hold = hold;
 }
 
 struct kiln_sampler *kiln_sampler_new(const struct kiln_plan *plan,
@@ -131,72 +149,42 @@ struct kiln_sampler *kiln_sampler_new(const struct kiln_plan *plan,
                                       const struct kiln_spec *spec, char *err,
                                       size_t n, bool *failed) {
   *failed = false;
+  size_t count = 0;
+  for (size_t i = 0; i < plan->n_steps; i++)
+    count += plan->steps[i].module->monitor != NULL;
+  if (count == 0)
+    return NULL;
   struct kiln_sampler *s = kiln_xcalloc(1, sizeof *s);
   s->plan = plan;
+  s->spec = spec;
   s->csv_fd = -1;
-  s->thermal.index = s->edac.index = -1;
+  s->mon = kiln_xcalloc(count, sizeof *s->mon);
   for (size_t i = 0; i < plan->n_steps; i++) {
-    const char *name = plan->steps[i].module->name;
-    if (strcmp(name, "thermal") == 0)
-      s->thermal.index = (long)i;
-    else if (strcmp(name, "edac") == 0)
-      s->edac.index = (long)i;
-  }
-  if (s->thermal.index < 0 && s->edac.index < 0) {
-    free(s);
-    return NULL;
+    const struct kiln_plan_step *ps = &plan->steps[i];
+    if (!ps->module->monitor)
+      continue;
+    struct kiln_monitor *m = &s->mon[s->n_mon++];
+    m->s = s;
+    m->module = ps->module;
+    m->ps = ps;
+    m->index = i;
+    kiln_plan_step_settings(ps, &m->settings);
+    m->settings.source = profile_source;
+    m->hold = KILN_WATCH_DEFAULT_HOLD;
+    m->state = kiln_xcalloc(1, ps->module->monitor->state_size + 1);
   }
   s->interval = 1;
-  s->hold = KILN_WATCH_DEFAULT_HOLD;
-  s->temp_max = s->fan_min = NAN;
-  s->throttle_max = s->ce_max = s->ue_max = 0;
-  int rc = 0;
-  if (s->thermal.index >= 0) {
-    const struct kiln_plan_step *ps = &plan->steps[s->thermal.index];
-    double interval, hold;
-    rc |= get_number(ps, "interval", true, &interval, profile_source, err, n);
-    rc |= rc ? 0 : get_number(ps, "hold", true, &hold, profile_source, err, n);
-    rc |= rc ? 0
-             : get_number(ps, "temp_max", false, &s->temp_max, profile_source,
-                          err, n);
-    rc |= rc ? 0
-             : get_number(ps, "fan_min", false, &s->fan_min, profile_source,
-                          err, n);
-    rc |= rc ? 0
-             : get_number(ps, "throttle_max", false, &s->throttle_max,
-                          profile_source, err, n);
-    if (!rc) {
-      if (!isnan(interval))
-        s->interval = interval < 0.1 ? 0.1 : interval;
-      if (!isnan(hold))
-        s->hold = hold;
-      if (isnan(s->throttle_max))
-        s->throttle_max = 0;
+  bool wished = false;
+  for (size_t i = 0; i < s->n_mon; i++) {
+    struct kiln_monitor *m = &s->mon[i];
+    if (m->module->monitor->setup(m, err, n) != 0) {
+      *failed = true;
+      kiln_sampler_free(s);
+      return NULL;
     }
-  }
-  if (!rc && s->edac.index >= 0) {
-    const struct kiln_plan_step *ps = &plan->steps[s->edac.index];
-    rc |= get_number(ps, "ce_max", false, &s->ce_max, profile_source, err, n);
-    rc |= rc ? 0
-             : get_number(ps, "ue_max", false, &s->ue_max, profile_source, err,
-                          n);
-    if (isnan(s->ce_max))
-      s->ce_max = 10;
-    if (isnan(s->ue_max))
-      s->ue_max = 0;
-  }
-  if (rc) {
-    *failed = true;
-    free(s);
-    return NULL;
-  }
-  if (spec) {
-    spec_wins(&s->hold, spec->watch.hold);
-    spec_wins(&s->temp_max, spec->watch.temp_max);
-    spec_wins(&s->fan_min, spec->watch.fan_min);
-    spec_wins(&s->throttle_max, spec->watch.throttle_max);
-    spec_wins(&s->ce_max, spec->watch.ce_max);
-    spec_wins(&s->ue_max, spec->watch.ue_max);
+    if (m->interval > 0 && (!wished || m->interval < s->interval))
+      s->interval = m->interval;
+    wished |= m->interval > 0;
   }
   return s;
 }
@@ -205,72 +193,6 @@ struct kiln_sampler *kiln_sampler_new(const struct kiln_plan *plan,
 
 static struct kiln_step_result *step_at(struct kiln_sampler *s, size_t i) {
   return &s->run->steps[i];
-}
-
-static const char *suffix(const char *id) {
-  const char *slash = strrchr(id, '/');
-  return slash ? slash + 1 : id;
-}
-
-static enum role role_of(const struct kiln_tel_reading *r) {
-  /* A GPU's ECC counts are judged like a DIMM's; its other counters
-   * (replays, NVLink errors, clock-event reasons) are recorded here and
-   * judged by the GPU modules, before and after their own load. */
-  if (strcmp(r->source, "nvml") == 0 && r->kind == KILN_TEL_COUNT) {
-    const char *last = suffix(r->id);
-    return strcmp(last, "ecc_corrected") == 0     ? ROLE_CE
-           : strcmp(last, "ecc_uncorrected") == 0 ? ROLE_UE
-                                                  : ROLE_NONE;
-  }
-  if (strcmp(r->source, "edac") == 0) {
-    const char *last = suffix(r->id);
-    if (strstr(last, "ue_count"))
-      return ROLE_UE;
-    if (strstr(last, "ce_count"))
-      return ROLE_CE;
-    return ROLE_NONE;
-  }
-  switch (r->kind) {
-  case KILN_TEL_TEMP_C: return ROLE_TEMP;
-  case KILN_TEL_FAN_RPM: return ROLE_FAN;
-  case KILN_TEL_COUNT: return ROLE_THROTTLE;
-  default: return ROLE_NONE;
-  }
-}
-
-/* The watch a series gets: the profile's limit, else the hardware's own. */
-static void choose_watch(struct kiln_sampler *s, struct watched *w,
-                         const struct kiln_tel_reading *r) {
-  w->has_watch = true;
-  switch (w->role) {
-  case ROLE_TEMP:
-    if (!isnan(s->temp_max))
-      kiln_watch_init(&w->watch, KILN_WATCH_ABOVE, s->temp_max, s->hold);
-    else
-      w->has_watch = kiln_watch_for_reading(r, s->hold, &w->watch);
-    break;
-  case ROLE_FAN:
-    if (!isnan(s->fan_min))
-      kiln_watch_init(&w->watch, KILN_WATCH_BELOW, s->fan_min, s->hold);
-    else
-      w->has_watch = kiln_watch_for_reading(r, s->hold, &w->watch);
-    break;
-  case ROLE_THROTTLE:
-    kiln_watch_init(&w->watch, KILN_WATCH_INCREASE, s->throttle_max, 0);
-    break;
-  case ROLE_CE:
-    kiln_watch_init(&w->watch, KILN_WATCH_INCREASE, s->ce_max, 0);
-    break;
-  case ROLE_UE:
-    kiln_watch_init(&w->watch, KILN_WATCH_INCREASE, s->ue_max, 0);
-    break;
-  default: w->has_watch = false;
-  }
-  w->series.limit = (struct kiln_limit){0};
-  if (w->has_watch && w->watch.op == KILN_WATCH_ABOVE)
-    w->series.limit = (struct kiln_limit){.has_hi = true, .hi = w->watch.limit};
-  if (w->has_watch && w->watch.op == KILN_WATCH_BELOW)
-    w->series.limit = (struct kiln_limit){.has_lo = true, .lo = w->watch.limit};
 }
 
 /* Readings come in the same order every sample: look from the cursor. */
@@ -287,11 +209,16 @@ static struct watched *find_series(struct kiln_sampler *s, const char *key) {
 
 static struct watched *add_series(struct kiln_sampler *s, const char *key,
                                   const struct kiln_tel_reading *r,
-                                  struct monitor *m) {
+                                  struct kiln_monitor *m) {
   if (s->n == s->cap) {
     s->cap = s->cap ? 2 * s->cap : 32;
     s->w = kiln_xrealloc(s->w, s->cap * sizeof *s->w);
   }
+  if (m->n_series == m->cap_series) {
+    m->cap_series = m->cap_series ? 2 * m->cap_series : 16;
+    m->series = kiln_xrealloc(m->series, m->cap_series * sizeof *m->series);
+  }
+  m->series[m->n_series++] = s->n;
   struct watched *w = &s->w[s->n++];
   memset(w, 0, sizeof *w);
   w->key = kiln_xstrdup(key);
@@ -301,16 +228,22 @@ static struct watched *add_series(struct kiln_sampler *s, const char *key,
   w->hwid = slash ? kiln_strdup_printf("%.*s", (int)(slash - r->id), r->id)
                   : kiln_xstrdup(r->id);
   w->unit = kiln_xstrdup(kiln_tel_kind_unit(r->kind));
-  w->kind = r->kind;
-  w->role = role_of(r);
-  w->step = (size_t)m->index;
-  w->first = r->value;
+  w->mon = m;
+  w->pub = (struct kiln_monitor_series){
+      .key = w->key, .name = w->name, .hwid = w->hwid, .unit = w->unit};
+  m->module->monitor->watch(m, r, &w->pub);
+  w->pub.first = r->value;
   w->series = (struct kiln_series){
       .id = w->key, .name = w->name, .unit = w->unit, .hwid = w->hwid};
-  choose_watch(s, w, r);
-  kiln_watch_init(&w->critical, KILN_WATCH_ABOVE, 0.5, s->hold);
+  if (w->pub.watched && w->pub.watch.op == KILN_WATCH_ABOVE)
+    w->series.limit =
+        (struct kiln_limit){.has_hi = true, .hi = w->pub.watch.limit};
+  if (w->pub.watched && w->pub.watch.op == KILN_WATCH_BELOW)
+    w->series.limit =
+        (struct kiln_limit){.has_lo = true, .lo = w->pub.watch.limit};
+  kiln_watch_init(&w->critical, KILN_WATCH_ABOVE, 0.5, m->hold);
   s->cursor = s->n;
-  kiln_bus_series_start(s->bus, s->run, step_at(s, w->step), &w->series);
+  kiln_bus_series_start(s->bus, s->run, step_at(s, m->index), &w->series);
   return w;
 }
 
@@ -329,17 +262,6 @@ static void running_steps(const struct kiln_run *run, char *buf, size_t n) {
   }
 }
 
-static const char *symptom_of(const struct watched *w) {
-  switch (w->role) {
-  case ROLE_TEMP: return "temp-over-limit";
-  case ROLE_FAN: return "fan-under-limit";
-  case ROLE_THROTTLE: return "cpu-throttle";
-  case ROLE_CE: return "edac-correctable";
-  case ROLE_UE: return "edac-uncorrectable";
-  default: return "telemetry-limit";
-  }
-}
-
 static void fired(struct kiln_sampler *s, struct watched *w,
                   const struct kiln_watch_fire *f) {
   char what[512], running[256], stamp[40];
@@ -350,9 +272,10 @@ static void fired(struct kiln_sampler *s, struct watched *w,
   char *msg = kiln_strdup_printf("%s (%s); %s%s", what, stamp,
                                  running[0] ? "running: " : "",
                                  running[0] ? running : "between steps");
-  struct kiln_step_result *st = step_at(s, w->step);
+  struct kiln_step_result *st = step_at(s, w->mon->index);
   struct kiln_diagnosis *d = kiln_step_add_diagnosis(
-      st, KILN_DIAG_FAIL, symptom_of(w), msg, w->hwid, now);
+      st, KILN_DIAG_FAIL, w->pub.symptom ? w->pub.symptom : "telemetry-limit",
+      msg, w->hwid, now);
   kiln_bus_diagnosis(s->bus, s->run, st, d);
   free(msg);
 }
@@ -368,7 +291,7 @@ static void critical_fired(struct kiln_sampler *s, struct watched *w,
       "(%s); %s%s",
       w->name, value, w->unit, f->t, f->held, stamp,
       running[0] ? "running: " : "", running[0] ? running : "between steps");
-  struct kiln_step_result *st = step_at(s, w->step);
+  struct kiln_step_result *st = step_at(s, w->mon->index);
   struct kiln_diagnosis *d = kiln_step_add_diagnosis(
       st, KILN_DIAG_FAIL, "sensor-critical", msg, w->hwid, now);
   kiln_bus_diagnosis(s->bus, s->run, st, d);
@@ -381,16 +304,16 @@ struct sample_ctx {
 };
 
 __attribute__((format(printf, 4, 5))) static void
-monitor_log(struct kiln_sampler *s, long index, enum kiln_severity sev,
-            const char *fmt, ...) {
-  if (index < 0)
+monitor_log(struct kiln_sampler *s, const struct kiln_monitor *m,
+            enum kiln_severity sev, const char *fmt, ...) {
+  if (!m)
     return;
   char msg[1024];
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
-  struct kiln_step_result *st = step_at(s, (size_t)index);
+  struct kiln_step_result *st = step_at(s, m->index);
   struct kiln_log *l = kiln_step_add_log(st, sev, msg, kiln_now());
   kiln_bus_log(s->bus, s->run, st, l);
 }
@@ -405,8 +328,7 @@ static void csv_failed(struct kiln_sampler *s, int error, double wall) {
   kiln_format_time(wall, since, sizeof since);
   s->csv_lost = kiln_strdup_printf("%s: its rows from %s on were lost (%s)",
                                    s->csv_path, since, strerror(error));
-  monitor_log(s, s->thermal.index >= 0 ? s->thermal.index : s->edac.index,
-              KILN_SEV_ERROR,
+  monitor_log(s, &s->mon[0], KILN_SEV_ERROR,
               "%s; it ends at the last whole row, and the monitors go on "
               "without it",
               s->csv_lost);
@@ -444,8 +366,8 @@ static void csv_write(struct kiln_sampler *s, double wall,
 static void on_reading(void *ctx, const struct kiln_tel_reading *r) {
   struct sample_ctx *c = ctx;
   struct kiln_sampler *s = c->s;
-  struct monitor *m = strcmp(r->source, "edac") == 0 ? &s->edac : &s->thermal;
-  if (m->index < 0)
+  struct kiln_monitor *m = owner(s, r->source);
+  if (!m)
     return;
   csv_write(s, c->wall, r);
   char key[256];
@@ -453,23 +375,16 @@ static void on_reading(void *ctx, const struct kiln_tel_reading *r) {
   struct watched *w = find_series(s, key);
   if (!w)
     w = add_series(s, key, r, m);
-  if (w->role == ROLE_TEMP || w->role == ROLE_FAN || w->role == ROLE_CE ||
-      w->role == ROLE_UE)
+  if (w->pub.judged)
     m->saw = true;
-  w->last = r->value;
-  kiln_bus_series_element(s->bus, s->run, step_at(s, w->step), &w->series,
+  w->pub.last = r->value;
+  kiln_bus_series_element(s->bus, s->run, step_at(s, m->index), &w->series,
                           r->value, c->wall);
   w->series.count++;
-  if (w->role == ROLE_TEMP && r->value > s->temp_hi) {
-    s->temp_hi = r->value;
-    snprintf(s->temp_hi_id, sizeof s->temp_hi_id, "%s", w->name);
-  }
-  if (w->role == ROLE_FAN && r->value < s->fan_lo) {
-    s->fan_lo = r->value;
-    snprintf(s->fan_lo_id, sizeof s->fan_lo_id, "%s", w->name);
-  }
+  if (m->module->monitor->reading)
+    m->module->monitor->reading(m, &w->pub, r->value);
   struct kiln_watch_fire f;
-  if (w->has_watch && kiln_watch_feed(&w->watch, r->t, r->value, &f))
+  if (w->pub.watched && kiln_watch_feed(&w->pub.watch, r->t, r->value, &f))
     fired(s, w, &f);
   if (r->state != KILN_TEL_STATE_NONE &&
       kiln_watch_feed(&w->critical, r->t,
@@ -497,8 +412,8 @@ size_t kiln_sampler_steps_on_gpu(const struct kiln_run *run, const char *bus,
   return n;
 }
 
-/* A critical XID fails the step running on that GPU, or the thermal
- * monitor when none is. */
+/* A critical XID fails the step running on that GPU, or the monitor that
+ * watches its source when none is. */
 static void on_event(void *ctx, const struct kiln_tel_event *e) {
   struct sample_ctx *c = ctx;
   struct kiln_sampler *s = c->s;
@@ -507,8 +422,9 @@ static void on_event(void *ctx, const struct kiln_tel_event *e) {
   char stamp[40], running[256];
   kiln_format_time(c->wall, stamp, sizeof stamp);
   running_steps(s->run, running, sizeof running);
-  if (n == 0 && s->thermal.index >= 0)
-    steps[n++] = (size_t)s->thermal.index;
+  const struct kiln_monitor *m = owner(s, e->source);
+  if (n == 0 && m)
+    steps[n++] = m->index;
   char *msg = kiln_strdup_printf(
       "GPU %s: critical XID %llu (%s) reported by the driver at t=%.1f s "
       "(%s); %s%s",
@@ -523,11 +439,14 @@ static void on_event(void *ctx, const struct kiln_tel_event *e) {
   free(msg);
 }
 
-/* The thermal monitor ends ERROR with the first such reason. */
-static void thermal_error(struct kiln_sampler *s, const char *why) {
-  monitor_log(s, s->thermal.index, KILN_SEV_ERROR, "%s", why);
-  if (!s->thermal_error)
-    s->thermal_error = kiln_xstrdup(why);
+/* The monitor ends ERROR with the first such reason. */
+static void monitor_error(struct kiln_sampler *s, struct kiln_monitor *m,
+                          const char *why) {
+  if (!m)
+    return;
+  monitor_log(s, m, KILN_SEV_ERROR, "%s", why);
+  if (!m->error)
+    m->error = kiln_xstrdup(why);
 }
 
 /* A blocking source that stopped answering: a warning at once, an ERROR
@@ -538,31 +457,32 @@ static void check_silence(struct kiln_sampler *s, bool at_end) {
   double now = kiln_monotonic_now();
   for (size_t i = 0; i < s->tel.n_src; i++) {
     const struct kiln_tel_open *o = &s->tel.src[i];
+    struct kiln_monitor *m = owner(s, o->src->name);
+    double hold = m ? m->hold : KILN_WATCH_DEFAULT_HOLD;
     double since = 0;
     char why[400];
     bool silent = kiln_telemetry_silent(&s->tel, i, &since, why, sizeof why);
     if (!silent) {
       if (s->quiet[i].warned)
-        monitor_log(s, s->thermal.index, KILN_SEV_INFO,
-                    "%s answering again after %.0f s", o->where,
-                    now - s->quiet[i].warned_at);
+        monitor_log(s, m, KILN_SEV_INFO, "%s answering again after %.0f s",
+                    o->where, now - s->quiet[i].warned_at);
       s->quiet[i].warned = false;
       continue;
     }
     if (!s->quiet[i].warned) {
       s->quiet[i].warned = true;
       s->quiet[i].warned_at = now;
-      monitor_log(s, s->thermal.index, KILN_SEV_WARNING,
+      monitor_log(s, m, KILN_SEV_WARNING,
                   "%s not answering: %s (its last readings %.0f s ago); the "
-                  "thermal monitor ERRORs if it stays silent for %g s (hold)",
-                  o->where, why, now - since, s->hold);
+                  "%s monitor ERRORs if it stays silent for %g s (hold)",
+                  o->where, why, now - since, m ? m->module->name : "", hold);
     }
-    if ((at_end || now - since >= s->hold) && !s->thermal_error) {
+    if ((at_end || now - since >= hold) && m && !m->error) {
       char *msg = kiln_strdup_printf(
           "%s not answering for %.0f s: %s; its sensors went unwatched from "
           "t=%.1f s",
           o->where, now - since, why, since - s->t0);
-      thermal_error(s, msg);
+      monitor_error(s, m, msg);
       free(msg);
     }
   }
@@ -581,50 +501,70 @@ static void sample(struct kiln_sampler *s, bool at_end) {
 
 /* ---- run ---- */
 
+/* Every monitor's sources, "sensors,cpu,ipmi,nvml,edac". */
+static char *sources_named(const struct kiln_sampler *s) {
+  char *list = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&list, &len);
+  if (!f)
+    abort(); /* out of memory, as kiln_xcalloc */
+  const char *comma = "";
+  for (size_t i = 0; i < s->n_mon; i++)
+    for (const char *const *name = s->mon[i].module->monitor->sources;
+         name && *name; name++) {
+      fprintf(f, "%s%s", comma, *name);
+      comma = ",";
+    }
+  if (fclose(f) != 0)
+    abort();
+  return list;
+}
+
+/* Starts the monitor's step; a SKU with a section for it says so, as a
+ * step's child does (runner.c). */
+static void start_monitor(struct kiln_sampler *s, struct kiln_monitor *m) {
+  struct kiln_step_result *st = step_at(s, m->index);
+  st->state = KILN_STEP_RUNNING;
+  st->start = kiln_now();
+  kiln_bus_step_start(s->bus, s->run, st);
+  const struct kiln_plan_step *ps = m->ps;
+  if (ps->sku_note)
+    monitor_log(s, m,
+                !ps->sku || ps->sku->provisional || ps->sku_mismatch
+                    ? KILN_SEV_WARNING
+                    : KILN_SEV_INFO,
+                "%s", ps->sku_note);
+}
+
 int kiln_sampler_start(struct kiln_sampler *s, struct kiln_run *run,
                        struct kiln_bus *bus, const char *report_dir, char *err,
                        size_t n) {
   s->run = run;
   s->bus = bus;
-  s->temp_hi = -INFINITY;
-  s->fan_lo = INFINITY;
   s->csv_path = kiln_strdup_printf("%s/telemetry.csv", report_dir);
   s->csv_fd = open(s->csv_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (s->csv_fd < 0) {
     snprintf(err, n, "cannot write %s: %s", s->csv_path, strerror(errno));
     return -1;
   }
-  char only[64] = "";
-  if (s->thermal.index >= 0)
-    snprintf(only, sizeof only, "sensors,cpu%s%s",
-             kiln_tel_source_find("ipmi") ? ",ipmi" : "",
-             kiln_tel_source_find("nvml") ? ",nvml" : "");
-  if (s->edac.index >= 0)
-    snprintf(only + strlen(only), sizeof only - strlen(only), "%sedac",
-             only[0] ? "," : "");
+  char *only = sources_named(s);
   kiln_telemetry_open(&s->tel, only);
+  free(only);
   s->tel_open = true;
-  struct monitor *ms[] = {&s->thermal, &s->edac};
-  for (size_t i = 0; i < 2; i++) {
-    if (ms[i]->index < 0)
-      continue;
-    struct kiln_step_result *st = step_at(s, (size_t)ms[i]->index);
-    st->state = KILN_STEP_RUNNING;
-    st->start = kiln_now();
-    kiln_bus_step_start(bus, run, st);
-  }
+  for (size_t i = 0; i < s->n_mon; i++)
+    start_monitor(s, &s->mon[i]);
   csv_write(s, kiln_now(), NULL);
   /* A BMC the operator named must be watched: one that cannot be reached
-   * is an ERROR of the thermal monitor, not a SKIP. */
+   * is an ERROR of the monitor that watches it, not a SKIP. */
   struct kiln_bmc bmc;
   bool asked = kiln_bmc_get(&bmc);
   kiln_bmc_wipe(&bmc);
-  for (size_t i = 0; asked && s->thermal.index >= 0 && i < s->tel.n_src; i++) {
+  for (size_t i = 0; asked && i < s->tel.n_src; i++) {
     const struct kiln_tel_open *o = &s->tel.src[i];
     if (strcmp(o->src->name, "ipmi") == 0 && !o->state) {
       char *msg = kiln_strdup_printf(
           "the BMC given with --bmc cannot be read: %s", o->why);
-      thermal_error(s, msg);
+      monitor_error(s, owner(s, o->src->name), msg);
       free(msg);
     }
   }
@@ -641,25 +581,33 @@ void kiln_sampler_tick(void *sampler) {
     sample(s, false);
 }
 
-static void measure(struct kiln_sampler *s, struct kiln_step_result *st,
-                    const char *name, double value, const char *hwid) {
-  const struct kiln_measurement_spec *spec =
-      kiln_module_measurement(kiln_module_find(st->module), name);
-  const struct kiln_limit none = {0};
-  struct kiln_measurement *m = kiln_step_add_measurement(
-      st, name, value, spec ? spec->unit : "", &none, hwid, kiln_now());
-  kiln_bus_measurement(s->bus, s->run, st, m);
+/* ---- what a monitor's end reads ---- */
+
+size_t kiln_monitor_n_series(const struct kiln_monitor *m) {
+  return m->n_series;
 }
 
-/* The sources' reasons, for a SKIP: "sensors: no hwmon chips ...". */
-static void source_reasons(const struct kiln_sampler *s, bool edac, char *buf,
-                           size_t n) {
+const struct kiln_monitor_series *
+kiln_monitor_series_at(const struct kiln_monitor *m, size_t i) {
+  return &m->s->w[m->series[i]].pub;
+}
+
+bool kiln_monitor_saw(const struct kiln_monitor *m) { return m->saw; }
+
+size_t kiln_monitor_samples(const struct kiln_monitor *m, double *cost_sum) {
+  *cost_sum = m->s->cost_sum;
+  return m->s->samples;
+}
+
+void kiln_monitor_source_reasons(const struct kiln_monitor *m,
+                                 const char *except, char *buf, size_t n) {
+  struct kiln_sampler *s = m->s;
   buf[0] = 0;
   size_t used = 0;
   for (size_t i = 0; i < s->tel.n_src; i++) {
     const struct kiln_tel_open *o = &s->tel.src[i];
-    bool is_edac = strcmp(o->src->name, "edac") == 0;
-    if (is_edac != edac || strcmp(o->src->name, "cpu") == 0)
+    if (owner(s, o->src->name) != m ||
+        (except && strcmp(o->src->name, except) == 0))
       continue;
     const char *why = o->state ? "no readings" : o->why;
     int w = snprintf(buf + used, n - used, "%s%s: %s", used ? "; " : "",
@@ -670,51 +618,32 @@ static void source_reasons(const struct kiln_sampler *s, bool edac, char *buf,
   }
 }
 
-static void end_monitor(struct kiln_sampler *s, struct monitor *m, bool edac) {
-  if (m->index < 0)
-    return;
-  struct kiln_step_result *st = step_at(s, (size_t)m->index);
-  if (!edac) {
-    measure(s, st, "samples", (double)s->samples, NULL);
-    if (s->samples)
-      measure(s, st, "sample_ms", 1000 * s->cost_sum / (double)s->samples,
-              NULL);
-    if (isfinite(s->temp_hi))
-      measure(s, st, "temp_max_c", s->temp_hi, s->temp_hi_id);
-    if (isfinite(s->fan_lo))
-      measure(s, st, "fan_min_rpm", s->fan_lo, s->fan_lo_id);
-  } else if (m->saw) {
-    /* Controller totals only: the per-DIMM counters add up to them. */
-    double ce = 0, ue = 0;
-    for (size_t i = 0; i < s->n; i++) {
-      const struct watched *w = &s->w[i];
-      if (w->step != (size_t)m->index || strstr(w->key, "/dimm"))
-        continue;
-      double rise = w->last > w->first ? w->last - w->first : 0;
-      if (w->role == ROLE_CE)
-        ce += rise;
-      else if (w->role == ROLE_UE)
-        ue += rise;
-    }
-    measure(s, st, "ce_increase", ce, NULL);
-    measure(s, st, "ue_increase", ue, NULL);
-  }
-  char why[600];
+void kiln_monitor_measure(struct kiln_monitor *m, const char *name,
+                          double value, const char *hwid) {
+  struct kiln_step_result *st = step_at(m->s, m->index);
+  const struct kiln_measurement_spec *spec =
+      kiln_module_measurement(m->module, name);
+  const struct kiln_limit none = {0};
+  struct kiln_measurement *ms = kiln_step_add_measurement(
+      st, name, value, spec ? spec->unit : "", &none, hwid, kiln_now());
+  kiln_bus_measurement(m->s->bus, m->s->run, st, ms);
+}
+
+/* ---- the end ---- */
+
+static void end_monitor(struct kiln_sampler *s, struct kiln_monitor *m) {
+  char why[600] = "";
+  m->module->monitor->end(m, why, sizeof why);
+  struct kiln_step_result *st = step_at(s, m->index);
   enum kiln_verdict v = KILN_PASS;
   const char *reason = NULL;
-  if (!edac && s->thermal_error) {
+  if (m->error) {
     v = KILN_ERROR;
-    reason = s->thermal_error;
+    reason = m->error;
   } else if (s->run->abort_reason) {
     v = KILN_ABORTED;
     reason = s->run->abort_reason;
   } else if (!m->saw) {
-    char sources[500];
-    source_reasons(s, edac, sources, sizeof sources);
-    snprintf(why, sizeof why, "%s: %s",
-             edac ? "no EDAC memory error counters"
-                  : "no temperature or fan sensors",
-             sources[0] ? sources : "no source");
     v = KILN_SKIP;
     reason = why;
   }
@@ -735,10 +664,10 @@ void kiln_sampler_finish(struct kiln_sampler *s) {
   }
   s->finished = true;
   for (size_t i = 0; i < s->n; i++)
-    kiln_bus_series_end(s->bus, s->run, step_at(s, s->w[i].step),
+    kiln_bus_series_end(s->bus, s->run, step_at(s, s->w[i].mon->index),
                         &s->w[i].series);
-  end_monitor(s, &s->thermal, false);
-  end_monitor(s, &s->edac, true);
+  for (size_t i = 0; i < s->n_mon; i++)
+    end_monitor(s, &s->mon[i]);
   if (s->csv_fd >= 0) {
     close(s->csv_fd);
     s->csv_fd = -1;
@@ -762,9 +691,14 @@ void kiln_sampler_free(struct kiln_sampler *s) {
     free(s->w[i].hwid);
     free(s->w[i].unit);
   }
+  for (size_t i = 0; i < s->n_mon; i++) {
+    free(s->mon[i].state);
+    free(s->mon[i].error);
+    free(s->mon[i].series);
+  }
+  free(s->mon);
   free(s->w);
   free(s->csv_path);
   free(s->csv_lost);
-  free(s->thermal_error);
   free(s);
 }
