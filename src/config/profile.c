@@ -26,8 +26,7 @@ struct parse_state {
   /* Set for a SKU file: its own section's keys go here, and module
    * sections need no phase (see kiln_profile_parse_modules). */
   const char *header;
-  int (*header_key)(void *ctx, const char *key, const char *value, char *err,
-                    size_t n);
+  kiln_profile_header_fn *header_key;
   void *header_ctx;
 };
 
@@ -263,11 +262,8 @@ static const struct kiln_ini_handler profile_ini = {.key = key_handler};
 
 int kiln_profile_parse_modules(const char *text, const char *source,
                                const char *header,
-                               int (*header_key)(void *ctx, const char *key,
-                                                 const char *value, char *err,
-                                                 size_t n),
-                               void *ctx, struct kiln_profile *out, char *err,
-                               size_t n) {
+                               kiln_profile_header_fn *header_key, void *ctx,
+                               struct kiln_profile *out, char *err, size_t n) {
   memset(out, 0, sizeof *out);
   out->source = kiln_xstrdup(source);
   struct parse_state st = {
