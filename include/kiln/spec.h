@@ -30,7 +30,8 @@
  *   [edac]     ce_max, ue_max: errors allowed per counter over the run
  *
  * Every key is optional; an absent one is not checked. Unknown sections or
- * keys, a key set twice and malformed values are errors.
+ * keys, a key or section given twice, an empty section and malformed
+ * values are errors (the syntax is the one INI reader's: config/ini.h).
  * Layer: config (src/config/): uses core and hw. */
 #ifndef KILN_SPEC_H
 #define KILN_SPEC_H

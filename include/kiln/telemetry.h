@@ -9,16 +9,16 @@
  * source finds its sensors once, in open(), and reads them in sample().
  *
  * A sampler (struct kiln_telemetry) opens every registered source, keeps the
- * reason of those that cannot open, samples the open ones into a series
- * store and hands each reading to the caller (the watches, telemetry.csv,
- * the OCP stream). Open, sample and close from one thread: libsensors keeps
- * global state. A blocking source (a BMC over the LAN: seconds per timeout)
- * is the exception: it is opened in that thread, then sampled in a thread
- * of its own, so the caller never waits on it (kiln_telemetry_sample,
- * kiln_telemetry_silent). /sys paths other than libsensors' own take
- * $KILN_SYSROOT (kiln_sysroot_path). $KILN_SENSORS_CONFIG names a libsensors
- * configuration to use instead of the system's (tests use an empty one).
- * Layer: telemetry (src/telemetry/): uses core to inventory. */
+ * reason of those that cannot open, samples the open ones and hands each
+ * reading to the caller (the watches, telemetry.csv, the OCP stream). Open,
+ * sample and close from one thread: libsensors keeps global state. A blocking
+ * source (a BMC over the LAN: seconds per timeout) is the exception: it is
+ * opened in that thread, then sampled in a thread of its own, so the caller
+ * never waits on it (kiln_telemetry_sample, kiln_telemetry_silent). /sys paths
+ * other than libsensors' own take $KILN_SYSROOT (kiln_sysroot_path).
+ * $KILN_SENSORS_CONFIG names a libsensors configuration to use instead of the
+ * system's (tests use an empty one). Layer: telemetry (src/telemetry/): uses
+ * core to inventory. */
 #ifndef KILN_TELEMETRY_H
 #define KILN_TELEMETRY_H
 
@@ -115,44 +115,6 @@ extern const struct kiln_tel_source kiln_tel_nvml;    /* telemetry_nvml.c */
 const struct kiln_tel_source *const *kiln_tel_sources(size_t *n);
 const struct kiln_tel_source *kiln_tel_source_find(const char *name);
 
-/* The series store: one series per (source, id), with run-long statistics
- * and the last `history` points (a ring; telemetry.csv keeps them all). */
-struct kiln_tel_point {
-  double t, value;
-};
-
-struct kiln_tel_series {
-  char *source, *id, *label;
-  enum kiln_tel_kind kind;
-  double min, max, crit; /* the latest reading's hardware limits */
-  size_t n;              /* samples over the run */
-  double lo, hi, sum;    /* over the run */
-  double last_t, last;
-  struct kiln_tel_point *ring;
-  size_t cap, head, len; /* ring[head] is the next slot to write */
-};
-
-struct kiln_tel_store {
-  struct kiln_tel_series *series;
-  size_t n, cap;
-  size_t history; /* points kept per series */
-  size_t hint;    /* where the next reading's series probably is */
-};
-
-void kiln_tel_store_init(struct kiln_tel_store *s, size_t history);
-/* Appends r (r->t, r->value) to its series, making the series on first
- * sight. Returns the series; valid until the next add. */
-struct kiln_tel_series *kiln_tel_store_add(struct kiln_tel_store *s,
-                                           const struct kiln_tel_reading *r);
-const struct kiln_tel_series *
-kiln_tel_store_find(const struct kiln_tel_store *s, const char *source,
-                    const char *id);
-/* Copies up to n of the series' kept points, oldest first; returns how
- * many. */
-size_t kiln_tel_series_points(const struct kiln_tel_series *se,
-                              struct kiln_tel_point *out, size_t n);
-void kiln_tel_store_free(struct kiln_tel_store *s);
-
 /* The sampler. */
 #define KILN_TEL_MAX_SOURCES 8
 
@@ -175,7 +137,6 @@ struct kiln_tel_open {
 struct kiln_telemetry {
   struct kiln_tel_open src[KILN_TEL_MAX_SOURCES];
   size_t n_src;
-  struct kiln_tel_store store;
   double last_cost; /* seconds the last kiln_telemetry_sample took */
 };
 
@@ -183,8 +144,8 @@ struct kiln_telemetry {
  * every registered one when only is NULL or "". Returns how many opened;
  * the others keep their why (for a SKIP note or the console). */
 size_t kiln_telemetry_open(struct kiln_telemetry *tel, const char *only);
-/* Samples every open source: each reading goes to the store, then to emit
- * (which may be NULL). t is the caller's clock (monotonic for watches).
+/* Samples every open source: each reading goes to emit (which may be
+ * NULL). t is the caller's clock (monotonic for watches).
  * A blocking source is not waited for: its readings are those of its
  * thread's last finished sample not yet handed on (given time t), and its
  * thread is asked for the next one unless it is still busy. Returns the
@@ -227,5 +188,31 @@ bool kiln_tel_read_u64(const char *path, uint64_t *v);
 size_t kiln_tel_numbered(const char *dir, const char *prefix, int **out);
 /* malloc'd label for people: valid UTF-8, controls shown as '?', trimmed. */
 char *kiln_tel_clean_label(const char *s);
+
+/* A source whose readings are integer files read each sample (cpufreq,
+ * thermal-throttle and EDAC counters): its open() fills a set, and the set
+ * is its state, sampled and closed by the functions below. */
+struct kiln_tel_file {
+  char *path, *id, *label;
+  enum kiln_tel_kind kind;
+  double divisor;  /* the reading is the file's number / divisor (kHz: 1000) */
+  double min, max; /* the reading's limits, or NaN */
+};
+struct kiln_tel_files {
+  struct kiln_tel_file *f;
+  size_t n, cap;
+};
+/* Adds path (copied) as a reading of kind with id and label (malloc'd: the
+ * set takes them); divisor 1, no limits. Returns the new entry, valid until
+ * the next add. */
+struct kiln_tel_file *kiln_tel_files_add(struct kiln_tel_files *set,
+                                         const char *path,
+                                         enum kiln_tel_kind kind, char *id,
+                                         char *label);
+/* kiln_tel_source.sample for a set: a reading of each file that reads as
+ * an unsigned integer now (kiln_tel_read_u64); the others are passed. */
+size_t kiln_tel_files_sample(void *set, kiln_tel_emit_fn emit, void *ctx);
+/* kiln_tel_source.close for a set made with kiln_xcalloc (NULL: nothing). */
+void kiln_tel_files_close(void *set);
 
 #endif

@@ -1,4 +1,4 @@
-/* Profile loading on libinih. Layout:
+/* Profile loading, on the INI reader (config/ini.h). Layout:
  *   [profile]  name, description, duration, grace, hang_timeout,
  *              spec (station spec file, relative to the profile's file),
  *              stagger (seconds between the starts of a phase's GPU steps),
@@ -9,69 +9,26 @@
  *   [MODULE]   parameters, `<measurement>.min` / `.max` limits,
  *              duration (overrides the profile's default)             */
 #include <errno.h>
-#include <ini.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "config/ini.h"
 #include "config/profile.h"
 #include "kiln/module.h"
 #include "kiln/textutil.h"
 
 struct parse_state {
   struct kiln_profile *p;
-  const char *source;
-  /* inih calls the handler right after reading a line, so the reader's
-   * count is the line the handler is looking at. */
-  int line;
-  const char *text; /* remaining input for the reader */
-  char err[512];
-  int err_line;
+  struct kiln_ini *ini; /* the reading, for errors and lines */
   /* Set for a SKU file: its own section's keys go here, and module
    * sections need no phase (see kiln_profile_parse_modules). */
   const char *header;
-  int (*header_key)(void *ctx, const char *key, const char *value, char *err,
-                    size_t n);
+  kiln_profile_header_fn *header_key;
   void *header_ctx;
 };
-
-static char *string_reader(char *buf, int size, void *stream) {
-  struct parse_state *st = stream;
-  if (!*st->text)
-    return NULL;
-  const char *nl = strchr(st->text, '\n');
-  size_t len = nl ? (size_t)(nl - st->text) + 1 : strlen(st->text);
-  size_t copy = len;
-  st->line++;
-  if (len >= (size_t)size) { /* inih would split it into two lines */
-    if (!st->err_line) {
-      st->err_line = st->line;
-      snprintf(st->err, sizeof st->err, "line longer than %d characters",
-               size - 2);
-    }
-    copy = (size_t)size - 1;
-  }
-  memcpy(buf, st->text, copy);
-  buf[copy] = 0;
-  st->text += len;
-  return buf;
-}
-
-static int fail(struct parse_state *st, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static int fail(struct parse_state *st, const char *fmt, ...) {
-  if (!st->err_line) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(st->err, sizeof st->err, fmt, ap);
-    va_end(ap);
-    st->err_line = st->line;
-  }
-  return 0;
-}
 
 static struct kiln_profile_module *find_module(struct kiln_profile *p,
                                                const char *name) {
@@ -101,7 +58,8 @@ static int parse_phase_list(struct parse_state *st, const char *key,
     phase = strtol(key + strlen("phase."), &end, 10);
     if (errno || *end || end == key + strlen("phase.") || phase < 1 ||
         phase > 99)
-      return fail(st, "bad phase key '%s' (use phase.1 .. phase.99)", key);
+      return kiln_ini_fail(st->ini,
+                           "bad phase key '%s' (use phase.1 .. phase.99)", key);
   }
   char *list = kiln_xstrdup(value);
   char *save = NULL;
@@ -112,18 +70,19 @@ static int parse_phase_list(struct parse_state *st, const char *key,
     listed++;
     const struct kiln_module *mod = kiln_module_find(tok);
     if (!mod) {
-      ok = fail(st, "unknown module '%s' (see `kiln list`)", tok);
+      ok = kiln_ini_fail(st->ini, "unknown module '%s' (see `kiln list`)", tok);
       break;
     }
     if (monitors != (mod->targets == KILN_TARGETS_MONITOR)) {
-      ok = fail(st,
-                monitors ? "'%s' is not a monitor: list it in a phase"
-                         : "'%s' is a monitor: list it in `monitors =`",
-                tok);
+      ok =
+          kiln_ini_fail(st->ini,
+                        monitors ? "'%s' is not a monitor: list it in a phase"
+                                 : "'%s' is a monitor: list it in `monitors =`",
+                        tok);
       break;
     }
     if (find_module(st->p, tok)) {
-      ok = fail(st, "module '%s' is listed in two phases", tok);
+      ok = kiln_ini_fail(st->ini, "module '%s' is listed in two phases", tok);
       break;
     }
     struct kiln_profile *p = st->p;
@@ -132,13 +91,13 @@ static int parse_phase_list(struct parse_state *st, const char *key,
     struct kiln_profile_module *m = &p->modules[p->n_modules++];
     memset(m, 0, sizeof *m);
     m->name = kiln_xstrdup(tok);
-    m->line = st->line;
+    m->line = kiln_ini_line(st->ini);
     m->phase = (int)phase;
     m->duration = -1;
   }
   free(list);
   if (ok && listed == 0)
-    return fail(st, "%s lists no module", key);
+    return kiln_ini_fail(st->ini, "%s lists no module", key);
   return ok;
 }
 
@@ -149,7 +108,7 @@ static int parse_duration(struct parse_state *st, const char *key,
   char why[256];
   if (kiln_duration_parse_range(value, min, KILN_DURATION_MAX, out, why,
                                 sizeof why) != 0)
-    return fail(st, "%s %s", key, why);
+    return kiln_ini_fail(st->ini, "%s %s", key, why);
   return 1;
 }
 
@@ -175,22 +134,23 @@ static int profile_key(struct parse_state *st, const char *key,
     if (strcmp(value, "yes") == 0 || strcmp(value, "no") == 0)
       p->mig_allowed = value[0] == 'y';
     else
-      return fail(st, "mig_allowed '%s': use yes or no", value);
+      return kiln_ini_fail(st->ini, "mig_allowed '%s': use yes or no", value);
   } else if (strcmp(key, "publish_every") == 0) {
     /* At most 30 s: a node that dies loses at most that of a step. */
     if (kiln_duration_parse(value, &p->publish_every) != 0 ||
         p->publish_every < 1 || p->publish_every > 30)
-      return fail(st, "publish_every '%s' is not a duration from 1s to 30s",
-                  value);
+      return kiln_ini_fail(
+          st->ini, "publish_every '%s' is not a duration from 1s to 30s",
+          value);
   } else if (strcmp(key, "spec") == 0) {
     if (!value[0])
-      return fail(st, "spec is empty: give a station spec file");
+      return kiln_ini_fail(st->ini, "spec is empty: give a station spec file");
     free(p->spec);
-    p->spec = kiln_path_beside(st->source, value);
+    p->spec = kiln_path_beside(kiln_ini_source(st->ini), value);
   } else if (strncmp(key, "phase.", 6) == 0 || strcmp(key, "monitors") == 0) {
     return parse_phase_list(st, key, value);
   } else {
-    return fail(st, "unknown key '%s' in [profile]", key);
+    return kiln_ini_fail(st->ini, "unknown key '%s' in [profile]", key);
   }
   return 1;
 }
@@ -203,10 +163,12 @@ static int add_limit(struct parse_state *st, struct kiln_profile_module *pm,
   char name[128];
   snprintf(name, sizeof name, "%.*s", (int)(dot - key), key);
   if (!kiln_module_measurement(mod, name))
-    return fail(st, "%s has no measurement '%s' to limit", mod->name, name);
+    return kiln_ini_fail(st->ini, "%s has no measurement '%s' to limit",
+                         mod->name, name);
   double x;
   if (parse_number(value, &x) != 0)
-    return fail(st, "limit %s = '%s' is not a number", key, value);
+    return kiln_ini_fail(st->ini, "limit %s = '%s' is not a number", key,
+                         value);
   struct kiln_profile_limit *l = NULL;
   for (size_t i = 0; i < pm->n_limits; i++)
     if (strcmp(pm->limits[i].measurement, name) == 0)
@@ -217,7 +179,7 @@ static int add_limit(struct parse_state *st, struct kiln_profile_module *pm,
     l = &pm->limits[pm->n_limits++];
     memset(l, 0, sizeof *l);
     l->measurement = kiln_xstrdup(name);
-    l->line = st->line;
+    l->line = kiln_ini_line(st->ini);
   }
   if (lo) {
     l->limit.has_lo = true;
@@ -227,8 +189,8 @@ static int add_limit(struct parse_state *st, struct kiln_profile_module *pm,
     l->limit.hi = x;
   }
   if (l->limit.has_lo && l->limit.has_hi && l->limit.lo > l->limit.hi)
-    return fail(st, "%s.min %g is above %s.max %g", name, l->limit.lo, name,
-                l->limit.hi);
+    return kiln_ini_fail(st->ini, "%s.min %g is above %s.max %g", name,
+                         l->limit.lo, name, l->limit.hi);
   return 1;
 }
 
@@ -236,7 +198,8 @@ static int module_key(struct parse_state *st, const char *section,
                       const char *key, const char *value) {
   const struct kiln_module *mod = kiln_module_find(section);
   if (!mod)
-    return fail(st, "unknown module [%s] (see `kiln list`)", section);
+    return kiln_ini_fail(st->ini, "unknown module [%s] (see `kiln list`)",
+                         section);
   struct kiln_profile_module *pm = find_module(st->p, section);
   if (!pm && st->header) {
     struct kiln_profile *p = st->p;
@@ -245,15 +208,16 @@ static int module_key(struct parse_state *st, const char *section,
     pm = &p->modules[p->n_modules++];
     memset(pm, 0, sizeof *pm);
     pm->name = kiln_xstrdup(section);
-    pm->line = st->line;
+    pm->line = kiln_ini_line(st->ini);
     pm->phase = 1;
     pm->duration = -1;
   }
   if (!pm)
-    return fail(st,
-                "[%s] is configured but no phase.N in [profile] runs it "
-                "(phases must come first)",
-                section);
+    return kiln_ini_fail(
+        st->ini,
+        "[%s] is configured but no phase.N in [profile] runs it "
+        "(phases must come first)",
+        section);
   const char *dot = strrchr(key, '.');
   if (dot && (strcmp(dot, ".min") == 0 || strcmp(dot, ".max") == 0))
     return add_limit(st, pm, mod, key, value);
@@ -262,38 +226,31 @@ static int module_key(struct parse_state *st, const char *section,
                           &pm->duration);
   const struct kiln_param_spec *spec = kiln_module_param(mod, key);
   if (!spec)
-    return fail(st, "%s has no parameter '%s'", mod->name, key);
+    return kiln_ini_fail(st->ini, "%s has no parameter '%s'", mod->name, key);
   /* Checked now, as the step will read it: a bad value in a burn-in
    * profile's last phase must not wait hours to be found. */
   struct kiln_param_value parsed;
   char why[256];
   if (kiln_param_parse(spec, value, &parsed, why, sizeof why) != 0)
-    return fail(st, "[%s] %s = '%s' %s", section, key, value, why);
-  for (size_t i = 0; i < pm->n_params; i++)
-    if (strcmp(pm->params[i].key, key) == 0)
-      return fail(st, "%s is set twice in [%s]", key, section);
+    return kiln_ini_fail(st->ini, "[%s] %s = '%s' %s", section, key, value,
+                         why);
   pm->params =
       kiln_xrealloc(pm->params, (pm->n_params + 1) * sizeof *pm->params);
   struct kiln_kv *kv = &pm->params[pm->n_params++];
   kv->key = kiln_xstrdup(key);
   kv->value = kiln_xstrdup(value);
-  kv->line = st->line;
+  kv->line = kiln_ini_line(st->ini);
   return 1;
 }
 
-static int handler(void *user, const char *section, const char *key,
-                   const char *value) {
-  struct parse_state *st = user;
-  if (st->err_line)
-    return 0;
-  if (!*section)
-    return fail(st, "'%s' is outside any [section]", key);
-  if (!*value)
-    return fail(st, "'%s' has no value", key);
+static int key_handler(struct kiln_ini *ini, void *ctx, const char *section,
+                       const char *key, const char *value) {
+  struct parse_state *st = ctx;
+  st->ini = ini;
   if (st->header && strcmp(section, st->header) == 0) {
-    char err[sizeof st->err] = "";
+    char err[512] = "";
     if (st->header_key(st->header_ctx, key, value, err, sizeof err) != 0)
-      return fail(st, "%s", err);
+      return kiln_ini_fail(ini, "%s", err);
     return 1;
   }
   if (!st->header && strcmp(section, "profile") == 0)
@@ -301,41 +258,17 @@ static int handler(void *user, const char *section, const char *key,
   return module_key(st, section, key, value);
 }
 
-/* inih's syntax error or ours, whichever comes first in the file. */
-static int parse_error(struct parse_state *st, int rc, const char *source,
-                       char *err, size_t n) {
-  bool syntax_first = rc > 0 && (!st->err_line || rc < st->err_line);
-  int line = syntax_first ? rc : st->err_line;
-  if (line > 0) {
-    snprintf(err, n, "%s:%d: %s", source, line,
-             syntax_first ? "syntax error (expected [section] or key = value)"
-                          : st->err);
-    return -1;
-  }
-  if (rc < 0) {
-    snprintf(err, n, "%s: cannot parse (out of memory)", source);
-    return -1;
-  }
-  return 0;
-}
+static const struct kiln_ini_handler profile_ini = {.key = key_handler};
 
 int kiln_profile_parse_modules(const char *text, const char *source,
                                const char *header,
-                               int (*header_key)(void *ctx, const char *key,
-                                                 const char *value, char *err,
-                                                 size_t n),
-                               void *ctx, struct kiln_profile *out, char *err,
-                               size_t n) {
+                               kiln_profile_header_fn *header_key, void *ctx,
+                               struct kiln_profile *out, char *err, size_t n) {
   memset(out, 0, sizeof *out);
   out->source = kiln_xstrdup(source);
-  struct parse_state st = {.p = out,
-                           .source = source,
-                           .text = text,
-                           .header = header,
-                           .header_key = header_key,
-                           .header_ctx = ctx};
-  int rc = ini_parse_stream(string_reader, &st, handler, &st);
-  if (parse_error(&st, rc, source, err, n) != 0) {
+  struct parse_state st = {
+      .p = out, .header = header, .header_key = header_key, .header_ctx = ctx};
+  if (kiln_ini_parse(text, source, &profile_ini, &st, err, n) != 0) {
     kiln_profile_free(out);
     return -1;
   }
@@ -350,9 +283,8 @@ int kiln_profile_parse(const char *text, const char *source,
   out->grace = 30;
   out->hang_timeout = 30;
   out->publish_every = 30;
-  struct parse_state st = {.p = out, .source = source, .text = text};
-  int rc = ini_parse_stream(string_reader, &st, handler, &st);
-  if (parse_error(&st, rc, source, err, n) != 0) {
+  struct parse_state st = {.p = out};
+  if (kiln_ini_parse(text, source, &profile_ini, &st, err, n) != 0) {
     kiln_profile_free(out);
     return -1;
   }

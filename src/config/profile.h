@@ -1,4 +1,5 @@
-/* Profiles: INI files naming modules, durations, parameters and limits. */
+/* Profiles: INI files naming modules, durations, parameters and limits
+ * (the syntax, and its errors, of the one INI reader: config/ini.h). */
 #ifndef KILN_PROFILE_H
 #define KILN_PROFILE_H
 
@@ -51,16 +52,16 @@ int kiln_profile_load(const char *name_or_path, struct kiln_profile *out,
 int kiln_profile_parse(const char *text, const char *source,
                        struct kiln_profile *out, char *err, size_t n);
 void kiln_profile_free(struct kiln_profile *p);
+/* A key of a SKU file's own section: 0, or -1 with the reason in err. */
+typedef int kiln_profile_header_fn(void *ctx, const char *key,
+                                   const char *value, char *err, size_t n);
 /* Module sections only, as a SKU file has them (any module, no phases, no
- * duration), into out->modules; the keys of [header] go to header_key,
- * which returns 0, or -1 with the reason in err. Same errors as above. */
+ * duration), into out->modules; the keys of [header] go to header_key.
+ * Same errors as above. */
 int kiln_profile_parse_modules(const char *text, const char *source,
                                const char *header,
-                               int (*header_key)(void *ctx, const char *key,
-                                                 const char *value, char *err,
-                                                 size_t n),
-                               void *ctx, struct kiln_profile *out, char *err,
-                               size_t n);
+                               kiln_profile_header_fn *header_key, void *ctx,
+                               struct kiln_profile *out, char *err, size_t n);
 
 /* Built-in profiles compiled from the profiles/ directory; NULL-terminated
  * names. */

@@ -9,6 +9,7 @@
  *              basis.2, basis.3, ...: where each figure comes from: date,
  *              GPU, command), hbm_gbps (the datasheet's memory bandwidth)
  *   [MODULE]   parameters and `<measurement>.min` / `.max`, as in a profile
+ *              (the same syntax: config/ini.h)
  *
  * A GPU step takes the SKU of its GPU's PCI id; a host step (gpu.p2p)
  * takes the SKU of the first GPU. `[gpu] sku =` in the station spec names

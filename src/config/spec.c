@@ -1,11 +1,9 @@
-/* The station spec (the expected inventory) on libinih: loading, the value
- * forms, and which [pcie ...] section applies to a device. The layout is
- * documented in include/kiln/spec.h. */
+/* The station spec (the expected inventory) on the INI reader
+ * (config/ini.h): loading, the value forms, and which [pcie ...] section
+ * applies to a device. The layout is documented in include/kiln/spec.h. */
 #include <ctype.h>
 #include <errno.h>
-#include <ini.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -13,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "config/ini.h"
 #include "config/profile.h"
 #include "kiln/spec.h"
 #include "kiln/textutil.h"
@@ -243,7 +242,7 @@ int kiln_spec_parse_bus_id(const char *s, char *out, size_t n) {
 
 enum section {
   SEC_NONE, /* before the first header */
-  SEC_BAD,  /* a header inih could not read: it reports the line itself */
+  SEC_BAD,  /* a header not read */
   SEC_SYSTEM,
   SEC_CPU,
   SEC_MEMORY,
@@ -257,85 +256,26 @@ enum section {
   SEC_EDAC,
 };
 
-struct seen {
-  char *name; /* a section (normalised) or a key */
-  int line;
-};
-
 struct parse_state {
   struct kiln_spec *spec;
-  /* inih calls the handler right after reading a line, so the reader's
-   * count is the line the handler is looking at. */
-  int line;
-  const char *text; /* remaining input for the reader */
-  char err[512];
-  int err_line;
-  enum section cur; /* the section the reader last saw a header for */
+  struct kiln_ini *ini; /* the reading, for errors and lines */
+  enum section cur;     /* the section the reader last saw a header for */
   struct kiln_spec_devices *cur_dev;
-  size_t cur_link;              /* index in spec->links, for SEC_PCIE */
-  struct seen *sections, *keys; /* keys: of the current section only */
-  size_t n_sections, n_keys;
-  /* The current section, to refuse it when it ends with no key: an empty
-   * section checks nothing, and so would pass a machine it was meant for. */
-  char section_name[128];
-  int section_line;
+  size_t cur_link; /* index in spec->links, for SEC_PCIE */
   size_t total_keys;
 };
 
-static int fail(struct parse_state *st, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static int fail(struct parse_state *st, const char *fmt, ...) {
-  if (!st->err_line) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(st->err, sizeof st->err, fmt, ap);
-    va_end(ap);
-    st->err_line = st->line;
-  }
-  return 0;
-}
-
-/* The same, blaming an earlier line (a section found empty at its end). */
-static int fail_at(struct parse_state *st, int line, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fail_at(struct parse_state *st, int line, const char *fmt, ...) {
-  if (!st->err_line) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(st->err, sizeof st->err, fmt, ap);
-    va_end(ap);
-    st->err_line = line;
-  }
-  return 0;
-}
-
-/* At the end of a section (the next header, or the end of the file). */
-static void end_section(struct parse_state *st) {
-  if (st->cur != SEC_BAD && st->cur != SEC_NONE && st->n_keys == 0)
-    fail_at(st, st->section_line,
-            "[%s] has no keys: an empty section checks nothing (give its "
-            "expected values, or remove it)",
-            st->section_name);
-}
-
-static void forget(struct seen **list, size_t *n) {
-  for (size_t i = 0; i < *n; i++)
-    free((*list)[i].name);
-  free(*list);
-  *list = NULL;
-  *n = 0;
-}
-
-static const struct seen *remember(struct seen **list, size_t *n,
-                                   const char *name, int line) {
-  for (size_t i = 0; i < *n; i++)
-    if (strcmp((*list)[i].name, name) == 0)
-      return &(*list)[i];
-  *list = kiln_xrealloc(*list, (*n + 1) * sizeof **list);
-  (*list)[*n].name = kiln_xstrdup(name);
-  (*list)[*n].line = line;
-  (*n)++;
-  return NULL;
+/* At the end of a section: an empty section checks nothing, and so would
+ * pass a machine it was meant for. */
+static int section_end(struct kiln_ini *ini, void *ctx, const char *name,
+                       int line, size_t keys) {
+  (void)ctx;
+  if (keys == 0)
+    return kiln_ini_fail_at(ini, line,
+                            "[%s] has no keys: an empty section checks nothing "
+                            "(give its expected values, or remove it)",
+                            name);
+  return 1;
 }
 
 static const char known_sections[] =
@@ -343,13 +283,14 @@ static const char known_sections[] =
     "pcie VVVV:DDDD, "
     "pcie class CCSS, pcie class CC, pcie default";
 
-/* What a section header names. Returns 0, or -1 with the message in st. */
-static int classify(struct parse_state *st, const char *raw) {
-  char name[128], norm[128];
-  const char *b = skip_blanks(raw);
-  snprintf(name, sizeof name, "%s", b);
-  for (size_t len = strlen(name); len && isspace((unsigned char)name[len - 1]);)
-    name[--len] = 0;
+/* What a section header names (the reader trims it), and the form under
+ * which it must not appear twice. */
+static int section_start(struct kiln_ini *ini, void *ctx, const char *name,
+                         char *norm, size_t norm_n) {
+  struct parse_state *st = ctx;
+  st->ini = ini;
+  st->cur = SEC_BAD;
+  st->cur_dev = NULL;
   static const struct {
     const char *name;
     enum section sec;
@@ -359,12 +300,12 @@ static int classify(struct parse_state *st, const char *raw) {
                {"aer", SEC_AER},         {"fans", SEC_FANS},
                {"thermal", SEC_THERMAL}, {"edac", SEC_EDAC}};
   struct kiln_spec *spec = st->spec;
-  struct kiln_spec_link link = {.line = st->line};
+  struct kiln_spec_link link = {.line = kiln_ini_line(ini)};
   enum section sec = SEC_BAD;
   for (size_t i = 0; i < sizeof plain / sizeof *plain; i++)
     if (strcmp(name, plain[i].name) == 0) {
       sec = plain[i].sec;
-      snprintf(norm, sizeof norm, "%s", name);
+      snprintf(norm, norm_n, "%s", name);
     }
   if (sec == SEC_BAD && strncmp(name, "pcie", 4) == 0 &&
       (name[4] == 0 || isspace((unsigned char)name[4]))) {
@@ -375,13 +316,12 @@ static int classify(struct parse_state *st, const char *raw) {
     if (n == 1 && strcmp(words[0], "default") == 0) {
       link.match = KILN_SPEC_MATCH_DEFAULT;
       sec = SEC_PCIE;
-      snprintf(norm, sizeof norm, "pcie default");
+      snprintf(norm, norm_n, "pcie default");
     } else if (n == 1 && kiln_spec_parse_pci_id(words[0], &link.vendor_id,
                                                 &link.device_id) == 0) {
       link.match = KILN_SPEC_MATCH_ID;
       sec = SEC_PCIE;
-      snprintf(norm, sizeof norm, "pcie %04x:%04x", link.vendor_id,
-               link.device_id);
+      snprintf(norm, norm_n, "pcie %04x:%04x", link.vendor_id, link.device_id);
     } else if (n == 2 && strcmp(words[0], "class") == 0 &&
                (end = parse_hex(words[1], 4, &cls)) && !*end &&
                (strlen(words[1]) == 2 || strlen(words[1]) == 4)) {
@@ -389,101 +329,41 @@ static int classify(struct parse_state *st, const char *raw) {
       link.match = sub ? KILN_SPEC_MATCH_SUBCLASS : KILN_SPEC_MATCH_CLASS;
       link.class_code = (uint16_t)cls;
       sec = SEC_PCIE;
-      snprintf(norm, sizeof norm, sub ? "pcie class %04lx" : "pcie class %02lx",
+      snprintf(norm, norm_n, sub ? "pcie class %04lx" : "pcie class %02lx",
                cls);
     } else {
-      fail(st,
-           "[%s] is not a PCIe match: use [pcie VVVV:DDDD], "
-           "[pcie class CCSS], [pcie class CC] or [pcie default]",
-           name);
-      return -1;
+      return kiln_ini_fail(ini,
+                           "[%s] is not a PCIe match: use [pcie VVVV:DDDD], "
+                           "[pcie class CCSS], [pcie class CC] or [pcie "
+                           "default]",
+                           name);
     }
   }
-  if (sec == SEC_BAD) {
-    fail(st, "unknown section [%s] (sections: %s)", name, known_sections);
-    return -1;
-  }
-  const struct seen *dup =
-      remember(&st->sections, &st->n_sections, norm, st->line);
-  if (dup) {
-    fail(st, "[%s] appears twice (first at line %d)", name, dup->line);
-    return -1;
-  }
+  if (sec == SEC_BAD)
+    return kiln_ini_fail(ini, "unknown section [%s] (sections: %s)", name,
+                         known_sections);
   st->cur = sec;
-  snprintf(st->section_name, sizeof st->section_name, "%s", name);
-  st->section_line = st->line;
   st->cur_dev = sec == SEC_GPU    ? &spec->gpu
                 : sec == SEC_NIC  ? &spec->nic
                 : sec == SEC_NVME ? &spec->nvme
                                   : NULL;
   if (st->cur_dev)
-    st->cur_dev->line = st->line;
+    st->cur_dev->line = kiln_ini_line(st->ini);
   if (sec == SEC_FANS)
-    spec->fans.line = st->line;
+    spec->fans.line = kiln_ini_line(st->ini);
   if (sec == SEC_PCIE) {
     spec->links =
         kiln_xrealloc(spec->links, (spec->n_links + 1) * sizeof *spec->links);
     spec->links[spec->n_links] = link;
     st->cur_link = spec->n_links++;
   }
-  return 0;
-}
-
-static int probe_handler(void *user, const char *section, const char *key,
-                         const char *value) {
-  (void)key;
-  (void)value;
-  snprintf(user, 128, "%s", section);
   return 1;
-}
-
-/* A header line, as the reader hands it to inih. libinih tells the handler
- * the section only with its first key, so an empty section would go
- * unchecked and a wrong one would be blamed on the key's line; instead the
- * reader has libinih read the header line on its own and checks the name
- * here, on its own line. */
-static void section_header(struct parse_state *st, const char *line) {
-  end_section(st);
-  forget(&st->keys, &st->n_keys);
-  st->cur = SEC_BAD;
-  st->cur_dev = NULL;
-  char probe[INI_MAX_LINE + 16], name[128] = "";
-  snprintf(probe, sizeof probe, "%.*s\nk = v\n", (int)strcspn(line, "\r\n"),
-           line);
-  if (ini_parse_string(probe, probe_handler, name) != 0)
-    return; /* malformed: libinih reports this line */
-  classify(st, name);
-}
-
-static char *string_reader(char *buf, int size, void *stream) {
-  struct parse_state *st = stream;
-  if (!*st->text)
-    return NULL;
-  const char *nl = strchr(st->text, '\n');
-  size_t len = nl ? (size_t)(nl - st->text) + 1 : strlen(st->text);
-  st->line++;
-  /* Indentation is dropped: libinih would take an indented line after a
-   * key as more of that key's value (its multi-line values), silently. */
-  size_t skip = 0;
-  while (skip < len && st->text[skip] != '\n' &&
-         isspace((unsigned char)st->text[skip]))
-    skip++;
-  size_t copy = len - skip;
-  if (copy >= (size_t)size) { /* inih would split it into two lines */
-    fail(st, "line longer than %d characters", size - 2);
-    copy = (size_t)size - 1;
-  }
-  memcpy(buf, st->text + skip, copy);
-  buf[copy] = 0;
-  st->text += len;
-  if (buf[0] == '[')
-    section_header(st, buf);
-  return buf;
 }
 
 static int bad_value(struct parse_state *st, const char *section,
                      const char *key, const char *value, const char *what) {
-  return fail(st, "[%s] %s = '%s' is not %s", section, key, value, what);
+  return kiln_ini_fail(st->ini, "[%s] %s = '%s' is not %s", section, key, value,
+                       what);
 }
 
 static int set_count(struct parse_state *st, const char *section,
@@ -541,15 +421,16 @@ static int add_bus_ids(struct parse_state *st, const char *section,
        tok = next_item(NULL, &save)) {
     char bdf[32];
     if (kiln_spec_parse_bus_id(tok, bdf, sizeof bdf) != 0) {
-      ok = fail(st,
-                "[%s] %s: '%s' is not a PCI bus id (DDDD:BB:DD.F or "
-                "BB:DD.F)",
-                section, key, tok);
+      ok = kiln_ini_fail(st->ini,
+                         "[%s] %s: '%s' is not a PCI bus id (DDDD:BB:DD.F or "
+                         "BB:DD.F)",
+                         section, key, tok);
       break;
     }
     for (size_t i = 0; i < dev->n_bus_ids; i++)
       if (strcmp(dev->bus_ids[i], bdf) == 0)
-        ok = fail(st, "[%s] %s: %s is listed twice", section, key, bdf);
+        ok = kiln_ini_fail(st->ini, "[%s] %s: %s is listed twice", section, key,
+                           bdf);
     if (!ok)
       break;
     dev->bus_ids = kiln_xrealloc(dev->bus_ids,
@@ -587,7 +468,8 @@ static int add_fan_labels(struct parse_state *st, const char *section,
        tok = next_item(NULL, &save)) {
     for (size_t i = 0; i < fans->n_labels && ok; i++)
       if (strcasecmp(fans->labels[i], tok) == 0)
-        ok = fail(st, "[%s] %s: %s is listed twice", section, key, tok);
+        ok = kiln_ini_fail(st->ini, "[%s] %s: %s is listed twice", section, key,
+                           tok);
     if (!ok)
       break;
     fans->labels = kiln_xrealloc(fans->labels,
@@ -654,7 +536,8 @@ static int set_watch_value(struct parse_state *st, const char *section,
 
 static int unknown_key(struct parse_state *st, const char *section,
                        const char *key, const char *keys) {
-  return fail(st, "unknown key '%s' in [%s] (keys: %s)", key, section, keys);
+  return kiln_ini_fail(st->ini, "unknown key '%s' in [%s] (keys: %s)", key,
+                       section, keys);
 }
 
 static int devices_key(struct parse_state *st, const char *section,
@@ -681,7 +564,7 @@ static int devices_key(struct parse_state *st, const char *section,
     free(s->gpu_sku);
     s->gpu_sku = kiln_names_a_file(value) ? kiln_path_beside(s->source, value)
                                           : kiln_xstrdup(value);
-    s->gpu_sku_line = st->line;
+    s->gpu_sku_line = kiln_ini_line(st->ini);
     return 1;
   }
   if (nic && strcmp(key, "speed") == 0) {
@@ -791,27 +674,19 @@ static int section_key(struct parse_state *st, const char *section,
   case SEC_BAD: break;
   }
   /* A header libinih refused: it reports that line, which comes first. */
-  return fail(st, "'%s' follows a malformed section header", key);
+  return kiln_ini_fail(st->ini, "'%s' follows a malformed section header", key);
 }
 
-static int handler(void *user, const char *section, const char *key,
-                   const char *value) {
-  struct parse_state *st = user;
-  if (st->err_line)
-    return 0;
-  if (!*section)
-    return fail(st, "'%s' is outside any [section]", key);
-  if (st->cur == SEC_BAD || st->cur == SEC_NONE)
-    return fail(st, "'%s' follows a malformed section header", key);
-  const struct seen *dup = remember(&st->keys, &st->n_keys, key, st->line);
-  if (dup)
-    return fail(st, "[%s] %s is set twice (first at line %d)", section, key,
-                dup->line);
-  if (!*value)
-    return fail(st, "[%s] %s has no value", section, key);
+static int key_handler(struct kiln_ini *ini, void *ctx, const char *section,
+                       const char *key, const char *value) {
+  struct parse_state *st = ctx;
+  st->ini = ini;
   st->total_keys++;
   return section_key(st, section, key, value);
 }
+
+static const struct kiln_ini_handler spec_ini = {
+    .section = section_start, .section_end = section_end, .key = key_handler};
 
 static void spec_init(struct kiln_spec *s, const char *source) {
   memset(s, 0, sizeof *s);
@@ -857,24 +732,8 @@ static int check_whole(const struct kiln_spec *s, char *err, size_t n) {
 int kiln_spec_parse(const char *text, const char *source, struct kiln_spec *out,
                     char *err, size_t n) {
   spec_init(out, source);
-  struct parse_state st = {.spec = out, .text = text, .cur = SEC_NONE};
-  int rc = ini_parse_stream(string_reader, &st, handler, &st);
-  end_section(&st);
-  forget(&st.keys, &st.n_keys);
-  forget(&st.sections, &st.n_sections);
-  /* inih reports its own syntax errors by line; ours carry a message.
-   * Whichever comes first in the file is the one to fix first. */
-  bool syntax_first = rc > 0 && (!st.err_line || rc < st.err_line);
-  int line = syntax_first ? rc : st.err_line;
-  if (line > 0) {
-    snprintf(err, n, "%s:%d: %s", source, line,
-             syntax_first ? "syntax error (expected [section] or key = value)"
-                          : st.err);
-    kiln_spec_free(out);
-    return -1;
-  }
-  if (rc < 0) {
-    snprintf(err, n, "%s: cannot parse (out of memory)", source);
+  struct parse_state st = {.spec = out, .cur = SEC_NONE};
+  if (kiln_ini_parse(text, source, &spec_ini, &st, err, n) != 0) {
     kiln_spec_free(out);
     return -1;
   }

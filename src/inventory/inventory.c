@@ -3,10 +3,12 @@
 #include "kiln/inventory.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "inventory_sources.h"
@@ -119,6 +121,44 @@ bool kiln_inv_link_bdf(const char *link, char *bdf, size_t n) {
   bool ok = last_bdf(real, bdf, n);
   free(real);
   return ok;
+}
+
+size_t kiln_inv_scan_class(const char *class_dir, const char *prefix,
+                           struct kiln_inv_by_bdf **out) {
+  char dir[PATH_MAX];
+  kiln_sysroot_path(dir, sizeof dir, class_dir);
+  *out = NULL;
+  DIR *d = opendir(dir);
+  if (!d)
+    return 0;
+  size_t n = 0;
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    if (e->d_name[0] == '.' || strncmp(e->d_name, prefix, strlen(prefix)) != 0)
+      continue;
+    char *link = kiln_strdup_printf("%s/%s/device", dir, e->d_name);
+    char bdf[32];
+    bool ok = kiln_inv_link_bdf(link, bdf, sizeof bdf);
+    free(link);
+    if (!ok)
+      continue; /* not a PCI function's (an NVMe fabrics controller) */
+    *out = kiln_xrealloc(*out, (n + 1) * sizeof **out);
+    snprintf((*out)[n].bdf, sizeof(*out)[n].bdf, "%s", bdf);
+    snprintf((*out)[n].name, sizeof(*out)[n].name, "%s", e->d_name);
+    n++;
+  }
+  closedir(d);
+  return n;
+}
+
+const char *kiln_inv_find_by_bdf(const struct kiln_inv_by_bdf *t, size_t n,
+                                 const char *bdf) {
+  const char *best = NULL;
+  for (size_t i = 0; i < n; i++)
+    if (strcasecmp(t[i].bdf, bdf) == 0 &&
+        (!best || strcmp(t[i].name, best) < 0))
+      best = t[i].name;
+  return best;
 }
 
 bool kiln_inv_sysfs_matches_bus(const struct kiln_pci_bus *bus) {

@@ -13,50 +13,6 @@
 #include "inventory_sources.h"
 #include "kiln/textutil.h"
 
-/* A class directory's entries by the bus id of their `device` link. */
-struct by_bdf {
-  char bdf[32];
-  char name[256];
-};
-
-static size_t scan_class(const char *class_dir, struct by_bdf **out) {
-  char dir[PATH_MAX];
-  kiln_sysroot_path(dir, sizeof dir, class_dir);
-  *out = NULL;
-  DIR *d = opendir(dir);
-  if (!d)
-    return 0;
-  size_t n = 0;
-  struct dirent *e;
-  while ((e = readdir(d))) {
-    if (e->d_name[0] == '.')
-      continue;
-    char *link = kiln_strdup_printf("%s/%s/device", dir, e->d_name);
-    char bdf[32];
-    bool ok = kiln_inv_link_bdf(link, bdf, sizeof bdf);
-    free(link);
-    if (!ok)
-      continue;
-    *out = kiln_xrealloc(*out, (n + 1) * sizeof **out);
-    snprintf((*out)[n].bdf, sizeof(*out)[n].bdf, "%s", bdf);
-    snprintf((*out)[n].name, sizeof(*out)[n].name, "%s", e->d_name);
-    n++;
-  }
-  closedir(d);
-  return n;
-}
-
-/* The first entry for bdf, by name: "eth0" before "eth1". */
-static const char *find_by_bdf(const struct by_bdf *t, size_t n,
-                               const char *bdf) {
-  const char *best = NULL;
-  for (size_t i = 0; i < n; i++)
-    if (strcasecmp(t[i].bdf, bdf) == 0 &&
-        (!best || strcmp(t[i].name, best) < 0))
-      best = t[i].name;
-  return best;
-}
-
 /* The lowest-numbered port directory of an RDMA device, or -1. */
 static long first_port(const char *ibdir) {
   char *ports = kiln_strdup_printf("%s/ports", ibdir);
@@ -135,11 +91,11 @@ static void from_ibdev(struct kiln_inv_nic *nic, const char *ibdev) {
 
 void kiln_inv_collect_nics(struct kiln_inventory *inv) {
   const struct kiln_pci_bus *bus = &inv->pci;
-  struct by_bdf *net = NULL, *ib = NULL;
+  struct kiln_inv_by_bdf *net = NULL, *ib = NULL;
   size_t n_net = 0, n_ib = 0;
   if (kiln_inv_sysfs_matches_bus(bus)) {
-    n_net = scan_class("/sys/class/net", &net);
-    n_ib = scan_class("/sys/class/infiniband", &ib);
+    n_net = kiln_inv_scan_class("/sys/class/net", "", &net);
+    n_ib = kiln_inv_scan_class("/sys/class/infiniband", "", &ib);
   }
   for (size_t i = 0; i < bus->n; i++) {
     const struct kiln_pci_device *d = &bus->devs[i];
@@ -158,10 +114,10 @@ void kiln_inv_collect_nics(struct kiln_inventory *inv) {
                                  .link_state = kiln_xstrdup(""),
                                  .mac = kiln_xstrdup(""),
                                  .firmware = kiln_xstrdup("")};
-    const char *ifname = find_by_bdf(net, n_net, d->bdf);
+    const char *ifname = kiln_inv_find_by_bdf(net, n_net, d->bdf);
     if (ifname)
       from_netdev(nic, ifname);
-    const char *ibdev = find_by_bdf(ib, n_ib, d->bdf);
+    const char *ibdev = kiln_inv_find_by_bdf(ib, n_ib, d->bdf);
     if (ibdev)
       from_ibdev(nic, ibdev);
   }

@@ -49,18 +49,6 @@
 static const char *str(const char *s) { return s ? s : ""; }
 static const char *or_dash(const char *s) { return s && *s ? s : "-"; }
 
-static void format_size(uint64_t bytes, char *buf, size_t n) {
-  const uint64_t gib = 1ull << 30, mib = 1ull << 20;
-  if (bytes == 0)
-    snprintf(buf, n, "-");
-  else if (bytes % gib == 0)
-    snprintf(buf, n, "%llu GiB", (unsigned long long)(bytes / gib));
-  else if (bytes >= gib)
-    snprintf(buf, n, "%.1f GiB", (double)bytes / (double)gib);
-  else
-    snprintf(buf, n, "%.0f MiB", (double)bytes / (double)mib);
-}
-
 static void format_bps(double bps, char *buf, size_t n) {
   if (bps <= 0)
     snprintf(buf, n, "-");
@@ -121,19 +109,11 @@ static void table_row(struct table *t, ...) {
   t->rows++;
 }
 
-/* Characters on screen: UTF-8 continuation bytes take no column. */
-static size_t text_width(const char *s) {
-  size_t w = 0;
-  for (; *s; s++)
-    w += ((unsigned char)*s & 0xC0) != 0x80;
-  return w;
-}
-
 static void table_print(struct table *t, FILE *f) {
   size_t *width = kiln_xcalloc(t->cols, sizeof *width);
   for (size_t r = 0; r < t->rows; r++)
     for (size_t c = 0; c < t->cols; c++) {
-      size_t w = text_width(t->cells[r * t->cols + c]);
+      size_t w = kiln_text_columns(t->cells[r * t->cols + c]);
       if (w > width[c])
         width[c] = w;
     }
@@ -148,7 +128,7 @@ static void table_print(struct table *t, FILE *f) {
       const char *s = t->cells[r * t->cols + c];
       fputs(s, f);
       if (c < last)
-        fprintf(f, "%*s", (int)(width[c] - text_width(s) + 2), "");
+        fprintf(f, "%*s", (int)(width[c] - kiln_text_columns(s) + 2), "");
     }
     fputc('\n', f);
   }
@@ -200,11 +180,11 @@ static void print_cpu(const struct kiln_inventory *inv, FILE *f) {
 static void print_memory(const struct kiln_inventory *inv, FILE *f) {
   const struct kiln_inv_memory *m = &inv->memory;
   char total[64], dimms[128], size[64];
-  format_size(m->mem_total_bytes, total, sizeof total);
+  kiln_size_text(m->mem_total_bytes, 1, total, sizeof total);
   size_t populated = 0;
   for (size_t i = 0; i < m->n_dimms; i++)
     populated += m->dimms[i].populated;
-  format_size(m->dimm_total_bytes, size, sizeof size);
+  kiln_size_text(m->dimm_total_bytes, 1, size, sizeof size);
   snprintf(dimms, sizeof dimms, "%zu of %zu slots populated, %s", populated,
            m->n_dimms, size);
   fprintf(f, "\nMemory\n");
@@ -232,7 +212,7 @@ static void print_memory(const struct kiln_inventory *inv, FILE *f) {
       snprintf(speed, sizeof speed, "%d MT/s", d->speed_mts);
     else
       snprintf(speed, sizeof speed, "-");
-    format_size(d->size_bytes, size, sizeof size);
+    kiln_size_text(d->size_bytes, 1, size, sizeof size);
     table_row(&t, or_dash(d->locator), size, or_dash(d->type), speed,
               or_dash(d->manufacturer), or_dash(d->part_number),
               or_dash(d->serial));

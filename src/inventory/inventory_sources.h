@@ -28,6 +28,21 @@ bool kiln_inv_link_bdf(const char *link, char *bdf, size_t n);
  * device, function. */
 bool kiln_inv_is_bdf(const char *s, size_t len);
 
+/* A sysfs class directory's devices by the PCI function of their `device`
+ * link: "eth0" of /sys/class/net at 0000:1b:00.0. */
+struct kiln_inv_by_bdf {
+  char bdf[32];
+  char name[256];
+};
+/* The entries of $KILN_SYSROOT + class_dir whose names start with prefix
+ * ("" for any) and lead to a PCI function, into *out (malloc'd; NULL and 0
+ * when there are none, or no such directory). */
+size_t kiln_inv_scan_class(const char *class_dir, const char *prefix,
+                           struct kiln_inv_by_bdf **out);
+/* The first entry of bdf by name ("eth0" before "eth1"), or NULL. */
+const char *kiln_inv_find_by_bdf(const struct kiln_inv_by_bdf *t, size_t n,
+                                 const char *bdf);
+
 /* Whether the sysfs details of PCI devices (net, RDMA and NVMe class
  * devices) may be read for this bus: on the live bus, or when $KILN_SYSROOT
  * is set (a fixture tree of the same machine as the capture). Never for a

@@ -78,15 +78,6 @@ static char *quoted(const char *s) {
   return q;
 }
 
-static void format_size(uint64_t b, char *buf, size_t n) {
-  if (b % (1ull << 30) == 0)
-    snprintf(buf, n, "%llu GiB", (unsigned long long)(b >> 30));
-  else if (b % (1ull << 20) == 0)
-    snprintf(buf, n, "%llu MiB", (unsigned long long)(b >> 20));
-  else
-    snprintf(buf, n, "%.2f GiB", (double)b / (double)(1ull << 30));
-}
-
 static void format_bitrate(double bps, char *buf, size_t n) {
   if (bps >= 1e9)
     snprintf(buf, n, "%g Gb/s", bps / 1e9);
@@ -161,16 +152,16 @@ static void check_memory(struct cmp *c, const struct kiln_spec *spec,
       m->dimm_note && *m->dimm_note ? m->dimm_note : "SMBIOS gave none";
   char want[64], got[64];
   if (spec->mem_total_bytes) {
-    format_size(spec->mem_total_bytes, want, sizeof want);
+    kiln_size_text(spec->mem_total_bytes, 2, want, sizeof want);
     if (m->dimm_total_bytes > 0) {
-      format_size(m->dimm_total_bytes, got, sizeof got);
+      kiln_size_text(m->dimm_total_bytes, 2, got, sizeof got);
       if (m->dimm_total_bytes != spec->mem_total_bytes)
         differ(c, "memory", NULL,
                "memory: %s installed (sum of the DIMMs), spec expects %s", got,
                want);
     } else if (m->mem_total_bytes > 0) {
       /* The kernel keeps some for itself: MemTotal is a little below. */
-      format_size(m->mem_total_bytes, got, sizeof got);
+      kiln_size_text(m->mem_total_bytes, 2, got, sizeof got);
       if (m->mem_total_bytes > spec->mem_total_bytes ||
           (double)m->mem_total_bytes < 0.95 * (double)spec->mem_total_bytes)
         differ(c, "memory", NULL,
@@ -186,7 +177,7 @@ static void check_memory(struct cmp *c, const struct kiln_spec *spec,
   if (m->n_dimms == 0) {
     char each[64] = "";
     if (spec->dimm_size_bytes)
-      format_size(spec->dimm_size_bytes, each, sizeof each);
+      kiln_size_text(spec->dimm_size_bytes, 2, each, sizeof each);
     char count[32] = "";
     if (spec->dimm_count >= 0)
       snprintf(count, sizeof count, "%d ", spec->dimm_count);
@@ -227,14 +218,14 @@ static void check_memory(struct cmp *c, const struct kiln_spec *spec,
     free(list);
   }
   if (spec->dimm_size_bytes) {
-    format_size(spec->dimm_size_bytes, want, sizeof want);
+    kiln_size_text(spec->dimm_size_bytes, 2, want, sizeof want);
     for (size_t i = 0; i < m->n_dimms; i++) {
       const struct kiln_inv_dimm *d = &m->dimms[i];
       if (!d->populated || d->size_bytes == spec->dimm_size_bytes)
         continue;
       char *q = kiln_escape_controls(dimm_name(d));
       if (d->size_bytes)
-        format_size(d->size_bytes, got, sizeof got);
+        kiln_size_text(d->size_bytes, 2, got, sizeof got);
       else
         snprintf(got, sizeof got, "size unknown");
       differ(c, "dimm", dimm_name(d), "dimm %s: %s, spec expects %s", q, got,

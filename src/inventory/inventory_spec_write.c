@@ -22,16 +22,17 @@
 
 static const char *str(const char *s) { return s ? s : ""; }
 
-static bool utf8_continuation(unsigned char c) { return (c & 0xc0) == 0x80; }
-
 /* Cuts s to at most max bytes, not inside a UTF-8 sequence. */
 static void cut_utf8(char *s, size_t max) {
-  size_t len = strlen(s);
-  if (len <= max)
-    return;
-  while (max > 0 && utf8_continuation((unsigned char)s[max]))
-    max--;
-  s[max] = 0;
+  size_t at = 0;
+  while (s[at]) {
+    uint32_t cp;
+    size_t len = kiln_utf8_decode(s + at, &cp);
+    if (at + len > max)
+      break;
+    at += len;
+  }
+  s[at] = 0;
 }
 
 static char *trimmed(const char *s) {
@@ -111,15 +112,19 @@ static void note(FILE *f, const char *fmt, ...) {
   fprintf(f, "; %s\n", line);
 }
 
-/* key = s, for a key the spec compares as a substring. */
-static void put_name(FILE *f, const char *key, const char *s) {
+/* key = s. A value an INI line cannot hold as it is (kiln_spec_parse would
+ * read it back otherwise) is shown in a comment and, for a key the spec
+ * compares as a substring (not `exact`), its longest part given instead. */
+static void put_value(FILE *f, const char *key, const char *s, bool exact) {
   char *whole = trimmed(s), *part = longest_value_part(s);
   if (!*whole) {
     fprintf(f, "; %s = (unknown on this machine)\n", key);
   } else if (strcmp(whole, part) != 0) {
     char *c = for_comment(s);
     note(f, "%s found: '%s'", key, c);
-    if (*part)
+    if (exact)
+      note(f, "(an INI value cannot hold it as it is, so it is not checked)");
+    else if (*part)
       fprintf(f,
               "; (cut to the longest part an INI value can hold)\n"
               "%s = %s\n",
@@ -134,21 +139,12 @@ static void put_name(FILE *f, const char *key, const char *s) {
   free(part);
 }
 
-/* key = s, for a key the spec compares exactly. */
+static void put_name(FILE *f, const char *key, const char *s) {
+  put_value(f, key, s, false);
+}
+
 static void put_exact(FILE *f, const char *key, const char *s) {
-  char *whole = trimmed(s), *part = longest_value_part(s);
-  if (!*whole) {
-    fprintf(f, "; %s = (unknown on this machine)\n", key);
-  } else if (strcmp(whole, part) != 0) {
-    char *c = for_comment(s);
-    note(f, "%s found: '%s'", key, c);
-    note(f, "(an INI value cannot hold it as it is, so it is not checked)");
-    free(c);
-  } else {
-    fprintf(f, "%s = %s\n", key, part);
-  }
-  free(whole);
-  free(part);
+  put_value(f, key, s, true);
 }
 
 static void put_count(FILE *f, const char *key, int n) {
@@ -171,13 +167,6 @@ static void size_value(uint64_t b, char *buf, size_t n) {
       return;
     }
   snprintf(buf, n, "%llu", (unsigned long long)b);
-}
-
-static void size_text(uint64_t b, char *buf, size_t n) {
-  if (b % (1ull << 30) == 0)
-    snprintf(buf, n, "%llu GiB", (unsigned long long)(b >> 30));
-  else
-    snprintf(buf, n, "%.1f GiB", (double)b / (double)(1ull << 30));
 }
 
 static void header(FILE *f, const struct kiln_inventory *inv) {
@@ -258,11 +247,11 @@ static void write_memory(FILE *f, const struct kiln_inventory *inv) {
       alike = false;
   }
   if (m->mem_total_bytes) {
-    size_text(m->mem_total_bytes, text, sizeof text);
+    kiln_size_text(m->mem_total_bytes, 1, text, sizeof text);
     fprintf(f, "; MemTotal (what the kernel can use): %s\n", text);
   }
   if (m->n_dimms > 0 && m->dimm_total_bytes > 0) {
-    size_text(m->dimm_total_bytes, text, sizeof text);
+    kiln_size_text(m->dimm_total_bytes, 1, text, sizeof text);
     fprintf(f, "; %zu of %zu DIMM slots populated, %s in all\n", populated,
             m->n_dimms, text);
     size_value(m->dimm_total_bytes, buf, sizeof buf);

@@ -1,5 +1,5 @@
-/* Telemetry core: the source registry, the sampler, the series store and
- * telemetry.csv rows. The sources live one per file (telemetry_*.c). */
+/* Telemetry core: the source registry, the sampler and telemetry.csv rows.
+ * The sources live one per file (telemetry_*.c). */
 #include "kiln/telemetry.h"
 
 #include <ctype.h>
@@ -52,97 +52,6 @@ const char *kiln_tel_kind_unit(enum kiln_tel_kind k) {
   case KILN_TEL_FREQ_MHZ: return "MHz";
   }
   return "";
-}
-
-/* ---- the series store ---- */
-
-void kiln_tel_store_init(struct kiln_tel_store *s, size_t history) {
-  memset(s, 0, sizeof *s);
-  s->history = history ? history : 1;
-}
-
-static bool same_series(const struct kiln_tel_series *se, const char *source,
-                        const char *id) {
-  return strcmp(se->id, id) == 0 && strcmp(se->source, source) == 0;
-}
-
-static struct kiln_tel_series *find(const struct kiln_tel_store *s,
-                                    const char *source, const char *id,
-                                    size_t hint) {
-  /* Sources emit in the same order every sample: look at the hint first. */
-  if (hint < s->n && same_series(&s->series[hint], source, id))
-    return &s->series[hint];
-  for (size_t i = 0; i < s->n; i++)
-    if (same_series(&s->series[i], source, id))
-      return &s->series[i];
-  return NULL;
-}
-
-struct kiln_tel_series *kiln_tel_store_add(struct kiln_tel_store *s,
-                                           const struct kiln_tel_reading *r) {
-  const char *source = r->source ? r->source : "";
-  struct kiln_tel_series *se = find(s, source, r->id, s->hint);
-  if (!se) {
-    if (s->n == s->cap) {
-      s->cap = s->cap ? s->cap * 2 : 16;
-      s->series = kiln_xrealloc(s->series, s->cap * sizeof *s->series);
-    }
-    se = &s->series[s->n++];
-    memset(se, 0, sizeof *se);
-    se->source = kiln_xstrdup(source);
-    se->id = kiln_xstrdup(r->id);
-    se->label = kiln_xstrdup(r->label);
-    se->kind = r->kind;
-    se->cap = s->history;
-    se->ring = kiln_xcalloc(se->cap, sizeof *se->ring);
-    se->lo = se->hi = r->value;
-  }
-  s->hint = (size_t)(se - s->series) + 1;
-  se->min = r->min;
-  se->max = r->max;
-  se->crit = r->crit;
-  se->n++;
-  if (r->value < se->lo)
-    se->lo = r->value;
-  if (r->value > se->hi)
-    se->hi = r->value;
-  se->sum += r->value;
-  se->last_t = r->t;
-  se->last = r->value;
-  se->ring[se->head] = (struct kiln_tel_point){r->t, r->value};
-  se->head = (se->head + 1) % se->cap;
-  if (se->len < se->cap)
-    se->len++;
-  return se;
-}
-
-const struct kiln_tel_series *
-kiln_tel_store_find(const struct kiln_tel_store *s, const char *source,
-                    const char *id) {
-  return find(s, source, id, s->n);
-}
-
-size_t kiln_tel_series_points(const struct kiln_tel_series *se,
-                              struct kiln_tel_point *out, size_t n) {
-  size_t k = se->len < n ? se->len : n;
-  /* The oldest kept point is len slots behind head; skip the older ones
-   * that do not fit so the newest k come back. */
-  size_t start = (se->head + se->cap - se->len) % se->cap;
-  start = (start + (se->len - k)) % se->cap;
-  for (size_t i = 0; i < k; i++)
-    out[i] = se->ring[(start + i) % se->cap];
-  return k;
-}
-
-void kiln_tel_store_free(struct kiln_tel_store *s) {
-  for (size_t i = 0; i < s->n; i++) {
-    free(s->series[i].source);
-    free(s->series[i].id);
-    free(s->series[i].label);
-    free(s->series[i].ring);
-  }
-  free(s->series);
-  memset(s, 0, sizeof *s);
 }
 
 /* ---- blocking sources: one thread each ---- */
@@ -352,10 +261,6 @@ static bool named_in(const char *only, const char *name) {
 
 size_t kiln_telemetry_open(struct kiln_telemetry *tel, const char *only) {
   memset(tel, 0, sizeof *tel);
-  /* Statistics and the last point only: the views that plot keep their
-   * own history (the dashboard's sparklines, report.html's buckets), so a
-   * longer ring here would be written every second and never read. */
-  kiln_tel_store_init(&tel->store, 1);
   size_t n, opened = 0;
   const struct kiln_tel_source *const *all = kiln_tel_sources(&n);
   for (size_t i = 0; i < n && tel->n_src < KILN_TEL_MAX_SOURCES; i++) {
@@ -378,7 +283,6 @@ size_t kiln_telemetry_open(struct kiln_telemetry *tel, const char *only) {
 }
 
 struct sample_ctx {
-  struct kiln_telemetry *tel;
   const char *source;
   double t;
   kiln_tel_emit_fn emit;
@@ -391,7 +295,6 @@ static void collect(void *ctx, const struct kiln_tel_reading *r) {
   struct kiln_tel_reading copy = *r;
   copy.source = c->source;
   copy.t = c->t;
-  kiln_tel_store_add(&c->tel->store, &copy);
   if (c->emit)
     c->emit(c->ctx, &copy);
   c->n++;
@@ -405,7 +308,7 @@ size_t kiln_telemetry_sample(struct kiln_telemetry *tel, double t,
     struct kiln_tel_open *o = &tel->src[i];
     if (!o->state)
       continue;
-    struct sample_ctx c = {tel, o->src->name, t, emit, ctx, 0};
+    struct sample_ctx c = {o->src->name, t, emit, ctx, 0};
     if (o->worker) {
       struct kiln_tel_worker *w = o->worker;
       pthread_mutex_lock(&w->lock);
@@ -469,7 +372,6 @@ void kiln_telemetry_close(struct kiln_telemetry *tel) {
     o->state = NULL;
     o->worker = NULL;
   }
-  kiln_tel_store_free(&tel->store);
   tel->n_src = 0;
 }
 
@@ -554,6 +456,55 @@ bool kiln_tel_read_u64(const char *path, uint64_t *v) {
     return false;
   *v = (uint64_t)x;
   return true;
+}
+
+struct kiln_tel_file *kiln_tel_files_add(struct kiln_tel_files *set,
+                                         const char *path,
+                                         enum kiln_tel_kind kind, char *id,
+                                         char *label) {
+  if (set->n == set->cap) {
+    set->cap = set->cap ? set->cap * 2 : 16;
+    set->f = kiln_xrealloc(set->f, set->cap * sizeof *set->f);
+  }
+  struct kiln_tel_file *f = &set->f[set->n++];
+  *f = (struct kiln_tel_file){kiln_xstrdup(path), id, label, kind, 1, NAN, NAN};
+  return f;
+}
+
+size_t kiln_tel_files_sample(void *state, kiln_tel_emit_fn emit, void *ctx) {
+  const struct kiln_tel_files *set = state;
+  size_t n = 0;
+  for (size_t i = 0; i < set->n; i++) {
+    const struct kiln_tel_file *f = &set->f[i];
+    uint64_t v;
+    if (!kiln_tel_read_u64(f->path, &v))
+      continue;
+    struct kiln_tel_reading r = {
+        .id = f->id,
+        .label = f->label,
+        .kind = f->kind,
+        .value = (double)v / f->divisor,
+        .min = f->min,
+        .max = f->max,
+        .crit = NAN,
+    };
+    emit(ctx, &r);
+    n++;
+  }
+  return n;
+}
+
+void kiln_tel_files_close(void *state) {
+  struct kiln_tel_files *set = state;
+  if (!set)
+    return;
+  for (size_t i = 0; i < set->n; i++) {
+    free(set->f[i].path);
+    free(set->f[i].id);
+    free(set->f[i].label);
+  }
+  free(set->f);
+  free(set);
 }
 
 char *kiln_tel_clean_label(const char *s) {

@@ -15,30 +15,18 @@
 #include "kiln/telemetry.h"
 #include "kiln/textutil.h"
 
-struct counter {
-  char *path, *id, *label;
-};
-
-struct edac_state {
-  struct counter *c;
-  size_t n, cap;
-};
-
-static void add(struct edac_state *st, const char *path, char *id,
+/* A counter file, where the kernel gives it. */
+static void add(struct kiln_tel_files *st, const char *path, char *id,
                 char *label) {
   if (access(path, R_OK) != 0) { /* not given here */
     free(id);
     free(label);
     return;
   }
-  if (st->n == st->cap) {
-    st->cap = st->cap ? st->cap * 2 : 16;
-    st->c = kiln_xrealloc(st->c, st->cap * sizeof *st->c);
-  }
-  st->c[st->n++] = (struct counter){kiln_xstrdup(path), id, label};
+  kiln_tel_files_add(st, path, KILN_TEL_COUNT, id, label);
 }
 
-static void add_dimm(struct edac_state *st, const char *mcdir, int mc,
+static void add_dimm(struct kiln_tel_files *st, const char *mcdir, int mc,
                      int dimm) {
   char dir[PATH_MAX], path[PATH_MAX], text[256];
   if (!kiln_tel_path(dir, sizeof dir, "%s/dimm%d", mcdir, dimm))
@@ -61,8 +49,6 @@ static void add_dimm(struct edac_state *st, const char *mcdir, int mc,
   free(name);
 }
 
-static void edac_close(void *state);
-
 static void *edac_open(char *why, size_t n) {
   if (n)
     why[0] = '\0';
@@ -77,7 +63,7 @@ static void *edac_open(char *why, size_t n) {
              "(no EDAC driver for this platform loaded)");
     return NULL;
   }
-  struct edac_state *st = kiln_xcalloc(1, sizeof *st);
+  struct kiln_tel_files *st = kiln_xcalloc(1, sizeof *st);
   for (size_t i = 0; i < n_mc; i++) {
     char mcdir[PATH_MAX], path[PATH_MAX];
     int mc = mcs[i];
@@ -101,51 +87,16 @@ static void *edac_open(char *why, size_t n) {
              "%zu EDAC memory controller%s, none with a readable error "
              "counter",
              n_mc, n_mc == 1 ? "" : "s");
-    edac_close(st);
+    kiln_tel_files_close(st);
     return NULL;
   }
   return st;
-}
-
-static size_t edac_sample(void *state, kiln_tel_emit_fn emit, void *ctx) {
-  struct edac_state *st = state;
-  size_t n = 0;
-  for (size_t i = 0; i < st->n; i++) {
-    uint64_t v;
-    if (!kiln_tel_read_u64(st->c[i].path, &v))
-      continue;
-    struct kiln_tel_reading r = {
-        .id = st->c[i].id,
-        .label = st->c[i].label,
-        .kind = KILN_TEL_COUNT,
-        .value = (double)v,
-        .min = NAN,
-        .max = NAN,
-        .crit = NAN,
-    };
-    emit(ctx, &r);
-    n++;
-  }
-  return n;
-}
-
-static void edac_close(void *state) {
-  struct edac_state *st = state;
-  if (!st)
-    return;
-  for (size_t i = 0; i < st->n; i++) {
-    free(st->c[i].path);
-    free(st->c[i].id);
-    free(st->c[i].label);
-  }
-  free(st->c);
-  free(st);
 }
 
 const struct kiln_tel_source kiln_tel_edac = {
     .name = "edac",
     .summary = "EDAC memory error counters, per controller and per DIMM",
     .open = edac_open,
-    .sample = edac_sample,
-    .close = edac_close,
+    .sample = kiln_tel_files_sample,
+    .close = kiln_tel_files_close,
 };

@@ -1,4 +1,4 @@
-/* Telemetry sources, the sampler and the store.
+/* Telemetry sources, the sampler and telemetry.csv.
  *
  * libsensors is the real, unmodified library: the sensors tests run this
  * same binary again as a probe ("test_telemetry --probe SOURCES") under
@@ -785,24 +785,23 @@ static void edac_counters_per_controller_and_dimm(void **state) {
   struct watches ws = {0};
   s.n = 0;
   kiln_telemetry_sample(&tel, 0, collect, &s);
+  assert_string_equal(find(&s, "mc0/dimm0/ce_count")->source, "edac");
+  assert_true(find(&s, "mc0/dimm0/ce_count")->value == 2.0);
   assert_int_equal(feed_watches(&ws, &s, 0, 5, NULL, 0, NULL), 0);
   put(root, EDAC "mc0/dimm0/dimm_ce_count", "40\n");
   s.n = 0;
   kiln_telemetry_sample(&tel, 1, collect, &s);
+  assert_true(find(&s, "mc0/dimm0/ce_count")->value == 40.0);
   assert_int_equal(feed_watches(&ws, &s, 1, 5, NULL, 0, NULL), 0);
   put(root, EDAC "mc0/dimm1/dimm_ue_count", "1\n");
   s.n = 0;
   kiln_telemetry_sample(&tel, 2, collect, &s);
+  assert_true(find(&s, "mc0/dimm0/ce_count")->value == 40.0);
   char id[128] = "";
   struct kiln_watch_fire f;
   assert_int_equal(feed_watches(&ws, &s, 2, 5, id, sizeof id, &f), 1);
   assert_string_equal(id, "mc0/dimm1/ue_count");
   assert_true(f.t == 2.0 && f.value == 1.0);
-  const struct kiln_tel_series *se =
-      kiln_tel_store_find(&tel.store, "edac", "mc0/dimm0/ce_count");
-  assert_non_null(se);
-  assert_int_equal(se->n, 3);
-  assert_true(se->lo == 2.0 && se->hi == 40.0 && se->last == 40.0);
   kiln_telemetry_close(&tel);
   unsetenv("KILN_SYSROOT");
   fs_rm_rf(root);
@@ -961,52 +960,7 @@ static void registry_lists_the_sources(void **state) {
   assert_string_equal(kiln_tel_kind_unit(KILN_TEL_FREQ_MHZ), "MHz");
 }
 
-/* ---- the store and telemetry.csv ---- */
-
-static void store_keeps_history_and_run_statistics(void **state) {
-  (void)state;
-  struct kiln_tel_store st;
-  kiln_tel_store_init(&st, 4);
-  struct kiln_tel_reading r = {.source = "sensors",
-                               .id = "nct6798-isa-0290/fan1",
-                               .label = "CPU_FAN",
-                               .kind = KILN_TEL_FAN_RPM,
-                               .min = 300,
-                               .max = NAN,
-                               .crit = NAN};
-  struct kiln_tel_reading t = r;
-  t.id = "coretemp-isa-0000/temp1";
-  t.kind = KILN_TEL_TEMP_C;
-  for (int i = 0; i < 6; i++) {
-    r.t = t.t = i;
-    r.value = 1000 + 10 * i;
-    t.value = 40 + i;
-    kiln_tel_store_add(&st, &r);
-    kiln_tel_store_add(&st, &t);
-  }
-  /* Same id in another source: another series. */
-  struct kiln_tel_reading other = r;
-  other.source = "ipmi";
-  kiln_tel_store_add(&st, &other);
-  assert_int_equal(st.n, 3);
-  const struct kiln_tel_series *se =
-      kiln_tel_store_find(&st, "sensors", "nct6798-isa-0290/fan1");
-  assert_non_null(se);
-  assert_string_equal(se->label, "CPU_FAN");
-  assert_int_equal(se->n, 6);
-  assert_true(se->lo == 1000.0 && se->hi == 1050.0);
-  assert_true(se->sum == 6150.0 && se->last == 1050.0 && se->last_t == 5.0);
-  assert_true(se->min == 300.0);
-  struct kiln_tel_point pts[8];
-  assert_int_equal(kiln_tel_series_points(se, pts, 8), 4); /* the last 4 */
-  for (int i = 0; i < 4; i++)
-    assert_true(pts[i].t == 2.0 + i && pts[i].value == 1020.0 + 10 * i);
-  assert_int_equal(kiln_tel_series_points(se, pts, 2), 2); /* newest 2 */
-  assert_true(pts[0].t == 4.0 && pts[1].t == 5.0);
-  assert_null(kiln_tel_store_find(&st, "sensors", "nope"));
-  assert_non_null(kiln_tel_store_find(&st, "ipmi", "nct6798-isa-0290/fan1"));
-  kiln_tel_store_free(&st);
-}
+/* ---- telemetry.csv ---- */
 
 static void csv_rows(void **state) {
   (void)state;
@@ -1111,7 +1065,6 @@ int main(int argc, char **argv) {
       cmocka_unit_test(edac_malformed_and_missing),
       cmocka_unit_test(cpu_frequency_and_throttle_counters),
       cmocka_unit_test(sampler_keeps_why_of_each_source),
-      cmocka_unit_test(store_keeps_history_and_run_statistics),
       cmocka_unit_test(csv_rows),
       cmocka_unit_test(read_helpers_are_strict),
   };
