@@ -506,8 +506,11 @@ static bool param_bool(struct kiln_step *s, const char *name, bool *out) {
 /* ---- the run --------------------------------------------------------- */
 
 /* Sources that can give fans: their reasons matter when none were found. */
+static const char *const fan_sources[] = {"sensors", "ipmi", NULL};
+extern const struct kiln_module kiln_module_fans; /* this file's end */
+
 static bool fan_source(const char *name) {
-  return strcmp(name, "sensors") == 0 || strcmp(name, "ipmi") == 0;
+  return kiln_module_reads_source(&kiln_module_fans, name);
 }
 
 static void none_found_why(const struct kiln_telemetry *tel, char *buf,
@@ -746,4 +749,5 @@ const struct kiln_module kiln_module_fans = {
     .measurements = fans_measurements,
     .key_measurement = "rpm_min",
     .run = fans_run,
+    .telemetry_sources = fan_sources,
 };

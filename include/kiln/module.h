@@ -140,6 +140,10 @@ struct kiln_module {
    * normally when done;
    * kiln_step_skip()/kiln_step_error() first to end otherwise. */
   void (*run)(struct kiln_step *step);
+  /* The telemetry sources (telemetry.h's names) a step opens itself in
+   * its child, NULL-terminated, or NULL: fans reads "sensors" and "ipmi".
+   * A monitor names its sources in its hook instead. */
+  const char *const *telemetry_sources;
   /* Monitors (KILN_TARGETS_MONITOR) only: what the parent does for it. */
   const struct kiln_monitor_hook *monitor;
 };
@@ -182,5 +186,8 @@ const struct kiln_param_spec *kiln_module_param(const struct kiln_module *m,
                                                 const char *name);
 const struct kiln_measurement_spec *
 kiln_module_measurement(const struct kiln_module *m, const char *name);
+/* Whether a step of m reads telemetry source ("ipmi"): its own sources or
+ * its monitor hook's (so --bmc is refused when no step would read it). */
+bool kiln_module_reads_source(const struct kiln_module *m, const char *source);
 
 #endif

@@ -31,6 +31,9 @@ void kiln_elapsed_text(double seconds, unsigned style, char *buf, size_t n);
  * (whole), else "1.5 GiB" (decimals: digits after the point) or, under a
  * GiB, "300 MiB"; 0: "-". */
 void kiln_size_text(uint64_t bytes, int decimals, char *buf, size_t n);
+/* A link's bit rate for people, decimal units: "400 Gb/s", "100 Mb/s",
+ * "9600 b/s"; 0 or less (unknown): "-". */
+void kiln_bitrate_text(double bps, char *buf, size_t n);
 
 /* malloc'd copy with every invalid UTF-8 byte replaced by U+FFFD. */
 char *kiln_utf8_sanitize(const char *s);

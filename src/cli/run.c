@@ -192,8 +192,7 @@ static char *join_args(int argc, char **argv) {
 /* Whether a step of the plan reads the BMC's sensors. */
 static bool plan_reads_bmc(const struct kiln_plan *plan) {
   for (size_t i = 0; i < plan->n_steps; i++)
-    if (strcmp(plan->steps[i].module->name, "thermal") == 0 ||
-        strcmp(plan->steps[i].module->name, "fans") == 0)
+    if (kiln_module_reads_source(plan->steps[i].module, "ipmi"))
       return true;
   return false;
 }

@@ -25,3 +25,15 @@ kiln_module_measurement(const struct kiln_module *m, const char *name) {
       return p;
   return NULL;
 }
+
+static bool listed(const char *const *names, const char *name) {
+  for (; names && *names; names++)
+    if (strcmp(*names, name) == 0)
+      return true;
+  return false;
+}
+
+bool kiln_module_reads_source(const struct kiln_module *m, const char *source) {
+  return listed(m->telemetry_sources, source) ||
+         (m->monitor && listed(m->monitor->sources, source));
+}

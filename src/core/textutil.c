@@ -135,6 +135,17 @@ void kiln_size_text(uint64_t bytes, int decimals, char *buf, size_t n) {
     snprintf(buf, n, "%.0f MiB", (double)bytes / (double)mib);
 }
 
+void kiln_bitrate_text(double bps, char *buf, size_t n) {
+  if (!(bps > 0))
+    snprintf(buf, n, "-");
+  else if (bps >= 1e9)
+    snprintf(buf, n, "%g Gb/s", bps / 1e9);
+  else if (bps >= 1e6)
+    snprintf(buf, n, "%g Mb/s", bps / 1e6);
+  else
+    snprintf(buf, n, "%g b/s", bps);
+}
+
 char *kiln_utf8_sanitize(const char *s) {
   if (!s)
     return kiln_xstrdup("");

@@ -49,15 +49,6 @@
 static const char *str(const char *s) { return s ? s : ""; }
 static const char *or_dash(const char *s) { return s && *s ? s : "-"; }
 
-static void format_bps(double bps, char *buf, size_t n) {
-  if (bps <= 0)
-    snprintf(buf, n, "-");
-  else if (bps >= 1e9)
-    snprintf(buf, n, "%g Gb/s", bps / 1e9);
-  else
-    snprintf(buf, n, "%g Mb/s", bps / 1e6);
-}
-
 static bool below_capability(const struct kiln_pcie_link *l) {
   return l->has_link &&
          (l->sta_gts < l->cap_gts || l->sta_width < l->cap_width);
@@ -258,7 +249,7 @@ static void print_nics(const struct kiln_inventory *inv, FILE *f) {
     const char *ifname = str(c->ifname), *ibdev = str(c->ib_device);
     snprintf(port, sizeof port, "%s%s%s", ifname,
              ifname[0] && ibdev[0] ? " " : "", ibdev);
-    format_bps(c->speed_bps, speed, sizeof speed);
+    kiln_bitrate_text(c->speed_bps, speed, sizeof speed);
     table_row(&t, c->bdf, str(c->name), or_dash(port), speed,
               or_dash(c->link_state), or_dash(c->firmware));
   }

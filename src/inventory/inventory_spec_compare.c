@@ -78,15 +78,6 @@ static char *quoted(const char *s) {
   return q;
 }
 
-static void format_bitrate(double bps, char *buf, size_t n) {
-  if (bps >= 1e9)
-    snprintf(buf, n, "%g Gb/s", bps / 1e9);
-  else if (bps >= 1e6)
-    snprintf(buf, n, "%g Mb/s", bps / 1e6);
-  else
-    snprintf(buf, n, "%g b/s", bps);
-}
-
 /* A case-insensitive substring check of one name (or either of two). */
 static void check_name(struct cmp *c, const char *kind, const char *hwid,
                        const char *prefix, const char *what, const char *name,
@@ -322,8 +313,8 @@ static void check_devices(struct cmp *c, const char *kind,
     if (want->speed_bps > 0 && f[j].speed_bps > 0 &&
         f[j].speed_bps < want->speed_bps * (1 - 1e-9)) {
       char got[32], exp[32];
-      format_bitrate(f[j].speed_bps, got, sizeof got);
-      format_bitrate(want->speed_bps, exp, sizeof exp);
+      kiln_bitrate_text(f[j].speed_bps, got, sizeof got);
+      kiln_bitrate_text(want->speed_bps, exp, sizeof exp);
       differ(c, kind, f[j].norm, "%s: link speed %s, spec expects %s", prefix,
              got, exp);
     }

@@ -504,7 +504,7 @@ static void write_spec(FILE *f, const struct kiln_inventory *inv) {
     const struct kiln_inv_nic *n = &inv->nics[i];
     char speed[32] = "speed unknown";
     if (n->speed_bps > 0)
-      snprintf(speed, sizeof speed, "%g Gb/s", n->speed_bps / 1e9);
+      kiln_bitrate_text(n->speed_bps, speed, sizeof speed);
     char *ifn = for_comment(n->ifname), *ib = for_comment(n->ib_device);
     char *state = for_comment(n->link_state), *bdf = for_comment(n->bdf);
     details[i] = kiln_strdup_printf(

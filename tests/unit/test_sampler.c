@@ -263,6 +263,19 @@ static void every_monitor_has_a_hook(void **state) {
   }
 }
 
+/* --bmc is refused when no step would read the BMC: the modules that
+ * read it are known by the sources they name, not by their names. */
+static void the_bmc_readers_are_known_by_their_sources(void **state) {
+  (void)state;
+  assert_true(kiln_module_reads_source(kiln_module_find("thermal"), "ipmi"));
+  assert_true(kiln_module_reads_source(kiln_module_find("fans"), "ipmi"));
+  assert_true(kiln_module_reads_source(kiln_module_find("fans"), "sensors"));
+  assert_false(kiln_module_reads_source(kiln_module_find("edac"), "ipmi"));
+  assert_true(kiln_module_reads_source(kiln_module_find("edac"), "edac"));
+  assert_false(
+      kiln_module_reads_source(kiln_module_find("cpu.compute"), "ipmi"));
+}
+
 int main(void) {
   setenv("KILN_SENSORS_CONFIG", "/dev/null", 1);
   const struct CMUnitTest tests[] = {
@@ -271,6 +284,7 @@ int main(void) {
       cmocka_unit_test(the_edac_monitor_reads_its_sku),
       cmocka_unit_test(a_malformed_parameter_names_its_file_and_line),
       cmocka_unit_test(every_monitor_has_a_hook),
+      cmocka_unit_test(the_bmc_readers_are_known_by_their_sources),
   };
   cmocka_set_message_output(CM_OUTPUT_TAP);
   return cmocka_run_group_tests(tests, NULL, NULL);

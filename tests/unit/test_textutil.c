@@ -80,6 +80,22 @@ static void size_text_in_binary_units(void **st) {
   assert_string_equal(b, "286 MiB");
 }
 
+static void bitrate_text_in_decimal_units(void **st) {
+  char b[32];
+  kiln_bitrate_text(400e9, b, sizeof b);
+  assert_string_equal(b, "400 Gb/s");
+  kiln_bitrate_text(2.5e9, b, sizeof b);
+  assert_string_equal(b, "2.5 Gb/s");
+  kiln_bitrate_text(100e6, b, sizeof b);
+  assert_string_equal(b, "100 Mb/s");
+  kiln_bitrate_text(9600, b, sizeof b);
+  assert_string_equal(b, "9600 b/s");
+  kiln_bitrate_text(0, b, sizeof b);
+  assert_string_equal(b, "-");
+  kiln_bitrate_text(NAN, b, sizeof b);
+  assert_string_equal(b, "-");
+}
+
 int main(void) {
   cmocka_set_message_output(CM_OUTPUT_TAP);
   const struct CMUnitTest tests[] = {
@@ -87,6 +103,7 @@ int main(void) {
       cmocka_unit_test(text_columns_count_characters_not_bytes),
       cmocka_unit_test(elapsed_text_in_each_style),
       cmocka_unit_test(size_text_in_binary_units),
+      cmocka_unit_test(bitrate_text_in_decimal_units),
   };
   return cmocka_run_group_tests_name("textutil", tests, NULL, NULL);
 }
