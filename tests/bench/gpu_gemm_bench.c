@@ -19,6 +19,7 @@
 
 #include "../../stress/gpu_gemm.h"
 #include "../../stress/gpu_gemm_check.h"
+#include "kiln/gpu_enum.h"
 #include "kiln/textutil.h"
 
 #define TARGET 0.95
@@ -37,11 +38,12 @@ static int run(int size, double seconds) {
   char why[512];
   struct kiln_gemm *h = NULL;
   struct kiln_gemm_info info;
-  int rc = kiln_gemm_open(NULL, &h, &info, why, sizeof why);
-  if (rc == 1) {
+  /* No GPU on the bus is a SKIP; a GPU CUDA cannot open is not. */
+  if (!kiln_cuda_gpus_available(why, sizeof why)) {
     printf("gpu.gemm: SKIP (%s)\n", why);
     return 0;
   }
+  int rc = kiln_gemm_open(NULL, &h, &info, why, sizeof why);
   if (rc) {
     fprintf(stderr, "gpu_gemm_bench: %s\n", why);
     return 2;
