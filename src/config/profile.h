@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "kiln/duration.h"
+#include "core/duration.h"
 #include "kiln/limits.h"
 #include "kiln/module.h"
 

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kiln/duration.h"
+#include "core/duration.h"
 
 /* A sum of number+unit terms ("1h30m", "90s", "1.5h") or a bare number of
  * seconds, with no cap. Numbers are plain decimals: strtod's hex ("0x10"),

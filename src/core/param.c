@@ -9,7 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "kiln/duration.h"
+#include "core/duration.h"
 #include "kiln/module.h"
 
 /* ---- one parser per kind ---- */

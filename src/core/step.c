@@ -8,13 +8,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/duration.h"
 #include "core/settings.h"
 #include "core/step_child.h"
-#include "kiln/duration.h"
+#include "core/wire.h"
 #include "kiln/result.h"
 #include "kiln/step.h"
 #include "kiln/textutil.h"
-#include "kiln/wire.h"
 
 /* Running figures a step publishes at most; more are dropped. */
 #define RUNNING_FIGURES 64

@@ -1,4 +1,4 @@
-#include "kiln/wire.h"
+#include "core/wire.h"
 
 #include <jansson.h>
 #include <math.h>

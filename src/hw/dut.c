@@ -1,4 +1,4 @@
-#include "kiln/dut.h"
+#include "hw/dut.h"
 
 #include <ctype.h>
 #include <stdio.h>

@@ -13,11 +13,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "core/wire.h"
 #include "kiln/bus.h"
 #include "kiln/context.h"
 #include "kiln/step.h"
 #include "kiln/textutil.h"
-#include "kiln/wire.h"
 #include "run/interim.h"
 #include "run/runner.h"
 

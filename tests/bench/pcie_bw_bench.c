@@ -14,11 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/wire.h"
 #include "kiln/gpu_enum.h"
 #include "kiln/module.h"
 #include "kiln/result.h"
 #include "kiln/textutil.h"
-#include "kiln/wire.h"
 #include "run/plan.h"
 #include "run/runner.h"
 

@@ -6,7 +6,7 @@
 #include <stddef.h>
 
 #include "config/profile.h"
-#include "kiln/wire.h"
+#include "core/wire.h"
 
 struct captured {
   struct kiln_wire_event *events;

@@ -38,6 +38,7 @@
 
 #include <cmocka.h>
 
+#include "core/wire.h"
 #include "fsutil.h"
 #include "harness.h"
 #include "kiln/context.h"
@@ -45,7 +46,6 @@
 #include "kiln/spec.h"
 #include "kiln/telemetry.h"
 #include "kiln/textutil.h"
-#include "kiln/wire.h"
 
 #define CHIP "nct6798-isa-0290"
 #define HWMON "devices/platform/nct6775.656/hwmon/hwmon2"

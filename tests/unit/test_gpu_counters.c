@@ -15,13 +15,13 @@
 #include <cmocka.h>
 
 #include "../../stress/gpu_counters.h"
+#include "core/wire.h"
 #include "fake_nvml.h"
 #include "fsutil.h"
 #include "harness.h"
 #include "kiln/module.h"
 #include "kiln/result.h"
 #include "kiln/step.h"
-#include "kiln/wire.h"
 #include "run/runner.h"
 
 #define BUS "0000:1b:00.0"

@@ -27,13 +27,13 @@
 
 #include "../../stress/gpu_gemm_check.h"
 #include "config/profile.h"
+#include "core/wire.h"
 #include "fake_nvml.h"
 #include "harness.h"
 #include "kiln/module.h"
 #include "kiln/nvml.h"
 #include "kiln/result.h"
 #include "kiln/textutil.h"
-#include "kiln/wire.h"
 #include "run/runner.h"
 
 /* ---- encodings ---------------------------------------------------------- */

@@ -14,9 +14,9 @@
 #include <cmocka.h>
 
 #include "../../stress/gpu_patterns.h"
+#include "core/wire.h"
 #include "harness.h"
 #include "kiln/result.h"
-#include "kiln/wire.h"
 
 #define N 1024
 #define BASE 0x7f1200000000ULL

@@ -21,6 +21,7 @@
 
 #include "../../stress/gpu_mem.h"
 #include "../../stress/gpu_power_judge.h"
+#include "core/wire.h"
 #include "fake_nvml.h"
 #include "fsutil.h"
 #include "harness.h"
@@ -28,7 +29,6 @@
 #include "kiln/nvml.h"
 #include "kiln/result.h"
 #include "kiln/textutil.h"
-#include "kiln/wire.h"
 #include "run/runner.h"
 
 #define BUS "0000:1b:00.0"

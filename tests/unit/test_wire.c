@@ -9,9 +9,9 @@
 
 #include <cmocka.h>
 
+#include "core/wire.h"
 #include "kiln/result.h"
 #include "kiln/textutil.h"
-#include "kiln/wire.h"
 
 static void round_trips_every_type(void **state) {
   (void)state;

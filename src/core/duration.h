@@ -1,6 +1,5 @@
 /* Durations as people write them in profiles, specs and options ("90s",
- * "1h30m"), and as kiln prints them back.
- * Layer: core (src/core/): uses no other layer. */
+ * "1h30m"), and as kiln prints them back. */
 #ifndef KILN_DURATION_H
 #define KILN_DURATION_H
 

@@ -1,6 +1,5 @@
 /* Events a step's child process sends to the parent: one JSON object per
- * line over a pipe. The parent is the only writer of output.
- * Layer: core (src/core/): uses no other layer. */
+ * line over a pipe. The parent is the only writer of output. */
 #ifndef KILN_WIRE_H
 #define KILN_WIRE_H
 

@@ -1,5 +1,4 @@
-/* The device under test's identity, from DMI and the hostname.
- * Layer: hw (src/hw/): uses core. */
+/* The device under test's identity, from DMI and the hostname. */
 #ifndef KILN_DUT_H
 #define KILN_DUT_H
 
