@@ -169,25 +169,23 @@ static _Noreturn void child_main(const struct kiln_plan_step *p, int wfd,
   }
   close_range(4, ~0U, 0);
 
+  struct kiln_settings settings;
+  kiln_plan_step_settings(p, &settings);
   struct kiln_step_config cfg = {
       .module = p->module,
       .id = p->id,
       .target = p->target,
       .target_index = p->target_index,
       .duration = p->duration,
-      .params = p->cfg ? p->cfg->params : NULL,
-      .n_params = p->cfg ? p->cfg->n_params : 0,
+      .params = settings.params,
+      .n_params = settings.n_params,
+      .sku_params = settings.sku_params,
+      .n_sku_params = settings.n_sku_params,
       .inject = (const char *const *)p->inject,
       .sku_note = p->sku_note,
       .sku_provisional = p->sku && p->sku->provisional,
       .publish_every = kiln_context()->publish_every,
   };
-  const struct kiln_profile_module *sku =
-      kiln_sku_module(p->sku, p->module->name);
-  if (sku) {
-    cfg.sku_params = sku->params;
-    cfg.n_sku_params = sku->n_params;
-  }
   struct kiln_step *s = kiln_step_new(&cfg, wfd);
   if (cfg.sku_note)
     kiln_emit_log(s,

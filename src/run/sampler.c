@@ -89,10 +89,8 @@ struct kiln_sampler {
 /* The monitor that named source (the first in the plan), or NULL. */
 static struct kiln_monitor *owner(struct kiln_sampler *s, const char *source) {
   for (size_t i = 0; i < s->n_mon; i++)
-    for (const char *const *name = s->mon[i].module->monitor->sources;
-         name && *name; name++)
-      if (strcmp(*name, source) == 0)
-        return &s->mon[i];
+    if (kiln_module_reads_source(s->mon[i].module, source))
+      return &s->mon[i];
   return NULL;
 }
 
