@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "kiln/textutil.h"
+#include "kiln/verdict.h"
 #include "store_backend.h"
 
 struct kiln_store {
@@ -285,23 +286,21 @@ static int store_inventory(struct kiln_store *st, const char *run_id,
   return 0;
 }
 
-/* The run's verdict and exit code from testRunEnd, as kiln exits: FAIL 1,
- * a run that did not go through 2, PASS 0; all skipped is 0 too, as kiln's
- * own exit says (nothing failed, nothing errored). */
-static void run_end_verdict(json_t *end, const char **verdict, int *code) {
+/* The run's verdict from testRunEnd (reports/ocp.c's run_outcome() read
+ * back): a failure found is FAIL, a run that did not go through ERROR, all
+ * skipped SKIP; its exit code is the one kiln exits with for that verdict
+ * (kiln_verdict_exit_code). */
+static enum kiln_verdict run_end_verdict(json_t *end) {
   const char *status = jstr(end, "status"), *result = jstr(end, "result");
   status = status ? status : "";
   result = result ? result : "";
   if (strcmp(result, "FAIL") == 0)
-    *verdict = "FAIL", *code = 1;
-  else if (strcmp(status, "ERROR") == 0)
-    *verdict = "ERROR", *code = 2;
-  else if (strcmp(status, "SKIP") == 0)
-    *verdict = "SKIP", *code = 0;
-  else if (strcmp(result, "PASS") == 0)
-    *verdict = "PASS", *code = 0;
-  else
-    *verdict = "ERROR", *code = 2;
+    return KILN_FAIL;
+  if (strcmp(status, "SKIP") == 0)
+    return KILN_SKIP;
+  if (strcmp(status, "COMPLETE") == 0 && strcmp(result, "PASS") == 0)
+    return KILN_PASS;
+  return KILN_ERROR;
 }
 
 static int store_diagnosis(struct kiln_store *st, const char *run_id,
@@ -336,11 +335,10 @@ static int store_run_artifact(struct kiln_store *st, const char *run_id,
     return store_inventory(st, run_id, dut, err, errn);
   }
   if (end) {
-    const char *verdict;
-    int code;
-    run_end_verdict(end, &verdict, &code);
-    struct kiln_store_param p[] = {text_p(run_id), text_p(ts), text_p(verdict),
-                                   int_p(code)};
+    enum kiln_verdict v = run_end_verdict(end);
+    struct kiln_store_param p[] = {text_p(run_id), text_p(ts),
+                                   text_p(kiln_verdict_name(v)),
+                                   int_p(kiln_verdict_exit_code(v))};
     return exec(st,
                 "UPDATE runs SET ended = $2, verdict = $3, exit_code = $4 "
                 "WHERE id = $1",
