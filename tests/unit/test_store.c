@@ -712,6 +712,65 @@ static void runs_filtered_newest_first(void **state) {
   kiln_store_close(st);
 }
 
+/* Each testRunEnd as kiln's exit code for it; a run-level error artifact
+ * (an abort's reason) a diagnosis with no step. */
+static void verdicts_and_exit_codes_as_kiln_exits(void **state) {
+  struct kiln_store *st = fresh_store(state);
+  const char *ends[][4] = {
+      /* status, result, verdict, exit code */
+      {"COMPLETE", "PASS", "PASS", "0"},
+      {"ERROR", "FAIL", "FAIL", "1"},
+      {"ERROR", "NOT_APPLICABLE", "ERROR", "2"},
+      {"SKIP", "NOT_APPLICABLE", "SKIP", "0"},
+  };
+  char err[512];
+  for (size_t i = 0; i < sizeof ends / sizeof ends[0]; i++) {
+    char id[16];
+    snprintf(id, sizeof id, "v%zu", i);
+    char *abort_line = kiln_strdup_printf(
+        "{\"testRunArtifact\":{\"error\":{\"symptom\":\"run-aborted\","
+        "\"message\":\"SIGTERM\"}},\"sequenceNumber\":0,\"timestamp\":"
+        "\"2026-12-02T00:00:00.000Z\"}");
+    char *end = kiln_strdup_printf(
+        "{\"testRunArtifact\":{\"testRunEnd\":{\"status\":\"%s\","
+        "\"result\":\"%s\"}},\"sequenceNumber\":1,\"timestamp\":"
+        "\"2026-12-02T00:00:01.000Z\"}",
+        ends[i][0], ends[i][1]);
+    const char *lines[] = {abort_line, end};
+    struct kiln_store_ack ack;
+    assert_int_equal(
+        kiln_store_append(st, id, 0, lines, 2, &ack, err, sizeof err), 0);
+    struct kiln_store_run r;
+    assert_int_equal(kiln_store_run_get(st, id, &r, err, sizeof err), 0);
+    assert_string_equal(r.verdict, ends[i][2]);
+    assert_int_equal(r.exit_code, atoi(ends[i][3]));
+    assert_string_equal(r.ended, "2026-12-02T00:00:01.000Z");
+    kiln_store_run_clear(&r);
+    struct find_row d = {.column = "verdict", .value = "run-aborted"};
+    assert_int_equal(kiln_store_rows(st, id, KILN_STORE_DIAGNOSES, find_row_fn,
+                                     &d, err, sizeof err),
+                     0);
+    assert_true(d.found);
+    assert_string_equal(d.got[1], "(null)"); /* no step */
+    assert_string_equal(d.got[2], "ERROR");
+    assert_string_equal(d.got[4], "SIGTERM");
+    free(abort_line);
+    free(end);
+  }
+  /* A run still going has no verdict and no exit code yet. */
+  struct kiln_store_run r;
+  struct lines l;
+  read_lines(FIXTURE_OCP, &l);
+  feed(st, "going", &l, 0, 10, 10, NULL);
+  assert_int_equal(kiln_store_run_get(st, "going", &r, err, sizeof err), 0);
+  assert_null(r.verdict);
+  assert_null(r.ended);
+  assert_int_equal(r.exit_code, -1);
+  kiln_store_run_clear(&r);
+  free_lines(&l);
+  kiln_store_close(st);
+}
+
 static struct env sqlite_env = {.name = "sqlite"};
 static struct env pg_env = {.name = "postgresql", .pg = true};
 
@@ -739,6 +798,7 @@ int main(void) {
       CASE(sqlite, report_files_known_by_name_only),
       CASE(sqlite, telemetry_csv_gives_per_minute_figures),
       CASE(sqlite, runs_filtered_newest_first),
+      CASE(sqlite, verdicts_and_exit_codes_as_kiln_exits),
       CASE(pg, schema_is_versioned_and_migrated_once),
       CASE(pg, replayed_stream_is_stored_and_parsed),
       CASE(pg, measurements_keep_limits_and_diagnoses_their_words),
@@ -747,6 +807,7 @@ int main(void) {
       CASE(pg, report_files_known_by_name_only),
       CASE(pg, telemetry_csv_gives_per_minute_figures),
       CASE(pg, runs_filtered_newest_first),
+      CASE(pg, verdicts_and_exit_codes_as_kiln_exits),
   };
   size_t n = sizeof all / sizeof all[0];
   /* Without PostgreSQL its cases are left out, each named with why (a
