@@ -6,11 +6,11 @@ set -eu
 packages="
   build-essential pkg-config
   libinih-dev libjansson-dev libxml2-dev libcmocka-dev
-  libpci-dev libsensors-dev libncurses-dev
+  libpci-dev libsensors-dev libncurses-dev libsqlite3-dev libpq-dev
   libxml2-utils python3-jsonschema python3-junitparser python3-yaml
   perl tmux procps pciutils umockdev strace
   libipmimonitoring-dev libfreeipmi-dev freeipmi-tools openipmi
-  libopenblas-dev clang-format chromium
+  libopenblas-dev clang-format chromium postgresql
 "
 
 missing=""

@@ -1,0 +1,131 @@
+/* The line server's store: every run a DUT uploads, behind one interface
+ * with one file per backend (store_sqlite.c: `sqlite:PATH`, the default;
+ * store_pg.c: `postgresql://...`). Layer: store (src/store/): uses core.
+ *
+ * What it holds, per run (its id is the one the uploader names the run by:
+ * the OCP stream carries none): the OCP stream line by line as received,
+ * and what store.c parses from those lines as they arrive (the run's
+ * serial, host, SKU, profile, start, end, verdict and exit code; its steps,
+ * measurements with their limits, diagnoses and the DUT's inventory); the
+ * uploaded report files (only junit.xml, results.tap, summary.txt,
+ * report.html, telemetry.csv) and, from telemetry.csv, each sensor's
+ * per-minute min/mean/max.
+ *
+ * What it guarantees: both backends have the same schema and migrations,
+ * its version in the table schema_version (KILN_STORE_SCHEMA_VERSION after
+ * kiln_store_open); a store newer than this code is refused. Intake is
+ * idempotent: each (run, sequenceNumber) is stored once, whatever is sent
+ * twice or overlaps; each batch is one transaction. Every function returns
+ * 0 on success, 1 for bad input (err says what, naming the line or value),
+ * -1 when the store itself failed (err says why). */
+#ifndef KILN_STORE_H
+#define KILN_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define KILN_STORE_SCHEMA_VERSION 1
+/* The longest run id; ids are [A-Za-z0-9._:-] (they go into URLs). */
+#define KILN_STORE_RUN_ID_MAX 128
+
+struct kiln_store;
+
+/* Opens (creating and migrating) the store at url: `sqlite:PATH` or
+ * `postgresql://...` (`postgres://` too). */
+int kiln_store_open(const char *url, struct kiln_store **out, char *err,
+                    size_t errn);
+void kiln_store_close(struct kiln_store *st);
+/* The schema version the store is at (-1: could not be read). */
+int kiln_store_schema_version(struct kiln_store *st);
+
+/* What one append stored. */
+struct kiln_store_ack {
+  /* The last sequence number stored with every one before it (from 0):
+   * what the server acknowledges; -1 when sequence 0 is not stored yet. */
+  int64_t last_contiguous;
+  size_t stored;   /* lines new to the store in this batch */
+  size_t bad_line; /* 1-based line of the batch refused; 0: none */
+};
+
+/* Stores lines[0..n) of run_id's OCP stream, the first being sequence
+ * first_seq (each line's sequenceNumber must say so). A malformed line is
+ * refused (1, bad_line and err name it) and the good lines before it are
+ * kept; the lines after it are not looked at. */
+int kiln_store_append(struct kiln_store *st, const char *run_id,
+                      int64_t first_seq, const char *const *lines, size_t n,
+                      struct kiln_store_ack *ack, char *err, size_t errn);
+
+/* Stores (or replaces) a report file of run_id. Only the known names are
+ * taken; ocp.jsonl is the stream itself (kiln_store_append). telemetry.csv
+ * must parse (err names its bad line); its per-minute figures replace the
+ * run's earlier ones. */
+int kiln_store_put_file(struct kiln_store *st, const char *run_id,
+                        const char *name, const void *data, size_t len,
+                        char *err, size_t errn);
+/* Whether name is a report file the store takes. */
+int kiln_store_file_name_known(const char *name);
+
+/* A run as stored; NULL strings are unknown yet. */
+struct kiln_store_run {
+  char *id, *serial, *host, *sku, *profile, *started, *ended, *verdict,
+      *last_seen;
+  int exit_code; /* -1: not known (the run has not ended) */
+  int64_t ocp_lines;
+  int64_t last_contiguous;
+};
+/* Runs filtered by what is set (NULL: any): serial, verdict, started at or
+ * after since (ISO 8601 UTC, as OCP writes it); newest first, at most limit
+ * (0: no limit). */
+struct kiln_store_filter {
+  const char *serial, *verdict, *since;
+  size_t limit;
+};
+int kiln_store_runs(struct kiln_store *st, const struct kiln_store_filter *f,
+                    struct kiln_store_run **runs, size_t *n, char *err,
+                    size_t errn);
+/* One run: 0 found, 1 no such run. */
+int kiln_store_run_get(struct kiln_store *st, const char *run_id,
+                       struct kiln_store_run *run, char *err, size_t errn);
+void kiln_store_run_clear(struct kiln_store_run *run);
+void kiln_store_runs_free(struct kiln_store_run *runs, size_t n);
+
+/* run_id's OCP stream in sequence order, each line as received; fn
+ * returning non-zero stops it (that value is returned). */
+typedef int (*kiln_store_line_fn)(void *ctx, int64_t seq, const char *line);
+int kiln_store_stream(struct kiln_store *st, const char *run_id,
+                      kiln_store_line_fn fn, void *ctx, char *err, size_t errn);
+
+struct kiln_store_file {
+  char *name, *received;
+  int64_t size;
+};
+/* run_id's uploaded files by name. */
+int kiln_store_files(struct kiln_store *st, const char *run_id,
+                     struct kiln_store_file **files, size_t *n, char *err,
+                     size_t errn);
+void kiln_store_files_free(struct kiln_store_file *files, size_t n);
+/* One file's content (malloc'd, NUL after its len bytes): 1 no such file. */
+int kiln_store_file_get(struct kiln_store *st, const char *run_id,
+                        const char *name, char **data, size_t *len, char *err,
+                        size_t errn);
+
+/* What was parsed from a run's stream, as rows of named text cells (NULL:
+ * no value), in stream order (telemetry minutes: by sensor and minute). */
+enum kiln_store_table {
+  KILN_STORE_STEPS,        /* step_id name status started ended */
+  KILN_STORE_MEASUREMENTS, /* seq step_id name value unit subcomponent lo
+                              hi validators */
+  KILN_STORE_DIAGNOSES,    /* seq step_id type verdict message
+                              subcomponent */
+  KILN_STORE_INVENTORY,    /* hw_id name part_type location serial_number
+                              part_number */
+  KILN_STORE_TELEMETRY,    /* source sensor unit minute n min mean max */
+};
+typedef int (*kiln_store_row_text_fn)(void *ctx, size_t ncols,
+                                      const char *const *names,
+                                      const char *const *values);
+int kiln_store_rows(struct kiln_store *st, const char *run_id,
+                    enum kiln_store_table table, kiln_store_row_text_fn fn,
+                    void *ctx, char *err, size_t errn);
+
+#endif
