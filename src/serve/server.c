@@ -474,6 +474,26 @@ static char *hide_password(const char *url) {
   return out;
 }
 
+/* Whether libmicrohttpd takes the certificate and key: tried on a daemon
+ * that listens nowhere, so that a bad one is refused before anything
+ * listens or the store is opened. */
+static bool tls_usable(struct kiln_server *s, char *err, size_t errn) {
+  struct MHD_Daemon *d = MHD_start_daemon(
+      MHD_USE_TLS | MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+      on_request, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
+      MHD_OPTION_HTTPS_MEM_CERT, s->tls_cert, MHD_OPTION_HTTPS_MEM_KEY,
+      s->tls_key, MHD_OPTION_END);
+  if (d) {
+    MHD_stop_daemon(d);
+    return true;
+  }
+  snprintf(err, errn,
+           "cannot serve HTTPS with --tls-cert %s and --tls-key %s: %s",
+           s->opts.tls_cert, s->opts.tls_key,
+           s->last_log[0] ? s->last_log : "libmicrohttpd refused them");
+  return false;
+}
+
 static void server_free(struct kiln_server *s) {
   if (s->daemon)
     MHD_stop_daemon(s->daemon);
@@ -514,6 +534,9 @@ int kiln_serve_start(const struct kiln_serve_options *o,
                                           err, errn))))
     goto env_failed;
 
+  if (o->tls_cert && !tls_usable(s, err, errn))
+    goto env_failed;
+
   char host[INET6_ADDRSTRLEN + 2];
   int port = 0, family = AF_INET, bad = 0;
   int fd = listen_on(s->opts.listen, host, sizeof host, &port, &family, &bad,
@@ -547,14 +570,8 @@ int kiln_serve_start(const struct kiln_serve_options *o,
       on_completed, s, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
       MHD_OPTION_ARRAY, o->tls_cert ? tls : tls + 2, MHD_OPTION_END);
   if (!s->daemon) {
-    if (o->tls_cert)
-      snprintf(err, errn,
-               "cannot serve HTTPS with --tls-cert %s and --tls-key %s: %s",
-               o->tls_cert, o->tls_key,
-               s->last_log[0] ? s->last_log : "libmicrohttpd refused them");
-    else
-      snprintf(err, errn, "cannot start the server on %s: %s", s->url,
-               s->last_log[0] ? s->last_log : "libmicrohttpd failed");
+    snprintf(err, errn, "cannot start the server on %s: %s", s->url,
+             s->last_log[0] ? s->last_log : "libmicrohttpd failed");
     close(fd);
     goto env_failed;
   }
