@@ -378,17 +378,22 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap) {
   s->last_log[strcspn(s->last_log, "\n")] = '\0';
 }
 
-/* A secret file's content without its trailing blanks. */
-static char *read_secret(const char *path, const char *what, char *err,
-                         size_t errn) {
-  char *text = kiln_read_text_file(path, 1 << 20, what, err, errn);
-  if (!text)
+/* A file an option names, whole ("--token-file F: why" in err); a token
+ * without its trailing blanks, and not empty. */
+static char *read_file(const char *path, const char *option, bool token,
+                       char *err, size_t errn) {
+  char why[512];
+  char *text =
+      kiln_read_text_file(path, 1 << 20, "not a text file", why, sizeof why);
+  if (!text) {
+    snprintf(err, errn, "%s %s", option, why);
     return NULL;
+  }
   size_t n = strlen(text);
-  while (n && strchr(" \t\r\n", text[n - 1]))
+  while (token && n && strchr(" \t\r\n", text[n - 1]))
     text[--n] = '\0';
   if (n == 0) {
-    snprintf(err, errn, "%s: empty (%s)", path, what);
+    snprintf(err, errn, "%s %s: empty", option, path);
     free(text);
     return NULL;
   }
@@ -524,14 +529,12 @@ int kiln_serve_start(const struct kiln_serve_options *o,
     s->opts.listen = KILN_SERVE_LISTEN_DEFAULT;
   if (!s->opts.db)
     s->opts.db = KILN_SERVE_DB_DEFAULT;
-  if (o->token_file &&
-      !(s->token = read_secret(o->token_file, "not a token file", err, errn)))
-    goto env_failed;
-  if (o->tls_cert &&
-      (!(s->tls_cert = kiln_read_text_file(
-             o->tls_cert, 1 << 20, "not a PEM certificate", err, errn)) ||
-       !(s->tls_key = kiln_read_text_file(o->tls_key, 1 << 20, "not a PEM key",
-                                          err, errn))))
+  if ((o->token_file && !(s->token = read_file(o->token_file, "--token-file",
+                                               true, err, errn))) ||
+      (o->tls_cert &&
+       (!(s->tls_cert =
+              read_file(o->tls_cert, "--tls-cert", false, err, errn)) ||
+        !(s->tls_key = read_file(o->tls_key, "--tls-key", false, err, errn)))))
     goto env_failed;
 
   if (o->tls_cert && !tls_usable(s, err, errn))
@@ -549,10 +552,12 @@ int kiln_serve_start(const struct kiln_serve_options *o,
            host, port);
   s->store_name = hide_password(s->opts.db);
   char why[512];
-  if (kiln_store_open(s->opts.db, &s->store, why, sizeof why) != 0) {
-    snprintf(err, errn, "store %s: %s", s->store_name, why);
+  int opened = kiln_store_open(s->opts.db, &s->store, why, sizeof why);
+  if (opened != 0) {
+    snprintf(err, errn, "--db %s: %s", s->store_name, why);
     close(fd);
-    goto env_failed;
+    server_free(s);
+    return opened > 0 ? 1 : -1;
   }
   s->schema = kiln_store_schema_version(s->store);
 
