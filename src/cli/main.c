@@ -26,6 +26,10 @@ static const struct command {
      " [--spec FILE]  modules, faults, profiles, and the\n"
      "                            SKU limits each GPU here would take\n",
      NULL},
+    {"upload", NULL, cmd_upload,
+     " [--token-file F] [--wait DUR] DIR... URL\n"
+     "                            send report directories to a kiln serve\n",
+     NULL},
     {"version", "--version", cmd_version, "\n", NULL},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
