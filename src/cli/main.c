@@ -26,6 +26,9 @@ static const struct command {
      " [--spec FILE]  modules, faults, profiles, and the\n"
      "                            SKU limits each GPU here would take\n",
      NULL},
+    {"serve", NULL, cmd_serve,
+     " [options] the line server: DUTs upload, the line reads\n",
+     cmd_serve_options_help},
     {"upload", NULL, cmd_upload,
      " [--token-file F] [--wait DUR] DIR... URL\n"
      "                            send report directories to a kiln serve\n",
