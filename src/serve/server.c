@@ -71,7 +71,6 @@ struct exchange {
   /* A refusal decided before the body is read (the body is then read and
    * dropped, up to the bound, so the client sees the reply). */
   struct serve_request refusal;
-  bool replied; /* the refusal is queued: the rest is dropped */
 };
 
 static bool match(const char *pat, const char *path, char *out,
@@ -211,28 +210,25 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
     if (cl && strtoull(cl, NULL, 10) > x->bound) {
       if (!x->refusal.status)
         too_big(&x->refusal, x, cl);
-      x->replied = true;
       return send_reply(c, &x->refusal);
     }
-    return MHD_YES;
-  }
-  if (x->replied) {
-    *upload_size = 0;
     return MHD_YES;
   }
   if (*upload_size) {
     size_t n = *upload_size;
     *upload_size = 0;
-    if (x->len + n > x->bound) {
-      /* Sent without its length (chunked): refused now, the rest unread. */
-      if (!x->refusal.status) {
-        char how[32];
-        snprintf(how, sizeof how, "more than %zu", x->bound);
-        too_big(&x->refusal, x, how);
-      }
-      x->replied = true;
-      return send_reply(c, &x->refusal);
+    if (x->len + n > x->bound && !x->refusal.status) {
+      /* Sent without its length (chunked): libmicrohttpd takes a reply
+       * only once the body is in, so the rest is read and dropped, and
+       * refused at its end. */
+      char how[32];
+      snprintf(how, sizeof how, "more than %zu", x->bound);
+      too_big(&x->refusal, x, how);
     }
+    /* Dropping is bounded too: a body that goes on and on is cut off
+     * (the connection closed, no reply). */
+    if (x->refusal.status && x->len / 16 > x->bound)
+      return MHD_NO;
     if (!x->refusal.status) {
       if (x->len + n + 1 > x->cap) {
         x->cap = x->cap ? x->cap : 4096;
