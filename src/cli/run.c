@@ -53,7 +53,7 @@ const char cmd_run_options_help[] =
     "  --tui, --no-tui       the dashboard (default when stdout is a "
     "terminal)\n"
     "  --upload URL          send the reports to a kiln serve as they grow\n"
-    "  --upload-token-file F its bearer token (the file's first line)\n"
+    "  --upload-token-file F a file holding its bearer token\n"
     "  --upload-wait D       at the end, wait at most D for it (default "
     "30s)\n";
 

@@ -57,30 +57,26 @@ char *kiln_upload_read_token(const char *path, char *err, size_t n) {
     snprintf(err, n, "%s", why);
     return NULL;
   }
-  char *start = text;
-  while (*start == ' ' || *start == '\t')
-    start++;
-  size_t len = strcspn(start, "\r\n");
-  while (len > 0 && (start[len - 1] == ' ' || start[len - 1] == '\t'))
-    len--;
-  start[len] = 0;
+  /* As kiln serve reads its --token-file: whole, less trailing blanks. */
+  size_t len = strlen(text);
+  while (len > 0 && strchr(" \t\r\n", text[len - 1]))
+    text[--len] = 0;
   if (len == 0) {
-    snprintf(err, n, "%s: the token file's first line is empty", path);
+    snprintf(err, n, "%s: the token file is empty", path);
     free(text);
     return NULL;
   }
   for (size_t i = 0; i < len; i++)
-    if ((unsigned char)start[i] < 0x21 || (unsigned char)start[i] > 0x7e) {
+    if ((unsigned char)text[i] < 0x21 || (unsigned char)text[i] > 0x7e) {
       snprintf(err, n,
-               "%s: the token has a blank or a character outside printable "
-               "ASCII (at byte %zu)",
+               "%s: the token has a blank, a line break or a character "
+               "outside printable ASCII (at byte %zu): one line, the token "
+               "alone",
                path, i + 1);
       free(text);
       return NULL;
     }
-  char *token = kiln_xstrdup(start);
-  free(text);
-  return token;
+  return text;
 }
 
 /* 64-bit FNV-1a, continued from h. */
