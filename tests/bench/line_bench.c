@@ -13,15 +13,17 @@
  *           due to the server's acknowledgement (a DUT still waiting for its
  *           previous ack sends late, and the wait counts). Afterwards
  *           every run's last_contiguous + 1 must equal the lines it sent.
- *   flood   F DUTs (4) post 100-line batches back to back for F seconds
- *           (10): the lines/s the server stored, its insert rate.
+ *   flood   4 DUTs post 100-line batches back to back for F seconds
+ *           (10): the lines the server stored per second, and per second
+ *           of its CPU (utime + stime: what it does with a core of its own,
+ *           whatever else shares the machine).
  *   reads   GET /, /api/v1/line and /api/v1/runs with the history stored,
  *           median of 11; a URL the server does not have is said so.
  *   ref     a bare batched SQLite insert of as many (run_id, seq, line)
  *           rows as the flood stored, the same lines, into a table with the
  *           same primary key, one transaction per 100 rows, WAL with
  *           synchronous=NORMAL as the store opens it: only the transactions
- *           are timed.
+ *           are timed, in wall time and in the thread's CPU time.
  *
  *   line_bench [--kiln PATH] [--seconds S] [--duts N] [--runs R]
  *              [--flood-seconds F] [--keep]
@@ -646,8 +648,9 @@ static double run_flood(struct phase *ph, struct dut *d, size_t n,
     pump(ph, end);
   }
   drain(ph);
-  *server_cpu = process_cpu_seconds(server) - cpu0;
-  return ph->last_ack - t0;
+  /* Floors: a flood nothing was acked in still divides. */
+  *server_cpu = fmax(process_cpu_seconds(server) - cpu0, 1e-6);
+  return fmax(ph->last_ack - t0, 1e-6);
 }
 
 /* ---- reads ---- */
@@ -759,10 +762,17 @@ static void sql_or_die(sqlite3 *db, const char *sql) {
     die("reference: %s: %s", sql, msg ? msg : sqlite3_errmsg(db));
 }
 
+static double thread_cpu_seconds(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 /* rows lines of the flood's DUTs (the same generator, each DUT's stream in
- * batches of REF_BATCH) into ocp_lines; rows/s over the transactions. */
+ * batches of REF_BATCH) into ocp_lines; rows/s over the transactions, and
+ * rows per second of this thread's CPU in them (*cpu_rate). */
 static double reference_insert(const char *path, const struct stream_model *m,
-                               size_t duts, int64_t rows) {
+                               size_t duts, int64_t rows, double *cpu_rate) {
   sqlite3 *db;
   if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
                       NULL) != SQLITE_OK)
@@ -784,7 +794,7 @@ static double reference_insert(const char *path, const struct stream_model *m,
     snprintf(d[k].run_id, sizeof d[k].run_id, "flood-%04zu", k);
   }
   struct buf b = {0};
-  double timed = 0;
+  double timed = 0, cpu = 0;
   for (int64_t done = 0, k = 0; done < rows; k = (k + 1) % (int64_t)duts) {
     struct dut *x = &d[k];
     int64_t first = x->r.seq;
@@ -796,7 +806,7 @@ static double reference_insert(const char *path, const struct stream_model *m,
     int64_t left = rows - done, more = REF_BATCH - (x->r.seq - first);
     add_readings(&x->r, &b, more < left ? more : left, kiln_now());
     int64_t n = x->r.seq - first;
-    double t = kiln_monotonic_now();
+    double t = kiln_monotonic_now(), c = thread_cpu_seconds();
     sql_or_die(db, "BEGIN");
     char *line = b.p;
     for (int64_t i = 0; i < n; i++) {
@@ -811,6 +821,7 @@ static double reference_insert(const char *path, const struct stream_model *m,
     }
     sql_or_die(db, "COMMIT");
     timed += kiln_monotonic_now() - t;
+    cpu += thread_cpu_seconds() - c;
     done += n;
   }
   sqlite3_finalize(ins);
@@ -819,7 +830,8 @@ static double reference_insert(const char *path, const struct stream_model *m,
     free(d[k].r.index);
   free(d);
   free(b.p);
-  return (double)rows / timed;
+  *cpu_rate = (double)rows / fmax(cpu, 1e-6);
+  return (double)rows / fmax(timed, 1e-6);
 }
 
 /* ---- main ---- */
@@ -948,6 +960,8 @@ int main(int argc, char **argv) {
          (long long)flood.stored, flood_s);
   printf("line_flood_server_cpu_percent %.1f\n", flood_cpu / flood_s * 100);
   printf("line_server_insert_rate %.0f\n", (double)flood.stored / flood_s);
+  printf("line_server_insert_rate_cpu %.0f\n",
+         (double)flood.stored / flood_cpu);
   fflush(stdout);
 
   printf("line_history_runs %ld\nline_history_store_seconds %.1f\n", runs,
@@ -966,9 +980,11 @@ int main(int argc, char **argv) {
   fflush(stdout);
 
   char *ref_path = kiln_strdup_printf("%s/reference.db", dir);
+  double ref_cpu;
   double ref = reference_insert(ref_path, &model, n_flood,
-                                flood.stored > 0 ? flood.stored : 1);
+                                flood.stored > 0 ? flood.stored : 1, &ref_cpu);
   printf("line_ref_insert_rate %.0f\n", ref);
+  printf("line_ref_insert_rate_cpu %.0f\n", ref_cpu);
 
   for (size_t k = 0; k < (size_t)n_duts; k++)
     dut_free(&duts[k]);
