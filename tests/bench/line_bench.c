@@ -617,9 +617,13 @@ static void run_load(struct phase *ph, struct dut *d, size_t n, double seconds,
     double next = end;
     for (size_t k = 0; k < n; k++) {
       if (!d[k].in_flight && d[k].due <= now && d[k].due < end) {
-        int64_t due_readings =
-            (int64_t)floor((now - d[k].stream_start) * READINGS_PER_SECOND);
-        dut_send(ph, &d[k], due_readings - d[k].r.readings, d[k].due);
+        int64_t fresh = (int64_t)floor((now - d[k].stream_start) *
+                                       READINGS_PER_SECOND) -
+                        d[k].r.readings;
+        /* A DUT whose late batch took everything up to now has nothing
+         * to send at this second: it waits for the next one. */
+        if (fresh > 0)
+          dut_send(ph, &d[k], fresh, d[k].due);
         d[k].due += 1.0;
       }
       if (!d[k].in_flight && d[k].due < next)
