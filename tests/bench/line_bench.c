@@ -206,6 +206,21 @@ static void load_model(struct stream_model *m) {
     die("%s: no start lines, series or testRunEnd to replay", FIXTURE);
 }
 
+static void free_model(struct stream_model *m) {
+  for (size_t i = 0; i < m->n_start; i++)
+    json_decref(m->start[i]);
+  for (size_t i = 0; i < m->n_history; i++)
+    json_decref(m->history[i]);
+  for (size_t i = 0; i < m->n_series; i++) {
+    free(m->series[i].step_json);
+    free(m->series[i].id_json);
+  }
+  json_decref(m->run_end);
+  free(m->start);
+  free(m->history);
+  free(m->series);
+}
+
 /* One DUT's stream: the model's lines with its serial, numbered on. */
 struct replay {
   const struct stream_model *m;
@@ -617,9 +632,9 @@ static void run_load(struct phase *ph, struct dut *d, size_t n, double seconds,
     double next = end;
     for (size_t k = 0; k < n; k++) {
       if (!d[k].in_flight && d[k].due <= now && d[k].due < end) {
-        int64_t fresh = (int64_t)floor((now - d[k].stream_start) *
-                                       READINGS_PER_SECOND) -
-                        d[k].r.readings;
+        int64_t fresh =
+            (int64_t)floor((now - d[k].stream_start) * READINGS_PER_SECOND) -
+            d[k].r.readings;
         /* A DUT whose late batch took everything up to now has nothing
          * to send at this second: it waits for the next one. */
         if (fresh > 0)
@@ -999,6 +1014,7 @@ int main(int argc, char **argv) {
   phase_free(&flood);
   free(ref_path);
   free(db_url);
+  free_model(&model);
   curl_global_cleanup();
   return 0;
 }
