@@ -168,10 +168,12 @@ check: test format-check
 # Bench drivers (tests/bench/*_bench.c) link the optimised library.
 BENCH_SRC := $(wildcard tests/bench/*_bench.c)
 BENCH_BIN := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
+# line_bench's simulated DUTs post through libcurl.
+BENCH_LIBS := $(shell pkg-config --libs libcurl 2>/dev/null)
 $(BUILD)/bench/%: tests/bench/%.c $(OBJ) $(CU_OBJ) $(BUILD)/config
 	@mkdir -p $(dir $@)
 	$(CC) $(KILN_CFLAGS) -DKILN_HAVE_CUDA=$(CUDA) $(CFLAGS) -o $@ $< \
-	  $(OBJ) $(CU_OBJ) $(LDLIBS) $(CUDA_LIBS)
+	  $(OBJ) $(CU_OBJ) $(LDLIBS) $(BENCH_LIBS) $(CUDA_LIBS)
 
 # bench-build: the bench drivers alone, e.g. to carry build/ to a GPU machine
 # (scripts/gpu-proof.sh runs them there).

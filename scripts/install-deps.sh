@@ -13,6 +13,7 @@ packages="
   perl tmux procps pciutils umockdev strace
   libipmimonitoring-dev libfreeipmi-dev freeipmi-tools openipmi
   libopenblas-dev clang-format chromium postgresql
+  libcurl4-gnutls-dev
 "
 
 missing=""

@@ -3,6 +3,7 @@
  * ADDR:0 picks a free one); exit 0 after a signal, 64 for a bad option,
  * 2 when it cannot start (a file unreadable, the address in use, the
  * store), always before it listens. */
+#include <malloc.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -108,6 +109,12 @@ int cmd_serve(int argc, char **argv) {
   pthread_sigmask(SIG_BLOCK, &stop, NULL);
   /* A client gone mid-reply is that reply's error, not the server's end. */
   signal(SIGPIPE, SIG_IGN);
+
+  /* Each request allocates and frees a batch's worth: with glibc's
+   * default trim threshold the server thread's heap went back to the
+   * kernel (madvise) and was faulted in again request after request, half
+   * the server's CPU under 200 DUTs (tests/bench/line_bench.c). */
+  mallopt(M_TRIM_THRESHOLD, 64 << 20);
 
   struct kiln_server *srv;
   char err[1024];

@@ -17,7 +17,8 @@
  * idempotent: each (run, sequenceNumber) is stored once, whatever is sent
  * twice or overlaps; each batch is one transaction. Every function returns
  * 0 on success, 1 for bad input (err says what, naming the line or value),
- * -1 when the store itself failed (err says why). */
+ * -1 when the store itself failed (err says why). A store is used by one
+ * thread at a time (its SQLite connection keeps prepared statements). */
 #ifndef KILN_STORE_H
 #define KILN_STORE_H
 

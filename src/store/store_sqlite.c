@@ -1,14 +1,92 @@
 /* The SQLite backend (`sqlite:PATH`, the default): one file, WAL, so the
- * API reads while a DUT's batch is written. */
+ * API reads while a DUT's batch is written.
+ *
+ * Statements are prepared once and kept: every line of a batch runs the
+ * same few, and preparing one costs more than running it (under a line of
+ * 200 DUTs, parsing SQL was most of the server's time in SQLite). A
+ * connection is used by one thread at a time (store.h), so it needs no
+ * mutex of SQLite's either. */
 #include <sqlite3.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "kiln/textutil.h"
 #include "store_backend.h"
+
+/* More than the distinct statements store.c runs, so none is dropped. */
+#define KEPT_STATEMENTS 64
+
+struct kept_statement {
+  char *sql;
+  uint64_t hash;
+  sqlite3_stmt *stmt;
+  bool busy; /* being stepped: a row function running the same SQL gets
+                a statement of its own */
+};
+
+struct sqlite_conn {
+  sqlite3 *db;
+  struct kept_statement kept[KEPT_STATEMENTS];
+  size_t n_kept, next_dropped;
+};
+
+static uint64_t sql_hash(const char *sql) {
+  uint64_t h = 14695981039346656037u; /* FNV-1a */
+  for (; *sql; sql++)
+    h = (h ^ (unsigned char)*sql) * 1099511628211u;
+  return h;
+}
+
+/* sql's kept statement, prepared the first time; NULL with err set. *kept
+ * is its slot, or NULL for a statement the caller finalizes. */
+static sqlite3_stmt *statement(struct sqlite_conn *c, const char *sql,
+                               struct kept_statement **kept, char *err,
+                               size_t errn) {
+  uint64_t h = sql_hash(sql);
+  *kept = NULL;
+  for (size_t i = 0; i < c->n_kept; i++) {
+    struct kept_statement *k = &c->kept[i];
+    if (k->hash == h && strcmp(k->sql, sql) == 0) {
+      if (k->busy)
+        break;
+      *kept = k;
+      return k->stmt;
+    }
+  }
+  sqlite3_stmt *s = NULL;
+  if (sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) !=
+      SQLITE_OK) {
+    snprintf(err, errn, "sqlite: %s", sqlite3_errmsg(c->db));
+    return NULL;
+  }
+  for (size_t i = 0; i < c->n_kept; i++)
+    if (c->kept[i].hash == h && strcmp(c->kept[i].sql, sql) == 0)
+      return s; /* the kept one is busy: this one is used once */
+  struct kept_statement *k;
+  if (c->n_kept < KEPT_STATEMENTS) {
+    k = &c->kept[c->n_kept++];
+  } else {
+    /* Full (SQL made on the fly): the slots in turn, never a busy one. */
+    do {
+      k = &c->kept[c->next_dropped];
+      c->next_dropped = (c->next_dropped + 1) % KEPT_STATEMENTS;
+    } while (k->busy);
+    sqlite3_finalize(k->stmt);
+    free(k->sql);
+  }
+  *k = (struct kept_statement){.sql = kiln_xstrdup(sql), .hash = h, .stmt = s};
+  *kept = k;
+  return s;
+}
 
 static void *sqlite_open(const char *path, char *err, size_t errn) {
   sqlite3 *db = NULL;
-  if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+  if (sqlite3_open_v2(path, &db,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+                          SQLITE_OPEN_NOMUTEX,
                       NULL) != SQLITE_OK) {
     snprintf(err, errn, "sqlite:%s: %s", path,
              db ? sqlite3_errmsg(db) : "out of memory");
@@ -26,10 +104,20 @@ static void *sqlite_open(const char *path, char *err, size_t errn) {
     sqlite3_close(db);
     return NULL;
   }
-  return db;
+  struct sqlite_conn *c = kiln_xcalloc(1, sizeof *c);
+  c->db = db;
+  return c;
 }
 
-static void sqlite_close(void *db) { sqlite3_close(db); }
+static void sqlite_close(void *handle) {
+  struct sqlite_conn *c = handle;
+  for (size_t i = 0; i < c->n_kept; i++) {
+    sqlite3_finalize(c->kept[i].stmt);
+    free(c->kept[i].sql);
+  }
+  sqlite3_close(c->db);
+  free(c);
+}
 
 static int bind(sqlite3_stmt *s, size_t i, const struct kiln_store_param *p) {
   char name[24];
@@ -56,19 +144,21 @@ static int sqlite_exec(void *handle, const char *sql, size_t np,
                        const struct kiln_store_param *params,
                        kiln_store_row_fn fn, void *ctx, char *err,
                        size_t errn) {
-  sqlite3 *db = handle;
-  sqlite3_stmt *s = NULL;
-  if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK) {
-    snprintf(err, errn, "sqlite: %s", sqlite3_errmsg(db));
+  struct sqlite_conn *conn = handle;
+  sqlite3 *db = conn->db;
+  struct kept_statement *kept;
+  sqlite3_stmt *s = statement(conn, sql, &kept, err, errn);
+  if (!s)
     return -1;
-  }
+  int rc = 0, step = SQLITE_DONE;
   for (size_t i = 0; i < np; i++)
     if (bind(s, i, &params[i]) != SQLITE_OK) {
       snprintf(err, errn, "sqlite: %s", sqlite3_errmsg(db));
-      sqlite3_finalize(s);
-      return -1;
+      rc = -1;
+      goto done;
     }
-  int rc = 0, step;
+  if (kept)
+    kept->busy = true;
   while ((step = sqlite3_step(s)) == SQLITE_ROW) {
     if (!fn)
       continue;
@@ -98,7 +188,16 @@ static int sqlite_exec(void *handle, const char *sql, size_t np,
     snprintf(err, errn, "sqlite: %s", sqlite3_errmsg(db));
     rc = -1;
   }
-  sqlite3_finalize(s);
+done:
+  if (kept) {
+    /* Ready for the next run, holding no transaction open nor any of
+     * this run's values. */
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    kept->busy = false;
+  } else {
+    sqlite3_finalize(s);
+  }
   return rc;
 }
 

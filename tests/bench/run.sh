@@ -16,6 +16,11 @@
 #   dashboard       < 1% of one core at 1 Hz, 16 steps and 40 sensors
 #   pcie.link       < 50 ms over a 300-device capture (libpci's own read of
 #                   the capture, lspci -F, timed beside it)
+#   kiln serve      200 simulated DUTs (100 readings/s each) for 60 s on
+#                   loopback: no line lost, send->ack p99 < 250 ms, the
+#                   server < 25% of one core, its insert rate >= 0.5x a bare
+#                   batched SQLite insert of as many rows; GET /,
+#                   /api/v1/line and /api/v1/runs < 100 ms, 10,000 runs stored
 #   GPU (each GPU; every driver prints SKIP with the reason without one):
 #   gpu.membw       >= 90% of the HBM's theoretical bandwidth and >= 1.0x a
 #                   cudaMemcpy device-to-device copy (bytes read + written)
@@ -26,7 +31,9 @@
 # BENCH_ONLY=gpu runs the GPU benchmarks alone (on a GPU machine).
 # Environment: BUILD (build), KILN ($BUILD/kiln), BENCH_DURATION (10s, per
 # kiln step), BENCH_REF_SECONDS (10, per reference program: as long as a
-# kiln step, so best-of-N has as many tries), CC (cc).
+# kiln step, so best-of-N has as many tries), CC (cc); LINE_BENCH_SECONDS
+# (60), LINE_BENCH_DUTS (200), LINE_BENCH_RUNS (10000) and
+# LINE_BENCH_FLOOD_SECONDS (10) for a quick kiln serve run.
 set -u
 cd "$(dirname "$0")/../.." || exit 2
 
@@ -307,6 +314,61 @@ dash=$("$BUILD/bench/dashboard_bench" |
 [ -n "$dash" ] || die "dashboard_bench gave no figure"
 echo "  dashboard: $dash% of one core over 30 s (16 steps, 40 series, 1 Hz)"
 verdict "dashboard, % of one core" "$dash" "<" 1
+
+# ---- the line server: simulated DUTs on loopback, a line's history ----
+echo "kiln serve"
+lrc=0
+"$BUILD/bench/line_bench" --kiln "$KILN" >"$OUT/line_bench.out" || lrc=$?
+[ "$lrc" -eq 0 ] || die "line_bench could not run (exit $lrc)"
+line() { awk -v k="$1" '$1 == k { print $2 }' "$OUT/line_bench.out"; }
+echo "  $(line line_duts) DUTs for $(line line_seconds) s on loopback:" \
+  "$(line line_lines_sent) lines ($(line line_lines_per_second) lines/s)," \
+  "$(line line_batches_acked) batches acknowledged"
+verdict "upload errors" "$(line line_post_errors)" "==" 0
+verdict "lines lost" "$(line line_lines_lost)" "==" 0
+verdict "runs whose ocp_lines is not what was sent" \
+  "$(line line_runs_miscounted)" "==" 0
+echo "  send->ack (from when a batch was due): p50 $(line line_ack_p50_ms) ms," \
+  "p99 $(line line_ack_p99_ms) ms, max $(line line_ack_max_ms) ms"
+verdict "send->ack p99, ms" "$(line line_ack_p99_ms)" "<" 250
+echo "  kiln serve: $(line line_server_cpu_percent)% of one core over the" \
+  "window (the DUTs' client: $(line line_client_cpu_percent)%)"
+verdict "kiln serve, % of one core" "$(line line_server_cpu_percent)" "<" 25
+rate=$(line line_server_insert_rate)
+ref=$(line line_ref_insert_rate)
+rate_cpu=$(line line_server_insert_rate_cpu)
+ref_cpu=$(line line_ref_insert_rate_cpu)
+echo "  insert rate: kiln serve $rate lines/s ($(line line_flood_lines) lines" \
+  "in $(line line_flood_seconds) s, 4 DUTs back to back, the server at" \
+  "$(line line_flood_server_cpu_percent)% of a core); bare batched SQLite" \
+  "insert of as many rows: $ref rows/s; ratio $(calc "$rate / $ref")"
+# Judged per CPU-second of each (the server is one thread): what the
+# other processes of a shared machine take from either does not count.
+echo "  per second of CPU: kiln serve $rate_cpu lines, bare insert $ref_cpu rows"
+verdict "ratio kiln serve/bare SQLite insert, per CPU-second" \
+  "$(calc "$rate_cpu / $ref_cpu")" ">=" 0.5
+echo "  reads with $(line line_history_runs) runs stored" \
+  "($(line line_runs_listed) in /api/v1/runs' reply), median of 11:"
+for path in / /api/v1/line /api/v1/runs; do
+  ms=$(awk -v p="$path" '$1 == "line_read_ms" && $2 == p { print $3 }' \
+    "$OUT/line_bench.out")
+  code=$(awk -v p="$path" '($1 == "line_read_missing" || \
+    $1 == "line_read_failed") && $2 == p { print $3 }' "$OUT/line_bench.out")
+  if [ -n "$ms" ]; then
+    verdict "GET $path, ms" "$ms" "<" 100
+  else
+    echo "  GET $path: NOT MEASURED: kiln serve answered HTTP ${code:-?}" \
+      "-> TARGET MISSED"
+    failed=1
+  fi
+done
+serve_exit=$(line line_server_exit)
+if [ "$serve_exit" = 0 ]; then
+  echo "  kiln serve stopped on SIGTERM with exit 0"
+else
+  echo "  kiln serve on SIGTERM: $serve_exit, not exit 0 -> TARGET MISSED"
+  failed=1
+fi
 
 gpu_benches
 
