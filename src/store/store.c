@@ -34,6 +34,9 @@ static const char *const migration_1[] = {
     "{bigint} NOT NULL DEFAULT -1, last_seen TEXT)",
     "CREATE INDEX runs_serial ON runs (serial, started)",
     "CREATE INDEX runs_started ON runs (started)",
+    /* The run list's order (kiln_store_runs): newest first, a page at a
+     * time, read off this index rather than sorted. */
+    "CREATE INDEX runs_listed ON runs ((COALESCE(started, last_seen)), id)",
     "CREATE TABLE ocp_lines (run_id TEXT NOT NULL REFERENCES runs (id), seq "
     "{bigint} NOT NULL, line TEXT NOT NULL, PRIMARY KEY (run_id, seq))",
     "CREATE TABLE steps (run_id TEXT NOT NULL REFERENCES runs (id), step_id "
@@ -855,8 +858,8 @@ static int run_row(void *ctx, size_t ncols, const struct kiln_store_cell *c) {
 int kiln_store_runs(struct kiln_store *st, const struct kiln_store_filter *f,
                     struct kiln_store_run **runs, size_t *n, char *err,
                     size_t errn) {
-  char sql[512];
-  struct kiln_store_param p[4];
+  char sql[768];
+  struct kiln_store_param p[5];
   size_t np = 0;
   int w = snprintf(sql, sizeof sql, "SELECT " RUN_COLUMNS " FROM runs");
   const char *const cols[] = {"serial", "verdict", "started"};
@@ -869,6 +872,16 @@ int kiln_store_runs(struct kiln_store *st, const struct kiln_store_filter *f,
     w +=
         snprintf(sql + w, sizeof sql - (size_t)w, "%s %s %s $%zu",
                  np == 1 ? " WHERE" : " AND", cols[i], i == 2 ? ">=" : "=", np);
+  }
+  if (f && f->before) {
+    /* The first term only lets the index seek to the page's start. */
+    p[np++] = text_p(f->before);
+    w += snprintf(sql + w, sizeof sql - (size_t)w,
+                  "%s COALESCE(started, last_seen) <= (SELECT "
+                  "COALESCE(started, last_seen) FROM runs WHERE id = $%zu) "
+                  "AND (COALESCE(started, last_seen), id) < (SELECT "
+                  "COALESCE(started, last_seen), id FROM runs WHERE id = $%zu)",
+                  np == 1 ? " WHERE" : " AND", np, np);
   }
   w += snprintf(sql + w, sizeof sql - (size_t)w,
                 " ORDER BY COALESCE(started, last_seen) DESC, id DESC");
