@@ -23,9 +23,12 @@ int cmd_run(int argc, char **argv);
 int cmd_list(int argc, char **argv);
 int cmd_inventory(int argc, char **argv);
 int cmd_version(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 
 /* `kiln run`'s options, for the usage text (run.c). */
 extern const char cmd_run_options_help[];
+/* `kiln serve`'s options (serve.c). */
+extern const char cmd_serve_options_help[];
 
 /* kiln's whole usage text (main.c), for --help and a missing command. */
 void cli_usage(FILE *f);

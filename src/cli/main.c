@@ -26,6 +26,9 @@ static const struct command {
      " [--spec FILE]  modules, faults, profiles, and the\n"
      "                            SKU limits each GPU here would take\n",
      NULL},
+    {"serve", NULL, cmd_serve,
+     " [options] the line server: DUTs upload, the line reads\n",
+     cmd_serve_options_help},
     {"version", "--version", cmd_version, "\n", NULL},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])

@@ -1072,6 +1072,68 @@ int kiln_store_rows(struct kiln_store *st, const char *run_id,
   return exec(st, sql, 1, &id, text_row, &t, err, errn);
 }
 
+/* ---- queries for the server ---- */
+
+static int totals_row(void *ctx, size_t ncols,
+                      const struct kiln_store_cell *c) {
+  struct kiln_store_totals *t = ctx;
+  if (ncols < 3)
+    return -1;
+  int64_t *v[] = {&t->runs, &t->runs_in_progress, &t->ocp_lines};
+  for (size_t i = 0; i < 3; i++)
+    *v[i] = c[i].data ? strtoll(c[i].data, NULL, 10) : 0;
+  return 0;
+}
+
+int kiln_store_totals(struct kiln_store *st, struct kiln_store_totals *t,
+                      char *err, size_t errn) {
+  *t = (struct kiln_store_totals){0};
+  return exec(st,
+              "SELECT COUNT(*), COUNT(*) - COUNT(ended), "
+              "COALESCE(SUM(ocp_lines), 0) FROM runs",
+              0, NULL, totals_row, t, err, errn);
+}
+
+struct count_cb {
+  kiln_store_count_fn fn;
+  void *ctx;
+};
+
+static int count_row(void *ctx, size_t ncols, const struct kiln_store_cell *c) {
+  struct count_cb *cb = ctx;
+  char *key = cell_dup(&c[0]);
+  int rc = cb->fn(cb->ctx, key, strtoll(c[1].data, NULL, 10));
+  free(key);
+  return rc;
+}
+
+int kiln_store_verdict_counts(struct kiln_store *st, kiln_store_count_fn fn,
+                              void *ctx, char *err, size_t errn) {
+  struct count_cb cb = {fn, ctx};
+  return exec(st,
+              "SELECT verdict, COUNT(*) FROM runs WHERE ended IS NOT NULL "
+              "GROUP BY verdict ORDER BY verdict",
+              0, NULL, count_row, &cb, err, errn);
+}
+
+int kiln_store_runs_in_progress(struct kiln_store *st,
+                                struct kiln_store_run **runs, size_t *n,
+                                char *err, size_t errn) {
+  struct run_list l = {0};
+  int rc = exec(st,
+                "SELECT " RUN_COLUMNS " FROM runs WHERE ended IS NULL ORDER "
+                "BY COALESCE(started, last_seen) DESC, id DESC",
+                0, NULL, run_row, &l, err, errn);
+  if (rc != 0) {
+    kiln_store_runs_free(l.runs, l.n);
+    l.runs = NULL;
+    l.n = 0;
+  }
+  *runs = l.runs;
+  *n = l.n;
+  return rc;
+}
+
 /* ---- queries for the line pages ---- */
 
 struct strv {
@@ -1221,13 +1283,8 @@ int kiln_store_live_runs(struct kiln_store *st, struct kiln_store_live **out,
   struct run_list runs = {0};
   *out = NULL;
   *n = 0;
-  if (exec(st,
-           "SELECT " RUN_COLUMNS " FROM runs WHERE ended IS NULL ORDER BY "
-           "COALESCE(started, last_seen) DESC, id DESC",
-           0, NULL, run_row, &runs, err, errn) != 0) {
-    kiln_store_runs_free(runs.runs, runs.n);
+  if (kiln_store_runs_in_progress(st, &runs.runs, &runs.n, err, errn) != 0)
     return -1;
-  }
   struct kiln_store_live *live = kiln_xcalloc(runs.n + 1, sizeof *live);
   int rc = 0;
   for (size_t i = 0; i < runs.n; i++) {

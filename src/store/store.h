@@ -128,6 +128,24 @@ int kiln_store_rows(struct kiln_store *st, const char *run_id,
                     enum kiln_store_table table, kiln_store_row_text_fn fn,
                     void *ctx, char *err, size_t errn);
 
+/* ---- queries for the server ---- */
+
+/* The whole store's counts: runs, runs in progress (no testRunEnd yet),
+ * OCP lines stored. */
+struct kiln_store_totals {
+  int64_t runs, runs_in_progress, ocp_lines;
+};
+int kiln_store_totals(struct kiln_store *st, struct kiln_store_totals *t,
+                      char *err, size_t errn);
+/* Each verdict of the ended runs with how many runs have it. */
+typedef int (*kiln_store_count_fn)(void *ctx, const char *key, int64_t n);
+int kiln_store_verdict_counts(struct kiln_store *st, kiln_store_count_fn fn,
+                              void *ctx, char *err, size_t errn);
+/* The runs in progress, newest first. */
+int kiln_store_runs_in_progress(struct kiln_store *st,
+                                struct kiln_store_run **runs, size_t *n,
+                                char *err, size_t errn);
+
 /* ---- queries for the line pages ---- */
 
 /* A run still going (no testRunEnd yet), as the line page shows it. */
