@@ -81,7 +81,7 @@ WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 CFLAGS ?= -O2 -g
 KILN_CFLAGS := -std=c11 -D_GNU_SOURCE -Iinclude -Isrc $(WARN) $(PKG_CFLAGS) \
                -DKILN_VERSION='"$(VERSION)"' -pthread
-LDLIBS := $(PKG_LIBS) -lsensors -ldl -lpthread -lm -lipmimonitoring -lfreeipmi
+LDLIBS := $(PKG_LIBS) -lcsv -lsensors -ldl -lpthread -lm -lipmimonitoring -lfreeipmi
 
 HEADERS := $(wildcard include/kiln/*.h src/*/*.h stress/*.h reports/*.h)
 # The library: every layer but the command line (src/cli/), which is the

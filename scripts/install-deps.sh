@@ -6,7 +6,7 @@ set -eu
 packages="
   build-essential pkg-config
   libinih-dev libjansson-dev libxml2-dev libcmocka-dev
-  libpci-dev libsensors-dev libncurses-dev libsqlite3-dev libpq-dev
+  libpci-dev libsensors-dev libncurses-dev libcsv-dev libsqlite3-dev libpq-dev
   libmicrohttpd-dev gnutls-bin curl
   libxml2-utils python3-jsonschema python3-junitparser python3-yaml
   perl tmux procps pciutils umockdev strace

@@ -4,6 +4,7 @@
  * telemetry.csv's per-minute figures, and the queries. */
 #include "store/store.h"
 
+#include <csv.h>
 #include <ctype.h>
 #include <jansson.h>
 #include <math.h>
@@ -134,18 +135,25 @@ int kiln_store_schema_version(struct kiln_store *st) {
   return v < 0 ? 0 : (int)v;
 }
 
+/* Reads the version and applies the missing migrations in one transaction
+ * under the schema lock: servers started at once migrate once. */
 static int migrate(struct kiln_store *st, char *err, size_t errn) {
-  if (exec0(st,
+  if (exec0(st, st->be->begin_schema, err, errn) != 0)
+    return -1;
+  if ((st->be->schema_lock && exec0(st, st->be->schema_lock, err, errn) != 0) ||
+      exec0(st,
             "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER "
             "PRIMARY KEY, applied TEXT NOT NULL)",
             err, errn) != 0)
-    return -1;
+    return rollback(st);
   int at = kiln_store_schema_version(st);
   if (at < 0) {
+    rollback(st);
     snprintf(err, errn, "%s: cannot read the schema version", st->be->name);
     return -1;
   }
   if (at > KILN_STORE_SCHEMA_VERSION) {
+    rollback(st);
     snprintf(err, errn,
              "%s: the store's schema is version %d, newer than this kiln's "
              "%d: use a newer kiln",
@@ -153,8 +161,6 @@ static int migrate(struct kiln_store *st, char *err, size_t errn) {
     return -1;
   }
   for (int v = at; v < KILN_STORE_SCHEMA_VERSION; v++) {
-    if (exec0(st, "BEGIN", err, errn) != 0)
-      return -1;
     for (const char *const *sql = migrations[v]; *sql; sql++) {
       char *typed = typed_sql(st->be, *sql);
       int rc = exec0(st, typed, err, errn);
@@ -168,10 +174,11 @@ static int migrate(struct kiln_store *st, char *err, size_t errn) {
     if (exec(st,
              "INSERT INTO schema_version (version, applied) VALUES ($1, "
              "$2)",
-             2, p, NULL, NULL, err, errn) != 0 ||
-        exec0(st, "COMMIT", err, errn) != 0)
+             2, p, NULL, NULL, err, errn) != 0)
       return rollback(st);
   }
+  if (exec0(st, "COMMIT", err, errn) != 0)
+    return rollback(st);
   return 0;
 }
 
@@ -613,49 +620,6 @@ static int flush_minute(struct kiln_store *st, const char *run_id,
               9, p, NULL, NULL, err, errn);
 }
 
-/* Splits one CSV record of telemetry.csv (as kiln_tel_csv_row writes it:
- * RFC 4180 quoting) into fields, in place; the number of fields, or -1. */
-static int csv_fields(char *line, char **fields, int max) {
-  int n = 0;
-  char *r = line, *w = line;
-  for (;;) {
-    if (n == max)
-      return -1;
-    fields[n++] = w;
-    if (*r == '"') {
-      r++;
-      for (;;) {
-        if (*r == '\0')
-          return -1; /* unterminated quote */
-        if (*r == '"' && r[1] == '"') {
-          *w++ = '"';
-          r += 2;
-        } else if (*r == '"') {
-          r++;
-          break;
-        } else {
-          *w++ = *r++;
-        }
-      }
-      if (*r != ',' && *r != '\0')
-        return -1;
-    } else {
-      while (*r && *r != ',') {
-        if (*r == '"')
-          return -1;
-        *w++ = *r++;
-      }
-    }
-    if (*r == '\0') {
-      *w = '\0';
-      return n;
-    }
-    *w++ = '\0';
-    r++;
-    /* w may trail r no further than the quotes it dropped */
-  }
-}
-
 static struct minute_acc *find_acc(struct minutes *m, const char *source,
                                    const char *sensor) {
   for (size_t i = 0; i < m->n; i++)
@@ -680,6 +644,90 @@ static void minutes_free(struct minutes *m) {
   free(m->acc);
 }
 
+/* Reading telemetry.csv with libcsv: one record's fields, then the row. */
+struct minutes_reader {
+  struct kiln_store *st;
+  const char *run_id;
+  struct minutes m;
+  char *field[5];
+  size_t nfields; /* fields of the record being read (more than 5: bad) */
+  size_t record;  /* 1-based, the header being 1 */
+  int rc;
+  char *err;
+  size_t errn;
+};
+
+static void minutes_field(void *data, size_t len, void *ctx) {
+  struct minutes_reader *r = ctx;
+  if (r->nfields < 5)
+    r->field[r->nfields] = strndup(data ? data : "", len);
+  r->nfields++;
+}
+
+/* One row into its sensor's minute; 1 when it is not a row in time order. */
+static int minutes_row(struct minutes_reader *r) {
+  char **f = r->field;
+  if (r->record == 1)
+    return r->nfields == 5 && strcmp(f[0], "timestamp") == 0 &&
+                   strcmp(f[1], "source") == 0 && strcmp(f[2], "sensor") == 0 &&
+                   strcmp(f[3], "value") == 0 && strcmp(f[4], "unit") == 0
+               ? 0
+               : 1;
+  if (r->nfields != 5 || strlen(f[0]) < 16 || f[0][10] != 'T')
+    return 1;
+  char *tail = NULL;
+  double value = *f[3] ? strtod(f[3], &tail) : NAN;
+  if (tail && *tail)
+    return 1;
+  if (!isfinite(value))
+    return 0; /* a sensor that could not be read: no figure */
+  struct minute_acc *a = find_acc(&r->m, f[1], f[2]);
+  int order = a->n ? strncmp(f[0], a->minute, 16) : 1;
+  if (order < 0)
+    return 1;
+  if (order > 0) {
+    int rc = flush_minute(r->st, r->run_id, a, r->err, r->errn);
+    if (rc != 0)
+      return rc;
+    memcpy(a->minute, f[0], 16);
+    a->minute[16] = '\0';
+    a->min = a->max = value;
+    a->sum = 0;
+  }
+  if (!a->unit)
+    a->unit = strdup(f[4]);
+  a->n++;
+  a->sum += value;
+  a->min = value < a->min ? value : a->min;
+  a->max = value > a->max ? value : a->max;
+  return 0;
+}
+
+static void minutes_record_end(int terminator, void *ctx) {
+  (void)terminator;
+  struct minutes_reader *r = ctx;
+  r->record++;
+  if (r->rc == 0) {
+    for (size_t i = r->nfields; i < 5; i++)
+      r->field[i] = NULL;
+    r->rc = r->nfields < 5 ? 1 : minutes_row(r);
+    if (r->rc == 1)
+      snprintf(r->err, r->errn,
+               "telemetry.csv line %zu: not a row of timestamp, source, "
+               "sensor, value, unit in time order",
+               r->record);
+  }
+  for (size_t i = 0; i < 5 && i < r->nfields; i++)
+    free(r->field[i]);
+  r->nfields = 0;
+}
+
+/* Spaces around a field are the sensor's own (a label may end in one). */
+static int csv_no_space(unsigned char c) {
+  (void)c;
+  return 0;
+}
+
 /* telemetry.csv's rows as per-minute min/mean/max per sensor, replacing the
  * run's earlier ones; 1 with err naming the bad line. */
 static int store_minutes(struct kiln_store *st, const char *run_id,
@@ -688,60 +736,30 @@ static int store_minutes(struct kiln_store *st, const char *run_id,
   if (exec(st, "DELETE FROM telemetry_minutes WHERE run_id = $1", 1, &id, NULL,
            NULL, err, errn) != 0)
     return -1;
-  struct minutes m = {0};
-  int rc = 0;
-  size_t lineno = 0;
-  const char *p = data, *end = data + len;
-  while (rc == 0 && p < end) {
-    const char *nl = memchr(p, '\n', (size_t)(end - p));
-    size_t l = nl ? (size_t)(nl - p) : (size_t)(end - p);
-    char *line = strndup(p, l);
-    p += l + (nl ? 1 : 0);
-    lineno++;
-    bool header = lineno == 1;
-    if (header && strcmp(line, "timestamp,source,sensor,value,unit") != 0)
-      rc = 1;
-    char *f[5];
-    int nf = header ? 0 : csv_fields(line, f, 5);
-    char *tail = NULL;
-    double value = nf == 5 && *f[3] ? strtod(f[3], &tail) : NAN;
-    if (header) {
-      /* checked above */
-    } else if (nf != 5 || strlen(f[0]) < 16 || f[0][10] != 'T' ||
-               (tail && *tail)) {
-      rc = 1;
-    } else if (isfinite(value)) {
-      struct minute_acc *a = find_acc(&m, f[1], f[2]);
-      int order = a->n ? strncmp(f[0], a->minute, 16) : 1;
-      if (order < 0) {
-        rc = 1;
-      } else {
-        if (order > 0) {
-          rc = flush_minute(st, run_id, a, err, errn);
-          memcpy(a->minute, f[0], 16);
-          a->minute[16] = '\0';
-          a->min = a->max = value;
-          a->sum = 0;
-        }
-        if (!a->unit)
-          a->unit = strdup(f[4]);
-        a->n++;
-        a->sum += value;
-        a->min = value < a->min ? value : a->min;
-        a->max = value > a->max ? value : a->max;
-      }
-    }
-    if (rc == 1)
-      snprintf(err, errn,
-               "telemetry.csv line %zu: not a row of timestamp, source, "
-               "sensor, value, unit in time order: %.80s",
-               lineno, line);
-    free(line);
+  struct minutes_reader r = {
+      .st = st, .run_id = run_id, .err = err, .errn = errn};
+  struct csv_parser csv;
+  if (csv_init(&csv, CSV_STRICT | CSV_STRICT_FINI) != 0) {
+    snprintf(err, errn, "telemetry.csv: out of memory");
+    return -1;
   }
-  for (size_t i = 0; rc == 0 && i < m.n; i++)
-    rc = flush_minute(st, run_id, &m.acc[i], err, errn);
-  minutes_free(&m);
-  return rc;
+  csv_set_space_func(&csv, csv_no_space);
+  if (csv_parse(&csv, data, len, minutes_field, minutes_record_end, &r) !=
+          len ||
+      csv_fini(&csv, minutes_field, minutes_record_end, &r) != 0) {
+    if (r.rc == 0) {
+      r.rc = 1;
+      snprintf(err, errn, "telemetry.csv line %zu: %s", r.record + 1,
+               csv_strerror(csv_error(&csv)));
+    }
+  }
+  csv_free(&csv);
+  for (size_t i = 0; i < 5 && i < r.nfields; i++)
+    free(r.field[i]);
+  for (size_t i = 0; r.rc == 0 && i < r.m.n; i++)
+    r.rc = flush_minute(st, run_id, &r.m.acc[i], err, errn);
+  minutes_free(&r.m);
+  return r.rc;
 }
 
 int kiln_store_put_file(struct kiln_store *st, const char *run_id,

@@ -38,6 +38,11 @@ struct kiln_store_backend {
   /* The few type names that differ, put where the shared SQL says
    * {blob}, {real} and {bigint}. */
   const char *blob, *real, *bigint;
+  /* Begins the transaction that reads and migrates the schema, holding the
+   * lock that makes a second server starting at once wait for the first:
+   * SQLite's BEGIN IMMEDIATE takes the write lock; PostgreSQL's BEGIN is
+   * followed by schema_lock (an advisory lock held until COMMIT). */
+  const char *begin_schema, *schema_lock;
   /* url without its scheme for sqlite (the path), whole for PostgreSQL. */
   void *(*open)(const char *url, char *err, size_t errn);
   void (*close)(void *db);

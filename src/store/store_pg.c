@@ -119,6 +119,9 @@ const struct kiln_store_backend kiln_store_pg = {
     .blob = "BYTEA",
     .real = "DOUBLE PRECISION",
     .bigint = "BIGINT",
+    .begin_schema = "BEGIN",
+    /* Any fixed key: kiln's schema is the only user. */
+    .schema_lock = "SELECT pg_advisory_xact_lock(8470)",
     .open = pg_open,
     .close = pg_close,
     .exec = pg_exec,

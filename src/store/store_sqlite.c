@@ -107,6 +107,7 @@ const struct kiln_store_backend kiln_store_sqlite = {
     .blob = "BLOB",
     .real = "REAL",
     .bigint = "INTEGER",
+    .begin_schema = "BEGIN IMMEDIATE",
     .open = sqlite_open,
     .close = sqlite_close,
     .exec = sqlite_exec,

@@ -10,6 +10,7 @@
  * `umockdev-run -d tests/fixtures/umockdev/healthy.umockdev`. */
 #include <libpq-fe.h>
 #include <math.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <setjmp.h>
 #include <sqlite3.h>
@@ -177,8 +178,8 @@ static void env_start(struct env *e) {
   e->available = true;
 }
 
-/* A new, empty store of the backend (its url in e->url). */
-static struct kiln_store *fresh_store(void **state) {
+/* The url of a new, empty store of the backend, in e->url. */
+static void fresh_url(void **state) {
   struct env *e = *state;
   env_start(e);
   assert_true(e->available);
@@ -192,6 +193,12 @@ static struct kiln_store *fresh_store(void **state) {
   } else {
     snprintf(e->url, sizeof e->url, "sqlite:%s/t%d.db", e->dir, n);
   }
+}
+
+/* A new, empty store of the backend (its url in e->url). */
+static struct kiln_store *fresh_store(void **state) {
+  struct env *e = *state;
+  fresh_url(state);
   struct kiln_store *st = NULL;
   char err[512] = "";
   if (kiln_store_open(e->url, &st, err, sizeof err) != 0)
@@ -295,6 +302,46 @@ static void schema_is_versioned_and_migrated_once(void **state) {
   assert_int_equal(kiln_store_open(e->url, &st, err, sizeof err), -1);
   assert_null(st);
   assert_non_null(strstr(err, "version 99, newer than this kiln's"));
+}
+
+struct opener {
+  const char *url;
+  pthread_barrier_t *go;
+  int rc;
+  char err[512];
+};
+
+static void *open_at_once(void *arg) {
+  struct opener *o = arg;
+  struct kiln_store *st = NULL;
+  pthread_barrier_wait(o->go);
+  o->rc = kiln_store_open(o->url, &st, o->err, sizeof o->err);
+  if (o->rc == 0 && kiln_store_schema_version(st) != KILN_STORE_SCHEMA_VERSION)
+    o->rc = 99;
+  kiln_store_close(st);
+  return NULL;
+}
+
+/* Several servers starting at once on a new store (a line's hosts after a
+ * power cut): each opens it, and the schema is made once. */
+static void servers_started_at_once_migrate_once(void **state) {
+  struct env *e = *state;
+  fresh_url(state);
+  enum { SERVERS = 8 };
+  pthread_barrier_t go;
+  pthread_barrier_init(&go, NULL, SERVERS);
+  struct opener o[SERVERS];
+  pthread_t t[SERVERS];
+  for (int i = 0; i < SERVERS; i++) {
+    o[i] = (struct opener){.url = e->url, .go = &go};
+    assert_int_equal(pthread_create(&t[i], NULL, open_at_once, &o[i]), 0);
+  }
+  for (int i = 0; i < SERVERS; i++)
+    pthread_join(t[i], NULL);
+  pthread_barrier_destroy(&go);
+  for (int i = 0; i < SERVERS; i++)
+    if (o[i].rc != 0)
+      fail_msg("server %d of %d: %d %s", i, SERVERS, o[i].rc, o[i].err);
 }
 
 static void bad_url_is_refused_naming_it(void **state) {
@@ -645,6 +692,27 @@ static void telemetry_csv_gives_per_minute_figures(void **state) {
                    0);
   assert_string_equal(data, whole);
   free(data);
+  /* RFC 4180 quoting, as kiln_tel_csv_row writes a sensor name with a comma
+   * or a quote: one sensor, its name unquoted. */
+  const char *quoted =
+      "timestamp,source,sensor,value,unit\n"
+      "2026-12-02T00:53:41.595Z,s,\"fan, \"\"rear\"\"\",7,RPM\n"
+      "2026-12-02T00:53:42.595Z,s,\"fan, \"\"rear\"\"\",9,RPM\n";
+  assert_int_equal(kiln_store_put_file(st, "r", "telemetry.csv", quoted,
+                                       strlen(quoted), err, sizeof err),
+                   0);
+  struct minute_want q = {.sensor = "fan, \"rear\"",
+                          .minute = "2026-12-02T00:53",
+                          .n = 2,
+                          .min = 7,
+                          .max = 9,
+                          .sum = 16};
+  assert_int_equal(kiln_store_rows(st, "r", KILN_STORE_TELEMETRY, check_minute,
+                                   &q, err, sizeof err),
+                   0);
+  if (q.n != -1)
+    fail_msg("the quoted sensor's minute was not stored");
+  assert_int_equal(rows(st, "r", KILN_STORE_TELEMETRY), 1);
   free(bad);
   free(whole);
   free_lines(&csv);
@@ -895,6 +963,7 @@ int main(void) {
   const struct CMUnitTest all[] = {
       CASE(sqlite, bad_url_is_refused_naming_it),
       CASE(sqlite, schema_is_versioned_and_migrated_once),
+      CASE(sqlite, servers_started_at_once_migrate_once),
       CASE(sqlite, replayed_stream_is_stored_and_parsed),
       CASE(sqlite, measurements_keep_limits_and_diagnoses_their_words),
       CASE(sqlite, the_same_lines_twice_are_stored_once),
@@ -905,6 +974,7 @@ int main(void) {
       CASE(sqlite, verdicts_and_exit_codes_as_kiln_exits),
       CASE(sqlite, line_page_queries),
       CASE(pg, schema_is_versioned_and_migrated_once),
+      CASE(pg, servers_started_at_once_migrate_once),
       CASE(pg, replayed_stream_is_stored_and_parsed),
       CASE(pg, measurements_keep_limits_and_diagnoses_their_words),
       CASE(pg, the_same_lines_twice_are_stored_once),
