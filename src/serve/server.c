@@ -71,7 +71,6 @@ struct exchange {
   /* A refusal decided before the body is read (the body is then read and
    * dropped, up to the bound, so the client sees the reply). */
   struct serve_request refusal;
-  bool replied; /* the refusal is queued: the rest is dropped */
 };
 
 static bool match(const char *pat, const char *path, char *out,
@@ -211,28 +210,25 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
     if (cl && strtoull(cl, NULL, 10) > x->bound) {
       if (!x->refusal.status)
         too_big(&x->refusal, x, cl);
-      x->replied = true;
       return send_reply(c, &x->refusal);
     }
-    return MHD_YES;
-  }
-  if (x->replied) {
-    *upload_size = 0;
     return MHD_YES;
   }
   if (*upload_size) {
     size_t n = *upload_size;
     *upload_size = 0;
-    if (x->len + n > x->bound) {
-      /* Sent without its length (chunked): refused now, the rest unread. */
-      if (!x->refusal.status) {
-        char how[32];
-        snprintf(how, sizeof how, "more than %zu", x->bound);
-        too_big(&x->refusal, x, how);
-      }
-      x->replied = true;
-      return send_reply(c, &x->refusal);
+    if (x->len + n > x->bound && !x->refusal.status) {
+      /* Sent without its length (chunked): libmicrohttpd takes a reply
+       * only once the body is in, so the rest is read and dropped, and
+       * refused at its end. */
+      char how[32];
+      snprintf(how, sizeof how, "more than %zu", x->bound);
+      too_big(&x->refusal, x, how);
     }
+    /* Dropping is bounded too: a body that goes on and on is cut off
+     * (the connection closed, no reply). */
+    if (x->refusal.status && x->len / 16 > x->bound)
+      return MHD_NO;
     if (!x->refusal.status) {
       if (x->len + n + 1 > x->cap) {
         x->cap = x->cap ? x->cap : 4096;
@@ -382,17 +378,22 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap) {
   s->last_log[strcspn(s->last_log, "\n")] = '\0';
 }
 
-/* A secret file's content without its trailing blanks. */
-static char *read_secret(const char *path, const char *what, char *err,
-                         size_t errn) {
-  char *text = kiln_read_text_file(path, 1 << 20, what, err, errn);
-  if (!text)
+/* A file an option names, whole ("--token-file F: why" in err); a token
+ * without its trailing blanks, and not empty. */
+static char *read_file(const char *path, const char *option, bool token,
+                       char *err, size_t errn) {
+  char why[512];
+  char *text =
+      kiln_read_text_file(path, 1 << 20, "not a text file", why, sizeof why);
+  if (!text) {
+    snprintf(err, errn, "%s %s", option, why);
     return NULL;
+  }
   size_t n = strlen(text);
-  while (n && strchr(" \t\r\n", text[n - 1]))
+  while (token && n && strchr(" \t\r\n", text[n - 1]))
     text[--n] = '\0';
   if (n == 0) {
-    snprintf(err, errn, "%s: empty (%s)", path, what);
+    snprintf(err, errn, "%s %s: empty", option, path);
     free(text);
     return NULL;
   }
@@ -478,6 +479,26 @@ static char *hide_password(const char *url) {
   return out;
 }
 
+/* Whether libmicrohttpd takes the certificate and key: tried on a daemon
+ * that listens nowhere, so that a bad one is refused before anything
+ * listens or the store is opened. */
+static bool tls_usable(struct kiln_server *s, char *err, size_t errn) {
+  struct MHD_Daemon *d = MHD_start_daemon(
+      MHD_USE_TLS | MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+      on_request, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
+      MHD_OPTION_HTTPS_MEM_CERT, s->tls_cert, MHD_OPTION_HTTPS_MEM_KEY,
+      s->tls_key, MHD_OPTION_END);
+  if (d) {
+    MHD_stop_daemon(d);
+    return true;
+  }
+  snprintf(err, errn,
+           "cannot serve HTTPS with --tls-cert %s and --tls-key %s: %s",
+           s->opts.tls_cert, s->opts.tls_key,
+           s->last_log[0] ? s->last_log : "libmicrohttpd refused them");
+  return false;
+}
+
 static void server_free(struct kiln_server *s) {
   if (s->daemon)
     MHD_stop_daemon(s->daemon);
@@ -508,14 +529,15 @@ int kiln_serve_start(const struct kiln_serve_options *o,
     s->opts.listen = KILN_SERVE_LISTEN_DEFAULT;
   if (!s->opts.db)
     s->opts.db = KILN_SERVE_DB_DEFAULT;
-  if (o->token_file &&
-      !(s->token = read_secret(o->token_file, "not a token file", err, errn)))
+  if ((o->token_file && !(s->token = read_file(o->token_file, "--token-file",
+                                               true, err, errn))) ||
+      (o->tls_cert &&
+       (!(s->tls_cert =
+              read_file(o->tls_cert, "--tls-cert", false, err, errn)) ||
+        !(s->tls_key = read_file(o->tls_key, "--tls-key", false, err, errn)))))
     goto env_failed;
-  if (o->tls_cert &&
-      (!(s->tls_cert = kiln_read_text_file(
-             o->tls_cert, 1 << 20, "not a PEM certificate", err, errn)) ||
-       !(s->tls_key = kiln_read_text_file(o->tls_key, 1 << 20, "not a PEM key",
-                                          err, errn))))
+
+  if (o->tls_cert && !tls_usable(s, err, errn))
     goto env_failed;
 
   char host[INET6_ADDRSTRLEN + 2];
@@ -530,10 +552,12 @@ int kiln_serve_start(const struct kiln_serve_options *o,
            host, port);
   s->store_name = hide_password(s->opts.db);
   char why[512];
-  if (kiln_store_open(s->opts.db, &s->store, why, sizeof why) != 0) {
-    snprintf(err, errn, "store %s: %s", s->store_name, why);
+  int opened = kiln_store_open(s->opts.db, &s->store, why, sizeof why);
+  if (opened != 0) {
+    snprintf(err, errn, "--db %s: %s", s->store_name, why);
     close(fd);
-    goto env_failed;
+    server_free(s);
+    return opened > 0 ? 1 : -1;
   }
   s->schema = kiln_store_schema_version(s->store);
 
@@ -551,14 +575,8 @@ int kiln_serve_start(const struct kiln_serve_options *o,
       on_completed, s, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
       MHD_OPTION_ARRAY, o->tls_cert ? tls : tls + 2, MHD_OPTION_END);
   if (!s->daemon) {
-    if (o->tls_cert)
-      snprintf(err, errn,
-               "cannot serve HTTPS with --tls-cert %s and --tls-key %s: %s",
-               o->tls_cert, o->tls_key,
-               s->last_log[0] ? s->last_log : "libmicrohttpd refused them");
-    else
-      snprintf(err, errn, "cannot start the server on %s: %s", s->url,
-               s->last_log[0] ? s->last_log : "libmicrohttpd failed");
+    snprintf(err, errn, "cannot start the server on %s: %s", s->url,
+             s->last_log[0] ? s->last_log : "libmicrohttpd failed");
     close(fd);
     goto env_failed;
   }

@@ -169,3 +169,92 @@ assert sum(1 for s in xml for c in s) > 0, "no testcases"
 done_testing() {
   [ "$t_failed" -eq 0 ]
 }
+
+# ---- the line server (kiln serve) ----
+
+# start_serve OUTFILE ARGS...: `kiln serve --listen 127.0.0.1:0 ARGS...` in
+# the background; waits for its "listening on" line. Sets $serve_pid and
+# $serve_url (empty when it did not come up: its output is in OUTFILE).
+# The test's exit kills the last one started.
+start_serve() {
+  ss_out=$1
+  shift
+  "$KILN" serve --listen 127.0.0.1:0 "$@" >"$ss_out" 2>&1 &
+  serve_pid=$!
+  serve_url=
+  trap serve_cleanup EXIT
+  for _ in $(seq 1 100); do
+    serve_url=$(sed -n 's/^kiln serve: listening on \([^ ]*\) .*/\1/p' "$ss_out")
+    [ -n "$serve_url" ] && return 0
+    kill -0 "$serve_pid" 2>/dev/null || return 0
+    sleep 0.1
+  done
+}
+
+# http METHOD URL [CURL_ARG...]: curl; the reply's body in $TEST_TMP/body,
+# its status in $status (000: no reply).
+http() {
+  h_method=$1
+  h_url=$2
+  shift 2
+  status=$(curl -sS -o "$TEST_TMP/body" -w '%{http_code}' -X "$h_method" \
+    "$@" "$h_url" 2>"$TEST_TMP/curl.err") || true
+}
+
+# post_lines URL RUN FILE FROM TO [CURL_ARG...]: POSTs lines FROM..TO-1 of
+# FILE (sequence numbers FROM..TO-1) as one batch of RUN, as http does.
+post_lines() {
+  pl_url=$1
+  pl_run=$2
+  sed -n "$(($4 + 1)),$5p" "$3" >"$TEST_TMP/batch"
+  pl_first=$4
+  shift 5
+  http POST "$pl_url/api/v1/runs/$pl_run/ocp?first=$pl_first" \
+    --data-binary @"$TEST_TMP/batch" "$@"
+}
+
+# json_get FILE EXPR: a Python expression over the JSON object j of FILE,
+# printed (None as "null").
+json_get() {
+  "$PYTHON" -c '
+import json, sys
+j = json.load(open(sys.argv[1]))
+v = eval(sys.argv[2])
+print("null" if v is None else v)
+' "$1" "$2" 2>&1
+}
+
+# At exit: the last kiln serve started is killed, the PostgreSQL server
+# stopped and removed.
+serve_cleanup() {
+  [ -z "${serve_pid:-}" ] || kill -KILL "$serve_pid" 2>/dev/null
+  if [ -n "${pg_dir:-}" ]; then
+    (cd "$pg_dir" && $pg_as "$PG_BIN/pg_ctl" -D "$pg_dir/data" -m immediate \
+      -w -s stop >/dev/null 2>&1)
+    rm -rf "$pg_dir"
+  fi
+  rm -rf "$TEST_TMP"
+}
+
+# pg_start_server: a PostgreSQL server of the test's own in a new
+# temporary directory $pg_dir (initdb and pg_ctl, a unix socket there, as
+# nobody when root: postgres refuses root), as tests/unit/test_store.c
+# starts one; sets $pg_url to its database postgres; it stops at exit.
+# Returns 1 when it did not start (its logs in $pg_dir).
+PG_BIN=${KILN_PG_BIN:-/usr/lib/postgresql/15/bin}
+pg_installed() { [ -x "$PG_BIN/initdb" ] && [ -x "$PG_BIN/pg_ctl" ]; }
+pg_start_server() {
+  pg_dir=$(mktemp -d "${TMPDIR:-/tmp}/kiln-pg.XXXXXX")
+  trap serve_cleanup EXIT
+  pg_as=
+  if [ "$(id -u)" -eq 0 ]; then
+    chown nobody "$pg_dir" || return 1
+    pg_as="runuser -u nobody --"
+  fi
+  (cd "$pg_dir" && $pg_as "$PG_BIN/initdb" -D "$pg_dir/data" -A trust \
+    -U kiln --no-sync -E UTF8 >"$pg_dir/initdb.log" 2>&1) || return 1
+  (cd "$pg_dir" && $pg_as "$PG_BIN/pg_ctl" -D "$pg_dir/data" \
+    -l "$pg_dir/server.log" -w -s -o "-k $pg_dir -c listen_addresses= -F" \
+    start) || return 1
+  pg_url="postgresql:///postgres?host=$pg_dir&user=kiln"
+}
