@@ -113,6 +113,8 @@ static int measurement_row(void *ctx, size_t ncols, const char *const *names,
       .unit = dup_or_null(v[4]),
       .subcomponent = dup_or_null(v[5]),
       .value = strtod(v[3], NULL),
+      .lo = v[6] ? strtod(v[6], NULL) : NAN,
+      .hi = v[7] ? strtod(v[7], NULL) : NAN,
   };
   return 0;
 }

@@ -47,6 +47,7 @@ const char *kiln_outlier_state_name(enum kiln_outlier_state s);
 struct kiln_outlier {
   char *step, *module, *name, *unit, *subcomponent; /* NULL: none */
   double value;
+  double lo, hi; /* its limits; NAN: none */
   struct kiln_outlier_judgement j;
 };
 /* Every measurement of run_id judged against its siblings in the store;
