@@ -3,7 +3,8 @@
 # Debian's chromium-driver): three DUTs uploading at once show live on the
 # same page object, then their verdicts; a hostile serial and host render
 # as text; /runs/<id> and /serials/<serial> show the right runs; a run 5%
-# under its 10 siblings is marked an outlier on the page and in the API.
+# under its 10 siblings is marked an outlier on the page and in the API; a
+# DUT silent for 3 minutes is marked silent.
 # Writes the screenshot docs/line-page.png when KILN_SCREENSHOT=1.
 . tests/e2e/lib.sh
 
@@ -24,4 +25,4 @@ shot=
 [ "${KILN_SCREENSHOT:-0}" = 1 ] && shot=docs/line-page.png
 # Chromium's own files go to the test's directory.
 HOME=$TEST_TMP "$PYTHON" tests/e2e/linepage.py "$serve_url" \
-  "$FIXTURES/ocp/line-sdc.ocp.jsonl" $shot
+  "$FIXTURES/ocp/line-sdc.ocp.jsonl" "$TEST_TMP/line.db" $shot

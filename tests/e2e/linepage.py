@@ -2,7 +2,7 @@
 """The line page driven in headless Chromium (selenium), against a running
 `kiln serve` at URL, printing TAP (the plan at the end).
 
-  linepage.py URL FIXTURE_OCP [SCREENSHOT.png]
+  linepage.py URL FIXTURE_OCP SQLITE_DB [SCREENSHOT.png]
 
 It uploads, as DUTs would: ten passing runs of one SKU and an eleventh 5%
 under them (an outlier although it passes), then three DUTs at once (the
@@ -10,12 +10,15 @@ fixture stream with its timestamps moved to now, one serial hostile), in
 batches over time. The same page object must show the three live, then
 their verdicts, without a reload; the hostile serial and host must render
 as text; /runs/<id> and /serials/<serial> must show the right runs; the
-outlier must be marked on the page and in the API."""
+outlier must be marked on the page and in the API; a DUT whose last line
+came 3 minutes ago (its last_seen set back in the server's SQLite store:
+no test waits 2 minutes) must show as silent."""
 
 import datetime
 import json
 import os
 import re
+import sqlite3
 import sys
 import time
 import urllib.error
@@ -27,8 +30,8 @@ from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 
-BASE, FIXTURE = sys.argv[1], sys.argv[2]
-SHOT = sys.argv[3] if len(sys.argv) > 3 else None
+BASE, FIXTURE, DB = sys.argv[1], sys.argv[2], sys.argv[3]
+SHOT = sys.argv[4] if len(sys.argv) > 4 else None
 HOSTILE = "A<&>\"'B\x01Z"
 HOSTILE_HOST = '<img src=x onerror="window.__xss=1">'
 SKU = "h100-sxm5-80gb"
@@ -186,6 +189,10 @@ try:
         sent = stop
         time.sleep(0.4)
 
+    def polls():
+        return int(driver.execute_script(
+            "return document.body.getAttribute('data-polls')") or 0)
+
     def rows(table):
         """The table's rows as the page has them now, read in one go (the
         page re-renders every 2 s: no element is held across calls)."""
@@ -200,12 +207,14 @@ try:
               badge: tr.querySelector('.badge') && tr.querySelector('.badge').textContent}));
             """, table)}
 
-    got = wait_for(lambda: set(duts) <= set(rows("live")) and rows("live"))
+    # Two renders after the last batch: the page has seen all of it.
+    p0 = polls()
+    got = wait_for(lambda: polls() >= p0 + 2 and set(duts) <= set(rows("live"))
+                   and rows("live"))
     ok(got and set(duts) <= set(got),
        "the page shows the three DUTs in progress", got and list(got))
-    polls = int(driver.execute_script("return document.body.getAttribute('data-polls')") or 0)
-    ok(driver.execute_script("return window.__samePage") == "kiln-line" and polls >= 2,
-       "... on the same page object, updated by polling (no reload)", polls)
+    ok(driver.execute_script("return window.__samePage") == "kiln-line" and polls() >= 3,
+       "... on the same page object, updated by polling (no reload)", polls())
     cells = got["dut-a"]["cells"]
     ok(cells[1] == "rack1-u01" and cells[3] == "line-fixture"
        and "cpu.compute" in cells[6] and "0/2 steps" in cells[7]
@@ -219,6 +228,19 @@ try:
        and driver.execute_script("return document.querySelectorAll('img').length") == 0
        and driver.execute_script("return window.__xss") is None,
        "a hostile host name renders as text: no element injected, no script run")
+
+    # dut-b's last line 3 minutes ago: silent (a DUT that hung)
+    db = sqlite3.connect(DB, timeout=10)
+    db.execute("UPDATE runs SET last_seen = ? WHERE id = 'dut-b'",
+               (stamp(datetime.datetime.utcnow() - datetime.timedelta(minutes=3)),))
+    db.commit()
+    db.close()
+    p0 = polls()
+    live = wait_for(lambda: polls() >= p0 + 2 and rows("live"))
+    ok("silent" in live["dut-b"]["cls"] and "silent 3m" in live["dut-b"]["cells"][9]
+       and "silent" not in live["dut-a"]["cls"],
+       "a DUT without a line for 3 minutes shows as silent, the others not",
+       live["dut-b"])
 
     done = rows("finished")
     low = done.get("low", {})
@@ -248,7 +270,8 @@ try:
             return None
         return {r: done[r]["badge"] for r in duts}
 
-    done = wait_for(ended)
+    p0 = polls()
+    done = wait_for(lambda: polls() >= p0 + 2 and ended())
     ok(done == {k: "FAIL" for k in duts},
        "then the three leave the live table with their verdicts", done)
     ok(driver.execute_script("return window.__samePage") == "kiln-line",
