@@ -107,6 +107,8 @@ int cmd_serve(int argc, char **argv) {
   sigaddset(&stop, SIGTERM);
   sigaddset(&stop, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop, NULL);
+  /* A client gone mid-reply is that reply's error, not the server's end. */
+  signal(SIGPIPE, SIG_IGN);
 
   struct kiln_server *srv;
   char err[1024];

@@ -1,6 +1,7 @@
 /* The line server's uploads: a batch of a run's OCP lines (POST
  * /api/v1/runs/<id>/ocp?first=N) and a report file (PUT
  * /api/v1/runs/<id>/files/<name>), both into the store. */
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,8 +19,10 @@ static bool first_sequence(struct serve_request *rq, int64_t *first) {
     return false;
   }
   char *end;
+  errno = 0;
   long long n = strtoll(v, &end, 10);
-  if (*end || v[strspn(v, "0123456789")] || n < 0) {
+  /* Bounded far below overflow: first + i must stay an int64_t. */
+  if (*end || v[strspn(v, "0123456789")] || errno || n > INT64_MAX / 2) {
     serve_reply_error(rq, 400,
                       "?first=%.40s: not a sequence number (0 or more)", v);
     return false;
@@ -89,10 +92,13 @@ void serve_put_file(struct serve_request *rq) {
   char err[1024];
   /* The name first: a path or an unknown name is refused whatever the run. */
   if (!kiln_store_file_name_known(name)) {
-    if (kiln_store_put_file(rq->store, run_id, name, "", 0, err, sizeof err) ==
-        0)
-      snprintf(err, sizeof err, "file '%.100s': not a known report file", name);
-    serve_reply_error(rq, 400, "%s", err);
+    serve_reply_error(
+        rq, 400, "file '%.100s': %s", name,
+        strcmp(name, "ocp.jsonl") == 0
+            ? "the OCP stream is sent line by line (POST .../ocp), not as a "
+              "file"
+            : "not a report file the server takes (junit.xml, results.tap, "
+              "summary.txt, report.html, telemetry.csv)");
     return;
   }
   struct kiln_store_run run;
