@@ -119,6 +119,99 @@ static int measurement_row(void *ctx, size_t ncols, const char *const *names,
   return 0;
 }
 
+/* One group's values of one measurement, as the store gave them. */
+struct cached_group {
+  char *sku, *profile, *module, *name;
+  double *values;
+  char **runs;
+  size_t n;
+};
+
+struct kiln_outlier_cache {
+  struct cached_group *g;
+  size_t n;
+};
+
+struct kiln_outlier_cache *kiln_outlier_cache_new(void) {
+  return kiln_xcalloc(1, sizeof(struct kiln_outlier_cache));
+}
+
+static void group_clear(struct cached_group *g) {
+  free(g->sku);
+  free(g->profile);
+  free(g->module);
+  free(g->name);
+  free(g->values);
+  for (size_t i = 0; i < g->n; i++)
+    free(g->runs[i]);
+  free(g->runs);
+}
+
+void kiln_outlier_cache_free(struct kiln_outlier_cache *c) {
+  if (!c)
+    return;
+  for (size_t i = 0; i < c->n; i++)
+    group_clear(&c->g[i]);
+  free(c->g);
+  free(c);
+}
+
+static bool same_text(const char *a, const char *b) {
+  return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/* The run's group's values of (module, name): from the cache, or read
+ * into it. NULL with err when the store failed. */
+static const struct cached_group *
+group_values(struct kiln_store *st, const struct kiln_store_run *run,
+             const char *module, const char *name,
+             struct kiln_outlier_cache *cache, struct cached_group *own,
+             char *err, size_t errn) {
+  const char *profile = run->sku ? NULL : run->profile;
+  for (size_t i = 0; cache && i < cache->n; i++) {
+    const struct cached_group *g = &cache->g[i];
+    if (same_text(g->sku, run->sku) && same_text(g->profile, profile) &&
+        same_text(g->module, module) && same_text(g->name, name))
+      return g;
+  }
+  struct cached_group g = {0};
+  struct kiln_store_group grp = {.sku = run->sku, .profile = run->profile};
+  /* One run more than judged: the run itself may be among them. */
+  if (kiln_store_group_values(st, &grp, module, name, KILN_OUTLIER_MAX_RUNS + 1,
+                              &g.values, &g.runs, &g.n, err, errn) != 0)
+    return NULL;
+  g.sku = run->sku ? kiln_xstrdup(run->sku) : NULL;
+  g.profile = profile ? kiln_xstrdup(profile) : NULL;
+  g.module = kiln_xstrdup(module);
+  g.name = kiln_xstrdup(name);
+  if (!cache) {
+    *own = g;
+    return own;
+  }
+  cache->g = kiln_xrealloc(cache->g, (cache->n + 1) * sizeof *cache->g);
+  cache->g[cache->n] = g;
+  return &cache->g[cache->n++];
+}
+
+/* The group's values less the run's own, from at most
+ * KILN_OUTLIER_MAX_RUNS runs (the newest first in g). */
+static double *siblings_of(const struct cached_group *g, const char *run_id,
+                           size_t *n) {
+  double *v = kiln_xcalloc(g->n + 1, sizeof *v);
+  size_t runs = 0;
+  *n = 0;
+  for (size_t i = 0; i < g->n; i++) {
+    if (strcmp(g->runs[i], run_id) == 0)
+      continue;
+    if (*n == 0 || strcmp(g->runs[i], g->runs[i - 1]) != 0)
+      runs++;
+    if (runs > KILN_OUTLIER_MAX_RUNS)
+      break;
+    v[(*n)++] = g->values[i];
+  }
+  return v;
+}
+
 /* Each (module, measurement) pair's siblings are read once: a run has a
  * figure per core or per GPU of the same measurement. */
 static bool same_group(const struct kiln_outlier *a,
@@ -127,30 +220,37 @@ static bool same_group(const struct kiln_outlier *a,
          strcmp(a->name, b->name) == 0;
 }
 
-int kiln_outliers_of_run(struct kiln_store *st, const char *run_id, double k,
+int kiln_outliers_of_run(struct kiln_store *st,
+                         const struct kiln_store_run *run, double k,
+                         struct kiln_outlier_cache *cache,
                          struct kiln_outlier **out, size_t *n, char *err,
                          size_t errn) {
   struct judged j = {0};
-  int rc = kiln_store_rows(st, run_id, KILN_STORE_STEPS, step_row, &j.steps,
+  int rc = kiln_store_rows(st, run->id, KILN_STORE_STEPS, step_row, &j.steps,
                            err, errn);
   if (rc == 0)
-    rc = kiln_store_rows(st, run_id, KILN_STORE_MEASUREMENTS, measurement_row,
+    rc = kiln_store_rows(st, run->id, KILN_STORE_MEASUREMENTS, measurement_row,
                          &j, err, errn);
   for (size_t i = 0; rc == 0 && i < j.n; i++) {
     size_t first = 0;
     while (first < i && !same_group(&j.o[first], &j.o[i]))
       first++;
-    if (first < i) {
-      continue; /* judged with its group below */
+    if (first < i || !j.o[i].name)
+      continue; /* judged with its group, or nothing to judge by */
+    struct cached_group own = {0};
+    const struct cached_group *g = group_values(
+        st, run, j.o[i].module, j.o[i].name, cache, &own, err, errn);
+    if (!g) {
+      rc = -1;
+      break;
     }
-    double *sib = NULL;
-    size_t nsib = 0;
-    rc = kiln_store_siblings(st, run_id, j.o[i].module, j.o[i].name,
-                             KILN_OUTLIER_MAX_RUNS, &sib, &nsib, err, errn);
-    for (size_t m = i; rc == 0 && m < j.n; m++)
+    size_t nsib;
+    double *sib = siblings_of(g, run->id, &nsib);
+    for (size_t m = i; m < j.n; m++)
       if (m == i || same_group(&j.o[i], &j.o[m]))
         kiln_outlier_judge(j.o[m].value, sib, nsib, k, &j.o[m].j);
     free(sib);
+    group_clear(&own);
   }
   for (size_t i = 0; i < j.steps.n; i++) {
     free(j.steps.id[i]);

@@ -1,6 +1,6 @@
 /* The line judges its own: a run's measurement set against the same
  * measurement of its siblings (the recent passing runs of its SKU, module
- * and measurement name, kiln_store_siblings) with the median and the
+ * and measurement name, kiln_store_group_values) with the median and the
  * median absolute deviation (MAD), robust against the odd sibling that is
  * itself off. The robust z is 0.6745 * (x - median) / MAD (Iglewicz and
  * Hoaglin); |z| > k is an outlier, even when x is inside its limits.
@@ -50,9 +50,18 @@ struct kiln_outlier {
   double lo, hi; /* its limits; NAN: none */
   struct kiln_outlier_judgement j;
 };
-/* Every measurement of run_id judged against its siblings in the store;
- * 0, or -1 with err when the store failed. */
-int kiln_outliers_of_run(struct kiln_store *st, const char *run_id, double k,
+/* The siblings read for one request, kept by group, module and
+ * measurement: the line page judges many runs of the same groups. */
+struct kiln_outlier_cache;
+struct kiln_outlier_cache *kiln_outlier_cache_new(void);
+void kiln_outlier_cache_free(struct kiln_outlier_cache *c);
+
+/* Every measurement of run judged against its siblings in the store (the
+ * run's own values left out); cache may be NULL. 0, or -1 with err when
+ * the store failed. */
+int kiln_outliers_of_run(struct kiln_store *st,
+                         const struct kiln_store_run *run, double k,
+                         struct kiln_outlier_cache *cache,
                          struct kiln_outlier **out, size_t *n, char *err,
                          size_t errn);
 void kiln_outliers_free(struct kiln_outlier *o, size_t n);

@@ -68,13 +68,15 @@ static json_t *outlier_json(const struct kiln_outlier *o) {
   return j;
 }
 
-json_t *serve_outliers_json(struct serve_request *rq, const char *run_id) {
+json_t *serve_outliers_json(struct serve_request *rq,
+                            const struct kiln_store_run *run,
+                            struct kiln_outlier_cache *cache) {
   struct kiln_outlier *o;
   size_t n;
   char err[512];
   json_t *a = json_array();
-  if (kiln_outliers_of_run(rq->store, run_id, rq->opts->outlier_k, &o, &n, err,
-                           sizeof err) != 0)
+  if (kiln_outliers_of_run(rq->store, run, rq->opts->outlier_k, cache, &o, &n,
+                           err, sizeof err) != 0)
     return a; /* the store failed: the page shows the rest */
   for (size_t i = 0; i < n; i++)
     if (o[i].j.state == KILN_OUTLIER_OUT)
@@ -98,7 +100,8 @@ static json_t *run_common(const struct kiln_store_run *r) {
 }
 
 static json_t *live_json(struct serve_request *rq,
-                         const struct kiln_store_live *l, double now) {
+                         const struct kiln_store_live *l, double now,
+                         struct kiln_outlier_cache *cache) {
   json_t *j = run_common(&l->run);
   double started = serve_parse_time(l->run.started);
   double seen = serve_parse_time(l->run.last_seen);
@@ -124,12 +127,13 @@ static json_t *live_json(struct serve_request *rq,
   json_object_set_new(j, "last_event_time", text_or_null(l->last_event_time));
   json_object_set_new(j, "silent_s", real_or_null(now - seen));
   json_object_set_new(j, "silent", json_boolean(now - seen > SILENT_AFTER_S));
-  json_object_set_new(j, "outliers", serve_outliers_json(rq, l->run.id));
+  json_object_set_new(j, "outliers", serve_outliers_json(rq, &l->run, cache));
   return j;
 }
 
 static json_t *finished_json(struct serve_request *rq,
-                             const struct kiln_store_finished *f) {
+                             const struct kiln_store_finished *f,
+                             struct kiln_outlier_cache *cache) {
   json_t *j = run_common(&f->run);
   json_object_set_new(j, "ended", text_or_null(f->run.ended));
   json_object_set_new(j, "verdict", text_or_null(f->run.verdict));
@@ -139,7 +143,7 @@ static json_t *finished_json(struct serve_request *rq,
   json_object_set_new(j, "failing_steps",
                       texts(f->failing_steps, f->n_failing));
   json_object_set_new(j, "first_diagnosis", text_or_null(f->first_diagnosis));
-  json_object_set_new(j, "outliers", serve_outliers_json(rq, f->run.id));
+  json_object_set_new(j, "outliers", serve_outliers_json(rq, &f->run, cache));
   return j;
 }
 
@@ -177,13 +181,15 @@ static json_t *line_json(struct serve_request *rq) {
   json_t *j = json_pack("{s:s, s:s, s:f, s:f}", "now", nowtext, "since", since,
                         "silent_after_s", SILENT_AFTER_S, "outlier_k",
                         rq->opts->outlier_k);
+  struct kiln_outlier_cache *cache = kiln_outlier_cache_new();
   json_t *a = json_array();
   for (size_t i = 0; i < nl; i++)
-    json_array_append_new(a, live_json(rq, &live[i], now));
+    json_array_append_new(a, live_json(rq, &live[i], now, cache));
   json_object_set_new(j, "live", a);
   a = json_array();
   for (size_t i = 0; i < nd; i++)
-    json_array_append_new(a, finished_json(rq, &done[i]));
+    json_array_append_new(a, finished_json(rq, &done[i], cache));
+  kiln_outlier_cache_free(cache);
   json_object_set_new(j, "finished", a);
   a = json_array();
   for (size_t i = 0; i < ny; i++)
@@ -713,8 +719,8 @@ void serve_get_run_page(struct serve_request *rq) {
     return;
   }
   struct run_page p = {.rq = rq, .run = &run};
-  if (kiln_outliers_of_run(rq->store, run.id, rq->opts->outlier_k, &p.outliers,
-                           &p.n_outliers, err, sizeof err) != 0 ||
+  if (kiln_outliers_of_run(rq->store, &run, rq->opts->outlier_k, NULL,
+                           &p.outliers, &p.n_outliers, err, sizeof err) != 0 ||
       kiln_store_files(rq->store, run.id, &p.files, &p.n_files, err,
                        sizeof err) != 0)
     serve_reply_store_failed(rq, err);

@@ -1472,52 +1472,58 @@ void kiln_store_yield_free(struct kiln_store_yield *y, size_t n) {
   free(y);
 }
 
-struct siblings {
+struct group_values {
   const char *module;
   double *v;
+  char **run;
   size_t n;
 };
 
-static int sibling_row(void *ctx, size_t ncols,
-                       const struct kiln_store_cell *c) {
-  struct siblings *s = ctx;
-  /* value, step name */
-  char *module = kiln_store_step_module(c[1].data);
-  bool same = strcmp(module, s->module) == 0;
+static int group_value_row(void *ctx, size_t ncols,
+                           const struct kiln_store_cell *c) {
+  struct group_values *g = ctx;
+  /* run id, value, step name */
+  char *module = kiln_store_step_module(c[2].data);
+  bool same = strcmp(module, g->module) == 0;
   free(module);
-  if (!same || !c[0].data)
+  if (!same || !c[1].data)
     return 0;
-  s->v = kiln_xrealloc(s->v, (s->n + 1) * sizeof *s->v);
-  s->v[s->n++] = strtod(c[0].data, NULL);
+  g->v = kiln_xrealloc(g->v, (g->n + 1) * sizeof *g->v);
+  g->run = kiln_xrealloc(g->run, (g->n + 1) * sizeof *g->run);
+  g->v[g->n] = strtod(c[1].data, NULL);
+  g->run[g->n++] = cell_dup(&c[0]);
   return 0;
 }
 
-int kiln_store_siblings(struct kiln_store *st, const char *run_id,
-                        const char *module, const char *name, size_t max_runs,
-                        double **values, size_t *n, char *err, size_t errn) {
-  struct siblings s = {.module = module ? module : ""};
-  struct kiln_store_param p[] = {text_p(run_id), text_p(name),
+int kiln_store_group_values(struct kiln_store *st,
+                            const struct kiln_store_group *grp,
+                            const char *module, const char *name,
+                            size_t max_runs, double **values, char ***run_ids,
+                            size_t *n, char *err, size_t errn) {
+  struct group_values g = {.module = module ? module : ""};
+  bool by_sku = grp->sku != NULL;
+  struct kiln_store_param p[] = {text_p(name),
+                                 text_p(by_sku ? grp->sku : grp->profile),
                                  int_p((int64_t)(max_runs ? max_runs : 1))};
-  /* The group: the same SKU; without one (kiln names a SKU only when a GPU
-   * SKU applies, and an older stream names none), the same profile among
-   * the runs without a SKU. */
-  int rc = exec(
-      st,
-      "SELECT m.value, s.name FROM measurements m JOIN steps s ON s.run_id "
-      "= m.run_id AND s.step_id = m.step_id WHERE m.name = $2 AND m.value "
-      "IS NOT NULL AND m.run_id IN (SELECT r.id FROM runs r JOIN runs x ON "
-      "x.id = $1 WHERE r.id <> x.id AND r.verdict = 'PASS' AND ((x.sku IS "
-      "NOT NULL AND r.sku = x.sku) OR (x.sku IS NULL AND r.sku IS NULL AND "
-      "r.profile = x.profile)) ORDER BY r.started DESC, r.id DESC LIMIT $3) "
-      "ORDER BY m.run_id, m.seq",
-      3, p, sibling_row, &s, err, errn);
+  /* The group's recent passing runs first (the index on started), then
+   * their values of the measurement. */
+  char sql[1024];
+  snprintf(sql, sizeof sql,
+           "SELECT m.run_id, m.value, s.name FROM measurements m JOIN steps "
+           "s ON s.run_id = m.run_id AND s.step_id = m.step_id JOIN (SELECT "
+           "id, started FROM runs WHERE verdict = 'PASS' AND %s ORDER BY "
+           "started DESC, id DESC LIMIT $3) r ON r.id = m.run_id WHERE "
+           "m.name = $1 AND m.value IS NOT NULL ORDER BY r.started DESC, "
+           "r.id DESC, m.seq",
+           by_sku ? "sku = $2" : "sku IS NULL AND profile = $2");
+  int rc = exec(st, sql, 3, p, group_value_row, &g, err, errn);
   if (rc != 0) {
-    free(s.v);
-    *values = NULL;
-    *n = 0;
-    return -1;
+    free(g.v);
+    strv_free(g.run, g.n);
+    g = (struct group_values){0};
   }
-  *values = s.v;
-  *n = s.n;
-  return 0;
+  *values = g.v;
+  *run_ids = g.run;
+  *n = g.n;
+  return rc ? -1 : 0;
 }

@@ -200,13 +200,21 @@ void kiln_store_yield_free(struct kiln_store_yield *y, size_t n);
 /* The module a step name belongs to (its name up to '['), malloc'd. */
 char *kiln_store_step_module(const char *step_name);
 
+/* One group of runs the line judges together: the runs of one SKU; where
+ * kiln names none (a CPU-only run, or a stream that does not carry it),
+ * the runs of one profile that name no SKU either. */
+struct kiln_store_group {
+  const char *sku;     /* NULL: none */
+  const char *profile; /* used when sku is NULL */
+};
 /* The values of measurement `name` in steps of `module` over the most
- * recent max_runs passing runs (verdict PASS) of the same SKU as run_id,
- * run_id itself left out: its siblings, for the outlier test. A run whose
- * SKU is not known (a CPU-only run, or a stream that does not carry one)
- * is grouped with the runs of its profile that have no SKU either. */
-int kiln_store_siblings(struct kiln_store *st, const char *run_id,
-                        const char *module, const char *name, size_t max_runs,
-                        double **values, size_t *n, char *err, size_t errn);
+ * recent max_runs passing runs (verdict PASS) of the group, newest run
+ * first, each with its run's id (malloc'd, one a value): the siblings a
+ * run of the group is judged against once its own values are left out. */
+int kiln_store_group_values(struct kiln_store *st,
+                            const struct kiln_store_group *g,
+                            const char *module, const char *name,
+                            size_t max_runs, double **values, char ***run_ids,
+                            size_t *n, char *err, size_t errn);
 
 #endif

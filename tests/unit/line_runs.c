@@ -60,10 +60,12 @@ char **line_run_lines(const struct line_run *r, size_t *n) {
        json_pack("{s:{s:s, s:{s:s}}}", "testStepArtifact", "testStepId", "0",
                  "testStepStart", "name", step));
   push(&lines, n, r,
-       json_pack("{s:{s:s, s:{s:s, s:f, s:s, s:{s:s}}}}", "testStepArtifact",
-                 "testStepId", "0", "measurement", "name",
+       json_pack("{s:{s:s, s:{s:s, s:f, s:s, s:[{s:s, s:s, s:f}], s:{s:s}}}}",
+                 "testStepArtifact", "testStepId", "0", "measurement", "name",
                  r->measurement ? r->measurement : "bandwidth_gbps", "value",
-                 r->value, "unit", "GB/s", "subcomponent", "name", "gpu0"));
+                 r->value, "unit", "GB/s", "validators", "name", "lo", "type",
+                 "GREATER_THAN_OR_EQUAL", "value", 3000.0, "subcomponent",
+                 "name", "gpu0"));
   if (r->fail)
     push(&lines, n, r,
          json_pack("{s:{s:s, s:{s:s, s:s, s:s}}}", "testStepArtifact",

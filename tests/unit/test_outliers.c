@@ -90,19 +90,26 @@ static const struct kiln_outlier *find(const struct kiln_outlier *o, size_t n,
   return NULL;
 }
 
+/* run id's one measurement judged; through cache when given. */
 static void judge_run(struct kiln_store *st, const char *id,
+                      struct kiln_outlier_cache *cache,
                       struct kiln_outlier_judgement *j) {
   struct kiln_outlier *o;
+  struct kiln_store_run run;
   size_t n;
   char err[512];
-  if (kiln_outliers_of_run(st, id, KILN_OUTLIER_K_DEFAULT, &o, &n, err,
+  assert_int_equal(kiln_store_run_get(st, id, &run, err, sizeof err), 0);
+  if (kiln_outliers_of_run(st, &run, KILN_OUTLIER_K_DEFAULT, cache, &o, &n, err,
                            sizeof err) != 0)
     fail_msg("outliers of %s: %s", id, err);
+  kiln_store_run_clear(&run);
   assert_int_equal(n, 1);
   const struct kiln_outlier *m = find(o, n, "bandwidth_gbps");
   assert_string_equal(m->step, "gpu.membw[0]");
   assert_string_equal(m->module, "gpu.membw");
   assert_string_equal(m->subcomponent, "gpu0");
+  assert_float_equal(m->lo, 3000, 0);
+  assert_true(isnan(m->hi));
   *j = m->j;
   kiln_outliers_free(o, n);
 }
@@ -158,22 +165,30 @@ static void a_run_5_percent_under_its_siblings_is_an_outlier(void **state) {
                            .value = 380};
   line_run_store(st, &nosku);
 
-  struct kiln_outlier_judgement j;
-  judge_run(st, "low", &j);
-  assert_int_equal(j.state, KILN_OUTLIER_OUT);
-  assert_int_equal(j.siblings, 10);
-  assert_float_equal(j.median, 4000, 1e-9);
-  assert_true(j.z < -KILN_OUTLIER_K_DEFAULT);
-  judge_run(st, "sib-0", &j); /* among 9 others and the low one */
-  assert_int_equal(j.state, KILN_OUTLIER_IN_LINE);
-  assert_int_equal(j.siblings, 10);
-  judge_run(st, "other", &j);
-  assert_int_equal(j.state, KILN_OUTLIER_TOO_FEW);
-  assert_int_equal(j.siblings, 0);
-  judge_run(st, "nosku-low", &j);
-  assert_int_equal(j.state, KILN_OUTLIER_OUT);
-  assert_int_equal(j.siblings, 10);
-  assert_float_equal(j.median, 400, 1e-9);
+  /* Each judged alone, then all through one cache (the line page's way):
+   * the same judgements, each run's own value left out of its siblings. */
+  struct kiln_outlier_cache *cache = kiln_outlier_cache_new();
+  for (int pass = 0; pass < 2; pass++) {
+    struct kiln_outlier_cache *c = pass ? cache : NULL;
+    struct kiln_outlier_judgement j;
+    judge_run(st, "low", c, &j);
+    assert_int_equal(j.state, KILN_OUTLIER_OUT);
+    assert_int_equal(j.siblings, 10);
+    assert_float_equal(j.median, 4000, 1e-9);
+    assert_true(j.z < -KILN_OUTLIER_K_DEFAULT);
+    judge_run(st, "sib-0", c, &j); /* among 9 others and the low one */
+    assert_int_equal(j.state, KILN_OUTLIER_IN_LINE);
+    assert_int_equal(j.siblings, 10);
+    assert_float_equal(j.median, 3999.5, 1e-9);
+    judge_run(st, "other", c, &j);
+    assert_int_equal(j.state, KILN_OUTLIER_TOO_FEW);
+    assert_int_equal(j.siblings, 0);
+    judge_run(st, "nosku-low", c, &j);
+    assert_int_equal(j.state, KILN_OUTLIER_OUT);
+    assert_int_equal(j.siblings, 10);
+    assert_float_equal(j.median, 400, 1e-9);
+  }
+  kiln_outlier_cache_free(cache);
   kiln_store_close(st);
   fs_rm_rf(dir);
 }

@@ -924,22 +924,36 @@ static void line_page_queries(void **state) {
   assert_int_equal(y[0].total, 2);  /* the retest and the open run: no */
   kiln_store_yield_free(y, n);
 
-  /* Siblings: the passing runs of the same group, the run itself left
-   * out. */
+  /* A group's values: its passing runs only, newest first, with their
+   * ids; by profile where the runs name no SKU. */
   double *v;
-  assert_int_equal(kiln_store_siblings(st, "s2-fail", "gpu.membw",
-                                       "bandwidth_gbps", 10, &v, &n, err,
-                                       sizeof err),
+  char **ids;
+  struct kiln_store_group by_profile = {.profile = "line"};
+  assert_int_equal(kiln_store_group_values(st, &by_profile, "gpu.membw",
+                                           "bandwidth_gbps", 10, &v, &ids, &n,
+                                           err, sizeof err),
                    0);
   assert_int_equal(n, 1);
   assert_float_equal(v[0], 4000, 0);
+  assert_string_equal(ids[0], "s1-first");
   free(v);
-  assert_int_equal(kiln_store_siblings(st, "s1-first", "gpu.membw",
-                                       "bandwidth_gbps", 10, &v, &n, err,
-                                       sizeof err),
+  free(ids[0]);
+  free(ids);
+  struct kiln_store_group by_sku = {.sku = "h100-sxm5-80gb", .profile = "line"};
+  assert_int_equal(kiln_store_group_values(st, &by_sku, "gpu.membw",
+                                           "bandwidth_gbps", 10, &v, &ids, &n,
+                                           err, sizeof err),
                    0);
   assert_int_equal(n, 0);
   free(v);
+  free(ids);
+  assert_int_equal(kiln_store_group_values(st, &by_profile, "gpu.hbm",
+                                           "bandwidth_gbps", 10, &v, &ids, &n,
+                                           err, sizeof err),
+                   0);
+  assert_int_equal(n, 0); /* another module's steps */
+  free(v);
+  free(ids);
   kiln_store_close(st);
 }
 
