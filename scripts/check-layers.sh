@@ -11,8 +11,9 @@ cd "$root" || exit 2
 rank() {
   case $1 in
   core) echo 0 ;; hw) echo 1 ;; config) echo 2 ;; inventory) echo 3 ;;
-  telemetry) echo 4 ;; run | store) echo 5 ;; stress | reports) echo 6 ;;
-  ui | serve) echo 7 ;; cli) echo 8 ;; *) echo "" ;;
+  telemetry) echo 4 ;; run | store | upload) echo 5 ;;
+  stress | reports) echo 6 ;; ui | serve) echo 7 ;; cli) echo 8 ;;
+  *) echo "" ;;
   esac
 }
 

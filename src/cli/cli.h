@@ -1,6 +1,6 @@
 /* kiln's command line: one file per subcommand (run.c, list.c,
- * inventory.c, version.c), the command table and dispatch in main.c, and
- * what the subcommands share (common.c): exit codes, the usage text, option
+ * inventory.c, version.c, upload.c), the command table and dispatch in main.c,
+ * and what the subcommands share (common.c): exit codes, the usage text, option
  * checks and the SKU a station spec names. Each subcommand takes its own
  * argv (argv[0] is its name) and returns kiln's exit code; it says what is
  * wrong in one line on stderr.
@@ -24,6 +24,7 @@ int cmd_list(int argc, char **argv);
 int cmd_inventory(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_upload(int argc, char **argv);
 
 /* `kiln run`'s options, for the usage text (run.c). */
 extern const char cmd_run_options_help[];
@@ -51,6 +52,23 @@ int cli_parse_options(int argc, char **argv, const char *shortopts,
                       const struct option *opts, const char *lists,
                       int (*take)(int c, const char *value, void *ctx),
                       void *ctx);
+
+/* The same for a subcommand that takes words after its options (`kiln
+ * upload DIR... URL`): they are left in argv from optind on. */
+int cli_parse_options_words(int argc, char **argv, const char *shortopts,
+                            const struct option *opts, const char *lists,
+                            int (*take)(int c, const char *value, void *ctx),
+                            void *ctx);
+
+/* An upload's last word on stderr (upload.c): "kiln: upload: N lines and
+ * M files sent to URL (run ID)", or what is unsent, why, and the `kiln
+ * upload` command that sends it (with --token-file when token_file is
+ * set). */
+struct kiln_upload_result;
+/* How long `kiln upload` and `kiln run --upload` wait at the end. */
+#define CLI_UPLOAD_WAIT_DEFAULT 30.0
+void cli_upload_say(FILE *f, const struct kiln_upload_result *r,
+                    const char *dir, const char *url, const char *token_file);
 
 /* The SKU file a station spec names in [gpu] sku, into *out (left empty
  * when it names none); false after saying, with the spec's file and line,

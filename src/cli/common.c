@@ -59,10 +59,12 @@ static bool no_arguments_left(int argc, char **argv) {
   return false;
 }
 
-int cli_parse_options(int argc, char **argv, const char *shortopts,
-                      const struct option *opts, const char *lists,
-                      int (*take)(int c, const char *value, void *ctx),
-                      void *ctx) {
+/* cli_parse_options and cli_parse_options_words: the words after the
+ * options refused, or left from optind on. */
+static int parse_options(int argc, char **argv, const char *shortopts,
+                         const struct option *opts, const char *lists,
+                         int (*take)(int c, const char *value, void *ctx),
+                         void *ctx, bool words) {
   opterr = 0;
   optind = 1;
   int c;
@@ -80,7 +82,21 @@ int cli_parse_options(int argc, char **argv, const char *shortopts,
     if (take(c, optarg, ctx) != 0)
       return -1;
   }
-  return no_arguments_left(argc, argv) ? 0 : -1;
+  return words || no_arguments_left(argc, argv) ? 0 : -1;
+}
+
+int cli_parse_options(int argc, char **argv, const char *shortopts,
+                      const struct option *opts, const char *lists,
+                      int (*take)(int c, const char *value, void *ctx),
+                      void *ctx) {
+  return parse_options(argc, argv, shortopts, opts, lists, take, ctx, false);
+}
+
+int cli_parse_options_words(int argc, char **argv, const char *shortopts,
+                            const struct option *opts, const char *lists,
+                            int (*take)(int c, const char *value, void *ctx),
+                            void *ctx) {
+  return parse_options(argc, argv, shortopts, opts, lists, take, ctx, true);
 }
 
 bool cli_load_spec_sku(const struct kiln_spec *spec, struct kiln_sku *out) {

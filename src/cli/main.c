@@ -29,6 +29,10 @@ static const struct command {
     {"serve", NULL, cmd_serve,
      " [options] the line server: DUTs upload, the line reads\n",
      cmd_serve_options_help},
+    {"upload", NULL, cmd_upload,
+     " [--token-file F] [--wait DUR] DIR... URL\n"
+     "                            send report directories to a kiln serve\n",
+     NULL},
     {"version", "--version", cmd_version, "\n", NULL},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])

@@ -3,9 +3,12 @@
  * the telemetry sampler, the inventory), any bad one a usage error (64)
  * before a report is started; the report directory and the sinks (a
  * directory or report that cannot be started: 2, no step run); the steps,
- * with telemetry; then the verdict, the reports closed, and the last line,
- * which states the true exit code (0 PASS, 1 FAIL, 2 ERROR or ABORTED or a
- * report that could not be written). */
+ * with telemetry, and with --upload the uploader's thread sending the
+ * reports to a line server as they grow; then the verdict, the reports
+ * closed, the upload's end (it waits at most --upload-wait, and never
+ * changes the verdict or the exit code), and the last line, which states
+ * the true exit code (0 PASS, 1 FAIL, 2 ERROR or ABORTED or a report that
+ * could not be written). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +30,7 @@
 #include "run/sampler.h"
 #include "ui/console.h"
 #include "ui/dashboard.h"
+#include "upload/upload.h"
 
 const char cmd_run_options_help[] =
     "  --profile NAME|FILE   built-in profile or an INI file\n"
@@ -47,12 +51,18 @@ const char cmd_run_options_help[] =
     "                        default $KILN_BMC_USER, $KILN_BMC_PASSWORD\n"
     "  --quiet               no log; errors and the exit code only\n"
     "  --tui, --no-tui       the dashboard (default when stdout is a "
-    "terminal)\n";
+    "terminal)\n"
+    "  --upload URL          send the reports to a kiln serve as they grow\n"
+    "  --upload-token-file F a file holding its bearer token\n"
+    "  --upload-wait D       at the end, wait at most D for it (default "
+    "30s)\n";
 
 struct run_args {
   const char *profile, *only, *skip, *report_dir, *serial, *spec, *pci_dump;
   const char *bmc, *bmc_credentials, *gpus;
-  double duration;
+  const char *upload_url, *upload_token_file;
+  char *upload_token;
+  double duration, upload_wait;
   bool tap, quiet, overwrite;
   int tui; /* 1 --tui, 0 --no-tui, -1 when stdout is a terminal */
   int tap_version;
@@ -60,6 +70,9 @@ struct run_args {
   size_t n_inject;
   char *inject_buf[16];
 };
+
+/* Options without a letter. */
+enum { OPT_UPLOAD = 256, OPT_UPLOAD_TOKEN_FILE, OPT_UPLOAD_WAIT };
 
 static const struct option run_options[] = {
     {"profile", required_argument, 0, 'p'},
@@ -80,6 +93,9 @@ static const struct option run_options[] = {
     {"no-tui", no_argument, 0, 'N'},
     {"bmc-credentials", required_argument, 0, 'C'},
     {"overwrite", no_argument, 0, 'W'},
+    {"upload", required_argument, 0, OPT_UPLOAD},
+    {"upload-token-file", required_argument, 0, OPT_UPLOAD_TOKEN_FILE},
+    {"upload-wait", required_argument, 0, OPT_UPLOAD_WAIT},
     {"help", no_argument, 0, 'h'},
     {0, 0, 0, 0},
 };
@@ -141,6 +157,44 @@ static int take_run_option(int c, const char *value, void *ctx) {
     a->tap_version = atoi(value);
     break;
   case 'i': return add_inject_faults(a, value);
+  case OPT_UPLOAD: {
+    char why[600];
+    if (kiln_upload_check_url(value, why, sizeof why) != 0) {
+      fprintf(stderr, "kiln: --upload %s\n", why);
+      return -1;
+    }
+    a->upload_url = value;
+    break;
+  }
+  case OPT_UPLOAD_TOKEN_FILE: a->upload_token_file = value; break;
+  case OPT_UPLOAD_WAIT: {
+    char why[256];
+    if (kiln_duration_parse_range(value, 0, KILN_DURATION_MAX, &a->upload_wait,
+                                  why, sizeof why) != 0) {
+      fprintf(stderr, "kiln: --upload-wait %s\n", why);
+      return -1;
+    }
+    break;
+  }
+  }
+  return 0;
+}
+
+/* --upload's token, read now: a token file that cannot be read is found
+ * before any step runs. 0, or -1 after saying why. */
+static int configure_upload(struct run_args *a) {
+  if (!a->upload_url && a->upload_token_file) {
+    fprintf(stderr, "kiln: --upload-token-file needs --upload URL\n");
+    return -1;
+  }
+  if (!a->upload_token_file)
+    return 0;
+  char err[600];
+  a->upload_token =
+      kiln_upload_read_token(a->upload_token_file, err, sizeof err);
+  if (!a->upload_token) {
+    fprintf(stderr, "kiln: --upload-token-file %s\n", err);
+    return -1;
   }
   return 0;
 }
@@ -170,9 +224,12 @@ static int parse_run_args(int argc, char **argv, struct run_args *a) {
   a->profile = "quick";
   a->tap_version = 13;
   a->tui = -1;
+  a->upload_wait = CLI_UPLOAD_WAIT_DEFAULT;
   int rc = cli_parse_options(argc, argv, ":p:o:s:d:r:S:tT:i:qE:P:B:C:UNG:Wh",
                              run_options, "osGi", take_run_option, a);
-  return rc != 0 ? rc : configure_bmc(a);
+  if (rc != 0)
+    return rc;
+  return configure_upload(a) != 0 ? -1 : configure_bmc(a);
 }
 
 /* The command line as it was typed (argv[0] is "kiln"), for the reports. */
@@ -293,6 +350,9 @@ struct session {
   struct kiln_report_dir report_dir;
   struct kiln_sink *ocp, *files, *html; /* the report files */
   struct ticks ticks;
+  struct kiln_upload *upload; /* with --upload, while it runs */
+  struct kiln_upload_result upload_result;
+  bool upload_ended;
   char note[1200]; /* the last line's why: no step run, reports incomplete */
 };
 
@@ -532,6 +592,43 @@ static void run_steps(struct session *s) {
   log_parent_usage(&s->run, &s->bus);
 }
 
+/* With --upload: the uploader's thread, following the report directory
+ * from before the run's first line. One that cannot start is said; the
+ * run goes on (its reports are the record; `kiln upload` sends them). */
+static void start_upload(struct session *s) {
+  if (!s->a.upload_url)
+    return;
+  char err[512];
+  s->upload = kiln_upload_start(s->run.report_dir, s->a.upload_url,
+                                s->a.upload_token, err, sizeof err);
+  if (!s->upload)
+    fprintf(stderr, "kiln: %s: the reports are not sent (kiln upload %s %s)\n",
+            err, s->run.report_dir, s->a.upload_url);
+}
+
+/* The reports are complete: the uploader sends what is left, for at most
+ * --upload-wait. */
+static void end_upload(struct session *s) {
+  if (!s->upload)
+    return;
+  kiln_upload_close(s->upload, s->a.upload_wait);
+  kiln_upload_finish(s->upload, &s->upload_result);
+  s->upload = NULL;
+  s->upload_ended = true;
+}
+
+/* The upload's last word on stderr, before the last line; with --quiet
+ * only when something is unsent. Returns whether it said anything. */
+static bool say_upload(struct session *s) {
+  if (!s->upload_ended ||
+      (s->a.quiet && kiln_upload_complete(&s->upload_result)))
+    return false;
+  fflush(stdout);
+  cli_upload_say(stderr, &s->upload_result, s->run.report_dir, s->a.upload_url,
+                 s->a.upload_token_file);
+  return true;
+}
+
 /* A report that could not be written means the run has no whole record:
  * the last line names them, and a PASS exits 2. Returns the exit code. */
 static int judge_records(struct session *s, bool ran, int rc) {
@@ -577,20 +674,29 @@ static int run_and_judge(struct session *s) {
   kiln_report_dir_release_reserve(&s->report_dir);
   kiln_bus_run_end(&s->bus, &s->run);
   int rc = judge_records(s, !why_not, kiln_verdict_exit_code(s->run.verdict));
+  end_upload(s);
   const struct run_args *a = &s->a;
-  if (!a->quiet && !s->ticks.dashboard)
+  if (!a->quiet && !s->ticks.dashboard) {
+    say_upload(s);
     kiln_console_print_verdict(a->tap ? stderr : stdout, &s->run, rc, s->note);
-  else if (a->quiet && s->note[0])
-    fprintf(stderr, "kiln: %s (exit %d)\n", s->note, rc);
+  } else if (a->quiet) {
+    bool said = say_upload(s);
+    if (s->note[0])
+      fprintf(stderr, "kiln: %s (exit %d)\n", s->note, rc);
+    else if (said) /* the last line still states the exit code */
+      kiln_console_print_verdict(stderr, &s->run, rc, NULL);
+  }
   return rc;
 }
 
 /* Closes the sinks, then, after a dashboard has given the screen back,
  * prints the summary and the last line there; frees the session. */
 static void session_close(struct session *s, int rc) {
+  end_upload(s);
   kiln_bus_close(&s->bus);
   if (s->ticks.dashboard && s->run.finished) {
     kiln_summary_print(stdout, &s->run);
+    say_upload(s);
     kiln_console_print_verdict(stdout, &s->run, rc, s->note);
   }
   kiln_report_dir_close(&s->report_dir);
@@ -607,6 +713,7 @@ static void session_close(struct session *s, int rc) {
   kiln_profile_free(&s->prof);
   for (size_t i = 0; i < s->a.n_inject; i++)
     free(s->a.inject_buf[i]);
+  free(s->a.upload_token);
 }
 
 int cmd_run(int argc, char **argv) {
@@ -621,8 +728,10 @@ int cmd_run(int argc, char **argv) {
     rc = 0;
   else if (parsed == 0 && load_inputs(&s) == 0) {
     rc = open_reports(&s, argc, argv);
-    if (rc == 0)
+    if (rc == 0) {
+      start_upload(&s);
       rc = run_and_judge(&s);
+    }
   }
   session_close(&s, rc);
   return rc;
