@@ -12,13 +12,16 @@ their verdicts, without a reload; the hostile serial and host must render
 as text; /runs/<id> and /serials/<serial> must show the right runs; the
 outlier must be marked on the page and in the API; a DUT whose last line
 came 3 minutes ago (its last_seen set back in the server's SQLite store:
-no test waits 2 minutes) must show as silent."""
+no test waits 2 minutes) must show as silent. Then three real `kiln run
+--upload` at once ($KILN, a short CPU profile, in $TEST_TMP) must show
+live on one page object and then with their verdicts."""
 
 import datetime
 import json
 import os
 import re
 import sqlite3
+import subprocess
 import sys
 import time
 import urllib.error
@@ -320,6 +323,42 @@ try:
             driver.find_elements(By.CSS_SELECTOR, "tr[data-run]")]
     ok(runs == ["dut-a-retest", "dut-a"],
        "/serials/<serial>: every run of the DUT, newest first", runs)
+    # ---- three real `kiln run --upload` at once ----
+    tmp = os.environ["TEST_TMP"]
+    profile = os.path.join(tmp, "line-cpu.ini")
+    with open(profile, "w") as f:
+        f.write("[profile]\nname = line-cpu\nduration = 10s\n"
+                "phase.1 = cpu.compute\n[cpu.compute]\n"
+                "gflops_per_core.min = 0.01\n")
+    driver.get(BASE + "/")
+    driver.execute_script("window.__samePage = 'kiln-runs';")
+    serials = ["SN-RUN-%d" % i for i in range(3)]
+    procs = [subprocess.Popen(
+        [os.environ.get("KILN", "build/kiln"), "run", "--profile", profile,
+         "--serial", sn, "--report-dir", os.path.join(tmp, sn), "--quiet",
+         "--upload", BASE], stdout=subprocess.DEVNULL,
+        stderr=open(os.path.join(tmp, sn + ".err"), "w")) for sn in serials]
+
+    def by_serial(table):
+        return {r["serial"]: r for r in rows(table).values()}
+
+    live = wait_for(lambda: set(serials) <= set(by_serial("live"))
+                    and by_serial("live"), timeout=20)
+    ok(live and set(serials) <= set(live)
+       and all(live[sn]["cells"][3] == "line-cpu" for sn in serials),
+       "three kiln run --upload at once: all three live on the page",
+       live and list(live))
+    codes = [p.wait(timeout=90) for p in procs]
+    p0 = polls()
+    done = wait_for(lambda: polls() >= p0 + 2
+                    and set(serials) <= set(by_serial("finished"))
+                    and not set(serials) & set(by_serial("live"))
+                    and by_serial("finished"))
+    ok(codes == [0, 0, 0] and done
+       and [done[sn]["badge"] for sn in serials] == ["PASS"] * 3
+       and driver.execute_script("return window.__samePage") == "kiln-runs",
+       "... then their verdicts (PASS, exit 0), on the same page object",
+       (codes, done and {sn: done[sn]["badge"] for sn in serials if sn in done}))
 finally:
     driver.quit()
 

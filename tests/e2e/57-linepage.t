@@ -4,7 +4,8 @@
 # same page object, then their verdicts; a hostile serial and host render
 # as text; /runs/<id> and /serials/<serial> show the right runs; a run 5%
 # under its 10 siblings is marked an outlier on the page and in the API; a
-# DUT silent for 3 minutes is marked silent.
+# DUT silent for 3 minutes is marked silent; three real `kiln run --upload`
+# at once show live, then their verdicts.
 # Writes the screenshot docs/line-page.png when KILN_SCREENSHOT=1.
 . tests/e2e/lib.sh
 
@@ -24,5 +25,5 @@ fi
 shot=
 [ "${KILN_SCREENSHOT:-0}" = 1 ] && shot=docs/line-page.png
 # Chromium's own files go to the test's directory.
-HOME=$TEST_TMP "$PYTHON" tests/e2e/linepage.py "$serve_url" \
+HOME=$TEST_TMP KILN=$KILN TEST_TMP=$TEST_TMP "$PYTHON" tests/e2e/linepage.py "$serve_url" \
   "$FIXTURES/ocp/line-sdc.ocp.jsonl" "$TEST_TMP/line.db" $shot
