@@ -464,6 +464,9 @@ static void describe_run(struct session *s, int argc, char **argv) {
   run->profile = kiln_xstrdup(s->prof.name);
   run->profile_source = kiln_xstrdup(s->prof.source);
   run->command_line = join_args(argc + 1, argv - 1);
+  const struct kiln_sku *sku = kiln_plan_sku(&s->plan);
+  run->sku = sku ? kiln_xstrdup(sku->id) : NULL;
+  run->planned_seconds = kiln_plan_seconds(&s->plan);
   kiln_dut_probe(&run->dut, s->a.serial);
   kiln_inventory_to_run(&s->inv, run);
   run->start = kiln_now();
