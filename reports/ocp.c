@@ -226,14 +226,20 @@ static json_t *dut_info(const struct kiln_run *run) {
 }
 
 /* The plan goes into the parameters, so a reader of a stream that stops
- * early knows which steps never started. */
+ * early knows which steps never started, and how long the run should take
+ * (plannedSeconds: the line page's remaining time). */
 static json_t *run_parameters(const struct kiln_run *run) {
   json_t *planned = json_array();
   for (size_t i = 0; i < run->n_steps; i++)
     json_array_append_new(planned, json_text(run->steps[i].id));
-  return json_pack("{s:o, s:o, s:o, s:o}", "profile", json_text(run->profile),
-                   "profileSource", json_text(run->profile_source), "reportDir",
-                   json_text(run->report_dir), "plannedSteps", planned);
+  json_t *params =
+      json_pack("{s:o, s:o, s:o, s:o, s:f}", "profile", json_text(run->profile),
+                "profileSource", json_text(run->profile_source), "reportDir",
+                json_text(run->report_dir), "plannedSteps", planned,
+                "plannedSeconds", run->planned_seconds);
+  /* The line server groups its outliers by SKU: only one kiln knows. */
+  set_text(params, "sku", run->sku);
+  return params;
 }
 
 static int ensure_run_started(struct kiln_sink *sink,

@@ -195,3 +195,37 @@ int xml_write_file(const char *path, const struct xml_style *style,
   }
   return kiln_atomic_commit(&atomic, err, n);
 }
+
+int xml_write_memory(const struct xml_style *style,
+                     void (*write_doc)(struct xml_writer *x, const void *ctx),
+                     const void *ctx, char **out, size_t *len, char *err,
+                     size_t n) {
+  xmlInitParser();
+  *out = NULL;
+  *len = 0;
+  char *buf = NULL;
+  size_t size = 0;
+  FILE *f = open_memstream(&buf, &size);
+  if (!f) {
+    snprintf(err, n, "cannot build the page: %s", strerror(errno));
+    return -1;
+  }
+  struct io io = {.f = f};
+  struct xml_writer x = {.w = new_writer(&io, style), .style = style};
+  if (x.w) {
+    write_doc(&x, ctx);
+    xmlFreeTextWriter(x.w);
+  }
+  bool bad = !x.w || io.err || x.failed;
+  bad = (!bad && fputc('\n', f) == EOF) || bad;
+  bad = fclose(f) != 0 || bad; /* buf is whole (or NULL) only after this */
+  if (bad) {
+    free(buf);
+    snprintf(err, n, "cannot build the page%s%s", io.err ? ": " : "",
+             io.err ? strerror(io.err) : "");
+    return -1;
+  }
+  *out = buf;
+  *len = size;
+  return 0;
+}

@@ -73,5 +73,11 @@ void xml_element_id(struct xml_writer *x, const char *el, const char *id,
 int xml_write_file(const char *path, const struct xml_style *style,
                    void (*write_doc)(struct xml_writer *x, const void *ctx),
                    const void *ctx, char *err, size_t n);
+/* The same document into memory (the line server's pages): *out malloc'd,
+ * NUL-terminated, *len bytes. Returns 0, or -1 with the reason in err. */
+int xml_write_memory(const struct xml_style *style,
+                     void (*write_doc)(struct xml_writer *x, const void *ctx),
+                     const void *ctx, char **out, size_t *len, char *err,
+                     size_t n);
 
 #endif

@@ -50,6 +50,7 @@ for f in src/*/*.[ch] stress/*.[ch] stress/*.cu reports/*.[ch] include/kiln/*.h;
     case $inc in
     kiln/*) il=$(header_layer "include/$inc") ;;
     ../../stress/* | ../stress/*) il=stress ;;
+    ../../reports/* | ../reports/*) il=reports ;;
     */*) il=${inc%%/*} ;;
     *) il=$fl ;; # beside the file: its own folder
     esac

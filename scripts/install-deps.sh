@@ -7,7 +7,7 @@ packages="
   build-essential pkg-config
   libinih-dev libjansson-dev libxml2-dev libcmocka-dev
   libpci-dev libsensors-dev libncurses-dev libcsv-dev libsqlite3-dev libpq-dev
-  libmicrohttpd-dev gnutls-bin curl
+  libmicrohttpd-dev gnutls-bin curl chromium chromium-driver python3-selenium
   libcurl4-gnutls-dev
   libxml2-utils python3-jsonschema python3-junitparser python3-yaml
   perl tmux procps pciutils umockdev strace

@@ -93,6 +93,9 @@ struct kiln_run {
   char *profile_source; /* "built-in" or the file path */
   char *command_line;
   char *report_dir;
+  char *sku;              /* the GPU SKU tested against ("h100-sxm5-80gb"), or
+                             NULL */
+  double planned_seconds; /* how long the plan should take; 0: unknown */
   struct kiln_dut dut;
   struct kiln_hw_info *hardware; /* the inventory taken at run start */
   size_t n_hardware;

@@ -62,13 +62,14 @@ int cli_parse_options_words(int argc, char **argv, const char *shortopts,
 
 /* An upload's last word on stderr (upload.c): "kiln: upload: N lines and
  * M files sent to URL (run ID)", or what is unsent, why, and the `kiln
- * upload` command that sends it (with --token-file when token_file is
- * set). */
+ * upload` command that sends it (with --token-file and --ca-file when
+ * they are set). */
 struct kiln_upload_result;
 /* How long `kiln upload` and `kiln run --upload` wait at the end. */
 #define CLI_UPLOAD_WAIT_DEFAULT 30.0
 void cli_upload_say(FILE *f, const struct kiln_upload_result *r,
-                    const char *dir, const char *url, const char *token_file);
+                    const char *dir, const char *url, const char *token_file,
+                    const char *ca_file);
 
 /* The SKU file a station spec names in [gpu] sku, into *out (left empty
  * when it names none); false after saying, with the spec's file and line,

@@ -30,7 +30,7 @@ static const struct command {
      " [options] the line server: DUTs upload, the line reads\n",
      cmd_serve_options_help},
     {"upload", NULL, cmd_upload,
-     " [--token-file F] [--wait DUR] DIR... URL\n"
+     " [--token-file F] [--ca-file F] [--wait DUR] DIR... URL\n"
      "                            send report directories to a kiln serve\n",
      NULL},
     {"version", "--version", cmd_version, "\n", NULL},

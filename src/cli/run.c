@@ -54,13 +54,15 @@ const char cmd_run_options_help[] =
     "terminal)\n"
     "  --upload URL          send the reports to a kiln serve as they grow\n"
     "  --upload-token-file F a file holding its bearer token\n"
+    "  --upload-ca-file F    trust the https server by these PEM CA "
+    "certificates\n"
     "  --upload-wait D       at the end, wait at most D for it (default "
     "30s)\n";
 
 struct run_args {
   const char *profile, *only, *skip, *report_dir, *serial, *spec, *pci_dump;
   const char *bmc, *bmc_credentials, *gpus;
-  const char *upload_url, *upload_token_file;
+  const char *upload_url, *upload_token_file, *upload_ca_file;
   char *upload_token;
   double duration, upload_wait;
   bool tap, quiet, overwrite;
@@ -72,7 +74,12 @@ struct run_args {
 };
 
 /* Options without a letter. */
-enum { OPT_UPLOAD = 256, OPT_UPLOAD_TOKEN_FILE, OPT_UPLOAD_WAIT };
+enum {
+  OPT_UPLOAD = 256,
+  OPT_UPLOAD_TOKEN_FILE,
+  OPT_UPLOAD_CA_FILE,
+  OPT_UPLOAD_WAIT
+};
 
 static const struct option run_options[] = {
     {"profile", required_argument, 0, 'p'},
@@ -95,6 +102,7 @@ static const struct option run_options[] = {
     {"overwrite", no_argument, 0, 'W'},
     {"upload", required_argument, 0, OPT_UPLOAD},
     {"upload-token-file", required_argument, 0, OPT_UPLOAD_TOKEN_FILE},
+    {"upload-ca-file", required_argument, 0, OPT_UPLOAD_CA_FILE},
     {"upload-wait", required_argument, 0, OPT_UPLOAD_WAIT},
     {"help", no_argument, 0, 'h'},
     {0, 0, 0, 0},
@@ -167,6 +175,15 @@ static int take_run_option(int c, const char *value, void *ctx) {
     break;
   }
   case OPT_UPLOAD_TOKEN_FILE: a->upload_token_file = value; break;
+  case OPT_UPLOAD_CA_FILE: {
+    char why[600];
+    if (kiln_upload_check_ca_file(value, why, sizeof why) != 0) {
+      fprintf(stderr, "kiln: --upload-ca-file %s\n", why);
+      return -1;
+    }
+    a->upload_ca_file = value;
+    break;
+  }
   case OPT_UPLOAD_WAIT: {
     char why[256];
     if (kiln_duration_parse_range(value, 0, KILN_DURATION_MAX, &a->upload_wait,
@@ -183,8 +200,9 @@ static int take_run_option(int c, const char *value, void *ctx) {
 /* --upload's token, read now: a token file that cannot be read is found
  * before any step runs. 0, or -1 after saying why. */
 static int configure_upload(struct run_args *a) {
-  if (!a->upload_url && a->upload_token_file) {
-    fprintf(stderr, "kiln: --upload-token-file needs --upload URL\n");
+  if (!a->upload_url && (a->upload_token_file || a->upload_ca_file)) {
+    fprintf(stderr, "kiln: --%s needs --upload URL\n",
+            a->upload_token_file ? "upload-token-file" : "upload-ca-file");
     return -1;
   }
   if (!a->upload_token_file)
@@ -464,6 +482,9 @@ static void describe_run(struct session *s, int argc, char **argv) {
   run->profile = kiln_xstrdup(s->prof.name);
   run->profile_source = kiln_xstrdup(s->prof.source);
   run->command_line = join_args(argc + 1, argv - 1);
+  const struct kiln_sku *sku = kiln_plan_sku(&s->plan);
+  run->sku = sku ? kiln_xstrdup(sku->id) : NULL;
+  run->planned_seconds = kiln_plan_seconds(&s->plan);
   kiln_dut_probe(&run->dut, s->a.serial);
   kiln_inventory_to_run(&s->inv, run);
   run->start = kiln_now();
@@ -596,8 +617,9 @@ static void start_upload(struct session *s) {
   if (!s->a.upload_url)
     return;
   char err[512];
-  s->upload = kiln_upload_start(s->run.report_dir, s->a.upload_url,
-                                s->a.upload_token, err, sizeof err);
+  s->upload =
+      kiln_upload_start(s->run.report_dir, s->a.upload_url, s->a.upload_token,
+                        s->a.upload_ca_file, err, sizeof err);
   if (!s->upload)
     fprintf(stderr, "kiln: %s: the reports are not sent (kiln upload %s %s)\n",
             err, s->run.report_dir, s->a.upload_url);
@@ -622,7 +644,7 @@ static bool say_upload(struct session *s) {
     return false;
   fflush(stdout);
   cli_upload_say(stderr, &s->upload_result, s->run.report_dir, s->a.upload_url,
-                 s->a.upload_token_file);
+                 s->a.upload_token_file, s->a.upload_ca_file);
   return true;
 }
 

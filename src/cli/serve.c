@@ -23,7 +23,7 @@ const char cmd_serve_options_help[] =
     "  --max-body N          largest OCP batch (default 8M; K, M, G)\n"
     "  --max-file N          largest report file (default 64M)\n"
     "  --outlier-k K         MADs from the line's median that make an\n"
-    "                        outlier (default 5)\n";
+    "                        outlier (default 3.5)\n";
 
 /* "8388608", "512K", "8M", "1G" (binary units); 0 and too big refused. */
 static int parse_size(const char *name, const char *v, size_t *out) {
@@ -65,7 +65,8 @@ static int take_serve_option(int c, const char *v, void *ctx) {
     char *end;
     double k = strtod(v, &end);
     if (*end || !(k > 0 && k <= 1000)) {
-      fprintf(stderr, "kiln: --outlier-k '%s': give a number over 0 (5)\n", v);
+      fprintf(stderr, "kiln: --outlier-k '%s': give a number over 0 (3.5)\n",
+              v);
       return -1;
     }
     o->outlier_k = k;

@@ -1,6 +1,6 @@
-/* `kiln upload [--token-file F] [--wait DUR] DIR... URL`: sends report
- * directories to a line server, or completes what `kiln run --upload` left
- * unsent (src/upload/). Every DIR and the URL are checked before anything
+/* `kiln upload [--token-file F] [--ca-file F] [--wait DUR] DIR... URL`: sends
+ * report directories to a line server, or completes what `kiln run --upload`
+ * left unsent (src/upload/). Every DIR and the URL are checked before anything
  * is sent (a bad one: 64); the directories then go at once, each in its
  * own thread, for at most --wait together. Exit 0 when all is sent, 2
  * otherwise, each directory's unsent part named. And what both commands
@@ -15,12 +15,13 @@
 #include "upload/upload.h"
 
 struct upload_args {
-  const char *token_file;
+  const char *token_file, *ca_file;
   double wait;
 };
 
 static const struct option upload_options[] = {
     {"token-file", required_argument, 0, 'k'},
+    {"ca-file", required_argument, 0, 'c'},
     {"wait", required_argument, 0, 'w'},
     {"help", no_argument, 0, 'h'},
     {0, 0, 0, 0},
@@ -30,6 +31,14 @@ static int take_upload_option(int c, const char *value, void *ctx) {
   struct upload_args *a = ctx;
   if (c == 'k')
     a->token_file = value;
+  if (c == 'c') {
+    char why[600];
+    if (kiln_upload_check_ca_file(value, why, sizeof why) != 0) {
+      fprintf(stderr, "kiln: --ca-file %s\n", why);
+      return -1;
+    }
+    a->ca_file = value;
+  }
   if (c == 'w') {
     char why[256];
     if (kiln_duration_parse_range(value, 0, KILN_DURATION_MAX, &a->wait, why,
@@ -59,7 +68,8 @@ static void shell_word(FILE *f, const char *s) {
 }
 
 void cli_upload_say(FILE *f, const struct kiln_upload_result *r,
-                    const char *dir, const char *url, const char *token_file) {
+                    const char *dir, const char *url, const char *token_file,
+                    const char *ca_file) {
   char *url_text = kiln_escape_controls(url);
   if (kiln_upload_complete(r)) {
     fprintf(f, "kiln: upload: %zu lines and %zu files sent to %s (run %s)\n",
@@ -73,6 +83,11 @@ void cli_upload_say(FILE *f, const struct kiln_upload_result *r,
     if (token_file) {
       fputs("--token-file ", f);
       shell_word(f, token_file);
+      fputc(' ', f);
+    }
+    if (ca_file) {
+      fputs("--ca-file ", f);
+      shell_word(f, ca_file);
       fputc(' ', f);
     }
     shell_word(f, dir);
@@ -117,8 +132,8 @@ static bool upload_words_ok(int n, char **words) {
 
 int cmd_upload(int argc, char **argv) {
   struct upload_args a = {.wait = CLI_UPLOAD_WAIT_DEFAULT};
-  int parsed = cli_parse_options_words(argc, argv, ":k:w:h", upload_options, "",
-                                       take_upload_option, &a);
+  int parsed = cli_parse_options_words(argc, argv, ":k:c:w:h", upload_options,
+                                       "", take_upload_option, &a);
   if (parsed == CLI_HELP)
     return 0;
   if (parsed != 0)
@@ -141,7 +156,8 @@ int cmd_upload(int argc, char **argv) {
   struct kiln_upload **ups = kiln_xcalloc(n_dirs, sizeof *ups);
   int rc = 0;
   for (size_t i = 0; i < n_dirs; i++) {
-    ups[i] = kiln_upload_start(words[i], url, token, err, sizeof err);
+    ups[i] =
+        kiln_upload_start(words[i], url, token, a.ca_file, err, sizeof err);
     if (!ups[i]) {
       fprintf(stderr, "kiln: upload: %s: %s\n", words[i], err);
       rc = EXIT_ENV;
@@ -156,7 +172,7 @@ int cmd_upload(int argc, char **argv) {
       continue;
     struct kiln_upload_result r;
     kiln_upload_finish(ups[i], &r);
-    cli_upload_say(stderr, &r, words[i], url, a.token_file);
+    cli_upload_say(stderr, &r, words[i], url, a.token_file, a.ca_file);
     if (!kiln_upload_complete(&r))
       rc = EXIT_ENV;
   }

@@ -51,6 +51,7 @@ void kiln_run_free(struct kiln_run *run) {
   free(run->profile_source);
   free(run->command_line);
   free(run->report_dir);
+  free(run->sku);
   free(run->dut.serial);
   free(run->dut.hostname);
   free(run->dut.vendor);

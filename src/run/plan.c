@@ -377,6 +377,48 @@ bool kiln_plan_step_runs(const struct kiln_plan_step *s) {
   return !s->skip_reason && !s->error_reason;
 }
 
+/* How long steps [first, last) of one phase take: each module's steps at
+ * once, or one after another when the module runs them so. */
+static double phase_seconds(const struct kiln_plan *plan, size_t first,
+                            size_t last) {
+  double longest = 0;
+  for (size_t i = first; i < last; i++) {
+    const struct kiln_plan_step *s = &plan->steps[i];
+    if (!kiln_plan_step_runs(s))
+      continue;
+    double module_seconds = s->duration;
+    if (s->module->one_at_a_time) {
+      module_seconds = 0;
+      for (size_t j = first; j < last; j++)
+        if (plan->steps[j].module == s->module &&
+            kiln_plan_step_runs(&plan->steps[j]))
+          module_seconds += plan->steps[j].duration;
+    }
+    longest = module_seconds > longest ? module_seconds : longest;
+  }
+  return longest;
+}
+
+double kiln_plan_seconds(const struct kiln_plan *plan) {
+  double total = 0;
+  size_t i = 0;
+  while (i < plan->n_steps) {
+    size_t j = i + 1;
+    while (j < plan->n_steps && plan->steps[j].phase == plan->steps[i].phase)
+      j++;
+    total += phase_seconds(plan, i, j);
+    i = j;
+  }
+  return total;
+}
+
+const struct kiln_sku *kiln_plan_sku(const struct kiln_plan *plan) {
+  for (size_t i = 0; i < plan->n_steps; i++)
+    if (plan->steps[i].sku)
+      return plan->steps[i].sku;
+  return NULL;
+}
+
 void kiln_plan_check_gpus(struct kiln_plan *plan, bool mig_allowed) {
   struct kiln_gpu_access *access = NULL;
   char bus_ids[64][16];

@@ -78,6 +78,16 @@ void kiln_plan_step_settings(const struct kiln_plan_step *s,
 /* Whether the step will start a process (neither SKIP nor ERROR yet). */
 bool kiln_plan_step_runs(const struct kiln_plan_step *s);
 
+/* How long the plan should take, in seconds: phases one after another,
+ * each as long as its longest module (the steps of a one-at-a-time module
+ * add up, the others run at once); steps that will not run take none. For
+ * the line page's remaining time. */
+double kiln_plan_seconds(const struct kiln_plan *plan);
+
+/* The SKU the run is tested against: the first step's that has one, or
+ * NULL (no GPU SKU applies). */
+const struct kiln_sku *kiln_plan_sku(const struct kiln_plan *plan);
+
 /* For every GPU module's step, checks the GPUs it would test
  * (kiln_gpu_access_check): a GPU that is on the bus but that kiln cannot
  * drive makes the step an ERROR naming the GPU and the cause. A host-wide

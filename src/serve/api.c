@@ -67,8 +67,10 @@ json_t *serve_run_json(struct serve_request *rq, const struct kiln_store_run *r,
     kiln_store_files_free(f, n);
     json_object_set_new(o, "files", files);
   }
-  /* The line's judgement of the run's figures (pages.c fills it). */
-  json_object_set_new(o, "outliers", json_array());
+  /* The line's judgement of the run's figures: for one run (judging
+   * every run of a list would read every run's siblings). */
+  if (with_files)
+    json_object_set_new(o, "outliers", serve_outliers_json(rq, r, NULL));
   return o;
 }
 

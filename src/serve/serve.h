@@ -20,7 +20,7 @@
 #define KILN_SERVE_DB_DEFAULT "sqlite:kiln-line.db"
 #define KILN_SERVE_MAX_BODY_DEFAULT ((size_t)8 << 20)  /* 8 MiB */
 #define KILN_SERVE_MAX_FILE_DEFAULT ((size_t)64 << 20) /* 64 MiB */
-#define KILN_SERVE_OUTLIER_K_DEFAULT 5.0
+#define KILN_SERVE_OUTLIER_K_DEFAULT 3.5
 
 struct kiln_serve_options {
   const char *listen;     /* ADDR:PORT ([ADDR]:PORT for IPv6); port 0: any */

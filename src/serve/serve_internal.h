@@ -91,5 +91,17 @@ void serve_get_run(struct serve_request *rq);
 void serve_get_run_ocp(struct serve_request *rq);
 void serve_get_run_file(struct serve_request *rq);
 void serve_get_metrics(struct serve_request *rq);
+/* pages.c: the line page, its data, a run's page and a serial's */
+void serve_get_line_page(struct serve_request *rq);
+void serve_get_line(struct serve_request *rq);
+void serve_get_run_page(struct serve_request *rq);
+void serve_get_serial_page(struct serve_request *rq);
+/* The run's measurements that are outliers against the line (outliers.h),
+ * as a JSON array of {step, module, measurement, subcomponent, value,
+ * unit, median, mad, z, siblings}; cache (outliers.h) may be NULL. */
+struct kiln_outlier_cache;
+json_t *serve_outliers_json(struct serve_request *rq,
+                            const struct kiln_store_run *run,
+                            struct kiln_outlier_cache *cache);
 
 #endif

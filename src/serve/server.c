@@ -44,6 +44,10 @@ static const struct route {
     {"GET", "/api/v1/runs/{}/ocp.jsonl", serve_get_run_ocp, BODY_NONE, false},
     {"GET", "/api/v1/runs/{}/files/{*}", serve_get_run_file, BODY_NONE, false},
     {"GET", "/metrics", serve_get_metrics, BODY_NONE, false},
+    {"GET", "/", serve_get_line_page, BODY_NONE, false},
+    {"GET", "/api/v1/line", serve_get_line, BODY_NONE, false},
+    {"GET", "/runs/{}", serve_get_run_page, BODY_NONE, false},
+    {"GET", "/serials/{*}", serve_get_serial_page, BODY_NONE, false},
 };
 #define N_ROUTES (sizeof routes / sizeof routes[0])
 

@@ -1169,3 +1169,379 @@ int kiln_store_runs_in_progress(struct kiln_store *st,
   *n = l.n;
   return rc;
 }
+
+/* ---- queries for the line pages ---- */
+
+struct strv {
+  char **v;
+  size_t n;
+};
+
+static void strv_push(struct strv *s, const char *text) {
+  s->v = kiln_xrealloc(s->v, (s->n + 1) * sizeof *s->v);
+  s->v[s->n++] = kiln_xstrdup(text);
+}
+
+static bool strv_has(const struct strv *s, const char *text) {
+  for (size_t i = 0; i < s->n; i++)
+    if (strcmp(s->v[i], text) == 0)
+      return true;
+  return false;
+}
+
+static void strv_free(char **v, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    free(v[i]);
+  free(v);
+}
+
+char *kiln_store_step_module(const char *step_name) {
+  const char *name = step_name ? step_name : "";
+  return strndup(name, strcspn(name, "["));
+}
+
+/* Diagnoses that make a step not pass: a FAIL, or an error artifact. */
+#define BAD_DIAGNOSIS "d.type IN ('FAIL', 'ERROR')"
+
+static int text_cell_row(void *ctx, size_t ncols,
+                         const struct kiln_store_cell *c) {
+  char **out = ctx;
+  if (ncols > 0 && c[0].data && !*out)
+    *out = cell_dup(&c[0]);
+  return 0;
+}
+
+/* The plan testRunStart carries (among the first lines of the stream). */
+static int live_plan(struct kiln_store *st, struct kiln_store_live *l,
+                     char *err, size_t errn) {
+  char *line = NULL;
+  struct kiln_store_param p[] = {text_p(l->run.id)};
+  if (exec(st,
+           "SELECT line FROM ocp_lines WHERE run_id = $1 AND seq < 4 AND "
+           "line LIKE '%\"testRunStart\"%' ORDER BY seq",
+           1, p, text_cell_row, &line, err, errn) != 0)
+    return -1;
+  json_t *doc = line ? json_loads(line, 0, NULL) : NULL;
+  free(line);
+  json_t *params = json_object_get(
+      json_object_get(json_object_get(doc, "testRunArtifact"), "testRunStart"),
+      "parameters");
+  struct strv planned = {0};
+  size_t i;
+  json_t *step;
+  json_array_foreach(json_object_get(params, "plannedSteps"), i, step) {
+    if (json_is_string(step))
+      strv_push(&planned, json_string_value(step));
+  }
+  l->planned_steps = planned.v;
+  l->n_planned = planned.n;
+  json_t *secs = json_object_get(params, "plannedSeconds");
+  l->planned_seconds = json_is_number(secs) ? json_number_value(secs) : 0;
+  json_decref(doc);
+  return 0;
+}
+
+/* The kind of an OCP record: its artifact's one key, or its own. */
+static const char *record_kind(json_t *doc) {
+  static const char *const wrappers[] = {"testRunArtifact", "testStepArtifact"};
+  for (size_t w = 0; w < 2; w++) {
+    json_t *art = json_object_get(doc, wrappers[w]);
+    const char *key;
+    json_t *v;
+    json_object_foreach(art, key, v) {
+      if (strcmp(key, "testStepId") != 0)
+        return key;
+    }
+  }
+  return json_object_get(doc, "schemaVersion") ? "schemaVersion" : "record";
+}
+
+static int live_last_event(struct kiln_store *st, struct kiln_store_live *l,
+                           char *err, size_t errn) {
+  char *line = NULL;
+  struct kiln_store_param p[] = {text_p(l->run.id)};
+  if (exec(st,
+           "SELECT line FROM ocp_lines WHERE run_id = $1 ORDER BY seq DESC "
+           "LIMIT 1",
+           1, p, text_cell_row, &line, err, errn) != 0)
+    return -1;
+  json_t *doc = line ? json_loads(line, 0, NULL) : NULL;
+  free(line);
+  if (doc) {
+    l->last_event = kiln_xstrdup(record_kind(doc));
+    l->last_event_time = kiln_xstrdup(jstr(doc, "timestamp"));
+  }
+  json_decref(doc);
+  return 0;
+}
+
+struct live_steps {
+  struct kiln_store_live *l;
+  struct strv running;
+  bool failed, errored;
+};
+
+static int live_step_row(void *ctx, size_t ncols,
+                         const struct kiln_store_cell *c) {
+  struct live_steps *s = ctx;
+  /* name, started, ended, bad diagnosis FAIL count, ERROR count */
+  bool started = c[1].data, ended = c[2].data;
+  s->l->steps_started += started;
+  s->l->steps_ended += ended;
+  if (started && !ended)
+    strv_push(&s->running, c[0].data ? c[0].data : "?");
+  s->failed |= c[3].data && strtoll(c[3].data, NULL, 10) > 0;
+  s->errored |= c[4].data && strtoll(c[4].data, NULL, 10) > 0;
+  return 0;
+}
+
+static int live_steps(struct kiln_store *st, struct kiln_store_live *l,
+                      char *err, size_t errn) {
+  struct live_steps s = {.l = l};
+  struct kiln_store_param p[] = {text_p(l->run.id)};
+  int rc = exec(
+      st,
+      "SELECT s.name, s.started, s.ended, (SELECT COUNT(*) FROM diagnoses d "
+      "WHERE d.run_id = s.run_id AND d.step_id = s.step_id AND d.type = "
+      "'FAIL'), (SELECT COUNT(*) FROM diagnoses d WHERE d.run_id = s.run_id "
+      "AND (d.step_id = s.step_id OR d.step_id IS NULL) AND d.type = "
+      "'ERROR') FROM steps s WHERE s.run_id = $1 ORDER BY s.started, "
+      "s.step_id",
+      1, p, live_step_row, &s, err, errn);
+  l->running_steps = s.running.v;
+  l->n_running = s.running.n;
+  l->verdict_so_far = s.failed ? "FAIL" : s.errored ? "ERROR" : "PASS";
+  return rc;
+}
+
+int kiln_store_live_runs(struct kiln_store *st, struct kiln_store_live **out,
+                         size_t *n, char *err, size_t errn) {
+  struct run_list runs = {0};
+  *out = NULL;
+  *n = 0;
+  if (kiln_store_runs_in_progress(st, &runs.runs, &runs.n, err, errn) != 0)
+    return -1;
+  struct kiln_store_live *live = kiln_xcalloc(runs.n + 1, sizeof *live);
+  int rc = 0;
+  for (size_t i = 0; i < runs.n; i++) {
+    live[i].run = runs.runs[i];
+    live[i].verdict_so_far = "PASS";
+    if (rc == 0)
+      rc = live_plan(st, &live[i], err, errn) ||
+                   live_last_event(st, &live[i], err, errn) ||
+                   live_steps(st, &live[i], err, errn)
+               ? -1
+               : 0;
+  }
+  free(runs.runs);
+  if (rc != 0) {
+    kiln_store_live_free(live, runs.n);
+    return -1;
+  }
+  *out = live;
+  *n = runs.n;
+  return 0;
+}
+
+void kiln_store_live_free(struct kiln_store_live *runs, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    kiln_store_run_clear(&runs[i].run);
+    strv_free(runs[i].planned_steps, runs[i].n_planned);
+    strv_free(runs[i].running_steps, runs[i].n_running);
+    free(runs[i].last_event);
+    free(runs[i].last_event_time);
+  }
+  free(runs);
+}
+
+struct failing {
+  struct strv steps;
+  char *first;
+};
+
+static int failing_row(void *ctx, size_t ncols,
+                       const struct kiln_store_cell *c) {
+  struct failing *f = ctx;
+  /* step name (NULL: the run itself), message */
+  const char *name = c[0].data ? c[0].data : "run";
+  if (!strv_has(&f->steps, name))
+    strv_push(&f->steps, name);
+  if (!f->first && c[1].data)
+    f->first = cell_dup(&c[1]);
+  return 0;
+}
+
+int kiln_store_finished_runs(struct kiln_store *st, const char *since,
+                             struct kiln_store_finished **out, size_t *n,
+                             char *err, size_t errn) {
+  struct run_list runs = {0};
+  struct kiln_store_param since_p = text_p(since ? since : "");
+  *out = NULL;
+  *n = 0;
+  if (exec(st,
+           "SELECT " RUN_COLUMNS " FROM runs WHERE ended IS NOT NULL AND "
+           "ended >= $1 ORDER BY ended DESC, id DESC",
+           1, &since_p, run_row, &runs, err, errn) != 0) {
+    kiln_store_runs_free(runs.runs, runs.n);
+    return -1;
+  }
+  struct kiln_store_finished *done = kiln_xcalloc(runs.n + 1, sizeof *done);
+  int rc = 0;
+  for (size_t i = 0; i < runs.n; i++) {
+    done[i].run = runs.runs[i];
+    struct failing f = {0};
+    struct kiln_store_param p[] = {text_p(done[i].run.id)};
+    if (rc == 0)
+      rc = exec(st,
+                "SELECT s.name, d.message FROM diagnoses d LEFT JOIN steps s "
+                "ON s.run_id = d.run_id AND s.step_id = d.step_id WHERE "
+                "d.run_id = $1 AND " BAD_DIAGNOSIS " ORDER BY d.seq",
+                1, p, failing_row, &f, err, errn);
+    done[i].failing_steps = f.steps.v;
+    done[i].n_failing = f.steps.n;
+    done[i].first_diagnosis = f.first;
+  }
+  free(runs.runs);
+  if (rc != 0) {
+    kiln_store_finished_free(done, runs.n);
+    return -1;
+  }
+  *out = done;
+  *n = runs.n;
+  return 0;
+}
+
+void kiln_store_finished_free(struct kiln_store_finished *runs, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    kiln_store_run_clear(&runs[i].run);
+    strv_free(runs[i].failing_steps, runs[i].n_failing);
+    free(runs[i].first_diagnosis);
+  }
+  free(runs);
+}
+
+struct yields {
+  struct kiln_store_yield *y;
+  size_t n;
+};
+
+static int yield_row(void *ctx, size_t ncols, const struct kiln_store_cell *c) {
+  struct yields *ys = ctx;
+  /* step name, status, bad diagnoses */
+  const char *status = c[1].data ? c[1].data : "";
+  if (strcmp(status, "SKIP") == 0)
+    return 0;
+  char *module = kiln_store_step_module(c[0].data);
+  struct kiln_store_yield *y = NULL;
+  for (size_t i = 0; i < ys->n && !y; i++)
+    if (strcmp(ys->y[i].module, module) == 0)
+      y = &ys->y[i];
+  if (!y) {
+    ys->y = kiln_xrealloc(ys->y, (ys->n + 1) * sizeof *ys->y);
+    y = &ys->y[ys->n++];
+    *y = (struct kiln_store_yield){.module = module};
+  } else {
+    free(module);
+  }
+  y->total++;
+  y->passed += strcmp(status, "COMPLETE") == 0 && c[2].data &&
+               strtoll(c[2].data, NULL, 10) == 0;
+  return 0;
+}
+
+static int by_module(const void *a, const void *b) {
+  return strcmp(((const struct kiln_store_yield *)a)->module,
+                ((const struct kiln_store_yield *)b)->module);
+}
+
+int kiln_store_first_pass_yield(struct kiln_store *st, const char *since,
+                                struct kiln_store_yield **out, size_t *n,
+                                char *err, size_t errn) {
+  struct yields ys = {0};
+  struct kiln_store_param p[] = {text_p(since ? since : "")};
+  /* A DUT's first run in the shift is the one no earlier run of its serial
+   * precedes; a retest after it is not a first pass. */
+  int rc = exec(
+      st,
+      "SELECT s.name, s.status, (SELECT COUNT(*) FROM diagnoses d WHERE "
+      "d.run_id = s.run_id AND d.step_id = s.step_id AND " BAD_DIAGNOSIS
+      ") FROM steps s JOIN runs r ON r.id = s.run_id WHERE r.ended IS NOT "
+      "NULL AND r.serial IS NOT NULL AND r.started >= $1 AND NOT EXISTS "
+      "(SELECT 1 FROM runs e WHERE e.serial = r.serial AND e.started >= $1 "
+      "AND (e.started < r.started OR (e.started = r.started AND e.id < "
+      "r.id))) ORDER BY s.run_id, s.step_id",
+      1, p, yield_row, &ys, err, errn);
+  if (rc != 0) {
+    kiln_store_yield_free(ys.y, ys.n);
+    *out = NULL;
+    *n = 0;
+    return -1;
+  }
+  if (ys.n > 1)
+    qsort(ys.y, ys.n, sizeof *ys.y, by_module);
+  *out = ys.y;
+  *n = ys.n;
+  return 0;
+}
+
+void kiln_store_yield_free(struct kiln_store_yield *y, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    free(y[i].module);
+  free(y);
+}
+
+struct group_values {
+  const char *module;
+  double *v;
+  char **run;
+  size_t n;
+};
+
+static int group_value_row(void *ctx, size_t ncols,
+                           const struct kiln_store_cell *c) {
+  struct group_values *g = ctx;
+  /* run id, value, step name */
+  char *module = kiln_store_step_module(c[2].data);
+  bool same = strcmp(module, g->module) == 0;
+  free(module);
+  if (!same || !c[1].data)
+    return 0;
+  g->v = kiln_xrealloc(g->v, (g->n + 1) * sizeof *g->v);
+  g->run = kiln_xrealloc(g->run, (g->n + 1) * sizeof *g->run);
+  g->v[g->n] = strtod(c[1].data, NULL);
+  g->run[g->n++] = cell_dup(&c[0]);
+  return 0;
+}
+
+int kiln_store_group_values(struct kiln_store *st,
+                            const struct kiln_store_group *grp,
+                            const char *module, const char *name,
+                            size_t max_runs, double **values, char ***run_ids,
+                            size_t *n, char *err, size_t errn) {
+  struct group_values g = {.module = module ? module : ""};
+  bool by_sku = grp->sku != NULL;
+  struct kiln_store_param p[] = {text_p(name),
+                                 text_p(by_sku ? grp->sku : grp->profile),
+                                 int_p((int64_t)(max_runs ? max_runs : 1))};
+  /* The group's recent passing runs first (the index on started), then
+   * their values of the measurement. */
+  char sql[1024];
+  snprintf(sql, sizeof sql,
+           "SELECT m.run_id, m.value, s.name FROM measurements m JOIN steps "
+           "s ON s.run_id = m.run_id AND s.step_id = m.step_id JOIN (SELECT "
+           "id, started FROM runs WHERE verdict = 'PASS' AND %s ORDER BY "
+           "started DESC, id DESC LIMIT $3) r ON r.id = m.run_id WHERE "
+           "m.name = $1 AND m.value IS NOT NULL ORDER BY r.started DESC, "
+           "r.id DESC, m.seq",
+           by_sku ? "sku = $2" : "sku IS NULL AND profile = $2");
+  int rc = exec(st, sql, 3, p, group_value_row, &g, err, errn);
+  if (rc != 0) {
+    free(g.v);
+    strv_free(g.run, g.n);
+    g = (struct group_values){0};
+  }
+  *values = g.v;
+  *run_ids = g.run;
+  *n = g.n;
+  return rc ? -1 : 0;
+}

@@ -149,4 +149,75 @@ int kiln_store_runs_in_progress(struct kiln_store *st,
                                 struct kiln_store_run **runs, size_t *n,
                                 char *err, size_t errn);
 
+/* ---- queries for the line pages ---- */
+
+/* A run still going (no testRunEnd yet), as the line page shows it. */
+struct kiln_store_live {
+  struct kiln_store_run run;
+  char **planned_steps; /* testRunStart's plannedSteps */
+  size_t n_planned;
+  double planned_seconds; /* testRunStart's plannedSeconds; 0: not given */
+  size_t steps_started, steps_ended;
+  char **running_steps; /* names of the steps started and not ended */
+  size_t n_running;
+  /* "FAIL" once a step has a FAIL diagnosis, else "ERROR" once one has an
+   * error, else "PASS" (nothing wrong so far). */
+  const char *verdict_so_far;
+  /* The last stored line's kind (its artifact's: "testStepStart",
+   * "measurement", "log", ...) and timestamp; NULL before any. */
+  char *last_event, *last_event_time;
+};
+/* Every run in progress, newest first. */
+int kiln_store_live_runs(struct kiln_store *st, struct kiln_store_live **out,
+                         size_t *n, char *err, size_t errn);
+void kiln_store_live_free(struct kiln_store_live *runs, size_t n);
+
+/* A run that ended. */
+struct kiln_store_finished {
+  struct kiln_store_run run;
+  char **failing_steps; /* names of the steps with a FAIL or an error
+                           diagnosis, in stream order, each once */
+  size_t n_failing;
+  char *first_diagnosis; /* the first such diagnosis' message, or NULL */
+};
+/* The runs that ended at or after since (ISO 8601 UTC), newest first. */
+int kiln_store_finished_runs(struct kiln_store *st, const char *since,
+                             struct kiln_store_finished **out, size_t *n,
+                             char *err, size_t errn);
+void kiln_store_finished_free(struct kiln_store_finished *runs, size_t n);
+
+/* First-pass yield of one module (the step name without its target,
+ * "gpu.membw" for "gpu.membw[0]") over the first run of each DUT serial
+ * started at or after since, counted once that run has ended: steps that
+ * passed (COMPLETE, no FAIL or error diagnosis) of those that ran
+ * (skipped steps count in neither). */
+struct kiln_store_yield {
+  char *module;
+  size_t passed, total;
+};
+int kiln_store_first_pass_yield(struct kiln_store *st, const char *since,
+                                struct kiln_store_yield **out, size_t *n,
+                                char *err, size_t errn);
+void kiln_store_yield_free(struct kiln_store_yield *y, size_t n);
+
+/* The module a step name belongs to (its name up to '['), malloc'd. */
+char *kiln_store_step_module(const char *step_name);
+
+/* One group of runs the line judges together: the runs of one SKU; where
+ * kiln names none (a CPU-only run, or a stream that does not carry it),
+ * the runs of one profile that name no SKU either. */
+struct kiln_store_group {
+  const char *sku;     /* NULL: none */
+  const char *profile; /* used when sku is NULL */
+};
+/* The values of measurement `name` in steps of `module` over the most
+ * recent max_runs passing runs (verdict PASS) of the group, newest run
+ * first, each with its run's id (malloc'd, one a value): the siblings a
+ * run of the group is judged against once its own values are left out. */
+int kiln_store_group_values(struct kiln_store *st,
+                            const struct kiln_store_group *g,
+                            const char *module, const char *name,
+                            size_t max_runs, double **values, char ***run_ids,
+                            size_t *n, char *err, size_t errn);
+
 #endif

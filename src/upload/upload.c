@@ -40,7 +40,7 @@ static const char *const report_files[] = {
 #define N_REPORT_FILES (sizeof report_files / sizeof *report_files)
 
 struct kiln_upload {
-  char *dir, *url, *token;
+  char *dir, *url, *token, *ca_file;
   pthread_t thread;
   pthread_mutex_t lock;
   pthread_cond_t wake;
@@ -143,6 +143,8 @@ static long request(struct kiln_upload *u, const char *method, const char *path,
   curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, open_socket);
   curl_easy_setopt(c, CURLOPT_USERAGENT, "kiln/" KILN_VERSION);
   curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+  if (u->ca_file)
+    curl_easy_setopt(c, CURLOPT_CAINFO, u->ca_file);
   if (strcmp(method, "POST") == 0) {
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, u->headers);
     curl_easy_setopt(c, CURLOPT_POST, 1L);
@@ -485,7 +487,8 @@ static void init_curl(void) {
 }
 
 struct kiln_upload *kiln_upload_start(const char *dir, const char *url,
-                                      const char *token, char *err, size_t n) {
+                                      const char *token, const char *ca_file,
+                                      char *err, size_t n) {
   pthread_once(&curl_once, init_curl);
   CURL *curl = curl_init_rc == CURLE_OK ? curl_easy_init() : NULL;
   if (!curl) {
@@ -500,6 +503,7 @@ struct kiln_upload *kiln_upload_start(const char *dir, const char *url,
     url_len--;
   u->url = kiln_strdup_printf("%.*s", (int)url_len, url);
   u->token = token ? kiln_xstrdup(token) : NULL;
+  u->ca_file = ca_file ? kiln_xstrdup(ca_file) : NULL;
   u->acked = -1;
   u->resume = true;
   u->backoff = BACKOFF_FIRST;
@@ -576,6 +580,7 @@ static void upload_free(struct kiln_upload *u) {
   free(u->dir);
   free(u->url);
   free(u->token);
+  free(u->ca_file);
   free(u);
 }
 

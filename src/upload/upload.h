@@ -37,6 +37,11 @@ int kiln_upload_check_url(const char *url, char *err, size_t n);
  * character an HTTP header cannot carry). */
 char *kiln_upload_read_token(const char *path, char *err, size_t n);
 
+/* Whether path is a readable file of CA certificates (PEM) to trust the
+ * server by, as a line's own CA or a self-signed server needs: 0, or -1
+ * with "PATH: why" in err. libcurl reads it at each connection. */
+int kiln_upload_check_ca_file(const char *path, char *err, size_t n);
+
 /* The run id of an OCP stream, from its first two lines (line0, line1,
  * without their newlines): "<T>-<H>", T the testRunStart line's timestamp
  * with every character outside [A-Za-z0-9] dropped, H the 16 lower-case
@@ -70,11 +75,13 @@ char *kiln_tail_read(struct kiln_tail *t, size_t first, size_t *count,
 struct kiln_upload;
 
 /* Starts uploading report directory dir to the server at url (checked by
- * kiln_upload_check_url), with token as bearer (NULL: none), in a thread
- * of its own. dir may still be written to. NULL with why in err when the
+ * kiln_upload_check_url), with token as bearer (NULL: none), trusting the
+ * certificates in ca_file for https (NULL: the system's), in a thread of
+ * its own. dir may still be written to. NULL with why in err when the
  * thread cannot start. */
 struct kiln_upload *kiln_upload_start(const char *dir, const char *url,
-                                      const char *token, char *err, size_t n);
+                                      const char *token, const char *ca_file,
+                                      char *err, size_t n);
 /* dir is complete (its run has ended): the thread sends the rest and the
  * report files, and gives up at wait seconds from now. Returns at once. */
 void kiln_upload_close(struct kiln_upload *u, double wait);

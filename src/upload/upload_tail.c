@@ -79,6 +79,28 @@ char *kiln_upload_read_token(const char *path, char *err, size_t n) {
   return text;
 }
 
+int kiln_upload_check_ca_file(const char *path, char *err, size_t n) {
+  char why[512];
+  char *text = kiln_read_text_file(path, 16 << 20,
+                                   "not a PEM file of CA "
+                                   "certificates",
+                                   why, sizeof why);
+  if (!text) {
+    snprintf(err, n, "%s", why);
+    return -1;
+  }
+  bool pem = strstr(text, "-----BEGIN CERTIFICATE-----") != NULL;
+  free(text);
+  if (!pem) {
+    snprintf(err, n,
+             "%s: no PEM certificate in it (-----BEGIN "
+             "CERTIFICATE-----)",
+             path);
+    return -1;
+  }
+  return 0;
+}
+
 /* 64-bit FNV-1a, continued from h. */
 static uint64_t fnv1a(uint64_t h, const char *s, size_t len) {
   for (size_t i = 0; i < len; i++) {

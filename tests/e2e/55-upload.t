@@ -5,7 +5,7 @@
 # refused token leaves the run's verdict alone and says so; bad input is one
 # line and exit 64 before any step.
 . tests/e2e/lib.sh
-plan 32
+plan 39
 
 # A short CPU profile whose monitors write telemetry.csv: all five files.
 P=$TEST_TMP/upload.ini
@@ -117,6 +117,42 @@ is "the right token: kiln upload sends it (exit 0)" "$rc" 0
 kill -TERM "$serve_pid"
 wait "$serve_pid" 2>/dev/null
 
+# ---- HTTPS to a server whose certificate is the line's own ----
+if command -v certtool >/dev/null 2>&1; then
+  printf 'cn = "127.0.0.1"\nip_address = "127.0.0.1"\nexpiration_days = 2\ntls_www_server\nsigning_key\nencryption_key\n' \
+    >"$TEST_TMP/cert.cfg"
+  certtool --generate-privkey --key-type ecdsa --outfile "$TEST_TMP/key.pem" \
+    >/dev/null 2>&1
+  certtool --generate-self-signed --load-privkey "$TEST_TMP/key.pem" \
+    --template "$TEST_TMP/cert.cfg" --outfile "$TEST_TMP/cert.pem" \
+    >/dev/null 2>&1
+  start_serve "$TEST_TMP/serve-tls.out" --db "sqlite:$TEST_TMP/tls.db" \
+    --tls-cert "$TEST_TMP/cert.pem" --tls-key "$TEST_TMP/key.pem"
+  d=$TEST_TMP/tls-untrusted
+  run_kiln "$TEST_TMP/tls-untrusted.out" run --profile "$P" --only cpu.compute \
+    --serial UP-TLS --report-dir "$d" --upload "$serve_url" --upload-wait 3s
+  is "https, its certificate not trusted: the verdict's exit 0" "$rc" 0
+  like "https, not trusted: it says what is unsent, why, and the command" \
+    "$TEST_TMP/tls-untrusted.out" \
+    "^kiln: upload: $(wc -l <"$d/ocp.jsonl") lines and 4 files unsent to $serve_url \(.*certificate.*\); send them with: kiln upload $d $serve_url$"
+  d=$TEST_TMP/tls
+  run_kiln "$TEST_TMP/tls.out" run --profile "$P" --only cpu.compute \
+    --serial UP-TLS --report-dir "$d" --upload "$serve_url" \
+    --upload-ca-file "$TEST_TMP/cert.pem"
+  id=$(run_id "$TEST_TMP/tls.out")
+  curl -sS --cacert "$TEST_TMP/cert.pem" -o "$TEST_TMP/stored" \
+    "$serve_url/api/v1/runs/$id/ocp.jsonl"
+  ok "$([ -n "$id" ] && cmp -s "$TEST_TMP/stored" "$d/ocp.jsonl" && echo 0 || echo 1)" \
+    "--upload-ca-file: sent over https, stored equals local"
+  run_kiln "$TEST_TMP/tls-again.out" upload --ca-file "$TEST_TMP/cert.pem" \
+    "$TEST_TMP/tls-untrusted" "$serve_url"
+  is "kiln upload --ca-file completes the untrusted one (exit 0)" "$rc" 0
+  kill -TERM "$serve_pid"
+  wait "$serve_pid" 2>/dev/null
+else
+  for i in 1 2 3 4; do skip "certtool is not installed (Debian: gnutls-bin)"; done
+fi
+
 # ---- bad input: one line, before any step ----
 d=$TEST_TMP/bad
 run_kiln "$TEST_TMP/bad-url.out" run --profile "$P" --report-dir "$d" \
@@ -132,6 +168,12 @@ like "a missing token file: one line naming it" "$TEST_TMP/no-token.out" \
   "^kiln: --upload-token-file $TEST_TMP/missing: .*No such file"
 is "a missing token file: one line" "$(wc -l <"$TEST_TMP/no-token.out")" 1
 ok "$([ ! -e "$d" ] && echo 0 || echo 1)" "no report directory: no step ran"
+run_kiln "$TEST_TMP/bad-ca.out" run --profile "$P" --report-dir "$d" \
+  --upload "$url" --upload-ca-file "$P"
+is "a CA file holding no certificate: exit 64" "$rc" 64
+is "... one line naming it" "$(cat "$TEST_TMP/bad-ca.out")" \
+  "kiln: --upload-ca-file $P: no PEM certificate in it (-----BEGIN CERTIFICATE-----)"
+ok "$([ ! -e "$d" ] && echo 0 || echo 1)" "a bad CA file: no step ran"
 mkdir "$TEST_TMP/empty"
 run_kiln "$TEST_TMP/no-ocp.out" upload "$TEST_TMP/empty" "$url"
 is "kiln upload of a DIR without ocp.jsonl: exit 64" "$rc" 64

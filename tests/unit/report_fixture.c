@@ -20,6 +20,8 @@ void fixture_run_header(struct kiln_run *run) {
   run->profile_source = kiln_xstrdup("built-in");
   run->command_line = kiln_xstrdup("kiln run --profile quick");
   run->report_dir = kiln_xstrdup("kiln-reports/test");
+  run->sku = kiln_xstrdup("h100-sxm5-80gb");
+  run->planned_seconds = 125;
   run->dut.serial = kiln_xstrdup(FIXTURE_SERIAL);
   run->dut.hostname = kiln_xstrdup("node17");
   run->dut.vendor = kiln_xstrdup("Supermicro");

@@ -61,6 +61,33 @@ static void plans_phases_in_order(void **state) {
   kiln_plan_free(&pl);
 }
 
+/* Phases one after another, each as long as its longest step that runs:
+ * gpu.query skips (no GPU), then max(20, 5), then 20. */
+static void planned_seconds_add_up_phases(void **state) {
+  struct kiln_plan pl;
+  char err[256];
+  struct kiln_plan_options o = {0};
+  assert_int_equal(kiln_plan_build(*state, &o, &pl, err, sizeof err), 0);
+  assert_true(kiln_plan_seconds(&pl) == 40);
+  assert_null(kiln_plan_sku(&pl)); /* no GPU, no SKU */
+  kiln_plan_free(&pl);
+  /* A one-at-a-time module's steps add up (pcie.bw: 3 GPUs of 10 s beside
+   * a 25 s step: 30 s); a skipped one takes none. */
+  const struct kiln_module *bw = kiln_module_find("pcie.bw");
+  const struct kiln_module *cpu = kiln_module_find("cpu.compute");
+  assert_true(bw && bw->one_at_a_time && cpu && !cpu->one_at_a_time);
+  struct kiln_plan_step steps[] = {
+      {.module = bw, .phase = 1, .duration = 10},
+      {.module = bw, .phase = 1, .duration = 10},
+      {.module = bw, .phase = 1, .duration = 10},
+      {.module = bw, .phase = 1, .duration = 10, .skip_reason = "gone"},
+      {.module = cpu, .phase = 1, .duration = 25},
+      {.module = cpu, .phase = 2, .duration = 7},
+  };
+  struct kiln_plan hand = {.steps = steps, .n_steps = 6};
+  assert_true(kiln_plan_seconds(&hand) == 37);
+}
+
 static void filters_and_overrides(void **state) {
   struct kiln_plan pl;
   char err[256];
@@ -142,6 +169,7 @@ int main(void) {
   cmocka_set_message_output(CM_OUTPUT_TAP);
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(plans_phases_in_order),
+      cmocka_unit_test(planned_seconds_add_up_phases),
       cmocka_unit_test(filters_and_overrides),
       cmocka_unit_test(places_faults),
       cmocka_unit_test(fault_table_matches_modules),

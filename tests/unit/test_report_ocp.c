@@ -78,6 +78,7 @@ static const char check_mixed_stream[] =
     "assert p['profile'] == 'quick' and p['profileSource'] == 'built-in', p\n"
     "assert p['reportDir'] == 'kiln-reports/test', p\n"
     "assert p['plannedSteps'][6] == 'pcie.link', p\n"
+    "assert p['plannedSeconds'] == 125 and p['sku'] == 'h100-sxm5-80gb', p\n"
     "dut = start['dutInfo']\n"
     "assert dut['dutInfoId'] == SERIAL and dut['name'] == 'node17', dut\n"
     "assert dut['platformInfos'] == [{'info': 'Supermicro SYS-821GE-TNHR'}]\n"

@@ -27,6 +27,7 @@
 
 #include "fsutil.h"
 #include "kiln/textutil.h"
+#include "line_runs.h"
 #include "store/store.h"
 
 #define FIXTURE_OCP "tests/fixtures/ocp/line-sdc.ocp.jsonl"
@@ -879,6 +880,123 @@ static void verdicts_and_exit_codes_as_kiln_exits(void **state) {
   kiln_store_close(st);
 }
 
+/* The line page's queries: runs in progress with their plan and last
+ * event, runs finished since a time with their failing steps and first
+ * diagnosis, first-pass yield over each serial's first run of the shift,
+ * and a measurement's siblings. */
+static void line_page_queries(void **state) {
+  struct kiln_store *st = fresh_store(state);
+  const char *shift = "2026-12-02T01:00:00.000Z";
+  const struct line_run runs[] = {
+      /* before the shift: neither finished in it nor a first pass */
+      {.id = "old",
+       .serial = "S1",
+       .started = "2026-12-01T20:00:00.000Z",
+       .value = 1,
+       .fail = "old failure"},
+      {.id = "s1-first",
+       .serial = "S1",
+       .started = "2026-12-02T01:00:00.000Z",
+       .value = 4000},
+      {.id = "s2-fail",
+       .serial = "S2",
+       .started = "2026-12-02T01:01:00.000Z",
+       .value = 3000,
+       .fail = "HBM bandwidth 3000 GB/s under 3500"},
+      /* a retest of S1 that fails: not a first pass */
+      {.id = "s1-retest",
+       .serial = "S1",
+       .started = "2026-12-02T01:10:00.000Z",
+       .value = 1,
+       .fail = "retest failure"},
+      {.id = "s3-going",
+       .serial = "S3",
+       .host = "node-3",
+       .started = "2026-12-02T01:20:00.000Z",
+       .value = 4000,
+       .fail = "a failure while going",
+       .open = true},
+  };
+  for (size_t i = 0; i < sizeof runs / sizeof runs[0]; i++)
+    line_run_store(st, &runs[i]);
+  char err[512];
+
+  struct kiln_store_live *live;
+  size_t n;
+  assert_int_equal(kiln_store_live_runs(st, &live, &n, err, sizeof err), 0);
+  assert_int_equal(n, 1);
+  assert_string_equal(live[0].run.id, "s3-going");
+  assert_string_equal(live[0].run.host, "node-3");
+  assert_int_equal(live[0].n_planned, 1);
+  assert_string_equal(live[0].planned_steps[0], "gpu.membw[0]");
+  assert_float_equal(live[0].planned_seconds, 600, 0);
+  assert_int_equal(live[0].steps_started, 1);
+  assert_int_equal(live[0].steps_ended, 0);
+  assert_int_equal(live[0].n_running, 1);
+  assert_string_equal(live[0].running_steps[0], "gpu.membw[0]");
+  assert_string_equal(live[0].verdict_so_far, "FAIL");
+  assert_string_equal(live[0].last_event, "diagnosis");
+  assert_string_equal(live[0].last_event_time, "2026-12-02T01:20:04.000Z");
+  kiln_store_live_free(live, n);
+
+  struct kiln_store_finished *done;
+  assert_int_equal(
+      kiln_store_finished_runs(st, shift, &done, &n, err, sizeof err), 0);
+  assert_int_equal(n, 3);
+  assert_string_equal(done[0].run.id, "s1-retest");
+  assert_string_equal(done[1].run.id, "s2-fail");
+  assert_string_equal(done[1].run.verdict, "FAIL");
+  assert_int_equal(done[1].n_failing, 1);
+  assert_string_equal(done[1].failing_steps[0], "gpu.membw[0]");
+  assert_string_equal(done[1].first_diagnosis,
+                      "HBM bandwidth 3000 GB/s under 3500");
+  assert_string_equal(done[2].run.id, "s1-first");
+  assert_int_equal(done[2].n_failing, 0);
+  assert_null(done[2].first_diagnosis);
+  kiln_store_finished_free(done, n);
+
+  struct kiln_store_yield *y;
+  assert_int_equal(
+      kiln_store_first_pass_yield(st, shift, &y, &n, err, sizeof err), 0);
+  assert_int_equal(n, 1);
+  assert_string_equal(y[0].module, "gpu.membw");
+  assert_int_equal(y[0].passed, 1); /* s1-first; s2-fail failed */
+  assert_int_equal(y[0].total, 2);  /* the retest and the open run: no */
+  kiln_store_yield_free(y, n);
+
+  /* A group's values: its passing runs only, newest first, with their
+   * ids; by profile where the runs name no SKU. */
+  double *v;
+  char **ids;
+  struct kiln_store_group by_profile = {.profile = "line"};
+  assert_int_equal(kiln_store_group_values(st, &by_profile, "gpu.membw",
+                                           "bandwidth_gbps", 10, &v, &ids, &n,
+                                           err, sizeof err),
+                   0);
+  assert_int_equal(n, 1);
+  assert_float_equal(v[0], 4000, 0);
+  assert_string_equal(ids[0], "s1-first");
+  free(v);
+  free(ids[0]);
+  free(ids);
+  struct kiln_store_group by_sku = {.sku = "h100-sxm5-80gb", .profile = "line"};
+  assert_int_equal(kiln_store_group_values(st, &by_sku, "gpu.membw",
+                                           "bandwidth_gbps", 10, &v, &ids, &n,
+                                           err, sizeof err),
+                   0);
+  assert_int_equal(n, 0);
+  free(v);
+  free(ids);
+  assert_int_equal(kiln_store_group_values(st, &by_profile, "gpu.hbm",
+                                           "bandwidth_gbps", 10, &v, &ids, &n,
+                                           err, sizeof err),
+                   0);
+  assert_int_equal(n, 0); /* another module's steps */
+  free(v);
+  free(ids);
+  kiln_store_close(st);
+}
+
 static struct env sqlite_env = {.name = "sqlite"};
 static struct env pg_env = {.name = "postgresql", .pg = true};
 
@@ -909,6 +1027,7 @@ int main(void) {
       CASE(sqlite, runs_filtered_newest_first),
       CASE(sqlite, runs_page_on_after_before),
       CASE(sqlite, verdicts_and_exit_codes_as_kiln_exits),
+      CASE(sqlite, line_page_queries),
       CASE(pg, schema_is_versioned_and_migrated_once),
       CASE(pg, servers_started_at_once_migrate_once),
       CASE(pg, replayed_stream_is_stored_and_parsed),
@@ -920,6 +1039,7 @@ int main(void) {
       CASE(pg, runs_filtered_newest_first),
       CASE(pg, runs_page_on_after_before),
       CASE(pg, verdicts_and_exit_codes_as_kiln_exits),
+      CASE(pg, line_page_queries),
   };
   size_t n = sizeof all / sizeof all[0];
   /* Without PostgreSQL its cases are left out, each named with why (a
