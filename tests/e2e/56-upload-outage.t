@@ -145,11 +145,11 @@ killed_mid_run() {
 
 killed_mid_run "sqlite:$TEST_TMP/line.db" sqlite
 if ! pg_installed; then
-  for i in 1 2 3 4 5 6 7; do
+  for _ in 1 2 3 4 5 6 7; do
     skip "postgresql: not installed ($PG_BIN/initdb; Debian: postgresql)"
   done
 elif ! pg_start_server; then
-  for i in 1 2 3 4 5 6 7; do
+  for _ in 1 2 3 4 5 6 7; do
     ok 1 "postgresql: the test's own server did not start (logs in $pg_dir)"
   done
 else
