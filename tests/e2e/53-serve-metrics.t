@@ -41,7 +41,7 @@ value() {
 }
 
 start_serve "$TEST_TMP/serve" --db "sqlite:$TEST_TMP/line.db"
-post_lines "$serve_url" done "$STREAM" 0 "$LINES"
+post_lines "$serve_url" "done" "$STREAM" 0 "$LINES"
 post_lines "$serve_url" live "$STREAM" 0 100
 metrics
 check "/metrics parses as the text format, line by line" test ! -s "$TEST_TMP/parse"

@@ -150,7 +150,7 @@ if command -v certtool >/dev/null 2>&1; then
   kill -TERM "$serve_pid"
   wait "$serve_pid" 2>/dev/null
 else
-  for i in 1 2 3 4; do skip "certtool is not installed (Debian: gnutls-bin)"; done
+  for _ in 1 2 3 4; do skip "certtool is not installed (Debian: gnutls-bin)"; done
 fi
 
 # ---- bad input: one line, before any step ----

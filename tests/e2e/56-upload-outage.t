@@ -4,9 +4,10 @@
 # command that sends it; that command completes it once a server is up),
 # and killed with SIGKILL mid-run and restarted on the same store and port
 # (the uploader resumes; the stored stream equals the local one line for
-# line, nothing missing, nothing twice).
+# line, nothing missing, nothing twice), on SQLite and on a PostgreSQL the
+# test starts.
 . tests/e2e/lib.sh
-plan 20
+plan 27
 
 P=$TEST_TMP/upload.ini
 cat >"$P" <<'INI'
@@ -92,41 +93,66 @@ phase.2 = dram.bandwidth
 [dram.bandwidth]
 triad_gbps.min = 0.1
 INI
-d=$TEST_TMP/killed
-start_kiln "$TEST_TMP/killed.out" run --profile "$P2" --serial UP-KILLED \
-  --report-dir "$d" --upload "$serve_url"
-run_pid=$pid
-stored=0
-for _ in $(seq 1 50); do
-  http GET "$serve_url/api/v1/runs?serial=UP-KILLED"
-  stored=$(json_get "$TEST_TMP/body" 'j["runs"][0]["ocp_lines"] if j.get("runs") else 0')
-  [ "$stored" -gt 2 ] 2>/dev/null && break
-  sleep 0.1
-done
-ok "$([ "$stored" -gt 2 ] 2>/dev/null && echo 0 || echo 1)" \
-  "lines arrive while the run goes ($stored stored)"
-kill -KILL "$serve_pid"
+kill -TERM "$serve_pid"
 wait "$serve_pid" 2>/dev/null
-ok "$(kill -0 "$run_pid" 2>/dev/null && echo 0 || echo 1)" \
-  "the server is killed mid-run"
-# Down until the run has written more, and the uploader has tried to send
-# it (it tries about once a second).
-local_lines=$(wc -l <"$d/ocp.jsonl")
-grown=1
-for _ in $(seq 1 100); do
-  [ "$(wc -l <"$d/ocp.jsonl")" -gt "$local_lines" ] && grown=0 && break
-  sleep 0.1
-done
-ok "$grown" "the run writes lines while the server is down"
-sleep 2
-start_serve "$TEST_TMP/again.out" --listen "127.0.0.1:$port" \
-  --db "sqlite:$TEST_TMP/line.db"
-is "restarted on the same port and store" "$serve_url" "$dead_url"
-rc=0
-wait "$run_pid" || rc=$?
-is "the run exits 0 (its verdict)" "$rc" 0
-like "it says all was sent" "$TEST_TMP/killed.out" \
-  "^kiln: upload: $(wc -l <"$d/ocp.jsonl") lines and 5 files sent to $serve_url "
-check "the stored stream equals local line for line, each once" \
-  stored_equals_local "$serve_url" UP-KILLED "$d"
+
+# killed_mid_run DB LABEL: a run uploading to a server on store DB, the
+# server killed with SIGKILL once lines have arrived, kept down while the
+# run writes more, restarted on the same store and port (7 tests).
+killed_mid_run() {
+  kdb=$1
+  d=$TEST_TMP/killed-$2
+  serial=UP-KILLED-$2
+  start_serve "$TEST_TMP/first-$2.out" --listen "127.0.0.1:$port" --db "$kdb"
+  start_kiln "$TEST_TMP/killed-$2.out" run --profile "$P2" --serial "$serial" \
+    --report-dir "$d" --upload "$serve_url"
+  run_pid=$pid
+  stored=0
+  for _ in $(seq 1 50); do
+    http GET "$serve_url/api/v1/runs?serial=$serial"
+    stored=$(json_get "$TEST_TMP/body" 'j["runs"][0]["ocp_lines"] if j.get("runs") else 0')
+    [ "$stored" -gt 2 ] 2>/dev/null && break
+    sleep 0.1
+  done
+  ok "$([ "$stored" -gt 2 ] 2>/dev/null && echo 0 || echo 1)" \
+    "$2: lines arrive while the run goes ($stored stored)"
+  kill -KILL "$serve_pid"
+  wait "$serve_pid" 2>/dev/null
+  ok "$(kill -0 "$run_pid" 2>/dev/null && echo 0 || echo 1)" \
+    "$2: the server is killed mid-run"
+  # Down until the run has written more, and the uploader has tried to
+  # send it (it tries about once a second).
+  local_lines=$(wc -l <"$d/ocp.jsonl")
+  grown=1
+  for _ in $(seq 1 100); do
+    [ "$(wc -l <"$d/ocp.jsonl")" -gt "$local_lines" ] && grown=0 && break
+    sleep 0.1
+  done
+  ok "$grown" "$2: the run writes lines while the server is down"
+  sleep 2
+  start_serve "$TEST_TMP/again-$2.out" --listen "127.0.0.1:$port" --db "$kdb"
+  is "$2: restarted on the same port and store" "$serve_url" "$dead_url"
+  rc=0
+  wait "$run_pid" || rc=$?
+  is "$2: the run exits 0 (its verdict)" "$rc" 0
+  like "$2: it says all was sent" "$TEST_TMP/killed-$2.out" \
+    "^kiln: upload: $(wc -l <"$d/ocp.jsonl") lines and 5 files sent to $serve_url "
+  check "$2: the stored stream equals local line for line, each once" \
+    stored_equals_local "$serve_url" "$serial" "$d"
+  kill -TERM "$serve_pid"
+  wait "$serve_pid" 2>/dev/null
+}
+
+killed_mid_run "sqlite:$TEST_TMP/line.db" sqlite
+if ! pg_installed; then
+  for _ in 1 2 3 4 5 6 7; do
+    skip "postgresql: not installed ($PG_BIN/initdb; Debian: postgresql)"
+  done
+elif ! pg_start_server; then
+  for _ in 1 2 3 4 5 6 7; do
+    ok 1 "postgresql: the test's own server did not start (logs in $pg_dir)"
+  done
+else
+  killed_mid_run "$pg_url" postgresql
+fi
 done_testing

@@ -25,5 +25,6 @@ fi
 shot=
 [ "${KILN_SCREENSHOT:-0}" = 1 ] && shot=docs/line-page.png
 # Chromium's own files go to the test's directory.
+# shellcheck disable=SC2097,SC2098 # the driver reads them from its environment
 HOME=$TEST_TMP KILN=$KILN TEST_TMP=$TEST_TMP "$PYTHON" tests/e2e/linepage.py "$serve_url" \
   "$FIXTURES/ocp/line-sdc.ocp.jsonl" "$TEST_TMP/line.db" $shot
