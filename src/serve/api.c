@@ -93,20 +93,27 @@ void serve_get_run(struct serve_request *rq) {
   kiln_store_run_clear(&run);
 }
 
+/* The run list comes a page at a time: a line keeps months of runs, and
+ * a reply of all of them grows without bound (10,000 runs: 3 MB). */
+#define RUNS_PAGE_DEFAULT 500
+#define RUNS_PAGE_MAX 5000
+
 void serve_get_runs(struct serve_request *rq) {
   struct kiln_store_filter f = {
       .serial = serve_query(rq, "serial"),
       .verdict = serve_query(rq, "verdict"),
       .since = serve_query(rq, "since"),
+      .before = serve_query(rq, "before"),
+      .limit = RUNS_PAGE_DEFAULT,
   };
   const char *limit = serve_query(rq, "limit");
   if (limit) {
     char *end;
     unsigned long long n = strtoull(limit, &end, 10);
     if (!*limit || *end || limit[strspn(limit, "0123456789")] || n == 0 ||
-        n > 1000000) {
-      serve_reply_error(rq, 400, "?limit=%.40s: not a count of 1 to 1000000",
-                        limit);
+        n > RUNS_PAGE_MAX) {
+      serve_reply_error(rq, 400, "?limit=%.40s: not a count of 1 to %d", limit,
+                        RUNS_PAGE_MAX);
       return;
     }
     f.limit = (size_t)n;
@@ -126,18 +133,42 @@ void serve_get_runs(struct serve_request *rq) {
                       f.since);
     return;
   }
+  char err[512];
+  if (f.before) {
+    struct kiln_store_run last;
+    int rc = kiln_store_run_get(rq->store, f.before, &last, err, sizeof err);
+    kiln_store_run_clear(&last);
+    if (rc < 0) {
+      serve_reply_store_failed(rq, err);
+      return;
+    }
+    if (rc > 0) {
+      serve_reply_error(rq, 400,
+                        "?before=%.140s: no such run (give the \"before\" "
+                        "of the previous page)",
+                        f.before);
+      return;
+    }
+  }
+  /* One more than the page: whether the list goes on. */
+  size_t page = f.limit;
+  f.limit = page + 1;
   struct kiln_store_run *runs = NULL;
   size_t n = 0;
-  char err[512];
   if (kiln_store_runs(rq->store, &f, &runs, &n, err, sizeof err) != 0) {
     serve_reply_store_failed(rq, err);
     return;
   }
+  bool truncated = n > page;
   json_t *list = json_array();
-  for (size_t i = 0; i < n; i++)
+  for (size_t i = 0; i < n && i < page; i++)
     json_array_append_new(list, serve_run_json(rq, &runs[i], false));
+  json_t *reply = json_pack("{s:o, s:b}", "runs", list, "truncated", truncated);
+  /* The next page: the same query with ?before= this page's last run. */
+  if (truncated)
+    json_object_set_new(reply, "before", nullable(runs[page - 1].id));
   kiln_store_runs_free(runs, n);
-  serve_reply_json(rq, 200, json_pack("{s:o}", "runs", list));
+  serve_reply_json(rq, 200, reply);
 }
 
 struct text_buf {

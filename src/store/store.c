@@ -25,8 +25,8 @@ struct kiln_store {
 /* ---- schema ---- */
 
 /* Migration i takes the schema from version i to i + 1; append, never
- * edit one that has shipped. {blob}, {real} and {bigint} are the backend's
- * type names. */
+ * edit one that has shipped. {blob}, {real}, {bigint} and {without_rowid}
+ * are the backend's words (store_backend.h). */
 static const char *const migration_1[] = {
     "CREATE TABLE runs (id TEXT PRIMARY KEY, serial TEXT, host TEXT, sku "
     "TEXT, profile TEXT, started TEXT, ended TEXT, verdict TEXT, exit_code "
@@ -34,8 +34,12 @@ static const char *const migration_1[] = {
     "{bigint} NOT NULL DEFAULT -1, last_seen TEXT)",
     "CREATE INDEX runs_serial ON runs (serial, started)",
     "CREATE INDEX runs_started ON runs (started)",
+    /* The run list's order (kiln_store_runs): newest first, a page at a
+     * time, read off this index rather than sorted. */
+    "CREATE INDEX runs_listed ON runs ((COALESCE(started, last_seen)), id)",
     "CREATE TABLE ocp_lines (run_id TEXT NOT NULL REFERENCES runs (id), seq "
-    "{bigint} NOT NULL, line TEXT NOT NULL, PRIMARY KEY (run_id, seq))",
+    "{bigint} NOT NULL, line TEXT NOT NULL, PRIMARY KEY (run_id, seq))"
+    "{without_rowid}",
     "CREATE TABLE steps (run_id TEXT NOT NULL REFERENCES runs (id), step_id "
     "TEXT NOT NULL, name TEXT, status TEXT, started TEXT, ended TEXT, "
     "PRIMARY KEY (run_id, step_id))",
@@ -76,6 +80,8 @@ static char *typed_sql(const struct kiln_store_backend *be, const char *sql) {
       put = be->real, skip = 6;
     else if (strncmp(sql, "{bigint}", 8) == 0)
       put = be->bigint, skip = 8;
+    else if (strncmp(sql, "{without_rowid}", 15) == 0)
+      put = be->without_rowid, skip = 15;
     if (put) {
       size_t l = strlen(put);
       memcpy(out + n, put, l);
@@ -465,18 +471,25 @@ static int seq_row(void *ctx, size_t ncols, const struct kiln_store_cell *c) {
 }
 
 /* Moves the run's last contiguous sequence number on past the lines now
- * stored, and counts them. */
-static int advance(struct kiln_store *st, const char *run_id, size_t stored,
-                   int64_t *last, char *err, size_t errn) {
+ * stored (first .. first + done - 1 are: this batch's good lines), and
+ * counts them. */
+static int advance(struct kiln_store *st, const char *run_id, int64_t first,
+                   size_t done, size_t stored, int64_t *last, char *err,
+                   size_t errn) {
   int64_t from = -1;
   struct kiln_store_param id = text_p(run_id);
   if (exec(st, "SELECT last_contiguous FROM runs WHERE id = $1", 1, &id,
            first_int_row, &from, err, errn) != 0)
     return -1;
   int64_t next = from + 1;
-  struct kiln_store_param p[] = {text_p(run_id), int_p(from)};
+  /* A batch that starts at or before the next line due takes the run past
+   * its end without reading its lines back. */
+  if (done > 0 && first <= next && first + (int64_t)done > next)
+    next = first + (int64_t)done;
+  /* Then the lines stored earlier beyond a gap this batch closed. */
+  struct kiln_store_param p[] = {text_p(run_id), int_p(next)};
   int rc = exec(st,
-                "SELECT seq FROM ocp_lines WHERE run_id = $1 AND seq > $2 "
+                "SELECT seq FROM ocp_lines WHERE run_id = $1 AND seq >= $2 "
                 "ORDER BY seq",
                 2, p, seq_row, &next, err, errn);
   if (rc < 0)
@@ -488,12 +501,6 @@ static int advance(struct kiln_store *st, const char *run_id, size_t stored,
               "UPDATE runs SET last_contiguous = $2, ocp_lines = ocp_lines + "
               "$3 WHERE id = $1",
               3, u, NULL, NULL, err, errn);
-}
-
-static int inserted_row(void *ctx, size_t ncols,
-                        const struct kiln_store_cell *c) {
-  *(bool *)ctx = true;
-  return 0;
 }
 
 /* Why line (the batch's line'th, sequence seq) is refused, or NULL; *doc
@@ -541,7 +548,8 @@ int kiln_store_append(struct kiln_store *st, const char *run_id,
   if (ensure_run(st, run_id, err, errn) != 0)
     return rollback(st);
   int result = 0;
-  for (size_t i = 0; i < n; i++) {
+  size_t done = 0;
+  for (size_t i = 0; i < n; i++, done++) {
     int64_t seq = first_seq + (int64_t)i;
     char why[256];
     json_t *doc;
@@ -552,14 +560,13 @@ int kiln_store_append(struct kiln_store *st, const char *run_id,
       result = 1;
       break;
     }
-    bool is_new = false;
     struct kiln_store_param p[] = {text_p(run_id), int_p(seq),
                                    text_p(lines[i])};
     int rc = exec(st,
                   "INSERT INTO ocp_lines (run_id, seq, line) VALUES ($1, $2, "
-                  "$3) ON CONFLICT (run_id, seq) DO NOTHING RETURNING seq",
-                  3, p, inserted_row, &is_new, err, errn);
-    if (rc == 0 && is_new) {
+                  "$3) ON CONFLICT (run_id, seq) DO NOTHING",
+                  3, p, NULL, NULL, err, errn);
+    if (rc == 0 && st->be->changes(st->db) > 0) {
       ack->stored++;
       rc = store_parsed(st, run_id, seq, doc, err, errn);
     }
@@ -567,7 +574,8 @@ int kiln_store_append(struct kiln_store *st, const char *run_id,
     if (rc != 0)
       return rollback(st);
   }
-  if (advance(st, run_id, ack->stored, &ack->last_contiguous, err, errn) != 0 ||
+  if (advance(st, run_id, first_seq, done, ack->stored, &ack->last_contiguous,
+              err, errn) != 0 ||
       exec0(st, "COMMIT", err, errn) != 0) {
     ack->stored = 0;
     return rollback(st);
@@ -855,8 +863,8 @@ static int run_row(void *ctx, size_t ncols, const struct kiln_store_cell *c) {
 int kiln_store_runs(struct kiln_store *st, const struct kiln_store_filter *f,
                     struct kiln_store_run **runs, size_t *n, char *err,
                     size_t errn) {
-  char sql[512];
-  struct kiln_store_param p[4];
+  char sql[768];
+  struct kiln_store_param p[5];
   size_t np = 0;
   int w = snprintf(sql, sizeof sql, "SELECT " RUN_COLUMNS " FROM runs");
   const char *const cols[] = {"serial", "verdict", "started"};
@@ -869,6 +877,16 @@ int kiln_store_runs(struct kiln_store *st, const struct kiln_store_filter *f,
     w +=
         snprintf(sql + w, sizeof sql - (size_t)w, "%s %s %s $%zu",
                  np == 1 ? " WHERE" : " AND", cols[i], i == 2 ? ">=" : "=", np);
+  }
+  if (f && f->before) {
+    /* The first term only lets the index seek to the page's start. */
+    p[np++] = text_p(f->before);
+    w += snprintf(sql + w, sizeof sql - (size_t)w,
+                  "%s COALESCE(started, last_seen) <= (SELECT "
+                  "COALESCE(started, last_seen) FROM runs WHERE id = $%zu) "
+                  "AND (COALESCE(started, last_seen), id) < (SELECT "
+                  "COALESCE(started, last_seen), id FROM runs WHERE id = $%zu)",
+                  np == 1 ? " WHERE" : " AND", np, np);
   }
   w += snprintf(sql + w, sizeof sql - (size_t)w,
                 " ORDER BY COALESCE(started, last_seen) DESC, id DESC");

@@ -75,10 +75,12 @@ struct kiln_store_run {
   int64_t last_contiguous;
 };
 /* Runs filtered by what is set (NULL: any): serial, verdict, started at or
- * after since (ISO 8601 UTC, as OCP writes it); newest first, at most limit
- * (0: no limit). */
+ * after since (ISO 8601 UTC, as OCP writes it), listed after the run
+ * before (a run id: the next page after a page that ended with it; none
+ * when no run has that id); newest first (by start, else by last seen;
+ * then by id), at most limit (0: no limit). */
 struct kiln_store_filter {
-  const char *serial, *verdict, *since;
+  const char *serial, *verdict, *since, *before;
   size_t limit;
 };
 int kiln_store_runs(struct kiln_store *st, const struct kiln_store_filter *f,

@@ -36,8 +36,10 @@ typedef int (*kiln_store_row_fn)(void *ctx, size_t ncols,
 struct kiln_store_backend {
   const char *name;
   /* The few type names that differ, put where the shared SQL says
-   * {blob}, {real} and {bigint}. */
-  const char *blob, *real, *bigint;
+   * {blob}, {real} and {bigint}; {without_rowid} ends a CREATE TABLE whose
+   * primary key is its only index (SQLite's " WITHOUT ROWID": one b-tree
+   * instead of a table and its key's index; PostgreSQL: ""). */
+  const char *blob, *real, *bigint, *without_rowid;
   /* Begins the transaction that reads and migrates the schema, holding the
    * lock that makes a second server starting at once wait for the first:
    * SQLite's BEGIN IMMEDIATE takes the write lock; PostgreSQL's BEGIN is
@@ -51,6 +53,9 @@ struct kiln_store_backend {
   int (*exec)(void *db, const char *sql, size_t np,
               const struct kiln_store_param *params, kiln_store_row_fn fn,
               void *ctx, char *err, size_t errn);
+  /* The rows the last INSERT, UPDATE or DELETE run by exec changed (an
+   * INSERT ... ON CONFLICT DO NOTHING: the rows new to its table). */
+  int64_t (*changes)(void *db);
 };
 
 extern const struct kiln_store_backend kiln_store_sqlite;

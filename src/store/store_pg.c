@@ -2,10 +2,12 @@
  * servers share one store. Parameters go typed (bigint, double, bytea in
  * binary; text left for the server to infer), results come as text. */
 #include <libpq-fe.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "kiln/textutil.h"
 #include "store_backend.h"
 
 /* The type OIDs of PostgreSQL's catalog (pg_type.dat). */
@@ -18,6 +20,11 @@ static void quiet_notices(void *arg, const char *message) {
   (void)message; /* "relation already exists, skipping" and the like */
 }
 
+struct pg_conn {
+  PGconn *c;
+  int64_t changes; /* the last statement's rows changed (PQcmdTuples) */
+};
+
 static void *pg_open(const char *url, char *err, size_t errn) {
   PGconn *c = PQconnectdb(url);
   if (!c || PQstatus(c) != CONNECTION_OK) {
@@ -28,15 +35,27 @@ static void *pg_open(const char *url, char *err, size_t errn) {
     return NULL;
   }
   PQsetNoticeProcessor(c, quiet_notices, NULL);
-  return c;
+  struct pg_conn *pc = kiln_xcalloc(1, sizeof *pc);
+  pc->c = c;
+  return pc;
 }
 
-static void pg_close(void *c) { PQfinish(c); }
+static void pg_close(void *handle) {
+  struct pg_conn *pc = handle;
+  PQfinish(pc->c);
+  free(pc);
+}
+
+static int64_t pg_changes(void *handle) {
+  return ((struct pg_conn *)handle)->changes;
+}
 
 static int pg_exec(void *handle, const char *sql, size_t np,
                    const struct kiln_store_param *params, kiln_store_row_fn fn,
                    void *ctx, char *err, size_t errn) {
-  PGconn *c = handle;
+  struct pg_conn *pc = handle;
+  PGconn *c = pc->c;
+  pc->changes = 0;
   enum { MAXP = 32 };
   if (np > MAXP) {
     snprintf(err, errn, "postgresql: %zu parameters, at most %d", np, MAXP);
@@ -84,6 +103,7 @@ static int pg_exec(void *handle, const char *sql, size_t np,
     PQclear(r);
     return -1;
   }
+  pc->changes = strtoll(PQcmdTuples(r), NULL, 10); /* "" when none */
   int rc = 0;
   int rows = PQntuples(r), cols = PQnfields(r);
   struct kiln_store_cell cells[32];
@@ -119,10 +139,12 @@ const struct kiln_store_backend kiln_store_pg = {
     .blob = "BYTEA",
     .real = "DOUBLE PRECISION",
     .bigint = "BIGINT",
+    .without_rowid = "",
     .begin_schema = "BEGIN",
     /* Any fixed key: kiln's schema is the only user. */
     .schema_lock = "SELECT pg_advisory_xact_lock(8470)",
     .open = pg_open,
     .close = pg_close,
     .exec = pg_exec,
+    .changes = pg_changes,
 };

@@ -18,11 +18,16 @@
 
 /* More than the distinct statements store.c runs, so none is dropped. */
 #define KEPT_STATEMENTS 64
+/* The parameters ($1 ...) a kept statement knows the positions of. */
+#define KEPT_PARAMS 32
 
 struct kept_statement {
   char *sql;
   uint64_t hash;
   sqlite3_stmt *stmt;
+  /* Where $i+1 binds (0: unused), found once rather than by name on every
+   * run: SQLite numbers named parameters by first appearance. */
+  int at[KEPT_PARAMS];
   bool busy; /* being stepped: a row function running the same SQL gets
                 a statement of its own */
 };
@@ -38,6 +43,13 @@ static uint64_t sql_hash(const char *sql) {
   for (; *sql; sql++)
     h = (h ^ (unsigned char)*sql) * 1099511628211u;
   return h;
+}
+
+/* Where the statement binds $i+1; 0: it does not use it. */
+static int param_at(sqlite3_stmt *s, size_t i) {
+  char name[24];
+  snprintf(name, sizeof name, "$%zu", i + 1);
+  return sqlite3_bind_parameter_index(s, name);
 }
 
 /* sql's kept statement, prepared the first time; NULL with err set. *kept
@@ -78,6 +90,8 @@ static sqlite3_stmt *statement(struct sqlite_conn *c, const char *sql,
     free(k->sql);
   }
   *k = (struct kept_statement){.sql = kiln_xstrdup(sql), .hash = h, .stmt = s};
+  for (int i = 0; i < KEPT_PARAMS; i++)
+    k->at[i] = param_at(s, (size_t)i);
   *kept = k;
   return s;
 }
@@ -119,22 +133,21 @@ static void sqlite_close(void *handle) {
   free(c);
 }
 
-static int bind(sqlite3_stmt *s, size_t i, const struct kiln_store_param *p) {
-  char name[24];
-  snprintf(name, sizeof name, "$%zu", i + 1);
-  int at = sqlite3_bind_parameter_index(s, name);
+/* Text and blobs are bound without a copy: the statement is reset and its
+ * bindings cleared (or it is finalized) before exec returns. */
+static int bind(sqlite3_stmt *s, int at, const struct kiln_store_param *p) {
   if (at == 0)
     return SQLITE_OK; /* the statement does not use it */
   switch (p->kind) {
   case KILN_P_TEXT:
     if (p->text)
-      return sqlite3_bind_text(s, at, p->text, -1, SQLITE_TRANSIENT);
+      return sqlite3_bind_text(s, at, p->text, -1, SQLITE_STATIC);
     return sqlite3_bind_null(s, at);
   case KILN_P_INT: return sqlite3_bind_int64(s, at, p->i);
   case KILN_P_REAL: return sqlite3_bind_double(s, at, p->r);
   case KILN_P_BLOB:
     return sqlite3_bind_blob64(s, at, p->len ? p->blob : "", p->len,
-                               SQLITE_TRANSIENT);
+                               SQLITE_STATIC);
   case KILN_P_NULL: break;
   }
   return sqlite3_bind_null(s, at);
@@ -152,7 +165,8 @@ static int sqlite_exec(void *handle, const char *sql, size_t np,
     return -1;
   int rc = 0, step = SQLITE_DONE;
   for (size_t i = 0; i < np; i++)
-    if (bind(s, i, &params[i]) != SQLITE_OK) {
+    if (bind(s, kept && i < KEPT_PARAMS ? kept->at[i] : param_at(s, i),
+             &params[i]) != SQLITE_OK) {
       snprintf(err, errn, "sqlite: %s", sqlite3_errmsg(db));
       rc = -1;
       goto done;
@@ -201,13 +215,20 @@ done:
   return rc;
 }
 
+static int64_t sqlite_changes(void *handle) {
+  struct sqlite_conn *c = handle;
+  return sqlite3_changes64(c->db);
+}
+
 const struct kiln_store_backend kiln_store_sqlite = {
     .name = "sqlite",
     .blob = "BLOB",
     .real = "REAL",
     .bigint = "INTEGER",
+    .without_rowid = " WITHOUT ROWID",
     .begin_schema = "BEGIN IMMEDIATE",
     .open = sqlite_open,
     .close = sqlite_close,
     .exec = sqlite_exec,
+    .changes = sqlite_changes,
 };

@@ -781,6 +781,46 @@ static void runs_filtered_newest_first(void **state) {
   kiln_store_close(st);
 }
 
+/* ids of runs[0..n) joined by spaces, into buf. */
+static const char *ids(const struct kiln_store_run *r, size_t n, char *buf,
+                       size_t len) {
+  buf[0] = '\0';
+  for (size_t i = 0; i < n; i++)
+    snprintf(buf + strlen(buf), len - strlen(buf), "%s%s", i ? " " : "",
+             r[i].id);
+  return buf;
+}
+
+/* A page after `before` goes on where it ended, ties of the start broken
+ * by id, the filters kept; an unknown run lists none. */
+static void runs_page_on_after_before(void **state) {
+  struct kiln_store *st = fresh_store(state);
+  short_run(st, "c1", "SN-A", "2026-12-01T08:00:00.000Z", "PASS");
+  short_run(st, "c2", "SN-B", "2026-12-01T09:00:00.000Z", "PASS");
+  short_run(st, "c3", "SN-A", "2026-12-01T09:00:00.000Z", "FAIL");
+  short_run(st, "c4", "SN-A", "2026-12-01T09:00:00.000Z", "PASS");
+  short_run(st, "c5", "SN-B", "2026-12-01T10:00:00.000Z", "PASS");
+  struct kiln_store_run *r;
+  size_t n;
+  char err[512], got[128];
+  const char *pages[][2] = {
+      /* before, the page of two after it */
+      {NULL, "c5 c4"}, {"c5", "c4 c3"}, {"c4", "c3 c2"}, {"c3", "c2 c1"},
+      {"c2", "c1"},    {"c1", ""},      {"nope", ""},
+  };
+  for (size_t i = 0; i < sizeof pages / sizeof pages[0]; i++) {
+    struct kiln_store_filter f = {.before = pages[i][0], .limit = 2};
+    assert_int_equal(kiln_store_runs(st, &f, &r, &n, err, sizeof err), 0);
+    assert_string_equal(ids(r, n, got, sizeof got), pages[i][1]);
+    kiln_store_runs_free(r, n);
+  }
+  struct kiln_store_filter a = {.serial = "SN-A", .before = "c4"};
+  assert_int_equal(kiln_store_runs(st, &a, &r, &n, err, sizeof err), 0);
+  assert_string_equal(ids(r, n, got, sizeof got), "c3 c1");
+  kiln_store_runs_free(r, n);
+  kiln_store_close(st);
+}
+
 /* Each testRunEnd as kiln's exit code for it; a run-level error artifact
  * (an abort's reason) a diagnosis with no step. */
 static void verdicts_and_exit_codes_as_kiln_exits(void **state) {
@@ -985,6 +1025,7 @@ int main(void) {
       CASE(sqlite, report_files_known_by_name_only),
       CASE(sqlite, telemetry_csv_gives_per_minute_figures),
       CASE(sqlite, runs_filtered_newest_first),
+      CASE(sqlite, runs_page_on_after_before),
       CASE(sqlite, verdicts_and_exit_codes_as_kiln_exits),
       CASE(sqlite, line_page_queries),
       CASE(pg, schema_is_versioned_and_migrated_once),
@@ -996,6 +1037,7 @@ int main(void) {
       CASE(pg, report_files_known_by_name_only),
       CASE(pg, telemetry_csv_gives_per_minute_figures),
       CASE(pg, runs_filtered_newest_first),
+      CASE(pg, runs_page_on_after_before),
       CASE(pg, verdicts_and_exit_codes_as_kiln_exits),
       CASE(pg, line_page_queries),
   };
