@@ -32,9 +32,10 @@ static bool first_sequence(struct serve_request *rq, int64_t *first) {
 }
 
 static json_t *ack_json(const char *run_id, const struct kiln_store_ack *ack) {
-  return json_pack("{s:s, s:I, s:I}", "run", run_id, "last_contiguous",
+  return json_pack("{s:s, s:I, s:I, s:I}", "run", run_id, "last_contiguous",
                    (json_int_t)ack->last_contiguous, "stored",
-                   (json_int_t)ack->stored);
+                   (json_int_t)ack->stored, "refused",
+                   (json_int_t)ack->refused);
 }
 
 void serve_post_ocp(struct serve_request *rq) {

@@ -547,19 +547,23 @@ int kiln_store_append(struct kiln_store *st, const char *run_id,
     return -1;
   if (ensure_run(st, run_id, err, errn) != 0)
     return rollback(st);
-  int result = 0;
-  size_t done = 0;
-  for (size_t i = 0; i < n; i++, done++) {
+  size_t done = 0; /* the lines before the first refused one */
+  char first_err[512] = "";
+  for (size_t i = 0; i < n; i++) {
     int64_t seq = first_seq + (int64_t)i;
     char why[256];
     json_t *doc;
     if (check_line(lines[i], seq, &doc, why, sizeof why)) {
-      snprintf(err, errn, "run %s: line %zu of the batch (sequence %lld): %s",
-               run_id, i + 1, (long long)seq, why);
-      ack->bad_line = i + 1;
-      result = 1;
-      break;
+      if (ack->refused++ == 0) {
+        snprintf(first_err, sizeof first_err,
+                 "run %s: line %zu of the batch (sequence %lld): %s", run_id,
+                 i + 1, (long long)seq, why);
+        ack->bad_line = i + 1;
+      }
+      continue;
     }
+    if (ack->refused == 0)
+      done = i + 1;
     struct kiln_store_param p[] = {text_p(run_id), int_p(seq),
                                    text_p(lines[i])};
     int rc = exec(st,
@@ -580,7 +584,14 @@ int kiln_store_append(struct kiln_store *st, const char *run_id,
     ack->stored = 0;
     return rollback(st);
   }
-  return result;
+  if (ack->refused == 0)
+    return 0;
+  if (ack->refused > 1)
+    snprintf(err, errn, "%s (and %zu more lines of the batch refused)",
+             first_err, ack->refused - 1);
+  else
+    snprintf(err, errn, "%s", first_err);
+  return 1;
 }
 
 /* ---- files ---- */

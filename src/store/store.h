@@ -45,13 +45,15 @@ struct kiln_store_ack {
    * what the server acknowledges; -1 when sequence 0 is not stored yet. */
   int64_t last_contiguous;
   size_t stored;   /* lines new to the store in this batch */
-  size_t bad_line; /* 1-based line of the batch refused; 0: none */
+  size_t bad_line; /* 1-based line of the batch first refused; 0: none */
+  size_t refused;  /* lines of the batch refused */
 };
 
 /* Stores lines[0..n) of run_id's OCP stream, the first being sequence
  * first_seq (each line's sequenceNumber must say so). A malformed line is
- * refused (1, bad_line and err name it) and the good lines before it are
- * kept; the lines after it are not looked at. */
+ * refused (1; bad_line and err name the first, refused counts them) and
+ * every good line of the batch is kept, before and after it: the stream
+ * then has a gap where it was, and last_contiguous stops before it. */
 int kiln_store_append(struct kiln_store *st, const char *run_id,
                       int64_t first_seq, const char *const *lines, size_t n,
                       struct kiln_store_ack *ack, char *err, size_t errn);

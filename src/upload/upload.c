@@ -309,7 +309,7 @@ static bool send_batch(struct kiln_upload *u, size_t *max_bytes) {
       u->acked = acked;
     note_refusal(u,
                  "the server refused a line of ocp.jsonl (HTTP %ld: %s); it "
-                 "and the lines after it stay unsent",
+                 "and the lines after it stay unacknowledged",
                  status, reason);
     u->lines_stuck = true;
     return true;

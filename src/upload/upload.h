@@ -13,9 +13,9 @@
  * telemetry.csv) by PUT, and stops when all is sent or at the deadline.
  * Errors that retrying cannot mend stop it early and are named in the
  * result: a token the server refuses (401), a line it refuses (400: that
- * line and the rest stay unsent), a file it refuses. Sending the same
- * directory again stores it once: the run id and the sequence numbers make
- * every request idempotent. */
+ * line and the rest stay unacknowledged: counted unsent), a file it refuses.
+ * Sending the same directory again stores it once: the run id and the sequence
+ * numbers make every request idempotent. */
 #ifndef KILN_UPLOAD_H
 #define KILN_UPLOAD_H
 

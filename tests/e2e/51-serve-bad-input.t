@@ -1,13 +1,13 @@
 #!/bin/sh
 # kiln serve refuses bad uploads with the right status and a one-line JSON
 # reason naming the value, and keeps what was good: no or a wrong token,
-# a garbage body, a bad line in a good batch (the lines before it kept),
+# a garbage body, a bad line in a good batch (every good line kept),
 # bodies over their bound, file names that are paths or unknown, unknown
 # runs, wrong methods; a hostile serial comes back intact and escaped.
 . tests/e2e/lib.sh
 
 STREAM=$FIXTURES/ocp/line-sdc.ocp.jsonl
-plan 35
+plan 36
 
 # refused DESC STATUS REGEX: the last reply had STATUS and one line of JSON
 # whose "error" matches REGEX.
@@ -54,11 +54,19 @@ refused "a garbage body: 400 naming its line" 400 \
 http POST "$url/api/v1/runs/r3/ocp?first=0" -H "$AUTH" \
   --data-binary @"$TEST_TMP/bad5"
 refused "a bad line 5: 400 naming line 5" 400 'line 5 of the batch \(sequence 4\)'
-is "the reply acknowledges lines 1-4" \
-  "$(json_get "$TEST_TMP/body" 'j["last_contiguous"], j["stored"]')" "(3, 4)"
+is "the reply acknowledges lines 1-4, stores the 9 good ones, refuses 1" \
+  "$(json_get "$TEST_TMP/body" 'j["last_contiguous"], j["stored"], j["refused"]')" \
+  "(3, 9, 1)"
 http GET "$url/api/v1/runs/r3/ocp.jsonl"
+sed -n '1,4p;6,10p' "$STREAM" >"$TEST_TMP/good9"
+check "lines 1-4 and 6-10 of the bad batch are stored" cmp "$TEST_TMP/body" \
+  "$TEST_TMP/good9"
+sed -n 5p "$STREAM" >"$TEST_TMP/line5"
+http POST "$url/api/v1/runs/r3/ocp?first=4" -H "$AUTH" \
+  --data-binary @"$TEST_TMP/line5"
+is "the good line 5 closes the gap: lines 1-10 acknowledged" \
+  "$status $(json_get "$TEST_TMP/body" 'j["last_contiguous"]')" "200 9"
 sed -n 1,4p "$STREAM" >"$TEST_TMP/first4"
-check "lines 1-4 of the bad batch are stored" cmp "$TEST_TMP/body" "$TEST_TMP/first4"
 head -c 3000 "$STREAM" | head -n 3 >"$TEST_TMP/nonl"
 printf '{"sequenceNumber":3' >>"$TEST_TMP/nonl"
 http POST "$url/api/v1/runs/r4/ocp?first=0" -H "$AUTH" \

@@ -510,17 +510,30 @@ static void a_malformed_line_is_refused_and_the_good_ones_kept(void **state) {
   char err[512];
   assert_int_equal(
       kiln_store_append(st, "r", 0, batch, 6, &ack, err, sizeof err), 1);
+  /* Every good line is kept, those after the bad one too; the run's
+   * acknowledged end stops before the gap. */
   assert_int_equal(ack.bad_line, 4);
-  assert_int_equal(ack.stored, 3);
+  assert_int_equal(ack.refused, 1);
+  assert_int_equal(ack.stored, 5);
   assert_int_equal(ack.last_contiguous, 2);
   assert_non_null(strstr(err, "line 4 of the batch (sequence 3): not JSON"));
-  /* A line whose sequenceNumber is not the one due is refused too. */
+  assert_null(strstr(err, "more lines"));
+  struct kiln_store_run r;
+  assert_int_equal(kiln_store_run_get(st, "r", &r, err, sizeof err), 0);
+  assert_int_equal(r.ocp_lines, 5);
+  kiln_store_run_clear(&r);
+  /* A line whose sequenceNumber is not the one due is refused too; two bad
+   * lines: the first named, the other counted. */
   batch[3] = l.line[4];
+  batch[5] = "{}";
   assert_int_equal(
       kiln_store_append(st, "r", 3, batch + 3, 3, &ack, err, sizeof err), 1);
   assert_int_equal(ack.bad_line, 1);
+  assert_int_equal(ack.refused, 2);
+  assert_int_equal(ack.stored, 0);
   assert_int_equal(ack.last_contiguous, 2);
   assert_non_null(strstr(err, "sequenceNumber 4 where 3 was due"));
+  assert_non_null(strstr(err, "(and 1 more lines of the batch refused)"));
   /* Not an object, and a record without a sequenceNumber. */
   const char *array[] = {"[3]"};
   assert_int_equal(
