@@ -26,7 +26,7 @@ double serve_parse_time(const char *s) {
   return (double)timegm(&tm) + sec;
 }
 
-static json_t *nullable(const char *s) {
+json_t *serve_json_text(const char *s) {
   if (!s)
     return json_null();
   json_t *j = json_string(s);
@@ -41,20 +41,20 @@ static json_t *nullable(const char *s) {
 json_t *serve_run_json(struct serve_request *rq, const struct kiln_store_run *r,
                        bool with_files) {
   json_t *o = json_object();
-  json_object_set_new(o, "id", nullable(r->id));
-  json_object_set_new(o, "serial", nullable(r->serial));
-  json_object_set_new(o, "host", nullable(r->host));
-  json_object_set_new(o, "sku", nullable(r->sku));
-  json_object_set_new(o, "profile", nullable(r->profile));
-  json_object_set_new(o, "started", nullable(r->started));
-  json_object_set_new(o, "ended", nullable(r->ended));
-  json_object_set_new(o, "verdict", nullable(r->verdict));
+  json_object_set_new(o, "id", serve_json_text(r->id));
+  json_object_set_new(o, "serial", serve_json_text(r->serial));
+  json_object_set_new(o, "host", serve_json_text(r->host));
+  json_object_set_new(o, "sku", serve_json_text(r->sku));
+  json_object_set_new(o, "profile", serve_json_text(r->profile));
+  json_object_set_new(o, "started", serve_json_text(r->started));
+  json_object_set_new(o, "ended", serve_json_text(r->ended));
+  json_object_set_new(o, "verdict", serve_json_text(r->verdict));
   json_object_set_new(o, "exit_code",
                       r->exit_code < 0 ? json_null()
                                        : json_integer(r->exit_code));
   json_object_set_new(o, "ocp_lines", json_integer(r->ocp_lines));
   json_object_set_new(o, "last_contiguous", json_integer(r->last_contiguous));
-  json_object_set_new(o, "last_seen", nullable(r->last_seen));
+  json_object_set_new(o, "last_seen", serve_json_text(r->last_seen));
   if (with_files) {
     json_t *files = json_array();
     struct kiln_store_file *f = NULL;
@@ -166,7 +166,7 @@ void serve_get_runs(struct serve_request *rq) {
   json_t *reply = json_pack("{s:o, s:b}", "runs", list, "truncated", truncated);
   /* The next page: the same query with ?before= this page's last run. */
   if (truncated)
-    json_object_set_new(reply, "before", nullable(runs[page - 1].id));
+    json_object_set_new(reply, "before", serve_json_text(runs[page - 1].id));
   kiln_store_runs_free(runs, n);
   serve_reply_json(rq, 200, reply);
 }

@@ -27,18 +27,6 @@
 /* The shift, unless ?since= says otherwise. */
 #define SHIFT_S (12 * 3600.0)
 
-static json_t *text_or_null(const char *s) {
-  if (!s)
-    return json_null();
-  json_t *j = json_string(s);
-  if (!j) { /* not UTF-8: shown with U+FFFD, never dropped */
-    char *clean = kiln_utf8_sanitize(s);
-    j = json_string(clean);
-    free(clean);
-  }
-  return j;
-}
-
 static json_t *real_or_null(double v) {
   return isfinite(v) ? json_real(v) : json_null();
 }
@@ -46,7 +34,7 @@ static json_t *real_or_null(double v) {
 static json_t *texts(char *const *v, size_t n) {
   json_t *a = json_array();
   for (size_t i = 0; i < n; i++)
-    json_array_append_new(a, text_or_null(v[i]));
+    json_array_append_new(a, serve_json_text(v[i]));
   return a;
 }
 
@@ -54,12 +42,12 @@ static json_t *texts(char *const *v, size_t n) {
 
 static json_t *outlier_json(const struct kiln_outlier *o) {
   json_t *j = json_object();
-  json_object_set_new(j, "step", text_or_null(o->step));
-  json_object_set_new(j, "module", text_or_null(o->module));
-  json_object_set_new(j, "measurement", text_or_null(o->name));
-  json_object_set_new(j, "subcomponent", text_or_null(o->subcomponent));
+  json_object_set_new(j, "step", serve_json_text(o->step));
+  json_object_set_new(j, "module", serve_json_text(o->module));
+  json_object_set_new(j, "measurement", serve_json_text(o->name));
+  json_object_set_new(j, "subcomponent", serve_json_text(o->subcomponent));
   json_object_set_new(j, "value", real_or_null(o->value));
-  json_object_set_new(j, "unit", text_or_null(o->unit));
+  json_object_set_new(j, "unit", serve_json_text(o->unit));
   json_object_set_new(j, "median", real_or_null(o->j.median));
   json_object_set_new(j, "mad", real_or_null(o->j.mad));
   /* An infinite z (all siblings equal, this one not) is null in JSON. */
@@ -87,22 +75,10 @@ json_t *serve_outliers_json(struct serve_request *rq,
 
 /* ---- /api/v1/line ---- */
 
-static json_t *run_common(const struct kiln_store_run *r) {
-  json_t *j = json_object();
-  json_object_set_new(j, "id", text_or_null(r->id));
-  json_object_set_new(j, "serial", text_or_null(r->serial));
-  json_object_set_new(j, "host", text_or_null(r->host));
-  json_object_set_new(j, "sku", text_or_null(r->sku));
-  json_object_set_new(j, "profile", text_or_null(r->profile));
-  json_object_set_new(j, "started", text_or_null(r->started));
-  json_object_set_new(j, "last_seen", text_or_null(r->last_seen));
-  return j;
-}
-
 static json_t *live_json(struct serve_request *rq,
                          const struct kiln_store_live *l, double now,
                          struct kiln_outlier_cache *cache) {
-  json_t *j = run_common(&l->run);
+  json_t *j = serve_run_json(rq, &l->run, false);
   double started = serve_parse_time(l->run.started);
   double seen = serve_parse_time(l->run.last_seen);
   double elapsed = now - started;
@@ -123,8 +99,9 @@ static json_t *live_json(struct serve_request *rq,
   json_object_set_new(j, "running_steps",
                       texts(l->running_steps, l->n_running));
   json_object_set_new(j, "verdict_so_far", json_string(l->verdict_so_far));
-  json_object_set_new(j, "last_event", text_or_null(l->last_event));
-  json_object_set_new(j, "last_event_time", text_or_null(l->last_event_time));
+  json_object_set_new(j, "last_event", serve_json_text(l->last_event));
+  json_object_set_new(j, "last_event_time",
+                      serve_json_text(l->last_event_time));
   json_object_set_new(j, "silent_s", real_or_null(now - seen));
   json_object_set_new(j, "silent", json_boolean(now - seen > SILENT_AFTER_S));
   json_object_set_new(j, "outliers", serve_outliers_json(rq, &l->run, cache));
@@ -134,15 +111,11 @@ static json_t *live_json(struct serve_request *rq,
 static json_t *finished_json(struct serve_request *rq,
                              const struct kiln_store_finished *f,
                              struct kiln_outlier_cache *cache) {
-  json_t *j = run_common(&f->run);
-  json_object_set_new(j, "ended", text_or_null(f->run.ended));
-  json_object_set_new(j, "verdict", text_or_null(f->run.verdict));
-  json_object_set_new(j, "exit_code",
-                      f->run.exit_code < 0 ? json_null()
-                                           : json_integer(f->run.exit_code));
+  json_t *j = serve_run_json(rq, &f->run, false);
   json_object_set_new(j, "failing_steps",
                       texts(f->failing_steps, f->n_failing));
-  json_object_set_new(j, "first_diagnosis", text_or_null(f->first_diagnosis));
+  json_object_set_new(j, "first_diagnosis",
+                      serve_json_text(f->first_diagnosis));
   json_object_set_new(j, "outliers", serve_outliers_json(rq, &f->run, cache));
   return j;
 }
@@ -194,7 +167,7 @@ static json_t *line_json(struct serve_request *rq) {
   a = json_array();
   for (size_t i = 0; i < ny; i++)
     json_array_append_new(a, json_pack("{s:o, s:I, s:I}", "module",
-                                       text_or_null(y[i].module), "passed",
+                                       serve_json_text(y[i].module), "passed",
                                        (json_int_t)y[i].passed, "total",
                                        (json_int_t)y[i].total));
   json_object_set_new(j, "yield", a);

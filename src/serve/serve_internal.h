@@ -76,6 +76,10 @@ void serve_reply_store_failed(struct serve_request *rq, const char *why);
  * since the epoch; NAN when s is not that form. */
 double serve_parse_time(const char *s);
 
+/* s as a JSON string, or null when s is NULL; bytes that are not UTF-8
+ * shown as U+FFFD, never dropped. */
+json_t *serve_json_text(const char *s);
+
 /* A run as the API's JSON object (with "files" when with_files). */
 json_t *serve_run_json(struct serve_request *rq,
                        const struct kiln_store_run *run, bool with_files);
