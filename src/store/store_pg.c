@@ -1,7 +1,13 @@
 /* The PostgreSQL backend (`postgresql://...`, libpq): for a line whose
  * servers share one store. Parameters go typed (bigint, double, bytea in
- * binary; text left for the server to infer), results come as text. */
+ * binary; text left for the server to infer), results come as text.
+ * A connection lost between transactions (the database restarted, a
+ * failover) is made again before the next statement, and a statement that
+ * finds it lost is run once more on the new one; lost inside a
+ * transaction, the statement fails (the caller rolls back) and the next
+ * transaction reconnects. */
 #include <libpq-fe.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +28,8 @@ static void quiet_notices(void *arg, const char *message) {
 
 struct pg_conn {
   PGconn *c;
-  int64_t changes; /* the last statement's rows changed (PQcmdTuples) */
+  int64_t changes;     /* the last statement's rows changed (PQcmdTuples) */
+  bool in_transaction; /* between BEGIN and COMMIT or ROLLBACK */
 };
 
 static void *pg_open(const char *url, char *err, size_t errn) {
@@ -92,9 +99,24 @@ static int pg_exec(void *handle, const char *sql, size_t np,
     case KILN_P_NULL: break;
     }
   }
+  bool begins = strcmp(sql, "BEGIN") == 0,
+       ends = strcmp(sql, "COMMIT") == 0 || strcmp(sql, "ROLLBACK") == 0;
+  if (PQstatus(c) != CONNECTION_OK && !pc->in_transaction)
+    PQreset(c);
   PGresult *r =
       PQexecParams(c, sql, (int)np, types, values, lengths, formats, 0);
   ExecStatusType status = PQresultStatus(r);
+  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK &&
+      PQstatus(c) == CONNECTION_BAD && !pc->in_transaction && !ends) {
+    PQclear(r);
+    PQreset(c);
+    r = PQexecParams(c, sql, (int)np, types, values, lengths, formats, 0);
+    status = PQresultStatus(r);
+  }
+  if (ends)
+    pc->in_transaction = false;
+  else if (begins && (status == PGRES_COMMAND_OK))
+    pc->in_transaction = true;
   if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
     const char *m = PQresultErrorMessage(r);
     if (!*m)

@@ -344,6 +344,24 @@ static void servers_started_at_once_migrate_once(void **state) {
       fail_msg("server %d of %d: %d %s", i, SERVERS, o[i].rc, o[i].err);
 }
 
+/* The database restarted under a running server (an upgrade, a failover):
+ * the next batch reconnects and is stored, nothing lost (PostgreSQL). */
+static void a_restarted_database_is_reconnected(void **state) {
+  struct env *e = *state;
+  struct kiln_store *st = fresh_store(state);
+  struct lines l;
+  read_lines(FIXTURE_OCP, &l);
+  assert_int_equal(feed(st, "r", &l, 0, 100, 50, NULL), 99);
+  if (sh("cd %s && %s%s/pg_ctl -D %s/data -l %s/server.log -m fast -w -s "
+         "-o \"-k %s -c listen_addresses= -F\" restart",
+         e->dir, as_user(), PG_BIN, e->dir, e->dir, e->dir) != 0)
+    fail_msg("pg_ctl restart failed in %s", e->dir);
+  assert_int_equal(feed(st, "r", &l, 100, l.n, 50, NULL), (int64_t)l.n - 1);
+  assert_stream_is(st, "r", &l);
+  free_lines(&l);
+  kiln_store_close(st);
+}
+
 static void bad_url_is_refused_naming_it(void **state) {
   struct env *e = *state;
   env_start(e);
@@ -1043,6 +1061,7 @@ int main(void) {
       CASE(sqlite, line_page_queries),
       CASE(pg, schema_is_versioned_and_migrated_once),
       CASE(pg, servers_started_at_once_migrate_once),
+      CASE(pg, a_restarted_database_is_reconnected),
       CASE(pg, replayed_stream_is_stored_and_parsed),
       CASE(pg, measurements_keep_limits_and_diagnoses_their_words),
       CASE(pg, the_same_lines_twice_are_stored_once),
