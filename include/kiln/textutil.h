@@ -67,6 +67,11 @@ int kiln_check_new_file_target(const char *path, char *err, size_t n);
  * what the file should have been, "not a profile"). */
 char *kiln_read_text_file(const char *path, size_t max, const char *what,
                           char *err, size_t n);
+/* The bearer token in a token file, as kiln serve and the uploader both
+ * read it: all of the file less trailing blanks and newlines. malloc'd, or
+ * NULL with "PATH: why" in err (unreadable, empty, or holding a blank, a
+ * second line or a character an HTTP header cannot carry). */
+char *kiln_read_token_file(const char *path, char *err, size_t n);
 void *kiln_xcalloc(size_t n, size_t size);
 void *kiln_xrealloc(void *p, size_t size);
 /* RFC 3339 UTC with milliseconds: "2026-11-21T05:31:00.123Z". */

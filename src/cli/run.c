@@ -208,8 +208,7 @@ static int configure_upload(struct run_args *a) {
   if (!a->upload_token_file)
     return 0;
   char err[600];
-  a->upload_token =
-      kiln_upload_read_token(a->upload_token_file, err, sizeof err);
+  a->upload_token = kiln_read_token_file(a->upload_token_file, err, sizeof err);
   if (!a->upload_token) {
     fprintf(stderr, "kiln: --upload-token-file %s\n", err);
     return -1;

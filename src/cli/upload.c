@@ -145,7 +145,7 @@ int cmd_upload(int argc, char **argv) {
   char *token = NULL;
   char err[600];
   if (a.token_file) {
-    token = kiln_upload_read_token(a.token_file, err, sizeof err);
+    token = kiln_read_token_file(a.token_file, err, sizeof err);
     if (!token) {
       fprintf(stderr, "kiln: --token-file %s\n", err);
       return EXIT_USAGE;

@@ -385,6 +385,35 @@ char *kiln_read_text_file(const char *path, size_t max, const char *what,
   return text;
 }
 
+char *kiln_read_token_file(const char *path, char *err, size_t n) {
+  char why[512];
+  char *text =
+      kiln_read_text_file(path, 4096, "not a token file", why, sizeof why);
+  if (!text) {
+    snprintf(err, n, "%s", why);
+    return NULL;
+  }
+  size_t len = strlen(text);
+  while (len > 0 && strchr(" \t\r\n", text[len - 1]))
+    text[--len] = 0;
+  if (len == 0) {
+    snprintf(err, n, "%s: the token file is empty", path);
+    free(text);
+    return NULL;
+  }
+  for (size_t i = 0; i < len; i++)
+    if ((unsigned char)text[i] < 0x21 || (unsigned char)text[i] > 0x7e) {
+      snprintf(err, n,
+               "%s: the token has a blank, a line break or a character "
+               "outside printable ASCII (at byte %zu): one line, the token "
+               "alone",
+               path, i + 1);
+      free(text);
+      return NULL;
+    }
+  return text;
+}
+
 int kiln_append_whole(int fd, off_t *size, const char *buf, size_t len) {
   size_t done = 0;
   while (done < len) {

@@ -382,10 +382,10 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap) {
   s->last_log[strcspn(s->last_log, "\n")] = '\0';
 }
 
-/* A file an option names, whole ("--token-file F: why" in err); a token
- * without its trailing blanks, and not empty. */
-static char *read_file(const char *path, const char *option, bool token,
-                       char *err, size_t errn) {
+/* A file an option names, whole and not empty ("--tls-cert F: why" in
+ * err). */
+static char *read_file(const char *path, const char *option, char *err,
+                       size_t errn) {
   char why[512];
   char *text =
       kiln_read_text_file(path, 1 << 20, "not a text file", why, sizeof why);
@@ -393,10 +393,7 @@ static char *read_file(const char *path, const char *option, bool token,
     snprintf(err, errn, "%s %s", option, why);
     return NULL;
   }
-  size_t n = strlen(text);
-  while (token && n && strchr(" \t\r\n", text[n - 1]))
-    text[--n] = '\0';
-  if (n == 0) {
+  if (!*text) {
     snprintf(err, errn, "%s %s: empty", option, path);
     free(text);
     return NULL;
@@ -533,12 +530,15 @@ int kiln_serve_start(const struct kiln_serve_options *o,
     s->opts.listen = KILN_SERVE_LISTEN_DEFAULT;
   if (!s->opts.db)
     s->opts.db = KILN_SERVE_DB_DEFAULT;
-  if ((o->token_file && !(s->token = read_file(o->token_file, "--token-file",
-                                               true, err, errn))) ||
-      (o->tls_cert &&
-       (!(s->tls_cert =
-              read_file(o->tls_cert, "--tls-cert", false, err, errn)) ||
-        !(s->tls_key = read_file(o->tls_key, "--tls-key", false, err, errn)))))
+  char token_err[600];
+  if (o->token_file && !(s->token = kiln_read_token_file(
+                             o->token_file, token_err, sizeof token_err))) {
+    snprintf(err, errn, "--token-file %s", token_err);
+    goto env_failed;
+  }
+  if (o->tls_cert &&
+      (!(s->tls_cert = read_file(o->tls_cert, "--tls-cert", err, errn)) ||
+       !(s->tls_key = read_file(o->tls_key, "--tls-key", err, errn))))
     goto env_failed;
 
   if (o->tls_cert && !tls_usable(s, err, errn))

@@ -31,12 +31,6 @@
  * it). 0, or -1 with "'URL': why" in err. */
 int kiln_upload_check_url(const char *url, char *err, size_t n);
 
-/* The bearer token in a token file (all of it less trailing blanks and
- * newlines, as kiln serve reads its own): malloc'd, or NULL with "PATH:
- * why" in err (unreadable, empty, or holding a blank, a second line or a
- * character an HTTP header cannot carry). */
-char *kiln_upload_read_token(const char *path, char *err, size_t n);
-
 /* Whether path is a readable file of CA certificates (PEM) to trust the
  * server by, as a line's own CA or a self-signed server needs: 0, or -1
  * with "PATH: why" in err. libcurl reads it at each connection. */

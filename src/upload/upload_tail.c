@@ -49,36 +49,6 @@ int kiln_upload_check_url(const char *url, char *err, size_t n) {
   return rc;
 }
 
-char *kiln_upload_read_token(const char *path, char *err, size_t n) {
-  char why[512];
-  char *text =
-      kiln_read_text_file(path, 4096, "not a token file", why, sizeof why);
-  if (!text) {
-    snprintf(err, n, "%s", why);
-    return NULL;
-  }
-  /* As kiln serve reads its --token-file: whole, less trailing blanks. */
-  size_t len = strlen(text);
-  while (len > 0 && strchr(" \t\r\n", text[len - 1]))
-    text[--len] = 0;
-  if (len == 0) {
-    snprintf(err, n, "%s: the token file is empty", path);
-    free(text);
-    return NULL;
-  }
-  for (size_t i = 0; i < len; i++)
-    if ((unsigned char)text[i] < 0x21 || (unsigned char)text[i] > 0x7e) {
-      snprintf(err, n,
-               "%s: the token has a blank, a line break or a character "
-               "outside printable ASCII (at byte %zu): one line, the token "
-               "alone",
-               path, i + 1);
-      free(text);
-      return NULL;
-    }
-  return text;
-}
-
 int kiln_upload_check_ca_file(const char *path, char *err, size_t n) {
   char why[512];
   char *text = kiln_read_text_file(path, 16 << 20,

@@ -38,7 +38,7 @@ refused "--tls-cert without --tls-key" 64 "--tls-cert and --tls-key go together"
 refused "a token file that is not there" 2 "--token-file $TEST_TMP/missing-token" \
   --token-file "$TEST_TMP/missing-token"
 : >"$TEST_TMP/empty-token"
-refused "an empty token file" 2 "--token-file $TEST_TMP/empty-token: empty" \
+refused "an empty token file" 2 "--token-file $TEST_TMP/empty-token: the token file is empty" \
   --token-file "$TEST_TMP/empty-token"
 run_kiln "$TEST_TMP/out" serve --listen 127.0.0.1:0 --db "mysql://x"
 is "a store url of no known kind: exit 64" "$rc" 64

@@ -6,10 +6,13 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
 
+#include "fsutil.h"
 #include "kiln/textutil.h"
 
 static void utf8_decode_takes_valid_sequences_and_refuses_the_rest(void **st) {
@@ -96,6 +99,32 @@ static void bitrate_text_in_decimal_units(void **st) {
   assert_string_equal(b, "-");
 }
 
+static void token_is_the_file_less_trailing_blanks(void **st) {
+  char dir[] = "/tmp/kiln-test-token.XXXXXX";
+  assert_non_null(mkdtemp(dir));
+  char path[64], err[600];
+  snprintf(path, sizeof path, "%s/token", dir);
+  fs_write_file(path, "s3cret-Token \r\n\n");
+  char *token = kiln_read_token_file(path, err, sizeof err);
+  assert_non_null(token);
+  assert_string_equal(token, "s3cret-Token");
+  free(token);
+  /* What no HTTP header can carry. */
+  fs_write_file(path, "s3cret\nsecond line\n");
+  assert_null(kiln_read_token_file(path, err, sizeof err));
+  assert_non_null(strstr(err, "line break"));
+  fs_write_file(path, " \n");
+  assert_null(kiln_read_token_file(path, err, sizeof err));
+  assert_non_null(strstr(err, "empty"));
+  fs_write_file(path, "two words\n");
+  assert_null(kiln_read_token_file(path, err, sizeof err));
+  assert_non_null(strstr(err, path));
+  snprintf(path, sizeof path, "%s/missing", dir);
+  assert_null(kiln_read_token_file(path, err, sizeof err));
+  assert_non_null(strstr(err, path));
+  fs_rm_rf(dir);
+}
+
 int main(void) {
   cmocka_set_message_output(CM_OUTPUT_TAP);
   const struct CMUnitTest tests[] = {
@@ -104,6 +133,7 @@ int main(void) {
       cmocka_unit_test(elapsed_text_in_each_style),
       cmocka_unit_test(size_text_in_binary_units),
       cmocka_unit_test(bitrate_text_in_decimal_units),
+      cmocka_unit_test(token_is_the_file_less_trailing_blanks),
   };
   return cmocka_run_group_tests_name("textutil", tests, NULL, NULL);
 }

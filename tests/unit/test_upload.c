@@ -144,32 +144,6 @@ static void url_must_be_an_http_servers_base(void **st) {
   }
 }
 
-static void token_is_the_file_less_trailing_blanks(void **st) {
-  char dir[] = "/tmp/kiln-test-token.XXXXXX";
-  assert_non_null(mkdtemp(dir));
-  char path[64], err[600];
-  snprintf(path, sizeof path, "%s/token", dir);
-  fs_write_file(path, "s3cret-Token \r\n\n");
-  char *token = kiln_upload_read_token(path, err, sizeof err);
-  assert_non_null(token);
-  assert_string_equal(token, "s3cret-Token");
-  free(token);
-  /* What kiln serve would take whole, and no header can carry. */
-  fs_write_file(path, "s3cret\nsecond line\n");
-  assert_null(kiln_upload_read_token(path, err, sizeof err));
-  assert_non_null(strstr(err, "line break"));
-  fs_write_file(path, " \n");
-  assert_null(kiln_upload_read_token(path, err, sizeof err));
-  assert_non_null(strstr(err, "empty"));
-  fs_write_file(path, "two words\n");
-  assert_null(kiln_upload_read_token(path, err, sizeof err));
-  assert_non_null(strstr(err, path));
-  snprintf(path, sizeof path, "%s/missing", dir);
-  assert_null(kiln_upload_read_token(path, err, sizeof err));
-  assert_non_null(strstr(err, path));
-  fs_rm_rf(dir);
-}
-
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(
@@ -177,7 +151,6 @@ int main(void) {
       cmocka_unit_test(run_id_needs_a_test_run_start_with_a_timestamp),
       cmocka_unit_test(tailer_hands_on_whole_lines_of_a_growing_file),
       cmocka_unit_test(url_must_be_an_http_servers_base),
-      cmocka_unit_test(token_is_the_file_less_trailing_blanks),
   };
   cmocka_set_message_output(CM_OUTPUT_TAP);
   return cmocka_run_group_tests(tests, NULL, NULL);
