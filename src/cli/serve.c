@@ -22,7 +22,8 @@ const char cmd_serve_options_help[] =
     "  --tls-cert F --tls-key F   HTTPS with this PEM certificate and key\n"
     "  --max-body N          largest OCP batch (default 8M; K, M, G)\n"
     "  --max-file N          largest report file (default 64M)\n"
-    "  --outlier-k K         MADs from the line's median that make an\n"
+    "  --outlier-k K         a figure whose robust z against its siblings,\n"
+    "                        0.6745 (x - median) / MAD, passes K is an\n"
     "                        outlier (default 3.5)\n";
 
 /* "8388608", "512K", "8M", "1G" (binary units); 0 and too big refused. */
