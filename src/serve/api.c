@@ -1,7 +1,6 @@
 /* The line server's reads for the line's software: runs as JSON, a run's
  * stream and files as stored, and /metrics for Prometheus. */
 #include <math.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -171,40 +170,9 @@ void serve_get_runs(struct serve_request *rq) {
   serve_reply_json(rq, 200, reply);
 }
 
-struct text_buf {
-  char *data;
-  size_t len, cap;
-};
-
-static void buf_add(struct text_buf *b, const char *s, size_t n) {
-  if (b->len + n + 1 > b->cap) {
-    b->cap = b->cap ? b->cap : 4096;
-    while (b->cap < b->len + n + 1)
-      b->cap *= 2;
-    b->data = kiln_xrealloc(b->data, b->cap);
-  }
-  memcpy(b->data + b->len, s, n);
-  b->len += n;
-  b->data[b->len] = '\0';
-}
-
-static void buf_printf(struct text_buf *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void buf_printf(struct text_buf *b, const char *fmt, ...) {
-  char line[512];
-  va_list ap;
-  va_start(ap, fmt);
-  int n = vsnprintf(line, sizeof line, fmt, ap);
-  va_end(ap);
-  buf_add(b, line,
-          n < 0                     ? 0
-          : (size_t)n < sizeof line ? (size_t)n
-                                    : sizeof line - 1);
-}
-
 static int stream_line(void *ctx, int64_t seq, const char *line) {
-  buf_add(ctx, line, strlen(line));
-  buf_add(ctx, "\n", 1);
+  fputs(line, ctx);
+  fputc('\n', ctx);
   return 0;
 }
 
@@ -213,15 +181,22 @@ void serve_get_run_ocp(struct serve_request *rq) {
   if (!get_run(rq, &run))
     return;
   kiln_store_run_clear(&run);
-  struct text_buf b = {0};
-  char err[512];
-  if (kiln_store_stream(rq->store, rq->arg[0], stream_line, &b, err,
-                        sizeof err) != 0) {
-    free(b.data);
+  char *text = NULL, err[512];
+  size_t len = 0;
+  FILE *f = open_memstream(&text, &len);
+  if (!f) {
+    serve_reply_store_failed(rq, "out of memory");
+    return;
+  }
+  int rc =
+      kiln_store_stream(rq->store, rq->arg[0], stream_line, f, err, sizeof err);
+  fclose(f);
+  if (rc != 0) {
+    free(text);
     serve_reply_store_failed(rq, err);
     return;
   }
-  serve_reply_owned(rq, 200, "application/x-ndjson", b.data, b.len);
+  serve_reply_owned(rq, 200, "application/x-ndjson", text, len);
 }
 
 static const char *file_type(const char *name) {
@@ -269,14 +244,14 @@ void serve_get_run_file(struct serve_request *rq) {
 }
 
 /* A Prometheus label value: \\, \" and \n escaped. */
-static void label_value(struct text_buf *b, const char *s) {
+static void label_value(FILE *f, const char *s) {
   for (; s && *s; s++) {
     if (*s == '\\' || *s == '"')
-      buf_add(b, "\\", 1), buf_add(b, s, 1);
-    else if (*s == '\n')
-      buf_add(b, "\\n", 2);
+      fputc('\\', f);
+    if (*s == '\n')
+      fputs("\\n", f);
     else
-      buf_add(b, s, 1);
+      fputc(*s, f);
   }
 }
 
@@ -306,44 +281,52 @@ void serve_get_metrics(struct serve_request *rq) {
     serve_reply_store_failed(rq, err);
     return;
   }
-  struct text_buf b = {0};
-  buf_printf(&b,
-             "# HELP kiln_runs_in_progress Runs whose OCP stream has not "
-             "ended.\n# TYPE kiln_runs_in_progress gauge\n"
-             "kiln_runs_in_progress %lld\n",
-             (long long)t.runs_in_progress);
-  buf_printf(&b, "# HELP kiln_runs_total Runs ended, by verdict.\n"
-                 "# TYPE kiln_runs_total counter\n");
+  char *text = NULL;
+  size_t len = 0;
+  FILE *b = open_memstream(&text, &len);
+  if (!b) {
+    kiln_store_runs_free(live, nlive);
+    serve_reply_store_failed(rq, "out of memory");
+    return;
+  }
+  fprintf(b,
+          "# HELP kiln_runs_in_progress Runs whose OCP stream has not "
+          "ended.\n# TYPE kiln_runs_in_progress gauge\n"
+          "kiln_runs_in_progress %lld\n",
+          (long long)t.runs_in_progress);
+  fprintf(b, "# HELP kiln_runs_total Runs ended, by verdict.\n"
+             "# TYPE kiln_runs_total counter\n");
   for (unsigned v = 0; v < 16; v++) {
     const char *name = kiln_verdict_name((enum kiln_verdict)v);
     if (!name || strcmp(name, "?") == 0)
       break;
-    buf_printf(&b, "kiln_runs_total{verdict=\"%s\"} %lld\n", name,
-               (long long)vc.n[v]);
+    fprintf(b, "kiln_runs_total{verdict=\"%s\"} %lld\n", name,
+            (long long)vc.n[v]);
   }
-  buf_printf(&b, "# HELP kiln_upload_lag_seconds Seconds since the server "
-                 "last heard from each run in progress.\n"
-                 "# TYPE kiln_upload_lag_seconds gauge\n");
+  fprintf(b, "# HELP kiln_upload_lag_seconds Seconds since the server "
+             "last heard from each run in progress.\n"
+             "# TYPE kiln_upload_lag_seconds gauge\n");
   double now = kiln_now();
   for (size_t i = 0; i < nlive; i++) {
     double seen = serve_parse_time(live[i].last_seen);
     if (isnan(seen))
       continue;
-    buf_add(&b, "kiln_upload_lag_seconds{run=\"", 29);
-    label_value(&b, live[i].id);
-    buf_printf(&b, "\"} %.3f\n", now > seen ? now - seen : 0.0);
+    fputs("kiln_upload_lag_seconds{run=\"", b);
+    label_value(b, live[i].id);
+    fprintf(b, "\"} %.3f\n", now > seen ? now - seen : 0.0);
   }
   kiln_store_runs_free(live, nlive);
-  buf_printf(&b,
-             "# HELP kiln_ocp_lines_received_total OCP lines stored, all "
-             "runs.\n# TYPE kiln_ocp_lines_received_total counter\n"
-             "kiln_ocp_lines_received_total %lld\n",
-             (long long)t.ocp_lines);
-  buf_printf(&b,
-             "# HELP kiln_store_schema_version The store's schema version.\n"
-             "# TYPE kiln_store_schema_version gauge\n"
-             "kiln_store_schema_version %d\n",
-             kiln_store_schema_version(rq->store));
-  serve_reply_owned(rq, 200, "text/plain; version=0.0.4; charset=utf-8", b.data,
-                    b.len);
+  fprintf(b,
+          "# HELP kiln_ocp_lines_received_total OCP lines stored, all "
+          "runs.\n# TYPE kiln_ocp_lines_received_total counter\n"
+          "kiln_ocp_lines_received_total %lld\n",
+          (long long)t.ocp_lines);
+  fprintf(b,
+          "# HELP kiln_store_schema_version The store's schema version.\n"
+          "# TYPE kiln_store_schema_version gauge\n"
+          "kiln_store_schema_version %d\n",
+          kiln_store_schema_version(rq->store));
+  fclose(b);
+  serve_reply_owned(rq, 200, "text/plain; version=0.0.4; charset=utf-8", text,
+                    len);
 }
