@@ -871,6 +871,19 @@ static int run_row(void *ctx, size_t ncols, const struct kiln_store_cell *c) {
   return 0;
 }
 
+/* The runs sql selects (RUN_COLUMNS), into l; on failure l is left empty
+ * and -1 returned. */
+static int select_runs(struct kiln_store *st, const char *sql, size_t np,
+                       const struct kiln_store_param *p, struct run_list *l,
+                       char *err, size_t errn) {
+  *l = (struct run_list){0};
+  if (exec(st, sql, np, p, run_row, l, err, errn) == 0)
+    return 0;
+  kiln_store_runs_free(l->runs, l->n);
+  *l = (struct run_list){0};
+  return -1;
+}
+
 int kiln_store_runs(struct kiln_store *st, const struct kiln_store_filter *f,
                     struct kiln_store_run **runs, size_t *n, char *err,
                     size_t errn) {
@@ -905,29 +918,21 @@ int kiln_store_runs(struct kiln_store *st, const struct kiln_store_filter *f,
     p[np++] = int_p((int64_t)f->limit);
     snprintf(sql + w, sizeof sql - (size_t)w, " LIMIT $%zu", np);
   }
-  struct run_list l = {0};
-  int rc = exec(st, sql, np, p, run_row, &l, err, errn);
-  if (rc != 0) {
-    kiln_store_runs_free(l.runs, l.n);
-    *runs = NULL;
-    *n = 0;
-    return -1;
-  }
+  struct run_list l;
+  int rc = select_runs(st, sql, np, p, &l, err, errn);
   *runs = l.runs;
   *n = l.n;
-  return 0;
+  return rc;
 }
 
 int kiln_store_run_get(struct kiln_store *st, const char *run_id,
                        struct kiln_store_run *run, char *err, size_t errn) {
   memset(run, 0, sizeof *run);
   struct kiln_store_param id = text_p(run_id);
-  struct run_list l = {0};
-  if (exec(st, "SELECT " RUN_COLUMNS " FROM runs WHERE id = $1", 1, &id,
-           run_row, &l, err, errn) != 0) {
-    kiln_store_runs_free(l.runs, l.n);
+  struct run_list l;
+  if (select_runs(st, "SELECT " RUN_COLUMNS " FROM runs WHERE id = $1", 1, &id,
+                  &l, err, errn) != 0)
     return -1;
-  }
   if (l.n == 0)
     return 1;
   *run = l.runs[0];
@@ -1166,16 +1171,11 @@ int kiln_store_verdict_counts(struct kiln_store *st, kiln_store_count_fn fn,
 int kiln_store_runs_in_progress(struct kiln_store *st,
                                 struct kiln_store_run **runs, size_t *n,
                                 char *err, size_t errn) {
-  struct run_list l = {0};
-  int rc = exec(st,
-                "SELECT " RUN_COLUMNS " FROM runs WHERE ended IS NULL ORDER "
-                "BY COALESCE(started, last_seen) DESC, id DESC",
-                0, NULL, run_row, &l, err, errn);
-  if (rc != 0) {
-    kiln_store_runs_free(l.runs, l.n);
-    l.runs = NULL;
-    l.n = 0;
-  }
+  struct run_list l;
+  int rc = select_runs(st,
+                       "SELECT " RUN_COLUMNS " FROM runs WHERE ended IS NULL "
+                       "ORDER BY COALESCE(started, last_seen) DESC, id DESC",
+                       0, NULL, &l, err, errn);
   *runs = l.runs;
   *n = l.n;
   return rc;
@@ -1385,17 +1385,15 @@ static int failing_row(void *ctx, size_t ncols,
 int kiln_store_finished_runs(struct kiln_store *st, const char *since,
                              struct kiln_store_finished **out, size_t *n,
                              char *err, size_t errn) {
-  struct run_list runs = {0};
+  struct run_list runs;
   struct kiln_store_param since_p = text_p(since ? since : "");
   *out = NULL;
   *n = 0;
-  if (exec(st,
-           "SELECT " RUN_COLUMNS " FROM runs WHERE ended IS NOT NULL AND "
-           "ended >= $1 ORDER BY ended DESC, id DESC",
-           1, &since_p, run_row, &runs, err, errn) != 0) {
-    kiln_store_runs_free(runs.runs, runs.n);
+  if (select_runs(st,
+                  "SELECT " RUN_COLUMNS " FROM runs WHERE ended IS NOT NULL "
+                  "AND ended >= $1 ORDER BY ended DESC, id DESC",
+                  1, &since_p, &runs, err, errn) != 0)
     return -1;
-  }
   struct kiln_store_finished *done = kiln_xcalloc(runs.n + 1, sizeof *done);
   int rc = 0;
   for (size_t i = 0; i < runs.n; i++) {
