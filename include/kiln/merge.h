@@ -1,0 +1,50 @@
+/* Several nodes' report directories read back and merged into one set of
+ * reports (`kiln merge`, and `kiln fleet run` at its end).
+ *
+ * A node's record is its ocp.jsonl, the stream kiln writes whole line by
+ * line: kiln_ocp_read() rebuilds the run model from it (a run that never
+ * wrote its testRunEnd is returned unfinished, never judged PASS).
+ * kiln_merge() writes junit.xml, summary.txt, report.html and results.tap
+ * into one directory. Nothing is merged silently: a missing, unreadable or
+ * half-written directory is an ERROR row naming the cause, two directories
+ * with one serial are both ERROR, and directories of different profiles
+ * are refused. Its exit code is the worst verdict's (0, 1, 2).
+ * Layer: reports (reports/): uses core. */
+#ifndef KILN_MERGE_H
+#define KILN_MERGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "kiln/result.h"
+
+/* Reads path (an ocp.jsonl) into run (kiln_run_init'ed by the caller; free
+ * it with kiln_run_free either way). A last line cut short (the writer was
+ * killed mid-write) is ignored; a malformed line elsewhere fails. Steps the
+ * stream started but never ended stay RUNNING. Returns 0, or -1 with one
+ * line naming the file (and line) in err. */
+int kiln_ocp_read(const char *path, struct kiln_run *run, char *err, size_t n);
+
+/* One node to merge. */
+struct kiln_merge_node {
+  const char *dir;  /* the node's report directory */
+  const char *name; /* the node as shown ("n2"); NULL: the run's host */
+  /* Why the launcher saw the node end without a complete report ("task
+   * killed by SIGKILL", "node n3 down"), or NULL. Used as the node's ERROR
+   * reason when its record is missing or unfinished. */
+  const char *lost_reason;
+};
+
+/* Called once per problem found (a half-written directory, a duplicate
+ * serial), with one line for people. */
+typedef void (*kiln_merge_say_fn)(void *ctx, const char *line);
+
+/* Merges nodes into out_dir (made when missing; the four files replaced
+ * atomically). Returns 0, 1 or 2 (the worst node verdict; 2 also when a
+ * report could not be written, err naming it), or 64 with err set for
+ * input that cannot be merged (no nodes, mixed profiles). */
+int kiln_merge(const struct kiln_merge_node *nodes, size_t n_nodes,
+               const char *out_dir, kiln_merge_say_fn say, void *say_ctx,
+               char *err, size_t n);
+
+#endif
