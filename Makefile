@@ -72,7 +72,7 @@ endif
 # CUDA_HOME never links objects built for a different runtime.
 OBJDIR = $(BUILD)/obj-cuda$(KILN_CUDA_VERSION)
 
-PKGS := inih jansson libxml-2.0 libpci ncursesw sqlite3 libpq libmicrohttpd \
+PKGS := inih jansson yajl libxml-2.0 libpci ncursesw sqlite3 libpq libmicrohttpd \
         libcurl
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)

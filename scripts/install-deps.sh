@@ -5,7 +5,7 @@ set -eu
 
 packages="
   build-essential pkg-config
-  libinih-dev libjansson-dev libxml2-dev libcmocka-dev
+  libinih-dev libjansson-dev libyajl-dev libxml2-dev libcmocka-dev
   libpci-dev libsensors-dev libncurses-dev libcsv-dev libsqlite3-dev libpq-dev
   libmicrohttpd-dev gnutls-bin curl chromium chromium-driver python3-selenium
   libcurl4-gnutls-dev

@@ -573,6 +573,53 @@ static void a_malformed_line_is_refused_and_the_good_ones_kept(void **state) {
   kiln_store_close(st);
 }
 
+/* Lines stored whole (series elements) are checked as strictly as those
+ * the store reads apart: a key twice, bad UTF-8, a number that overflows,
+ * and a duplicate hidden among more keys than the quick check tracks, are
+ * each refused, and the good lines around them kept. */
+static void lines_stored_whole_are_checked_too(void **state) {
+  struct kiln_store *st = fresh_store(state);
+  char many[8192];
+  size_t n = (size_t)snprintf(many, sizeof many, "{\"sequenceNumber\":4");
+  for (int i = 0; i < 300; i++)
+    n += (size_t)snprintf(many + n, sizeof many - n, ",\"k%d\":%d", i, i);
+  snprintf(many + n, sizeof many - n, ",\"k7\":0}");
+#define ELEMENT(seq, extra)                                                    \
+  "{\"testStepArtifact\":{\"testStepId\":\"1\",\"measurementSeriesElement\":"  \
+  "{\"index\":" #seq ",\"value\":1.5" extra "}},\"sequenceNumber\":" #seq "}"
+  const char *batch[] = {
+      ELEMENT(0, ""),
+      ELEMENT(1, ",\"value\":2"),
+      ELEMENT(2, ",\"unit\":\"\xc3\x28\""),
+      ELEMENT(3, ",\"n\":99999999999999999999"),
+      many,
+      ELEMENT(5, ""),
+  };
+#undef ELEMENT
+  struct kiln_store_ack ack;
+  char err[512];
+  assert_int_equal(
+      kiln_store_append(st, "r", 0, batch, 6, &ack, err, sizeof err), 1);
+  assert_int_equal(ack.refused, 4);
+  assert_int_equal(ack.stored, 2);
+  assert_int_equal(ack.bad_line, 2);
+  assert_int_equal(ack.last_contiguous, 0);
+  assert_non_null(strstr(err, "line 2 of the batch (sequence 1): not JSON: "
+                              "duplicate object key \"value\""));
+  assert_non_null(strstr(err, "(and 3 more lines of the batch refused)"));
+  /* Each alone, for its own words. */
+  static const char *const words[] = {"UTF8", "overflow",
+                                      "duplicate object key"};
+  for (size_t i = 0; i < 3; i++) {
+    assert_int_equal(kiln_store_append(st, "r", (int64_t)i + 2, batch + i + 2,
+                                       1, &ack, err, sizeof err),
+                     1);
+    if (!strstr(err, words[i]))
+      fail_msg("line %zu refused as \"%s\", not for %s", i + 3, err, words[i]);
+  }
+  kiln_store_close(st);
+}
+
 static void report_files_known_by_name_only(void **state) {
   struct kiln_store *st = fresh_store(state);
   char err[512];
@@ -1053,6 +1100,7 @@ int main(void) {
       CASE(sqlite, measurements_keep_limits_and_diagnoses_their_words),
       CASE(sqlite, the_same_lines_twice_are_stored_once),
       CASE(sqlite, a_malformed_line_is_refused_and_the_good_ones_kept),
+      CASE(sqlite, lines_stored_whole_are_checked_too),
       CASE(sqlite, report_files_known_by_name_only),
       CASE(sqlite, telemetry_csv_gives_per_minute_figures),
       CASE(sqlite, runs_filtered_newest_first),
@@ -1066,6 +1114,7 @@ int main(void) {
       CASE(pg, measurements_keep_limits_and_diagnoses_their_words),
       CASE(pg, the_same_lines_twice_are_stored_once),
       CASE(pg, a_malformed_line_is_refused_and_the_good_ones_kept),
+      CASE(pg, lines_stored_whole_are_checked_too),
       CASE(pg, report_files_known_by_name_only),
       CASE(pg, telemetry_csv_gives_per_minute_figures),
       CASE(pg, runs_filtered_newest_first),
