@@ -412,6 +412,7 @@ static void test_merge_links(void **state) {
 }
 
 int main(void) {
+  cmocka_set_message_output(CM_OUTPUT_TAP);
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_read_pass),
       cmocka_unit_test(test_read_fail),
@@ -425,5 +426,5 @@ int main(void) {
       cmocka_unit_test(test_merge_mixed_profiles),
       cmocka_unit_test(test_merge_links),
   };
-  return cmocka_run_group_tests(tests, NULL, NULL);
+  return cmocka_run_group_tests_name("merge", tests, NULL, NULL);
 }
