@@ -299,14 +299,19 @@ static int fleet_run(struct fleet_args *a) {
   int cancelled = 0;
   double drawn_at = 0;
   while (!kiln_fleet_poll(f, on_change, &v)) {
-    if (stop_signal && !cancelled) {
+    if (stop_signal) {
+      bool again = cancelled != 0;
       cancelled = stop_signal;
+      stop_signal = 0;
       text = kiln_strdup_printf(
-          "%s received: cancelling the job; every node's run ends ABORTED",
+          again ? "%s received again: cancelling the job (Slurm kills what is "
+                  "left after its KillWait)"
+                : "%s received: every node's run is told to end (ABORTED, "
+                  "its reports written)",
           strsignal(cancelled));
       say_line(&v, text);
       free(text);
-      kiln_fleet_cancel(f);
+      kiln_fleet_cancel(f, again);
     }
     check_started(&v, command_time);
     double now = kiln_monotonic_now();
@@ -442,6 +447,7 @@ static int fleet_submit(struct fleet_args *a) {
     rc = EXIT_ENV;
   } else {
     printf("%s\n", answer);
+    fflush(stdout);
     fprintf(stderr,
             "kiln fleet: submitted job %s (%s); reports in %s; follow it "
             "with: kiln fleet status %s\n",

@@ -484,7 +484,7 @@ bool kiln_fleet_poll(struct kiln_fleet *f, kiln_fleet_changed_fn changed,
   return f->finished;
 }
 
-void kiln_fleet_cancel(struct kiln_fleet *f) {
+void kiln_fleet_cancel(struct kiln_fleet *f, bool hard) {
   if (f->srun_status >= 0)
     return;
   char id[64];
@@ -493,9 +493,12 @@ void kiln_fleet_cancel(struct kiln_fleet *f) {
   else if (f->job_id)
     snprintf(id, sizeof id, "%ld", f->job_id);
   if ((f->step_id || f->job_id) && f->scancel) {
-    char *argv[] = {f->scancel, id, NULL};
+    /* SIGTERM alone, as `scancel JOB` begins: scancel of a step would
+     * SIGKILL its tasks before kiln run could write its end. */
+    char *soft[] = {f->scancel, "--signal=TERM", id, NULL};
+    char *whole[] = {f->scancel, id, NULL};
     char *out = kiln_strdup_printf("%s/scancel.log", f->slurm_dir);
-    pid_t pid = spawn_logged(argv, out, false);
+    pid_t pid = spawn_logged(hard ? whole : soft, out, false);
     free(out);
     int status;
     if (pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&

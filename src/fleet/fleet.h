@@ -19,9 +19,9 @@
  * scontrol, the node log's last line), and kiln_fleet_merge() hands that
  * reason to kiln_merge() as the node's ERROR.
  *
- * kiln_fleet_cancel() (Ctrl-C, SIGTERM) cancels the step with scancel:
- * Slurm sends every task SIGTERM, kiln run ends ABORTED with its reports
- * written, and the merge takes what exists.
+ * kiln_fleet_cancel() (Ctrl-C, SIGTERM) has Slurm send every task
+ * SIGTERM: kiln run ends ABORTED with its reports written, and the merge
+ * takes what exists. `scancel JOB` from elsewhere does the same.
  * Layer: fleet (src/fleet/): uses core to reports, upload. */
 #ifndef KILN_FLEET_H
 #define KILN_FLEET_H
@@ -96,9 +96,11 @@ typedef void (*kiln_fleet_changed_fn)(void *ctx,
 bool kiln_fleet_poll(struct kiln_fleet *f, kiln_fleet_changed_fn changed,
                      void *ctx);
 
-/* Cancels the job's step (scancel STEP, else the job; before srun has a
- * job, srun is sent SIGTERM). Returns at once; poll on to the end. */
-void kiln_fleet_cancel(struct kiln_fleet *f);
+/* Ends the job's step: every task is sent SIGTERM (scancel --signal=TERM
+ * STEP), so each kiln run ends ABORTED with its reports; hard (a second
+ * Ctrl-C): scancel STEP, Slurm's SIGKILL after KillWait. Before srun has a
+ * job, srun is sent SIGTERM. Returns once scancel has; poll on to the end. */
+void kiln_fleet_cancel(struct kiln_fleet *f, bool hard);
 
 /* A fleet directory as it is now, without srun (`kiln fleet status`): its
  * nodes are the subdirectories that hold an ocp.jsonl, each read once
