@@ -95,8 +95,9 @@ static void verdict_badge(struct xml_writer *x, const char *label) {
 
 /* ---- head ---- */
 
-/* No '<', '>' or '&': a <style> element's text is raw in HTML. */
-static const char stylesheet[] =
+/* No '<', '>' or '&': a <style> element's text is raw in HTML. kiln
+ * merge's report.html colours its matrix with it too. */
+const char report_html_css[] =
     "body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;"
     "margin:0;color:#1f2328;background:#fff;font-size:14px}"
     ".main{padding:0 24px 24px}"
@@ -151,7 +152,7 @@ static void write_head(struct xml_writer *x, const struct kiln_run *run) {
                           : "NOT FINISHED",
             str(run->dut.serial));
   xml_end_full(x);
-  xml_element(x, "style", NULL, stylesheet);
+  xml_element(x, "style", NULL, report_html_css);
   xml_end_full(x);
 }
 

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "junit_parts.h"
 #include "kiln/reports.h"
 #include "kiln/textutil.h"
 #include "report_util.h"
@@ -29,8 +30,7 @@ static void text_element(struct xml_writer *x, const char *element,
   xml_end(x);
 }
 
-static void property(struct xml_writer *x, const char *name,
-                     const char *value) {
+void junit_property(struct xml_writer *x, const char *name, const char *value) {
   xml_start(x, "property");
   xml_attr(x, "name", name);
   xml_attr(x, "value", value);
@@ -145,11 +145,11 @@ static void write_outcome(struct xml_writer *x,
   free(details);
 }
 
-static void write_testcase(struct xml_writer *x,
-                           const struct kiln_step_result *s) {
+void junit_testcase(struct xml_writer *x, const struct kiln_step_result *s,
+                    const char *classname) {
   xml_start(x, "testcase");
   xml_attr(x, "name", s->id);
-  xml_attr(x, "classname", s->module);
+  xml_attr(x, "classname", classname);
   xml_attrf(x, "time", "%.3f", report_step_duration(s));
   write_outcome(x, s);
   char *output = build_text(step_output, s);
@@ -163,18 +163,19 @@ static void write_testcase(struct xml_writer *x,
 
 static void write_properties(struct xml_writer *x, const struct kiln_run *run) {
   xml_start(x, "properties");
-  property(x, "serial", run->dut.serial);
-  property(x, "hostname", run->dut.hostname);
-  property(x, "kiln.version", run->kiln_version);
-  property(x, "profile", run->profile);
-  property(x, "profile.source", run->profile_source);
-  property(x, "dmi.vendor", run->dut.vendor);
-  property(x, "dmi.product", run->dut.product);
-  property(x, "dmi.board_serial", run->dut.board_serial);
-  property(x, "bios.vendor", run->dut.bios_vendor ? run->dut.bios_vendor : "");
-  property(x, "bios.version",
-           run->dut.bios_version ? run->dut.bios_version : "");
-  property(x, "bios.date", run->dut.bios_date ? run->dut.bios_date : "");
+  junit_property(x, "serial", run->dut.serial);
+  junit_property(x, "hostname", run->dut.hostname);
+  junit_property(x, "kiln.version", run->kiln_version);
+  junit_property(x, "profile", run->profile);
+  junit_property(x, "profile.source", run->profile_source);
+  junit_property(x, "dmi.vendor", run->dut.vendor);
+  junit_property(x, "dmi.product", run->dut.product);
+  junit_property(x, "dmi.board_serial", run->dut.board_serial);
+  junit_property(x, "bios.vendor",
+                 run->dut.bios_vendor ? run->dut.bios_vendor : "");
+  junit_property(x, "bios.version",
+                 run->dut.bios_version ? run->dut.bios_version : "");
+  junit_property(x, "bios.date", run->dut.bios_date ? run->dut.bios_date : "");
   /* One property per inventoried part: "GPU 0000:1b:00.0", its model and
    * serial, so QA can trace a result to a serial number. */
   for (size_t i = 0; i < run->n_hardware; i++) {
@@ -182,7 +183,7 @@ static void write_properties(struct xml_writer *x, const struct kiln_run *run) {
     char *name = kiln_strdup_printf("hardware.%s", h->id);
     char *value = kiln_strdup_printf("%s%s%s", h->name,
                                      h->serial[0] ? " serial " : "", h->serial);
-    property(x, name, value);
+    junit_property(x, name, value);
     free(name);
     free(value);
   }
@@ -225,7 +226,7 @@ static void write_suite(struct xml_writer *x, const struct kiln_run *run,
   write_properties(x, run);
   for (size_t i = first; i < run->n_steps; i++)
     if (same_module(&run->steps[i], head))
-      write_testcase(x, &run->steps[i]);
+      junit_testcase(x, &run->steps[i], run->steps[i].module);
   xml_end(x);
 }
 

@@ -40,6 +40,10 @@ enum kiln_verdict report_run_verdict(const struct kiln_run *run);
 void report_describe_measurement(const struct kiln_measurement *m, char *buf,
                                  size_t n);
 
+/* The stylesheet of report.html (html.c): the verdict colours (.v-PASS,
+ * .badge, ...) that kiln merge's page shares. */
+extern const char report_html_css[];
+
 /* Writes path atomically (temp file + rename): emit() writes the content.
  * Returns 0, or -1 with "path: reason" in err; the old file then stays. */
 int report_write_atomic(const char *path, int (*emit)(FILE *f, const void *ctx),

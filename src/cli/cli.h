@@ -1,10 +1,10 @@
 /* kiln's command line: one file per subcommand (run.c, list.c,
- * inventory.c, version.c, upload.c), the command table and dispatch in main.c,
- * and what the subcommands share (common.c): exit codes, the usage text, option
- * checks and the SKU a station spec names. Each subcommand takes its own
- * argv (argv[0] is its name) and returns kiln's exit code; it says what is
- * wrong in one line on stderr.
- * Layer: cli (src/cli/): the program; uses every other layer. */
+ * inventory.c, version.c, upload.c, merge.c), the command table and dispatch in
+ * main.c, and what the subcommands share (common.c): exit codes, the usage
+ * text, option checks and the SKU a station spec names. Each subcommand takes
+ * its own argv (argv[0] is its name) and returns kiln's exit code; it says what
+ * is wrong in one line on stderr. Layer: cli (src/cli/): the program; uses
+ * every other layer. */
 #ifndef KILN_CLI_H
 #define KILN_CLI_H
 
@@ -26,6 +26,7 @@ int cmd_version(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_upload(int argc, char **argv);
 int cmd_fleet(int argc, char **argv);
+int cmd_merge(int argc, char **argv);
 
 /* `kiln run`'s options, for the usage text (run.c). */
 extern const char cmd_run_options_help[];

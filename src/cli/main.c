@@ -33,6 +33,10 @@ static const struct command {
      " [--token-file F] [--ca-file F] [--wait DUR] DIR... URL\n"
      "                            send report directories to a kiln serve\n",
      NULL},
+    {"merge", NULL, cmd_merge,
+     " DIR... --report-dir OUT   merge nodes' report directories\n"
+     "                            into one junit.xml, summary, HTML, TAP\n",
+     NULL},
     {"fleet", NULL, cmd_fleet,
      " run|submit [-N COUNT] [--nodelist LIST] [--partition P]\n"
      "                            [--time LIMIT] [--account A] [--fleet-dir "

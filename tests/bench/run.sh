@@ -21,6 +21,9 @@
 #                   server < 25% of one core, its insert rate >= 0.5x a bare
 #                   batched SQLite insert of as many rows; GET /,
 #                   /api/v1/line and /api/v1/runs < 100 ms, 10,000 runs stored
+#   kiln merge      500 node directories of the standard profile (one real
+#                   run's, copied with the serial rewritten) < 2 s, a plain
+#                   cat of their ocp.jsonl timed beside it
 #   GPU (each GPU; every driver prints SKIP with the reason without one):
 #   gpu.membw       >= 90% of the HBM's theoretical bandwidth and >= 1.0x a
 #                   cudaMemcpy device-to-device copy (bytes read + written)
@@ -434,6 +437,41 @@ else
   echo "  kiln serve on SIGTERM: $serve_exit, not exit 0 -> TARGET MISSED"
   failed=1
 fi
+
+# ---- kiln merge: 500 node directories of the standard profile ----
+echo "kiln merge"
+mdir=$OUT/merge
+rm -rf "$mdir"
+mkdir -p "$mdir/nodes"
+"$KILN" run --profile standard --duration 1s --no-tui --quiet \
+  --serial bench-node-0 --report-dir "$mdir/standard" >"$mdir/run.out" 2>&1
+[ -s "$mdir/standard/ocp.jsonl" ] ||
+  die "the standard run wrote no ocp.jsonl: see $mdir/run.out"
+for i in $(seq 1 500); do
+  cp -r "$mdir/standard" "$mdir/nodes/n$i"
+  sed "s/\"bench-node-0\"/\"bench-node-$i\"/g" "$mdir/standard/ocp.jsonl" \
+    >"$mdir/nodes/n$i/ocp.jsonl"
+done
+# median_ms CMD...: the median wall time of 5 runs of CMD, in ms.
+median_ms() {
+  for _ in 1 2 3 4 5; do
+    t0=$(date +%s%N)
+    "$@" >/dev/null 2>&1
+    t1=$(date +%s%N)
+    echo $(((t1 - t0) / 1000000))
+  done | sort -n | sed -n 3p
+}
+merge_ms=$(median_ms "$KILN" merge "$mdir"/nodes/n* --report-dir "$mdir/out")
+"$KILN" merge "$mdir"/nodes/n* --report-dir "$mdir/out" >"$mdir/merge.out" 2>&1
+grep -q ' of 500 nodes; ' "$mdir/merge.out" ||
+  die "kiln merge did not merge the 500 nodes: see $mdir/merge.out"
+cat_ms=$(median_ms cat "$mdir"/nodes/n*/ocp.jsonl)
+[ "$cat_ms" -gt 0 ] || cat_ms=1
+echo "  500 nodes, $(du -sh "$mdir/nodes" | cut -f1) of directories" \
+  "($(cat "$mdir"/nodes/n*/ocp.jsonl | wc -l) OCP lines): kiln merge" \
+  "$merge_ms ms; cat of the ocp.jsonl files $cat_ms ms (median of 5);" \
+  "ratio $(calc "$merge_ms / $cat_ms")"
+verdict "kiln merge of 500 nodes, s" "$(calc "$merge_ms / 1000")" "<" 2
 
 fleet_bench
 gpu_benches
