@@ -12,7 +12,7 @@ rank() {
   case $1 in
   core) echo 0 ;; hw) echo 1 ;; config) echo 2 ;; inventory) echo 3 ;;
   telemetry) echo 4 ;; run | store | upload) echo 5 ;;
-  stress | reports) echo 6 ;; ui | serve) echo 7 ;; cli) echo 8 ;;
+  stress | reports) echo 6 ;; ui | serve | fleet) echo 7 ;; cli) echo 8 ;;
   *) echo "" ;;
   esac
 }

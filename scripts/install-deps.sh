@@ -13,6 +13,7 @@ packages="
   perl tmux procps pciutils umockdev strace
   libipmimonitoring-dev libfreeipmi-dev freeipmi-tools openipmi
   libopenblas-dev clang-format chromium postgresql
+  slurmctld slurmd slurm-client munge
   libcurl4-gnutls-dev
 "
 

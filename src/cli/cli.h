@@ -25,6 +25,7 @@ int cmd_inventory(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_upload(int argc, char **argv);
+int cmd_fleet(int argc, char **argv);
 int cmd_merge(int argc, char **argv);
 
 /* `kiln run`'s options, for the usage text (run.c). */

@@ -37,6 +37,17 @@ static const struct command {
      " DIR... --report-dir OUT   merge nodes' report directories\n"
      "                            into one junit.xml, summary, HTML, TAP\n",
      NULL},
+    {"fleet", NULL, cmd_fleet,
+     " run|submit [-N COUNT] [--nodelist LIST] [--partition P]\n"
+     "                            [--time LIMIT] [--account A] [--fleet-dir "
+     "DIR]\n"
+     "                            [--kiln PATH] [--upload URL] -- [run "
+     "options]\n"
+     "                            kiln run on every node of a Slurm job, "
+     "merged\n"
+     "       kiln fleet status JOBID|DIR  its nodes now, the merge at the "
+     "end\n",
+     NULL},
     {"version", "--version", cmd_version, "\n", NULL},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])

@@ -30,8 +30,12 @@
 #   gpu.memtest     tested bytes/s >= 40% of gpu.membw's
 #   gpu.gemm        BF16 with kiln's checking >= 0.95x plain cuBLAS
 #   pcie.bw         each direction >= 80% of the trained link's rate
+#   kiln fleet      from the command to every node's first step started
+#                   < 3 s on a 4-node minicluster (median of 3; SKIP with
+#                   the reason without root, Slurm or ../shared)
 #
-# BENCH_ONLY=gpu runs the GPU benchmarks alone (on a GPU machine).
+# BENCH_ONLY=gpu runs the GPU benchmarks alone (on a GPU machine);
+# BENCH_ONLY=fleet the kiln fleet one alone.
 # Environment: BUILD (build), KILN ($BUILD/kiln), BENCH_DURATION (10s, per
 # kiln step), BENCH_REF_SECONDS (10, per reference program: as long as a
 # kiln step, so best-of-N has as many tries), CC (cc); LINE_BENCH_SECONDS
@@ -88,6 +92,63 @@ if [ "${BENCH_ONLY:-}" = gpu ]; then
   conclude
 fi
 
+# ---- kiln fleet: the command to every node's first step, on Slurm ----
+fleet_bench() {
+  echo "kiln fleet (4-node minicluster)"
+  mc=${KILN_SHARED:-../shared}/tools/minicluster
+  if [ ! -x "$mc" ]; then
+    echo "  SKIP: $mc is absent"
+    return
+  elif [ "$(id -u)" -ne 0 ]; then
+    echo "  SKIP: the minicluster needs root"
+    return
+  elif ! command -v slurmd >/dev/null 2>&1; then
+    echo "  SKIP: slurm is not installed (scripts/install-deps.sh)"
+    return
+  fi
+  fb=$(mktemp -d "${TMPDIR:-/tmp}/kiln-fleet-bench.XXXXXX")
+  chmod 755 "$fb" # munged's socket directory must be searchable by all
+  if ! MC_PORT=$((20000 + ($$ % 4000) * 8)) "$mc" up 4 "$fb/mc" \
+    >"$fb/mc.out" 2>&1; then
+    sed 's/^/  /' "$fb/mc.out"
+    "$mc" down "$fb/mc" >/dev/null 2>&1
+    rm -rf "$fb"
+    die "the minicluster did not come up"
+  fi
+  for i in 1 2 3; do
+    t0=$(date +%s.%N)
+    SLURM_CONF=$fb/mc/slurm.conf "$KILN" fleet run -N 4 --fleet-dir "$fb/r$i" \
+      -- --only cpu.compute --duration 1s >"$fb/r$i.out" 2>&1
+    # The latest first testStepStart of the four nodes, less t0.
+    python3 - "$t0" "$fb/r$i" <<'EOF2' >>"$fb/figures"
+import datetime, json, sys
+t0, d = float(sys.argv[1]), sys.argv[2]
+last = None
+for n in ("n1", "n2", "n3", "n4"):
+    for line in open(f"{d}/{n}/ocp.jsonl"):
+        j = json.loads(line)
+        if "testStepStart" in j.get("testStepArtifact", {}):
+            t = datetime.datetime.fromisoformat(j["timestamp"].replace("Z", "+00:00")).timestamp()
+            last = t if last is None else max(last, t)
+            break
+    else:
+        sys.exit(f"{n}: no step started")
+print(f"{last - t0:.2f}")
+EOF2
+  done
+  "$mc" down "$fb/mc" >/dev/null 2>&1
+  n=$(wc -l <"$fb/figures")
+  if [ "$n" -ne 3 ]; then
+    sed 's/^/  /' "$fb"/r*.out | tail -n 20
+    rm -rf "$fb"
+    die "kiln fleet run did not start every node's step"
+  fi
+  echo "  runs: $(tr '\n' ' ' <"$fb/figures")s"
+  verdict "kiln fleet run: command to every node's first step, s (median)" \
+    "$(sort -n "$fb/figures" | sed -n 2p)" "<" 3
+  rm -rf "$fb"
+}
+
 # ---- reference programs ----
 $CC -O3 -march=native -fopenmp -o "$OUT/triad_ref" tests/bench/triad_ref.c ||
   die "cannot build triad_ref"
@@ -143,6 +204,10 @@ verdict() {
     failed=1
   fi
 }
+if [ "${BENCH_ONLY:-}" = fleet ]; then
+  fleet_bench
+  conclude
+fi
 
 parent_worst=0
 # kiln_step MODULE: runs one module through the CLI into $OUT/MODULE; the
@@ -408,6 +473,7 @@ echo "  500 nodes, $(du -sh "$mdir/nodes" | cut -f1) of directories" \
   "ratio $(calc "$merge_ms / $cat_ms")"
 verdict "kiln merge of 500 nodes, s" "$(calc "$merge_ms / 1000")" "<" 2
 
+fleet_bench
 gpu_benches
 
 # ---- the parent's CPU use, worst of the three runs ----
