@@ -146,7 +146,7 @@ static void write_outcome(struct xml_writer *x,
 }
 
 void junit_testcase(struct xml_writer *x, const struct kiln_step_result *s,
-                    const char *classname) {
+                    const char *classname, const char *preamble) {
   xml_start(x, "testcase");
   xml_attr(x, "name", s->id);
   xml_attr(x, "classname", classname);
@@ -154,7 +154,10 @@ void junit_testcase(struct xml_writer *x, const struct kiln_step_result *s,
   write_outcome(x, s);
   char *output = build_text(step_output, s);
   x->failed |= !output;
-  text_element(x, "system-out", output ? output : "");
+  char *text = kiln_strdup_printf("%s%s", preamble ? preamble : "",
+                                  output ? output : "");
+  text_element(x, "system-out", text);
+  free(text);
   free(output);
   xml_end(x);
 }
@@ -226,7 +229,7 @@ static void write_suite(struct xml_writer *x, const struct kiln_run *run,
   write_properties(x, run);
   for (size_t i = first; i < run->n_steps; i++)
     if (same_module(&run->steps[i], head))
-      junit_testcase(x, &run->steps[i], run->steps[i].module);
+      junit_testcase(x, &run->steps[i], run->steps[i].module, NULL);
   xml_end(x);
 }
 

@@ -9,8 +9,8 @@
 /* <property name= value=/> */
 void junit_property(struct xml_writer *x, const char *name, const char *value);
 /* One step's <testcase>: its outcome (<failure>, <error>, <skipped>) and
- * everything it reported in <system-out>. */
+ * everything it reported in <system-out>, after preamble (or NULL). */
 void junit_testcase(struct xml_writer *x, const struct kiln_step_result *s,
-                    const char *classname);
+                    const char *classname, const char *preamble);
 
 #endif

@@ -1,9 +1,11 @@
 /* kiln merge's junit.xml (junit-10.xsd): one <testsuite> per node and
- * module, named "n2/cpu.compute", holding that module's steps as junit.c
- * writes them (classname "n2/cpu.compute"); each suite's <properties> name
- * the node, its serial, host, directory and profile. A node that is an
- * ERROR row gets a suite "n2/record" with one <error> testcase saying
- * why; a node without a readable record has only that suite. */
+ * step, named "n2/gpu.query[0]", holding that step's testcase as junit.c
+ * writes it (classname "n2/gpu.query"), its <system-out> opening with the
+ * node, serial and host (a testcase read alone still says whose it is);
+ * each suite's <properties> name the node, its serial, host, directory and
+ * profile. A node that is an ERROR row gets a suite "n2/record" with one
+ * <error> testcase saying why; a node without a readable record has only
+ * that suite. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,22 +30,20 @@ static void node_properties(struct xml_writer *x,
   xml_end(x);
 }
 
-/* The steps of r whose module is module (NULL: r's problem alone). */
+/* r's step (NULL: r's problem alone) in a suite of its own. */
 static void write_suite(struct xml_writer *x, const struct merge_record *r,
-                        const char *module, int suite_id) {
+                        const struct kiln_step_result *step, int suite_id) {
+  const struct kiln_step_result *s = step ? step : &r->problem_step;
   struct report_counts c = {0};
-  double time = 0;
-  const char *label = module ? module : "record";
-  if (module) {
-    for (size_t i = 0; i < r->run.n_steps; i++)
-      if (strcmp(r->run.steps[i].module, module) == 0) {
-        report_count_step(&c, &r->run.steps[i]);
-        time += report_step_duration(&r->run.steps[i]);
-      }
-  } else {
-    report_count_step(&c, &r->problem_step);
-  }
-  char *name = kiln_strdup_printf("%s/%s", r->name, label);
+  report_count_step(&c, s);
+  char *name = kiln_strdup_printf("%s/%s", r->name, step ? s->id : "record");
+  char *classname =
+      kiln_strdup_printf("%s/%s", r->name, step ? s->module : "record");
+  char *preamble =
+      r->have_run
+          ? kiln_strdup_printf("node: %s\nserial: %s\nhost: %s\n", r->name,
+                               r->run.dut.serial, r->run.dut.hostname)
+          : kiln_strdup_printf("node: %s\n", r->name);
   char stamp[40];
   kiln_format_time(r->have_run && r->run.start > 0 ? r->run.start : kiln_now(),
                    stamp, sizeof stamp);
@@ -53,28 +53,17 @@ static void write_suite(struct xml_writer *x, const struct merge_record *r,
   xml_attrf(x, "failures", "%zu", c.fail);
   xml_attrf(x, "errors", "%zu", c.error + c.aborted + c.unfinished);
   xml_attrf(x, "skipped", "%zu", c.skip);
-  xml_attrf(x, "time", "%.3f", time);
+  xml_attrf(x, "time", "%.3f", step ? report_step_duration(s) : 0.0);
   xml_attr(x, "timestamp", stamp);
   xml_attr(x, "hostname", r->have_run ? r->run.dut.hostname : r->name);
   xml_attrf(x, "id", "%d", suite_id);
   xml_attr(x, "package", "kiln");
   node_properties(x, r);
-  if (module) {
-    for (size_t i = 0; i < r->run.n_steps; i++)
-      if (strcmp(r->run.steps[i].module, module) == 0)
-        junit_testcase(x, &r->run.steps[i], name);
-  } else {
-    junit_testcase(x, &r->problem_step, name);
-  }
+  junit_testcase(x, s, classname, preamble);
   xml_end(x);
+  free(preamble);
+  free(classname);
   free(name);
-}
-
-static bool module_seen_before(const struct kiln_run *run, size_t index) {
-  for (size_t i = 0; i < index; i++)
-    if (strcmp(run->steps[i].module, run->steps[index].module) == 0)
-      return true;
-  return false;
 }
 
 static void write_document(struct xml_writer *x, const void *ctx) {
@@ -99,8 +88,7 @@ static void write_document(struct xml_writer *x, const void *ctx) {
     if (r->problem)
       write_suite(x, r, NULL, suite_id++);
     for (size_t k = 0; r->have_run && k < r->run.n_steps; k++)
-      if (!module_seen_before(&r->run, k))
-        write_suite(x, r, r->run.steps[k].module, suite_id++);
+      write_suite(x, r, &r->run.steps[k], suite_id++);
   }
   xml_end(x);
   if (!x->failed)

@@ -321,6 +321,17 @@ static void test_merge_fail_and_pass(void **state) {
   char *junit = out_file(out, "junit.xml");
   assert_contains(junit, "<testsuite name=\"n2/cpu.compute\"");
   assert_contains(junit, "<property name=\"serial\" value=\"node-b\"/>");
+  /* A suite per node and step, as many as TAP has points; each testcase
+   * says whose it is. */
+  size_t suites = 0, points = 0;
+  for (const char *p = junit; (p = strstr(p, "<testsuite ")); p++)
+    suites++;
+  for (const char *p = tap; (p = strstr(p, "ok ")); p++)
+    if (p == tap || p[-1] == '\n' ||
+        (p - tap >= 4 && !strncmp(p - 4, "not ", 4)))
+      points++;
+  assert_int_equal(suites, points);
+  assert_contains(junit, "<system-out>node: n2\nserial: node-b\nhost: ");
   check_outputs(out);
   free(summary);
   free(tap);
