@@ -2,10 +2,11 @@
  * selection option to its srun flag, the node command run by the node's
  * own shell with every word of the user's intact), what srun -v said in
  * real runs on the minicluster (tests/fixtures/fleet/<case>/slurm/srun.log:
- * healthy, a task SIGKILLed, a --time limit hit, a job queued, an unknown
- * partition) replayed by a stand-in srun through kiln_fleet_start and
- * kiln_fleet_poll, the reason a lost node hands the merge, and kiln_fleet_look
- * over a fleet directory. Slurm itself is tests/e2e/62-fleet.t's. */
+ * healthy, a task SIGKILLed, a --time limit hit, a node set down, a job
+ * queued, an unknown partition) replayed by a stand-in srun through
+ * kiln_fleet_start and kiln_fleet_poll, the reason a lost node hands the merge,
+ * and kiln_fleet_look over a fleet directory. Slurm itself is
+ * tests/e2e/62-fleet.t's. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -406,6 +407,23 @@ static void test_srun_time_limit(void **state) {
   replay_free(&r);
 }
 
+/* n3 set down mid-run (scontrol update state=down): srun says "Node
+ * failure on n3" and never reports n3's task; the others exited 2. */
+static void test_srun_node_down(void **state) {
+  struct replay r;
+  replay(&r, "down", 2, false);
+  assert_int_equal(kiln_fleet_job_id(r.f), 5);
+  assert_contains(r.news, "srun: error: Node failure on n3\n");
+  const struct kiln_fleet_node *n3 = node_named(r.f, "n3");
+  assert_int_equal(n3->state, KILN_FLEET_LOST);
+  assert_string_equal(n3->lost_reason,
+                      "no complete report from n3: srun: Node failure on n3; "
+                      "job 5 JobState=COMPLETING Reason=NodeDown");
+  assert_string_equal(node_named(r.f, "n2")->task_end,
+                      "n2: task 1: Exited with exit code 2");
+  replay_free(&r);
+}
+
 /* The job waited for resources first: said once, with its id. */
 static void test_srun_queued(void **state) {
   struct replay r;
@@ -526,6 +544,7 @@ int main(void) {
       cmocka_unit_test(test_srun_healthy),
       cmocka_unit_test(test_srun_task_killed),
       cmocka_unit_test(test_srun_time_limit),
+      cmocka_unit_test(test_srun_node_down),
       cmocka_unit_test(test_srun_queued),
       cmocka_unit_test(test_srun_no_node),
       cmocka_unit_test(test_look),
