@@ -284,7 +284,7 @@ static int fleet_run(struct fleet_args *a) {
   sigaction(SIGTERM, &sa, NULL);
   /* The operator's session going away does not stop the nodes. */
   signal(SIGHUP, SIG_IGN);
-  char err[1024];
+  char err[1024] = ""; /* kiln_merge sets it only on a failure */
   struct view v = {.tty = isatty(STDOUT_FILENO) == 1,
                    .start = kiln_monotonic_now()};
   char *text = kiln_strdup_printf("kiln fleet: reports in %s", a->o.dir);

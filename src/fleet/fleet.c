@@ -275,6 +275,11 @@ static void srun_line(struct kiln_fleet *f, const char *line,
   } else if (strncmp(s, verbose_end, sizeof verbose_end - 1) == 0) {
     task_end_line(f, s + sizeof verbose_end - 1);
   } else if (strncmp(s, "error: ", 7) == 0) {
+    struct kiln_fleet_node *down;
+    /* A node gone down never has its task's end reported: this is it. */
+    if (sscanf(s + 7, "Node failure on %255s", host) == 1 &&
+        (down = find_node(f, host)) && !down->task_end)
+      down->task_end = kiln_xstrdup(s + 7);
     if (!task_end_line(f, s + 7)) {
       free(f->last_error);
       f->last_error = kiln_xstrdup(s + 7);
