@@ -1,9 +1,9 @@
-/* kiln_ocp_read(): a run's ocp.jsonl (reports/ocp.c) read back into the run
- * model, for `kiln merge` and `kiln fleet`'s live view (which reads each
- * node's stream about once a second, so this stays one read() and one
- * jansson parse per line; telemetry series lines are checked to be whole
- * JSON lines but their values are not kept: the model has no place for
- * them).
+/* kiln_ocp_read() and the follower: a run's ocp.jsonl (reports/ocp.c) read
+ * back into the run model, for `kiln merge` (the whole file at once) and
+ * `kiln fleet`'s live view (each node's stream followed as it grows, only
+ * the bytes appended read). One jansson parse per line; telemetry series
+ * lines are checked to be whole JSON lines but their values are not kept:
+ * the model has no place for them.
  *
  * ocp.c's mapping, undone:
  *   testRunStart   -> the DUT, its inventory, the profile, the SKU, and the
@@ -21,7 +21,12 @@
  *   testRunArtifact error -> the run's abort_reason
  *   testRunEnd     -> finished, the end time and the verdict
  * The stream's lines are numbered by sequenceNumber from 0: a gap means
- * lines were lost, and the record is refused. */
+ * lines were lost, and the record is refused.
+ *
+ * One line reader serves both: kiln_ocp_read() feeds it the whole file
+ * and then its last, unterminated line; the follower (kiln_ocp_follow_*)
+ * feeds it what was appended since its last update and keeps an
+ * unfinished line's bytes for the next. */
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
@@ -47,6 +52,9 @@ struct reader {
   /* The error artifact seen since the step's last end, by step index:
    * its symptom and message (ocp.c writes it just before testStepEnd). */
   char **end_symptom, **end_message;
+  /* The bytes of a line whose newline has not been read yet. */
+  char *partial;
+  size_t partial_len, partial_cap;
   char *err;
   size_t n;
 };
@@ -455,85 +463,219 @@ static int read_line(struct reader *r, const char *line, size_t len,
   return rc;
 }
 
-/* The whole file, NUL-terminated, or NULL after fail(). */
-static char *slurp(struct reader *r, size_t *len) {
-  char why[512];
-  int fd = kiln_open_regular(r->path, why, sizeof why);
-  if (fd < 0) {
-    snprintf(r->err, r->n, "%s", why);
-    return NULL;
-  }
-  struct stat st;
-  if (fstat(fd, &st) != 0) {
-    fail(r, "%s", strerror(errno));
-    close(fd);
-    return NULL;
-  }
-  if ((size_t)st.st_size > OCP_READ_MAX) {
-    fail(r, "%lld bytes: too large for a kiln record", (long long)st.st_size);
-    close(fd);
-    return NULL;
-  }
-  size_t cap = (size_t)st.st_size + 1, used = 0;
-  char *buf = kiln_xcalloc(cap, 1);
-  for (;;) {
-    if (used + 1 == cap) {
-      /* The file grew since fstat (a run still writing it). */
-      if (cap > OCP_READ_MAX)
-        break;
+/* ---- the line reader, for kiln_ocp_read() and the follower ---- */
+
+/* feed()'s and feed_fd()'s results besides 0: the record is broken (a
+ * malformed or lost line, too large), or the file could not be read now. */
+enum { READ_BROKEN = -1, READ_IO = -2 };
+
+static void keep_partial(struct reader *r, const char *bytes, size_t len) {
+  if (r->partial_len + len > r->partial_cap) {
+    size_t cap = r->partial_cap ? r->partial_cap * 2 : 4096;
+    while (cap < r->partial_len + len)
       cap *= 2;
-      buf = kiln_xrealloc(buf, cap);
+    r->partial = kiln_xrealloc(r->partial, cap);
+    r->partial_cap = cap;
+  }
+  memcpy(r->partial + r->partial_len, bytes, len);
+  r->partial_len += len;
+}
+
+/* Reads every line that bytes end (the first continuing the unfinished
+ * one kept from before) and keeps the unfinished rest. */
+static int feed(struct reader *r, const char *bytes, size_t len) {
+  for (size_t at = 0; at < len;) {
+    const char *nl = memchr(bytes + at, '\n', len - at);
+    if (!nl) {
+      keep_partial(r, bytes + at, len - at);
+      break;
     }
-    ssize_t got = read(fd, buf + used, cap - 1 - used);
+    const char *line = bytes + at;
+    size_t line_len = (size_t)(nl - line);
+    if (r->partial_len) {
+      keep_partial(r, line, line_len);
+      line = r->partial;
+      line_len = r->partial_len;
+    }
+    r->line_no++;
+    int rc = line_len ? read_line(r, line, line_len, false) : 0;
+    r->partial_len = 0;
+    if (rc != 0)
+      return READ_BROKEN;
+    at = (size_t)(nl - bytes) + 1;
+  }
+  return 0;
+}
+
+/* At the end of the file (kiln_ocp_read): the last line, without its
+ * newline, is read when it is whole JSON and ignored when cut short. */
+static int feed_end(struct reader *r) {
+  if (!r->partial_len)
+    return 0;
+  r->line_no++;
+  int rc = read_line(r, r->partial, r->partial_len, true);
+  r->partial_len = 0;
+  return rc < 0 ? READ_BROKEN : 0;
+}
+
+static void io_fail(struct reader *r, const char *what) {
+  snprintf(r->err, r->n, "%s: %s", r->path, what);
+}
+
+/* Feeds what fd holds from its offset to its end, in chunks; *total
+ * counts the bytes read, and more than OCP_READ_MAX in all is refused. */
+static int feed_fd(struct reader *r, int fd, off_t *total) {
+  enum { CHUNK = 1 << 16 };
+  char *buf = kiln_xcalloc(CHUNK, 1);
+  int rc = 0;
+  while (rc == 0) {
+    ssize_t got = read(fd, buf, CHUNK);
     if (got < 0 && errno == EINTR)
       continue;
     if (got < 0) {
-      fail(r, "%s", strerror(errno));
-      free(buf);
-      close(fd);
-      return NULL;
-    }
-    if (got == 0)
+      io_fail(r, strerror(errno));
+      rc = READ_IO;
+    } else if (got == 0) {
       break;
-    used += (size_t)got;
+    } else if ((size_t)*total + (size_t)got > OCP_READ_MAX) {
+      io_fail(r, "over 1 GiB: too large for a kiln record");
+      rc = READ_BROKEN;
+    } else {
+      *total += got;
+      rc = feed(r, buf, (size_t)got);
+    }
   }
-  close(fd);
-  buf[used] = 0;
-  *len = used;
-  return buf;
+  free(buf);
+  return rc;
+}
+
+/* Frees what the reader holds besides the model (call before freeing
+ * the model: the per-step slots are counted by its steps). */
+static void reader_free(struct reader *r) {
+  for (size_t i = 0; i < r->run->n_steps && r->end_symptom; i++) {
+    free(r->end_symptom[i]);
+    free(r->end_message[i]);
+  }
+  free(r->end_symptom);
+  free(r->end_message);
+  free(r->partial);
 }
 
 int kiln_ocp_read(const char *path, struct kiln_run *run, char *err, size_t n) {
   struct reader r = {.path = path, .run = run, .err = err, .n = n};
-  size_t len = 0;
-  char *buf = slurp(&r, &len);
-  if (!buf)
+  int fd = kiln_open_regular(path, err, n);
+  if (fd < 0)
     return -1;
-  int rc = 0;
-  for (size_t at = 0; at < len && rc == 0;) {
-    char *nl = memchr(buf + at, '\n', len - at);
-    size_t end = nl ? (size_t)(nl - buf) : len;
-    r.line_no++;
-    if (end > at)
-      rc = read_line(&r, buf + at, end - at, !nl);
-    at = end + 1;
+  struct stat st;
+  off_t total = 0;
+  int rc;
+  if (fstat(fd, &st) != 0) {
+    io_fail(&r, strerror(errno));
+    rc = READ_IO;
+  } else if ((size_t)st.st_size > OCP_READ_MAX) {
+    fail(&r, "%lld bytes: too large for a kiln record", (long long)st.st_size);
+    rc = READ_BROKEN;
+  } else {
+    rc = feed_fd(&r, fd, &total);
   }
-  if (rc > 0)
-    rc = 0;
+  close(fd);
+  if (rc == 0)
+    rc = feed_end(&r);
   if (rc == 0 && !r.started) {
     r.line_no = 0;
     fail(&r, "no testRunStart: the run wrote no record%s",
-         len ? "" : " (empty)");
-    rc = -1;
+         total ? "" : " (empty)");
+    rc = READ_BROKEN;
   }
   if (rc == 0 && !run->finished)
     run->verdict = kiln_run_verdict(run);
-  for (size_t i = 0; i < run->n_steps && r.end_symptom; i++) {
-    free(r.end_symptom[i]);
-    free(r.end_message[i]);
+  reader_free(&r);
+  return rc == 0 ? 0 : -1;
+}
+
+/* ---- the follower ---- */
+
+struct kiln_ocp_follow {
+  char *path;
+  struct kiln_run run;
+  struct reader reader;
+  dev_t dev; /* the file being followed */
+  ino_t ino;
+  off_t offset; /* bytes read: whole lines, then the unfinished one kept */
+  char *broken; /* why the record was refused, said until it starts over */
+};
+
+struct kiln_ocp_follow *kiln_ocp_follow_open(const char *path) {
+  struct kiln_ocp_follow *f = kiln_xcalloc(1, sizeof *f);
+  f->path = kiln_xstrdup(path);
+  kiln_run_init(&f->run);
+  f->reader = (struct reader){.path = f->path, .run = &f->run};
+  return f;
+}
+
+/* A fresh model, read from the file's first byte. */
+static void follow_start_over(struct kiln_ocp_follow *f) {
+  reader_free(&f->reader);
+  kiln_run_free(&f->run);
+  kiln_run_init(&f->run);
+  f->reader = (struct reader){.path = f->path, .run = &f->run};
+  f->offset = 0;
+  free(f->broken);
+  f->broken = NULL;
+}
+
+int kiln_ocp_follow_update(struct kiln_ocp_follow *f, char *err, size_t n) {
+  int fd = kiln_open_regular(f->path, err, n);
+  if (fd < 0)
+    return -1;
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    snprintf(err, n, "%s: %s", f->path, strerror(errno));
+    close(fd);
+    return -1;
   }
-  free(r.end_symptom);
-  free(r.end_message);
-  free(buf);
-  return rc < 0 ? -1 : 0;
+  if (st.st_dev != f->dev || st.st_ino != f->ino || st.st_size < f->offset) {
+    follow_start_over(f);
+    f->dev = st.st_dev;
+    f->ino = st.st_ino;
+  }
+  struct reader *r = &f->reader;
+  r->err = err;
+  r->n = n;
+  int rc = 0;
+  if (f->broken) {
+    snprintf(err, n, "%s", f->broken);
+    rc = READ_BROKEN;
+  } else if (st.st_size > f->offset) {
+    if (lseek(fd, f->offset, SEEK_SET) < 0) {
+      io_fail(r, strerror(errno));
+      rc = READ_IO;
+    } else {
+      rc = feed_fd(r, fd, &f->offset);
+    }
+    if (rc == READ_BROKEN)
+      f->broken = kiln_xstrdup(err);
+  }
+  close(fd);
+  if (!f->run.finished)
+    f->run.verdict = kiln_run_verdict(&f->run);
+  return rc == 0 ? 0 : -1;
+}
+
+const struct kiln_run *kiln_ocp_follow_run(const struct kiln_ocp_follow *f) {
+  return &f->run;
+}
+
+bool kiln_ocp_follow_started(const struct kiln_ocp_follow *f) {
+  return f->reader.started;
+}
+
+void kiln_ocp_follow_close(struct kiln_ocp_follow *f) {
+  if (!f)
+    return;
+  reader_free(&f->reader);
+  kiln_run_free(&f->run);
+  free(f->broken);
+  free(f->path);
+  free(f);
 }

@@ -25,6 +25,31 @@
  * line naming the file (and line) in err. */
 int kiln_ocp_read(const char *path, struct kiln_run *run, char *err, size_t n);
 
+/* A growing ocp.jsonl followed as it is written (`kiln fleet`'s live view
+ * of a node): each update reads only the bytes appended since the last
+ * one, and whole lines only (a line still being written waits for the
+ * next update), into a model the follower owns. The follower keeps the
+ * model and an unfinished line's bytes, nothing more. A file that shrank
+ * or was replaced (another inode) is read again from its start into a
+ * fresh model. Reading is kiln_ocp_read()'s, line for line: after an
+ * update the model is the one kiln_ocp_read() builds from the same whole
+ * lines (its verdict so far while the run has not ended). */
+struct kiln_ocp_follow;
+
+/* A follower of path (copied); nothing is read until the first update. */
+struct kiln_ocp_follow *kiln_ocp_follow_open(const char *path);
+/* Reads what was appended since the last update. Returns 0, or -1 with
+ * one line in err naming the file (and line): the file cannot be read
+ * now (the model stays as it was), or a line is malformed or lost (every
+ * later update says so again, until the file is replaced or shrinks). */
+int kiln_ocp_follow_update(struct kiln_ocp_follow *f, char *err, size_t n);
+/* The model as the lines read so far make it; empty before testRunStart.
+ * Valid until the next update or close. */
+const struct kiln_run *kiln_ocp_follow_run(const struct kiln_ocp_follow *f);
+/* Whether testRunStart has been read (the model holds the DUT and plan). */
+bool kiln_ocp_follow_started(const struct kiln_ocp_follow *f);
+void kiln_ocp_follow_close(struct kiln_ocp_follow *f);
+
 /* One node to merge. */
 struct kiln_merge_node {
   const char *dir;  /* the node's report directory */

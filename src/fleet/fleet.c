@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "kiln/merge.h"
+#include "kiln/module.h"
 #include "kiln/result.h"
 #include "kiln/textutil.h"
 
@@ -317,8 +318,31 @@ static void read_srun_log(struct kiln_fleet *f, kiln_fleet_changed_fn changed,
 
 /* ---- what each node's record says ---- */
 
-/* Re-reads node's ocp.jsonl when it changed; true when what the progress
- * line shows moved. */
+/* The step a node's line shows: the running step that started last
+ * (ties: the later in the plan). A monitor (thermal, edac: one step from
+ * the run's start to its end) only when nothing else runs, or it would
+ * hide every step that runs beside it. */
+static const char *current_step(const struct kiln_run *run) {
+  const struct kiln_step_result *shown = NULL;
+  bool shown_monitor = false;
+  for (size_t i = 0; i < run->n_steps; i++) {
+    const struct kiln_step_result *s = &run->steps[i];
+    if (s->state != KILN_STEP_RUNNING)
+      continue;
+    const struct kiln_module *m = kiln_module_find(s->module);
+    bool monitor = m && m->targets == KILN_TARGETS_MONITOR;
+    if (shown && monitor && !shown_monitor)
+      continue;
+    if (shown && monitor == shown_monitor && s->start < shown->start)
+      continue;
+    shown = s;
+    shown_monitor = monitor;
+  }
+  return shown ? shown->id : NULL;
+}
+
+/* Reads what was appended to node's ocp.jsonl when it changed (one stat
+ * when it did not); true when what the progress line shows moved. */
 static bool read_node(struct kiln_fleet_node *node) {
   char *path = kiln_strdup_printf("%s/ocp.jsonl", node->dir);
   struct stat st;
@@ -331,49 +355,52 @@ static bool read_node(struct kiln_fleet_node *node) {
     free(path);
     return false;
   }
-  struct kiln_run run;
-  kiln_run_init(&run);
+  if (!node->follow)
+    node->follow = kiln_ocp_follow_open(path);
+  free(path);
   char err[512];
-  bool moved = false;
-  if (kiln_ocp_read(path, &run, err, sizeof err) == 0) {
-    node->seen_size = st.st_size;
-    node->seen_mtime_ns = mtime_ns;
-    const char *step = NULL;
-    bool judged = false;
-    enum kiln_verdict verdict = KILN_PASS;
-    for (size_t i = 0; i < run.n_steps; i++) {
-      const struct kiln_step_result *s = &run.steps[i];
-      if (s->start > 0 && !node->first_step_time)
-        node->first_step_time = s->start;
-      if (s->state == KILN_STEP_RUNNING)
-        step = s->id;
-      else if (s->state == KILN_STEP_DONE) {
-        verdict = judged ? kiln_verdict_worse(verdict, s->verdict) : s->verdict;
-        judged = true;
-      }
-    }
-    enum kiln_fleet_state state =
-        run.finished ? KILN_FLEET_DONE : KILN_FLEET_RUNNING;
-    if (run.finished) {
-      verdict = run.verdict;
+  if (kiln_ocp_follow_update(node->follow, err, sizeof err) != 0)
+    return false; /* unreadable now, or broken: asked again next time */
+  node->seen_size = st.st_size;
+  node->seen_mtime_ns = mtime_ns;
+  if (!kiln_ocp_follow_started(node->follow))
+    return false;
+  const struct kiln_run *run = kiln_ocp_follow_run(node->follow);
+  const char *step = current_step(run);
+  bool judged = false;
+  enum kiln_verdict verdict = KILN_PASS;
+  for (size_t i = 0; i < run->n_steps; i++) {
+    const struct kiln_step_result *s = &run->steps[i];
+    if (s->start > 0 && !node->first_step_time)
+      node->first_step_time = s->start;
+    if (s->state == KILN_STEP_DONE) {
+      verdict = judged ? kiln_verdict_worse(verdict, s->verdict) : s->verdict;
       judged = true;
-      step = NULL;
-    }
-    bool same_step = (!step && !node->step) ||
-                     (step && node->step && strcmp(step, node->step) == 0);
-    moved = state != node->state || !same_step || judged != node->judged ||
-            (judged && verdict != node->verdict);
-    node->state = state;
-    node->judged = judged;
-    node->verdict = verdict;
-    if (!same_step) {
-      free(node->step);
-      node->step = step ? kiln_xstrdup(step) : NULL;
     }
   }
-  /* else: read again next time (a line being written). */
-  kiln_run_free(&run);
-  free(path);
+  enum kiln_fleet_state state =
+      run->finished ? KILN_FLEET_DONE : KILN_FLEET_RUNNING;
+  if (run->finished) {
+    verdict = run->verdict;
+    judged = true;
+    step = NULL;
+  }
+  bool same_step = (!step && !node->step) ||
+                   (step && node->step && strcmp(step, node->step) == 0);
+  bool moved = state != node->state || !same_step || judged != node->judged ||
+               (judged && verdict != node->verdict);
+  node->state = state;
+  node->judged = judged;
+  node->verdict = verdict;
+  if (!same_step) {
+    free(node->step);
+    node->step = step ? kiln_xstrdup(step) : NULL;
+  }
+  if (state == KILN_FLEET_DONE) {
+    /* Never read again: the merge reads the record whole. */
+    kiln_ocp_follow_close(node->follow);
+    node->follow = NULL;
+  }
   return moved;
 }
 
@@ -590,6 +617,7 @@ void kiln_fleet_free(struct kiln_fleet *f) {
     free(f->nodes[i].step);
     free(f->nodes[i].task_end);
     free(f->nodes[i].lost_reason);
+    kiln_ocp_follow_close(f->nodes[i].follow);
   }
   free(f->nodes);
   free(f->dir);

@@ -10,8 +10,9 @@
  * its output in DIR/slurm/<node>.log, srun's own (-v) in DIR/slurm/srun.log.
  *
  * kiln_fleet_poll() reads what srun said (the job id, the nodes, each
- * task's end) and each node's DIR/<node>/ocp.jsonl (kiln_ocp_read, again
- * only when the file changed), and tells `changed` of every node whose
+ * task's end) and each node's DIR/<node>/ocp.jsonl (a kiln_ocp_follow
+ * each, which reads only what was appended, and only when the file
+ * changed), and tells `changed` of every node whose
  * state, step or verdict so far moved, and of the job's own news. It
  * prints nothing. srun's exit code is not trusted: once srun has ended, a
  * node whose record is missing or unfinished is LOST, with the reason
@@ -31,6 +32,8 @@
 #include <sys/types.h>
 
 #include "kiln/verdict.h"
+
+struct kiln_ocp_follow; /* kiln/merge.h */
 
 /* What one fleet run is asked to do. Strings are the caller's. */
 struct kiln_fleet_options {
@@ -73,9 +76,11 @@ struct kiln_fleet_node {
   char *task_end;    /* srun's word on the task's end ("Killed"), or NULL */
   char *lost_reason; /* set when LOST */
   double first_step_time; /* wall clock its first step started; 0: not yet */
-  /* What kiln_fleet_poll last read. */
+  /* What kiln_fleet_poll last read, and its reader of the node's stream
+   * (NULL before the stream is there and once the run has ended). */
   long long seen_size;
   long long seen_mtime_ns;
+  struct kiln_ocp_follow *follow;
 };
 
 struct kiln_fleet;

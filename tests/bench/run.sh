@@ -24,6 +24,9 @@
 #   kiln merge      500 node directories of the standard profile (one real
 #                   run's, copied with the serial rewritten) < 2 s, a plain
 #                   cat of their ocp.jsonl timed beside it
+#   fleet's follower  a 40 MB ocp.jsonl growing 1000 lines a second: one
+#                   look a second at 200 such nodes < 10% of one core
+#                   (kiln_ocp_read of the whole file printed beside it)
 #   GPU (each GPU; every driver prints SKIP with the reason without one):
 #   gpu.membw       >= 90% of the HBM's theoretical bandwidth and >= 1.0x a
 #                   cudaMemcpy device-to-device copy (bytes read + written)
@@ -472,6 +475,17 @@ echo "  500 nodes, $(du -sh "$mdir/nodes" | cut -f1) of directories" \
   "$merge_ms ms; cat of the ocp.jsonl files $cat_ms ms (median of 5);" \
   "ratio $(calc "$merge_ms / $cat_ms")"
 verdict "kiln merge of 500 nodes, s" "$(calc "$merge_ms / 1000")" "<" 2
+
+# ---- kiln fleet's look at a node: a growing 40 MB ocp.jsonl followed ----
+echo "kiln fleet's ocp.jsonl follower"
+"$BUILD/bench/ocp_follow_bench" >"$OUT/ocp_follow_bench.out" ||
+  die "ocp_follow_bench failed: see $OUT/ocp_follow_bench.out"
+follow_us=$(awk '$1 == "follow_update_us_mean" { print $2 }' "$OUT/ocp_follow_bench.out")
+whole_ms=$(awk '$1 == "read_whole_ms_at_end" { print $2 }' "$OUT/ocp_follow_bench.out")
+echo "  40 MB stream, 1000 lines appended between looks: the follower" \
+  "$follow_us us of CPU per look; kiln_ocp_read of the whole file $whole_ms ms"
+verdict "200 nodes followed at 1 Hz, % of one core" \
+  "$(calc "$follow_us * 200 / 10000")" "<" 10
 
 fleet_bench
 gpu_benches
