@@ -423,6 +423,15 @@ static void finish(struct child *c, struct kiln_run *run,
     v = c->end_verdict;
     if (c->end_reason)
       snprintf(why, sizeof why, "%s", c->end_reason);
+  } else if (WIFSIGNALED(c->status) && (WTERMSIG(c->status) == SIGTERM ||
+                                        WTERMSIG(c->status) == SIGINT)) {
+    /* Not sent by kiln (that would be a kill_reason) and no crash: a
+     * batch system stopping a job signals every process of it (Slurm's
+     * scancel, its time limit), the step's as well as kiln's. */
+    v = KILN_ABORTED;
+    snprintf(why, sizeof why,
+             "aborted: SIG%s from outside kiln stopped the step's process",
+             sigabbrev_np(WTERMSIG(c->status)));
   } else if (WIFSIGNALED(c->status)) {
     int sig = WTERMSIG(c->status);
     v = KILN_ERROR;

@@ -3,8 +3,11 @@
  * other module runs them at once. Each step reports when it started and
  * ended (monotonic clock, shared across fork). And the limits a step is
  * judged by: a module's default limits apply, and one on a measurement
- * the step never emits makes it an ERROR. */
+ * the step never emits makes it an ERROR. And a step's process stopped by
+ * SIGTERM or SIGINT from outside kiln (a batch system stopping the job
+ * signals every process of it) is ABORTED, a crash an ERROR. */
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -155,12 +158,63 @@ static void default_limits_apply_and_unmeasured_is_an_error(void **state) {
   kiln_run_free(&run);
 }
 
+static void raise_signal_run(struct kiln_step *s) {
+  kiln_emit_measurement(s, "start_t", kiln_monotonic_now(), NULL);
+  int sig = (int)strtol(kiln_step_target(s), NULL, 10);
+  signal(sig, SIG_DFL);
+  raise(sig);
+}
+
+static const struct kiln_module signalled_module = {
+    .name = "test.signalled",
+    .summary = "its process dies of the signal its target names",
+    .targets = KILN_TARGETS_HOST,
+    .measurements = timed_measurements,
+    .run = raise_signal_run,
+};
+
+static enum kiln_verdict signalled_step(int sig, char **reason) {
+  char target[16];
+  snprintf(target, sizeof target, "%d", sig);
+  struct kiln_plan_step step = {
+      .module = &signalled_module, .id = "s", .target = target, .phase = 1};
+  struct kiln_run run;
+  kiln_run_init(&run);
+  kiln_run_add_step(&run, "s", signalled_module.name, target, 1);
+  struct kiln_plan plan = {.steps = &step, .n_steps = 1};
+  struct kiln_bus bus;
+  kiln_bus_init(&bus, stderr);
+  struct kiln_runner_options o = {.grace = 30, .hang_timeout = 30};
+  kiln_runner_run(&plan, &o, &run, &bus);
+  enum kiln_verdict v = run.steps[0].verdict;
+  *reason = kiln_xstrdup(run.steps[0].reason ? run.steps[0].reason : "");
+  kiln_run_free(&run);
+  return v;
+}
+
+static void stopped_from_outside_is_aborted_a_crash_an_error(void **state) {
+  (void)state;
+  char *why;
+  assert_int_equal(signalled_step(SIGTERM, &why), KILN_ABORTED);
+  assert_string_equal(
+      why, "aborted: SIGTERM from outside kiln stopped the step's process");
+  free(why);
+  assert_int_equal(signalled_step(SIGINT, &why), KILN_ABORTED);
+  free(why);
+  assert_int_equal(signalled_step(SIGSEGV, &why), KILN_ERROR);
+  assert_non_null(strstr(why, "crashed: killed by signal"));
+  free(why);
+  assert_int_equal(signalled_step(SIGKILL, &why), KILN_ERROR);
+  free(why);
+}
+
 int main(void) {
   cmocka_set_message_output(CM_OUTPUT_TAP);
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(one_at_a_time_runs_steps_in_turn),
       cmocka_unit_test(other_modules_run_steps_at_once),
       cmocka_unit_test(default_limits_apply_and_unmeasured_is_an_error),
+      cmocka_unit_test(stopped_from_outside_is_aborted_a_crash_an_error),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
