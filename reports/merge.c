@@ -347,7 +347,11 @@ static int make_dirs(const char *path, char *err, size_t n) {
 
 int kiln_merge(const struct kiln_merge_node *nodes, size_t n_nodes,
                const char *out_dir, kiln_merge_say_fn say, void *say_ctx,
-               char *err, size_t n) {
+               enum kiln_verdict *verdict, char *err, size_t n) {
+  enum kiln_verdict unused;
+  if (!verdict)
+    verdict = &unused;
+  *verdict = KILN_ERROR;
   if (n_nodes == 0) {
     snprintf(err, n, "no node directories to merge");
     return 64;
@@ -368,6 +372,15 @@ int kiln_merge(const struct kiln_merge_node *nodes, size_t n_nodes,
     if (r->problem)
       add_problem(&m, say, say_ctx,
                   kiln_strdup_printf("%s: ERROR: %s", r->name, r->problem));
+    else if (r->have_run && r->run.verdict == KILN_ABORTED &&
+             nodes[i].lost_reason && nodes[i].lost_reason[0])
+      /* A whole record of a run stopped from outside (Slurm's time limit,
+       * a cancelled job): ABORTED it stays, with the launcher's why. */
+      add_problem(&m, say, say_ctx,
+                  kiln_strdup_printf("%s: ABORTED: %s (%s)", r->name,
+                                     nodes[i].lost_reason,
+                                     r->run.abort_reason ? r->run.abort_reason
+                                                         : "its run aborted"));
   }
   judge_duplicates(&m, say, say_ctx);
   if (make_dirs(out_dir, err, n) != 0) {
@@ -395,6 +408,8 @@ int kiln_merge(const struct kiln_merge_node *nodes, size_t n_nodes,
   rc = kiln_verdict_exit_code(m.verdict);
   if (write_reports(&m, out_dir, err, n) != 0)
     rc = 2;
+  else
+    *verdict = m.verdict;
   model_free(&m);
   return rc;
 }

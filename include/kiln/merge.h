@@ -54,9 +54,10 @@ void kiln_ocp_follow_close(struct kiln_ocp_follow *f);
 struct kiln_merge_node {
   const char *dir;  /* the node's report directory */
   const char *name; /* the node as shown ("n2"); NULL: the run's host */
-  /* Why the launcher saw the node end without a complete report ("task
-   * killed by SIGKILL", "node n3 down"), or NULL. Used as the node's ERROR
-   * reason when its record is missing or unfinished. */
+  /* Why the launcher saw the node end ("task killed by SIGKILL", "job 5
+   * JobState=TIMEOUT Reason=TimeLimit"), or NULL. Used as the node's ERROR
+   * reason when its record is missing or unfinished; said beside a whole
+   * record of a run that ended ABORTED (stopped from outside). */
   const char *lost_reason;
 };
 
@@ -65,11 +66,13 @@ struct kiln_merge_node {
 typedef void (*kiln_merge_say_fn)(void *ctx, const char *line);
 
 /* Merges nodes into out_dir (made when missing; the four files replaced
- * atomically). Returns 0, 1 or 2 (the worst node verdict; 2 also when a
- * report could not be written, err naming it), or 64 with err set for
- * input that cannot be merged (no nodes, mixed profiles). */
+ * atomically). Returns 0, 1 or 2 (the worst node verdict's exit code; 2
+ * also when a report could not be written, err naming it), or 64 with err
+ * set for input that cannot be merged (no nodes, mixed profiles). The
+ * merged verdict goes to *verdict (unless NULL): ERROR when no report was
+ * written. */
 int kiln_merge(const struct kiln_merge_node *nodes, size_t n_nodes,
                const char *out_dir, kiln_merge_say_fn say, void *say_ctx,
-               char *err, size_t n);
+               enum kiln_verdict *verdict, char *err, size_t n);
 
 #endif

@@ -326,7 +326,8 @@ static int fleet_run(struct fleet_args *a) {
   draw_table(&v);
   v.tty = false; /* the table stays; what follows goes under it */
   v.drawn = 0;
-  int rc = kiln_fleet_merge(f, on_merge_say, &v, err, sizeof err);
+  enum kiln_verdict merged = KILN_ERROR;
+  int rc = kiln_fleet_merge(f, on_merge_say, &v, &merged, err, sizeof err);
   if (rc == EXIT_USAGE || (rc != 0 && *err)) {
     fprintf(stderr, "kiln: fleet: %s\n", err);
     if (rc == EXIT_USAGE)
@@ -341,11 +342,14 @@ static int fleet_run(struct fleet_args *a) {
     fclose(vf);
   }
   free(verdict_file);
-  printf("verdict: %s (exit %d); merged reports in %s\n",
-         rc == 0   ? "PASS"
-         : rc == 1 ? "FAIL"
-                   : (cancelled ? "ABORTED" : "ERROR"),
-         rc, a->o.dir);
+  if (cancelled && (merged == KILN_PASS || merged == KILN_SKIP))
+    merged = KILN_ABORTED;
+  if (kiln_fleet_n_nodes(f) == 0)
+    printf("verdict: %s (exit %d); no node ran, nothing merged (%s)\n",
+           kiln_verdict_name(merged), rc, a->o.dir);
+  else
+    printf("verdict: %s (exit %d); merged reports in %s\n",
+           kiln_verdict_name(merged), rc, a->o.dir);
   kiln_fleet_free(f);
   return rc;
 }

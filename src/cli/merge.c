@@ -69,7 +69,9 @@ int cmd_merge(int argc, char **argv) {
     nodes[i].name = node_name(dir);
   }
   char err[1024] = "";
-  int rc = kiln_merge(nodes, n_nodes, out, say_line, NULL, err, sizeof err);
+  enum kiln_verdict merged;
+  int rc =
+      kiln_merge(nodes, n_nodes, out, say_line, NULL, &merged, err, sizeof err);
   free(nodes);
   char *dir = kiln_escape_controls(out);
   if (rc == EXIT_USAGE) {
@@ -77,7 +79,7 @@ int cmd_merge(int argc, char **argv) {
     fprintf(stderr, "kiln: merge: %s\n", why);
     free(why);
   } else {
-    const char *verdict = rc == 0 ? "PASS" : rc == 1 ? "FAIL" : "ERROR";
+    const char *verdict = kiln_verdict_name(merged);
     if (err[0]) {
       char *why = kiln_escape_controls(err);
       fprintf(stderr, "kiln: merge: %s\n", why);

@@ -457,17 +457,39 @@ static char *job_state(struct kiln_fleet *f) {
   return result;
 }
 
+/* Whether the job's state tells why it stopped (TIMEOUT, NODE_FAIL,
+ * CANCELLED, a reason), not only that it is ending. */
+static bool job_state_says_why(const char *state) {
+  static const char *const bare[] = {"JobState=RUNNING", "JobState=COMPLETING",
+                                     "JobState=COMPLETED"};
+  if (!strstr(state, "Reason=None"))
+    return true;
+  for (size_t i = 0; i < sizeof bare / sizeof bare[0]; i++)
+    if (strstr(state, bare[i]))
+      return false;
+  return true;
+}
+
 static void judge_lost(struct kiln_fleet *f, kiln_fleet_changed_fn changed,
                        void *ctx) {
   char *state = NULL;
   bool asked = false;
   for (size_t i = 0; i < f->n_nodes; i++) {
     struct kiln_fleet_node *node = &f->nodes[i];
-    if (node->state == KILN_FLEET_DONE)
+    bool aborted = node->state == KILN_FLEET_DONE && node->judged &&
+                   node->verdict == KILN_ABORTED;
+    if (node->state == KILN_FLEET_DONE && !aborted)
       continue;
     if (!asked) {
       state = job_state(f);
       asked = true;
+    }
+    if (aborted) {
+      /* A whole record: why Slurm stopped it (the time limit, scancel)
+       * goes beside it. */
+      if (state && job_state_says_why(state))
+        node->aborted_by = kiln_xstrdup(state);
+      continue;
     }
     char *log = kiln_strdup_printf("%s/%s.log", f->slurm_dir, node->name);
     char *said = last_line(log);
@@ -590,7 +612,9 @@ int kiln_fleet_srun_status(const struct kiln_fleet *f) {
 }
 
 int kiln_fleet_merge(struct kiln_fleet *f, kiln_fleet_say_fn say, void *ctx,
-                     char *err, size_t n) {
+                     enum kiln_verdict *verdict, char *err, size_t n) {
+  if (verdict)
+    *verdict = KILN_ERROR;
   if (f->n_nodes == 0) {
     snprintf(err, n, "srun started no node (exit %d)%s%s; see %s",
              f->srun_status, f->last_error ? ": " : "",
@@ -601,9 +625,10 @@ int kiln_fleet_merge(struct kiln_fleet *f, kiln_fleet_say_fn say, void *ctx,
   for (size_t i = 0; i < f->n_nodes; i++) {
     nodes[i].dir = f->nodes[i].dir;
     nodes[i].name = f->nodes[i].name;
-    nodes[i].lost_reason = f->nodes[i].lost_reason;
+    nodes[i].lost_reason = f->nodes[i].lost_reason ? f->nodes[i].lost_reason
+                                                   : f->nodes[i].aborted_by;
   }
-  int rc = kiln_merge(nodes, f->n_nodes, f->dir, say, ctx, err, n);
+  int rc = kiln_merge(nodes, f->n_nodes, f->dir, say, ctx, verdict, err, n);
   free(nodes);
   return rc;
 }
@@ -617,6 +642,7 @@ void kiln_fleet_free(struct kiln_fleet *f) {
     free(f->nodes[i].step);
     free(f->nodes[i].task_end);
     free(f->nodes[i].lost_reason);
+    free(f->nodes[i].aborted_by);
     kiln_ocp_follow_close(f->nodes[i].follow);
   }
   free(f->nodes);

@@ -75,6 +75,9 @@ struct kiln_fleet_node {
   enum kiln_verdict verdict;
   char *task_end;    /* srun's word on the task's end ("Killed"), or NULL */
   char *lost_reason; /* set when LOST */
+  /* When its run ended ABORTED (stopped from outside): Slurm's word on the
+   * job ("job 3 JobState=TIMEOUT Reason=TimeLimit"), or NULL. */
+  char *aborted_by;
   double first_step_time; /* wall clock its first step started; 0: not yet */
   /* What kiln_fleet_poll last read, and its reader of the node's stream
    * (NULL before the stream is there and once the run has ended). */
@@ -121,12 +124,13 @@ long kiln_fleet_job_id(const struct kiln_fleet *f); /* 0: not known yet */
 int kiln_fleet_srun_status(const struct kiln_fleet *f);
 
 /* Merges every node's directory into the fleet directory (kiln_merge),
- * each lost node's reason given. say: as kiln_merge's. Returns kiln_merge's
- * code (0, 1, 2, or 64 with err set), 2 with err set when srun gave no
- * node at all. */
+ * each lost node's reason given, and Slurm's word on the job beside each
+ * run it stopped. say, verdict: as kiln_merge's. Returns kiln_merge's code
+ * (0, 1, 2, or 64 with err set), 2 with err set (and nothing written) when
+ * srun gave no node at all. */
 typedef void (*kiln_fleet_say_fn)(void *ctx, const char *line);
 int kiln_fleet_merge(struct kiln_fleet *f, kiln_fleet_say_fn say, void *ctx,
-                     char *err, size_t n);
+                     enum kiln_verdict *verdict, char *err, size_t n);
 
 void kiln_fleet_free(struct kiln_fleet *f);
 

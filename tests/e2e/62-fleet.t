@@ -19,7 +19,7 @@ elif ! command -v slurmd >/dev/null 2>&1 || ! command -v srun >/dev/null 2>&1; t
   echo "1..0 # SKIP slurm is not installed (Debian: slurmctld slurmd slurm-client munge)"
   exit 0
 fi
-plan 41
+plan 42
 
 KILN_ABS=$(realpath "$KILN")
 CLUSTER=$TEST_TMP/cluster
@@ -157,7 +157,11 @@ is "every node's line says ABORTED" \
 ok "$([ $(($(date +%s) - t0)) -lt 15 ] && echo 0 || echo 1)" \
   "it ended within KillWait and the merge"
 like "the merge shows ABORTED" "$TEST_TMP/scancel.out" \
-  "^verdict: [A-Z]+ \(exit 2\); merged reports in $D\$"
+  "^verdict: ABORTED \(exit 2\); merged reports in $D\$"
+# Slurm signals every process of the step, kiln's step workers too: a
+# worker stopped so is ABORTED like its run, never a crash (ERROR).
+like "every node's step ABORTED, none an ERROR" "$D/summary.txt" \
+  "verdict  ABORTED \(exit 2\): 4 aborted\$"
 
 # ---- Ctrl-C (SIGINT) on kiln fleet run ----
 D=$TEST_TMP/sigint

@@ -368,7 +368,7 @@ static void test_srun_task_killed(void **state) {
 
   /* The merge: n2 an ERROR row with that reason, n3's FAIL the verdict. */
   char err[512] = "";
-  assert_int_equal(kiln_fleet_merge(r.f, NULL, NULL, err, sizeof err), 1);
+  assert_int_equal(kiln_fleet_merge(r.f, NULL, NULL, NULL, err, sizeof err), 1);
   char *path = fixture_path(r.dir, "summary.txt");
   char *summary = fixture_read_file(path);
   assert_contains(summary,
@@ -404,6 +404,31 @@ static void test_srun_time_limit(void **state) {
   for (size_t i = 0; i < 4; i++)
     assert_contains(kiln_fleet_node(r.f, i)->lost_reason,
                     "JobState=TIMEOUT Reason=TimeLimit");
+  replay_free(&r);
+}
+
+/* The same time limit where every node's kiln ended its run ABORTED on
+ * Slurm's SIGTERM (records from real kiln runs stopped so): the nodes are
+ * done, not lost, and the merge says beside each why Slurm stopped it. */
+static void test_srun_time_limit_whole_records(void **state) {
+  struct replay r;
+  replay(&r, "timed", 2, true);
+  for (size_t i = 0; i < 4; i++) {
+    const struct kiln_fleet_node *node = kiln_fleet_node(r.f, i);
+    assert_int_equal(node->state, KILN_FLEET_DONE);
+    assert_int_equal(node->verdict, KILN_ABORTED);
+    assert_null(node->lost_reason);
+    assert_string_equal(node->aborted_by,
+                        "job 3 JobState=TIMEOUT Reason=TimeLimit");
+  }
+  char err[512] = "";
+  assert_int_equal(kiln_fleet_merge(r.f, NULL, NULL, NULL, err, sizeof err), 2);
+  char *path = fixture_path(r.dir, "summary.txt");
+  char *summary = fixture_read_file(path);
+  assert_contains(summary, "n2: ABORTED: job 3 JobState=TIMEOUT "
+                           "Reason=TimeLimit (SIGTERM received)");
+  free(summary);
+  free(path);
   replay_free(&r);
 }
 
@@ -449,7 +474,7 @@ static void test_srun_no_node(void **state) {
                       "srun: error: Unable to allocate resources: Invalid "
                       "partition name specified\n");
   char err[512] = "";
-  assert_int_equal(kiln_fleet_merge(r.f, NULL, NULL, err, sizeof err), 2);
+  assert_int_equal(kiln_fleet_merge(r.f, NULL, NULL, NULL, err, sizeof err), 2);
   char *want = kiln_strdup_printf("srun started no node (exit 1): Unable to "
                                   "allocate resources: Invalid partition "
                                   "name specified; see %s/slurm/srun.log",
@@ -544,6 +569,7 @@ int main(void) {
       cmocka_unit_test(test_srun_healthy),
       cmocka_unit_test(test_srun_task_killed),
       cmocka_unit_test(test_srun_time_limit),
+      cmocka_unit_test(test_srun_time_limit_whole_records),
       cmocka_unit_test(test_srun_node_down),
       cmocka_unit_test(test_srun_queued),
       cmocka_unit_test(test_srun_no_node),

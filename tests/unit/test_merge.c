@@ -309,7 +309,8 @@ static void test_merge_fail_and_pass(void **state) {
   struct kiln_merge_node nodes[] = {{n1, "n1", NULL}, {n2, "n2", NULL}};
   struct said said = {0};
   char err[512] = "";
-  assert_int_equal(kiln_merge(nodes, 2, out, say, &said, err, sizeof err), 1);
+  assert_int_equal(kiln_merge(nodes, 2, out, say, &said, NULL, err, sizeof err),
+                   1);
   assert_int_equal(said.n, 0);
   char *summary = out_file(out, "summary.txt");
   assert_contains(summary, "verdict  FAIL (exit 1)");
@@ -359,7 +360,8 @@ static void test_merge_broken(void **state) {
                                     {gone, "n5", NULL}};
   struct said said = {0};
   char err[512] = "";
-  assert_int_equal(kiln_merge(nodes, 5, out, say, &said, err, sizeof err), 1);
+  assert_int_equal(kiln_merge(nodes, 5, out, say, &said, NULL, err, sizeof err),
+                   1);
   assert_int_equal(said.n, 4);
   assert_true(said_has(&said, "n3: ERROR: no ocp.jsonl in "));
   assert_true(said_has(&said, "n4: ERROR: task killed by SIGKILL (run never "
@@ -390,13 +392,15 @@ static void test_merge_mixed_profiles(void **state) {
   char *out = fixture_path(dir, "out");
   struct kiln_merge_node nodes[] = {{q, NULL, NULL}, {s, NULL, NULL}};
   char err[512] = "";
-  assert_int_equal(kiln_merge(nodes, 2, out, NULL, NULL, err, sizeof err), 64);
+  assert_int_equal(kiln_merge(nodes, 2, out, NULL, NULL, NULL, err, sizeof err),
+                   64);
   assert_contains(err, "different profiles");
   assert_contains(err, "(quick)");
   assert_contains(err, "(standard)");
   struct stat st;
   assert_int_not_equal(stat(out, &st), 0); /* nothing written */
-  assert_int_equal(kiln_merge(nodes, 0, out, NULL, NULL, err, sizeof err), 64);
+  assert_int_equal(kiln_merge(nodes, 0, out, NULL, NULL, NULL, err, sizeof err),
+                   64);
   free(q);
   free(s);
   free(out);
@@ -412,7 +416,8 @@ static void test_merge_links(void **state) {
   char *out = fixture_path(dir, "out");
   struct kiln_merge_node nodes[] = {{n1, NULL, NULL}};
   char err[512] = "";
-  assert_int_equal(kiln_merge(nodes, 1, out, NULL, NULL, err, sizeof err), 1);
+  assert_int_equal(kiln_merge(nodes, 1, out, NULL, NULL, NULL, err, sizeof err),
+                   1);
   char *html = out_file(out, "report.html");
   assert_contains(html, "href=\"../n%201/report.html#step-5\"");
   free(html);
