@@ -324,27 +324,6 @@ static int write_reports(const struct merge_model *m, const char *out_dir,
   return rc;
 }
 
-static int make_dirs(const char *path, char *err, size_t n) {
-  char *p = kiln_xstrdup(path);
-  int rc = 0;
-  for (char *s = p + 1;; s++) {
-    bool last = !*s;
-    if (!last && *s != '/')
-      continue;
-    *s = 0;
-    if (p[0] && mkdir(p, 0755) != 0 && errno != EEXIST) {
-      snprintf(err, n, "cannot create %s: %s", p, strerror(errno));
-      rc = -1;
-      break;
-    }
-    if (last)
-      break;
-    *s = '/';
-  }
-  free(p);
-  return rc;
-}
-
 int kiln_merge(const struct kiln_merge_node *nodes, size_t n_nodes,
                const char *out_dir, kiln_merge_say_fn say, void *say_ctx,
                enum kiln_verdict *verdict, char *err, size_t n) {
@@ -383,7 +362,7 @@ int kiln_merge(const struct kiln_merge_node *nodes, size_t n_nodes,
                                                          : "its run aborted"));
   }
   judge_duplicates(&m, say, say_ctx);
-  if (make_dirs(out_dir, err, n) != 0) {
+  if (kiln_make_dirs(out_dir, err, n) != 0) {
     model_free(&m);
     return 2;
   }

@@ -28,27 +28,6 @@ static const char *const report_names[] = {
     "report.html", "telemetry.csv", NULL,
 };
 
-static int make_dirs(const char *path, char *err, size_t n) {
-  char *p = kiln_xstrdup(path);
-  int rc = 0;
-  for (char *s = p + 1;; s++) {
-    bool last = !*s;
-    if (!last && *s != '/')
-      continue;
-    *s = 0;
-    if (mkdir(p, 0755) != 0 && errno != EEXIST) {
-      snprintf(err, n, "cannot create report dir %s: %s", p, strerror(errno));
-      rc = -1;
-      break;
-    }
-    if (last)
-      break;
-    *s = '/';
-  }
-  free(p);
-  return rc;
-}
-
 /* The pid in the lock file of a run that holds it; 0 when not known. */
 static long holder_pid(int fd) {
   for (int tries = 0; tries < 20; tries++) {
@@ -156,7 +135,7 @@ int kiln_report_dir_open(struct kiln_report_dir *d, const char *path,
   memset(d, 0, sizeof *d);
   d->lock_fd = -1;
   d->path = kiln_xstrdup(path);
-  if (make_dirs(path, err, n) != 0 || take_lock(d, err, n) != 0)
+  if (kiln_make_dirs(path, err, n) != 0 || take_lock(d, err, n) != 0)
     return KILN_REPORT_DIR_UNUSABLE;
   if (check_earlier_reports(d, overwrite, err, n) != 0)
     return KILN_REPORT_DIR_TAKEN;

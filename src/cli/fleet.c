@@ -77,24 +77,6 @@ static int take_fleet_option(int c, const char *value, void *ctx) {
   return 0;
 }
 
-/* mkdir -p path; 0, or -1 with errno. */
-static int make_dirs(const char *path) {
-  char *p = kiln_xstrdup(path);
-  for (char *s = p + 1; *s; s++) {
-    if (*s != '/')
-      continue;
-    *s = '\0';
-    if (mkdir(p, 0755) != 0 && errno != EEXIST) {
-      free(p);
-      return -1;
-    }
-    *s = '/';
-  }
-  int rc = mkdir(p, 0755) != 0 && errno != EEXIST ? -1 : 0;
-  free(p);
-  return rc;
-}
-
 /* The fleet directory: --fleet-dir or kiln-fleet/<UTC time>, made, absolute,
  * writable and not holding an earlier fleet run. malloc'd, or NULL after
  * saying why. */
@@ -116,8 +98,13 @@ static char *fleet_dir(const char *arg) {
     free(dir);
     return NULL;
   }
-  char real[PATH_MAX];
-  if (make_dirs(dir) != 0 || !realpath(dir, real) || access(real, W_OK) != 0) {
+  char real[PATH_MAX], why[512];
+  if (kiln_make_dirs(dir, why, sizeof why) != 0) {
+    fprintf(stderr, "kiln: fleet: --fleet-dir %s: %s\n", dir, why);
+    free(dir);
+    return NULL;
+  }
+  if (!realpath(dir, real) || access(real, W_OK) != 0) {
     fprintf(stderr, "kiln: fleet: %s: %s\n", dir, strerror(errno));
     free(dir);
     return NULL;
@@ -369,6 +356,46 @@ static void sbatch_opt(FILE *f, const char *name, const char *value) {
     fprintf(f, "#SBATCH --%s=%s\n", name, value);
 }
 
+/* Runs argv (argv[0] a path) with its standard output read into out (at
+ * most cap - 1 bytes kept, NUL-terminated; the rest read and dropped, so
+ * the command never blocks on a full pipe). Its exit status, or -1 when it
+ * could not run or was killed. */
+static int command_output(char *const argv[], char *out, size_t cap) {
+  out[0] = '\0';
+  int fd[2];
+  if (pipe(fd) != 0)
+    return -1;
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(fd[1], STDOUT_FILENO);
+    close(fd[0]);
+    close(fd[1]);
+    execv(argv[0], argv);
+    _exit(127);
+  }
+  close(fd[1]);
+  size_t got = 0;
+  char drop[4096];
+  ssize_t r;
+  while (pid > 0) {
+    bool room = got < cap - 1;
+    r = room ? read(fd[0], out + got, cap - 1 - got)
+             : read(fd[0], drop, sizeof drop);
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r <= 0)
+      break;
+    if (room)
+      got += (size_t)r;
+  }
+  out[got] = '\0';
+  close(fd[0]);
+  int status;
+  if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+    return -1;
+  return WEXITSTATUS(status);
+}
+
 static int fleet_submit(struct fleet_args *a) {
   char *sbatch = kiln_fleet_which("sbatch");
   if (!sbatch) {
@@ -379,9 +406,15 @@ static int fleet_submit(struct fleet_args *a) {
   char *self = kiln_path(NULL);
   char *script = kiln_strdup_printf("%s/fleet.sbatch", a->o.dir);
   char *slurm_dir = kiln_strdup_printf("%s/slurm", a->o.dir);
-  FILE *f = self && make_dirs(slurm_dir) == 0 ? fopen(script, "w") : NULL;
+  char why[512] = "";
+  FILE *f = self && kiln_make_dirs(slurm_dir, why, sizeof why) == 0
+                ? fopen(script, "w")
+                : NULL;
   if (!f) {
-    fprintf(stderr, "kiln: fleet submit: %s: %s\n", script, strerror(errno));
+    if (why[0])
+      fprintf(stderr, "kiln: fleet submit: %s\n", why);
+    else
+      fprintf(stderr, "kiln: fleet submit: %s: %s\n", script, strerror(errno));
     free(sbatch), free(self), free(script), free(slurm_dir);
     return EXIT_ENV;
   }
@@ -420,29 +453,8 @@ static int fleet_submit(struct fleet_args *a) {
     return EXIT_ENV;
   }
   char *cmd[] = {sbatch, "--parsable", script, NULL};
-  int out[2];
-  pid_t pid = -1;
-  if (pipe(out) == 0 && (pid = fork()) == 0) {
-    dup2(out[1], STDOUT_FILENO);
-    close(out[0]);
-    close(out[1]);
-    execv(sbatch, cmd);
-    _exit(127);
-  }
-  char answer[256] = "";
-  size_t got = 0;
-  if (pid > 0) {
-    close(out[1]);
-    ssize_t r;
-    while (got < sizeof answer - 1 &&
-           (r = read(out[0], answer + got, sizeof answer - 1 - got)) > 0)
-      got += (size_t)r;
-    answer[got] = '\0';
-    close(out[0]);
-  }
-  int status = 0;
-  bool ok = pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
-            WEXITSTATUS(status) == 0;
+  char answer[256];
+  bool ok = command_output(cmd, answer, sizeof answer) == 0;
   answer[strcspn(answer, ";\n")] = '\0';
   int rc = 0;
   if (!ok || !*answer) {
@@ -473,28 +485,10 @@ static char *job_dir(const char *id, bool *ended) {
                     "slurm-client)\n");
     return NULL;
   }
-  int out[2];
-  pid_t pid = -1;
-  if (pipe(out) == 0 && (pid = fork()) == 0) {
-    dup2(out[1], STDOUT_FILENO);
-    close(out[0]);
-    close(out[1]);
-    execl(scontrol, scontrol, "-o", "show", "job", id, (char *)NULL);
-    _exit(127);
-  }
-  free(scontrol);
+  char *cmd[] = {scontrol, "-o", "show", "job", (char *)id, NULL};
   char text[16384];
-  size_t got = 0;
-  if (pid > 0) {
-    close(out[1]);
-    ssize_t r;
-    while (got < sizeof text - 1 &&
-           (r = read(out[0], text + got, sizeof text - 1 - got)) > 0)
-      got += (size_t)r;
-    close(out[0]);
-    waitpid(pid, NULL, 0);
-  }
-  text[got] = '\0';
+  command_output(cmd, text, sizeof text);
+  free(scontrol);
   const char *c = strstr(text, "Comment=kiln-fleet:");
   if (!c) {
     fprintf(stderr,

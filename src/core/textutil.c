@@ -290,6 +290,27 @@ static const char *file_kind(mode_t mode) {
   return "not a file";
 }
 
+int kiln_make_dirs(const char *path, char *err, size_t n) {
+  char *p = kiln_xstrdup(path);
+  int rc = 0;
+  for (char *s = p + 1;; s++) {
+    bool last = !*s;
+    if (!last && *s != '/')
+      continue;
+    *s = '\0';
+    if (p[0] && mkdir(p, 0755) != 0 && errno != EEXIST) {
+      snprintf(err, n, "cannot create %s: %s", p, strerror(errno));
+      rc = -1;
+      break;
+    }
+    if (last)
+      break;
+    *s = '/';
+  }
+  free(p);
+  return rc;
+}
+
 int kiln_open_regular(const char *path, char *err, size_t n) {
   /* stat first: a device is not even opened (opening some has effects);
    * then O_NONBLOCK, so a FIFO swapped in between cannot block the open,

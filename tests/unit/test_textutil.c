@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -125,6 +126,27 @@ static void token_is_the_file_less_trailing_blanks(void **st) {
   fs_rm_rf(dir);
 }
 
+static void make_dirs_makes_every_level_and_names_what_it_cannot(void **st) {
+  char dir[] = "/tmp/kiln-test-dirs.XXXXXX";
+  assert_non_null(mkdtemp(dir));
+  char path[128], err[600] = "";
+  snprintf(path, sizeof path, "%s/a/b/c/", dir);
+  assert_int_equal(kiln_make_dirs(path, err, sizeof err), 0);
+  assert_int_equal(kiln_make_dirs(path, err, sizeof err), 0); /* again */
+  snprintf(path, sizeof path, "%s/a/b/c", dir);
+  assert_int_equal(access(path, W_OK), 0);
+  /* A file where a directory belongs: the level that failed is named. */
+  snprintf(path, sizeof path, "%s/file", dir);
+  fs_write_file(path, "x");
+  snprintf(path, sizeof path, "%s/file/d/e", dir);
+  assert_int_equal(kiln_make_dirs(path, err, sizeof err), -1);
+  char want[128];
+  snprintf(want, sizeof want, "cannot create %s/file/d: ", dir);
+  if (!strstr(err, want))
+    fail_msg("\"%s\" does not say \"%s\"", err, want);
+  fs_rm_rf(dir);
+}
+
 int main(void) {
   cmocka_set_message_output(CM_OUTPUT_TAP);
   const struct CMUnitTest tests[] = {
@@ -134,6 +156,7 @@ int main(void) {
       cmocka_unit_test(size_text_in_binary_units),
       cmocka_unit_test(bitrate_text_in_decimal_units),
       cmocka_unit_test(token_is_the_file_less_trailing_blanks),
+      cmocka_unit_test(make_dirs_makes_every_level_and_names_what_it_cannot),
   };
   return cmocka_run_group_tests_name("textutil", tests, NULL, NULL);
 }
