@@ -137,7 +137,13 @@ const char report_html_css[] =
     ".muted{color:#57606a}"
     ".footer{padding:12px 24px;color:#57606a;border-top:1px solid #d0d7de}";
 
-static void write_head(struct xml_writer *x, const struct kiln_run *run) {
+void report_html_begin(struct xml_writer *x, const char *title,
+                       const char *extra_css) {
+  xml_check(x, xmlTextWriterWriteDTD(x->w, BAD_CAST "html", NULL, NULL, NULL));
+  xml_check(x, xmlTextWriterWriteRaw(x->w, BAD_CAST "\n"));
+  xml_start(x, "html");
+  xml_attr_raw(x, "xmlns", "http://www.w3.org/1999/xhtml");
+  xml_attr_raw(x, "lang", "en");
   xml_start(x, "head");
   xml_start(x, "meta");
   xml_attr_raw(x, "charset", "utf-8");
@@ -146,14 +152,25 @@ static void write_head(struct xml_writer *x, const struct kiln_run *run) {
   xml_attr_raw(x, "name", "viewport");
   xml_attr_raw(x, "content", "width=device-width, initial-scale=1");
   xml_end(x);
-  xml_start(x, "title");
-  xml_textf(x, "kiln %s: %s",
-            run->finished ? kiln_verdict_name(report_run_verdict(run))
-                          : "NOT FINISHED",
-            str(run->dut.serial));
+  xml_element(x, "title", NULL, title);
+  xml_start(x, "style");
+  xml_text(x, report_html_css);
+  if (extra_css)
+    xml_text(x, extra_css);
   xml_end_full(x);
-  xml_element(x, "style", NULL, report_html_css);
   xml_end_full(x);
+  xml_start(x, "body");
+}
+
+void report_html_end(struct xml_writer *x, const char *footer) {
+  xml_start(x, "div");
+  xml_attr_raw(x, "class", "footer");
+  xml_text(x, footer);
+  xml_end_full(x);
+  xml_end_full(x); /* body */
+  xml_end_full(x); /* html */
+  if (!x->failed)
+    xml_check(x, xmlTextWriterEndDocument(x->w));
 }
 
 /* ---- verdict banner ---- */
@@ -607,14 +624,13 @@ struct page {
 static void write_document(struct xml_writer *x, const void *ctx) {
   const struct kiln_run *run = ((const struct page *)ctx)->run;
   const struct html_state *st = ((const struct page *)ctx)->st;
-  char stamp[40];
-  xml_check(x, xmlTextWriterWriteDTD(x->w, BAD_CAST "html", NULL, NULL, NULL));
-  xml_check(x, xmlTextWriterWriteRaw(x->w, BAD_CAST "\n"));
-  xml_start(x, "html");
-  xml_attr_raw(x, "xmlns", "http://www.w3.org/1999/xhtml");
-  xml_attr_raw(x, "lang", "en");
-  write_head(x, run);
-  xml_start(x, "body");
+  char *title = kiln_strdup_printf(
+      "kiln %s: %s",
+      run->finished ? kiln_verdict_name(report_run_verdict(run))
+                    : "NOT FINISHED",
+      str(run->dut.serial));
+  report_html_begin(x, title, NULL);
+  free(title);
   write_banner(x, run);
   write_nav(x);
   xml_start(x, "div");
@@ -626,18 +642,14 @@ static void write_document(struct xml_writer *x, const void *ctx) {
   html_write_telemetry(x, run, &st->plots);
   write_run_log(x, st);
   xml_end_full(x);
-  xml_start(x, "div");
-  xml_attr_raw(x, "class", "footer");
+  char stamp[40];
   fmt_time(kiln_now(), stamp, sizeof stamp);
-  xml_textf(x,
-            "kiln %s \xc2\xb7 written %s \xc2\xb7 every event is in ocp.jsonl, "
-            "every telemetry sample in telemetry.csv",
-            str(run->kiln_version), stamp);
-  xml_end_full(x);
-  xml_end_full(x);
-  xml_end_full(x);
-  if (!x->failed)
-    xml_check(x, xmlTextWriterEndDocument(x->w));
+  char *footer = kiln_strdup_printf(
+      "kiln %s \xc2\xb7 written %s \xc2\xb7 every event is in ocp.jsonl, "
+      "every telemetry sample in telemetry.csv",
+      str(run->kiln_version), stamp);
+  report_html_end(x, footer);
+  free(footer);
 }
 
 /* Writes st->path atomically; on failure the previous page stays. */

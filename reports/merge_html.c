@@ -52,22 +52,6 @@ static void badge(struct xml_writer *x, const char *label) {
   xml_end_full(x);
 }
 
-static void write_head(struct xml_writer *x, const struct merge_model *m) {
-  xml_start(x, "head");
-  xml_start(x, "meta");
-  xml_attr_raw(x, "charset", "utf-8");
-  xml_end(x);
-  xml_start(x, "title");
-  xml_textf(x, "kiln merge %s: %zu nodes", kiln_verdict_name(m->verdict),
-            m->n_nodes);
-  xml_end_full(x);
-  xml_start(x, "style");
-  xml_text(x, report_html_css);
-  xml_text(x, merge_css);
-  xml_end_full(x);
-  xml_end_full(x);
-}
-
 static void write_banner(struct xml_writer *x, const struct merge_model *m) {
   const char *label = kiln_verdict_name(m->verdict);
   xml_start(x, "div");
@@ -205,14 +189,10 @@ static void write_problems(struct xml_writer *x, const struct merge_model *m) {
 
 static void write_document(struct xml_writer *x, const void *ctx) {
   const struct merge_model *m = ctx;
-  char stamp[40];
-  xml_check(x, xmlTextWriterWriteDTD(x->w, BAD_CAST "html", NULL, NULL, NULL));
-  xml_check(x, xmlTextWriterWriteRaw(x->w, BAD_CAST "\n"));
-  xml_start(x, "html");
-  xml_attr_raw(x, "xmlns", "http://www.w3.org/1999/xhtml");
-  xml_attr_raw(x, "lang", "en");
-  write_head(x, m);
-  xml_start(x, "body");
+  char *title = kiln_strdup_printf("kiln merge %s: %zu nodes",
+                                   kiln_verdict_name(m->verdict), m->n_nodes);
+  report_html_begin(x, title, merge_css);
+  free(title);
   write_banner(x, m);
   xml_start(x, "div");
   xml_attr_raw(x, "class", "main");
@@ -220,18 +200,14 @@ static void write_document(struct xml_writer *x, const void *ctx) {
   write_failures(x, m);
   write_problems(x, m);
   xml_end_full(x);
-  xml_start(x, "div");
-  xml_attr_raw(x, "class", "footer");
+  char stamp[40];
   kiln_format_time(kiln_now(), stamp, sizeof stamp);
-  xml_textf(x,
-            "kiln merge \xc2\xb7 written %s \xc2\xb7 each cell links to "
-            "the node's own report.html",
-            stamp);
-  xml_end_full(x);
-  xml_end_full(x);
-  xml_end_full(x);
-  if (!x->failed)
-    xml_check(x, xmlTextWriterEndDocument(x->w));
+  char *footer = kiln_strdup_printf("kiln merge \xc2\xb7 written %s \xc2\xb7 "
+                                    "each cell links to the node's own "
+                                    "report.html",
+                                    stamp);
+  report_html_end(x, footer);
+  free(footer);
 }
 
 int merge_write_html(const struct merge_model *m, const char *path, char *err,

@@ -44,6 +44,15 @@ void report_describe_measurement(const struct kiln_measurement *m, char *buf,
  * .badge, ...) that kiln merge's page shares. */
 extern const char report_html_css[];
 
+struct xml_writer;
+/* A report page's frame (html.c), shared by report.html and kiln merge's:
+ * the doctype, <html>, a <head> with title and report_html_css (then
+ * extra_css, or NULL), and <body> opened ... */
+void report_html_begin(struct xml_writer *x, const char *title,
+                       const char *extra_css);
+/* ... and a footer line, then the page closed. */
+void report_html_end(struct xml_writer *x, const char *footer);
+
 /* Writes path atomically (temp file + rename): emit() writes the content.
  * Returns 0, or -1 with "path: reason" in err; the old file then stays. */
 int report_write_atomic(const char *path, int (*emit)(FILE *f, const void *ctx),
