@@ -362,7 +362,7 @@ int kiln_merge(const struct kiln_merge_node *nodes, size_t n_nodes,
                                                          : "its run aborted"));
   }
   judge_duplicates(&m, say, say_ctx);
-  if (kiln_make_dirs(out_dir, err, n) != 0) {
+  if (kiln_make_dirs(out_dir, "report dir", err, n) != 0) {
     model_free(&m);
     return 2;
   }

@@ -135,7 +135,8 @@ int kiln_report_dir_open(struct kiln_report_dir *d, const char *path,
   memset(d, 0, sizeof *d);
   d->lock_fd = -1;
   d->path = kiln_xstrdup(path);
-  if (kiln_make_dirs(path, err, n) != 0 || take_lock(d, err, n) != 0)
+  if (kiln_make_dirs(path, "report dir", err, n) != 0 ||
+      take_lock(d, err, n) != 0)
     return KILN_REPORT_DIR_UNUSABLE;
   if (check_earlier_reports(d, overwrite, err, n) != 0)
     return KILN_REPORT_DIR_TAKEN;

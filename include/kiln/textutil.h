@@ -57,9 +57,10 @@ char *kiln_path_beside(const char *source, const char *path);
  * or -1 with "PATH: is a FIFO, not a regular file" (or why it cannot be
  * opened) in err. Every reader of a file a user names opens it here. */
 int kiln_open_regular(const char *path, char *err, size_t n);
-/* mkdir -p path (mode 0755): 0, or -1 with "cannot create DIR: why" (the
- * first directory that could not be made) in err. */
-int kiln_make_dirs(const char *path, char *err, size_t n);
+/* mkdir -p path (mode 0755): 0, or -1 with "cannot create WHAT DIR: why"
+ * (what: "report dir", or NULL for none; DIR the first directory that
+ * could not be made) in err. */
+int kiln_make_dirs(const char *path, const char *what, char *err, size_t n);
 /* Whether path may be replaced by a new regular file (renamed over):
  * 0 when nothing is there or a regular file is, else -1 with "PATH: is a
  * symbolic link, not a regular file: ..." in err (lstat: a link is not

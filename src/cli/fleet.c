@@ -99,7 +99,7 @@ static char *fleet_dir(const char *arg) {
     return NULL;
   }
   char real[PATH_MAX], why[512];
-  if (kiln_make_dirs(dir, why, sizeof why) != 0) {
+  if (kiln_make_dirs(dir, NULL, why, sizeof why) != 0) {
     fprintf(stderr, "kiln: fleet: --fleet-dir %s: %s\n", dir, why);
     free(dir);
     return NULL;
@@ -407,7 +407,7 @@ static int fleet_submit(struct fleet_args *a) {
   char *script = kiln_strdup_printf("%s/fleet.sbatch", a->o.dir);
   char *slurm_dir = kiln_strdup_printf("%s/slurm", a->o.dir);
   char why[512] = "";
-  FILE *f = self && kiln_make_dirs(slurm_dir, why, sizeof why) == 0
+  FILE *f = self && kiln_make_dirs(slurm_dir, NULL, why, sizeof why) == 0
                 ? fopen(script, "w")
                 : NULL;
   if (!f) {
@@ -574,6 +574,10 @@ int cmd_fleet(int argc, char **argv) {
     return EXIT_USAGE;
   }
   const char *what = argv[1];
+  if (strcmp(what, "--help") == 0 || strcmp(what, "-h") == 0) {
+    cli_usage(stdout);
+    return 0;
+  }
   if (strcmp(what, "status") == 0)
     return fleet_status(argc - 1, argv + 1);
   if (strcmp(what, "run") != 0 && strcmp(what, "submit") != 0) {

@@ -290,7 +290,7 @@ static const char *file_kind(mode_t mode) {
   return "not a file";
 }
 
-int kiln_make_dirs(const char *path, char *err, size_t n) {
+int kiln_make_dirs(const char *path, const char *what, char *err, size_t n) {
   char *p = kiln_xstrdup(path);
   int rc = 0;
   for (char *s = p + 1;; s++) {
@@ -299,7 +299,8 @@ int kiln_make_dirs(const char *path, char *err, size_t n) {
       continue;
     *s = '\0';
     if (p[0] && mkdir(p, 0755) != 0 && errno != EEXIST) {
-      snprintf(err, n, "cannot create %s: %s", p, strerror(errno));
+      snprintf(err, n, "cannot create %s%s%s: %s", what ? what : "",
+               what ? " " : "", p, strerror(errno));
       rc = -1;
       break;
     }

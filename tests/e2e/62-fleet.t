@@ -19,7 +19,7 @@ elif ! command -v slurmd >/dev/null 2>&1 || ! command -v srun >/dev/null 2>&1; t
   echo "1..0 # SKIP slurm is not installed (Debian: slurmctld slurmd slurm-client munge)"
   exit 0
 fi
-plan 42
+plan 44
 
 KILN_ABS=$(realpath "$KILN")
 CLUSTER=$TEST_TMP/cluster
@@ -218,5 +218,8 @@ bad "--kiln not executable" "$KILN" fleet run --kiln "$TEST_TMP/not-a-program" \
 bad "DIR not writable" "$KILN" fleet run --fleet-dir "$TEST_TMP/a-file/d" -- $RUN
 bad "a word before --" "$KILN" fleet run --fleet-dir "$D" cpu.compute
 ok "$([ ! -e "$D/slurm/srun.log" ] && echo 0 || echo 1)" "nothing was submitted"
+run_kiln "$TEST_TMP/help.out" fleet --help
+is "kiln fleet --help: exit 0" "$rc" 0
+like "kiln fleet --help: the usage" "$TEST_TMP/help.out" '^ +kiln fleet run\|submit '
 
 done_testing

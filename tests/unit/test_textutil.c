@@ -131,17 +131,21 @@ static void make_dirs_makes_every_level_and_names_what_it_cannot(void **st) {
   assert_non_null(mkdtemp(dir));
   char path[128], err[600] = "";
   snprintf(path, sizeof path, "%s/a/b/c/", dir);
-  assert_int_equal(kiln_make_dirs(path, err, sizeof err), 0);
-  assert_int_equal(kiln_make_dirs(path, err, sizeof err), 0); /* again */
+  assert_int_equal(kiln_make_dirs(path, NULL, err, sizeof err), 0);
+  assert_int_equal(kiln_make_dirs(path, NULL, err, sizeof err), 0); /* again */
   snprintf(path, sizeof path, "%s/a/b/c", dir);
   assert_int_equal(access(path, W_OK), 0);
   /* A file where a directory belongs: the level that failed is named. */
   snprintf(path, sizeof path, "%s/file", dir);
   fs_write_file(path, "x");
   snprintf(path, sizeof path, "%s/file/d/e", dir);
-  assert_int_equal(kiln_make_dirs(path, err, sizeof err), -1);
+  assert_int_equal(kiln_make_dirs(path, NULL, err, sizeof err), -1);
   char want[128];
   snprintf(want, sizeof want, "cannot create %s/file/d: ", dir);
+  if (!strstr(err, want))
+    fail_msg("\"%s\" does not say \"%s\"", err, want);
+  assert_int_equal(kiln_make_dirs(path, "report dir", err, sizeof err), -1);
+  snprintf(want, sizeof want, "cannot create report dir %s/file/d: ", dir);
   if (!strstr(err, want))
     fail_msg("\"%s\" does not say \"%s\"", err, want);
   fs_rm_rf(dir);
