@@ -8,14 +8,7 @@
 plan 39
 
 # A short CPU profile whose monitors write telemetry.csv: all five files.
-P=$TEST_TMP/upload.ini
-cat >"$P" <<'INI'
-[profile]
-name = upload-test
-duration = 2s
-monitors = thermal, edac
-phase.1 = cpu.compute
-INI
+P=$FIXTURES/profiles/upload.ini
 FILES="junit.xml results.tap summary.txt report.html telemetry.csv"
 
 # run_id OUTFILE: the run id the upload's last word names.

@@ -9,14 +9,7 @@
 . tests/e2e/lib.sh
 plan 27
 
-P=$TEST_TMP/upload.ini
-cat >"$P" <<'INI'
-[profile]
-name = upload-test
-duration = 2s
-monitors = thermal, edac
-phase.1 = cpu.compute
-INI
+P=$FIXTURES/profiles/upload.ini
 
 # port_of URL: its port.
 port_of() { echo "${1##*:}"; }
