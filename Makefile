@@ -2,7 +2,18 @@
 # `make CUDA=0` builds without the CUDA Toolkit (GPU steps are then an ERROR
 # where NVIDIA GPUs are on the bus); CUDA_HOME picks a toolkit (12.0 or newer).
 
+# `make install` puts kiln under PREFIX (and DESTDIR, for a package); with
+# PREFIX=/usr the settings go to /etc and the systemd unit to
+# /lib/systemd/system (Debian 12's layout, where dh_installsystemd looks),
+# otherwise both under PREFIX.
 PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+LIBEXECDIR ?= $(PREFIX)/libexec
+DATADIR ?= $(PREFIX)/share
+MANDIR ?= $(DATADIR)/man
+BASHCOMPDIR ?= $(DATADIR)/bash-completion/completions
+SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
+SYSTEMDUNITDIR ?= $(if $(filter /usr,$(PREFIX)),/lib/systemd/system,$(PREFIX)/lib/systemd/system)
 CC ?= cc
 BUILD ?= build
 
@@ -79,6 +90,8 @@ PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
         -Wno-unused-parameter -Wformat=2
+# CFLAGS, CPPFLAGS and LDFLAGS are the builder's (dpkg-buildflags' hardening
+# in the package).
 CFLAGS ?= -O2 -g
 KILN_CFLAGS := -std=c11 -D_GNU_SOURCE -Iinclude -Isrc $(WARN) $(PKG_CFLAGS) \
                -DKILN_VERSION='"$(VERSION)"' -pthread
@@ -108,11 +121,11 @@ UNIT_HELPERS := $(filter-out $(UNIT_SRC),$(wildcard tests/unit/*.c))
 
 # Keep every object: the sanitized ones are intermediate for make.
 .SECONDARY:
-.PHONY: FORCE all test check unit e2e bench bench-build install clean format format-check
+.PHONY: FORCE all test check unit e2e bench bench-build man install clean format format-check
 all: $(BUILD)/kiln
 
 $(BUILD)/kiln: $(patsubst %.c,$(OBJDIR)/%.o,$(CLI_SRC)) $(OBJ) $(CU_OBJ) $(BUILD)/config
-	$(CC) $(CFLAGS) -pthread -o $@ $(filter %.o,$^) $(LDLIBS) $(CUDA_LIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -pthread -o $@ $(filter %.o,$^) $(LDLIBS) $(CUDA_LIBS)
 
 # Relinks when the CUDA setting or toolkit changes.
 BUILD_CONFIG := CUDA=$(CUDA) KILN_CUDA_VERSION=$(KILN_CUDA_VERSION) CUDA_HOME=$(CUDA_HOME)
@@ -123,12 +136,12 @@ FORCE:
 
 $(OBJDIR)/%.o: %.c $(HEADERS) Makefile
 	@mkdir -p $(dir $@)
-	$(CC) $(KILN_CFLAGS) -DKILN_HAVE_CUDA=$(CUDA) \
+	$(CC) $(KILN_CFLAGS) $(CPPFLAGS) -DKILN_HAVE_CUDA=$(CUDA) \
 	  -DKILN_CUDA_VERSION=$(KILN_CUDA_VERSION) $(CFLAGS) -c -o $@ $<
 
 $(OBJDIR)/gen/%.o: $(BUILD)/gen/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(KILN_CFLAGS) -DKILN_HAVE_CUDA=$(CUDA) $(CFLAGS) -c -o $@ $<
+	$(CC) $(KILN_CFLAGS) $(CPPFLAGS) -DKILN_HAVE_CUDA=$(CUDA) $(CFLAGS) -c -o $@ $<
 
 $(OBJDIR)/%.cu.o: %.cu $(HEADERS) Makefile
 	@mkdir -p $(dir $@)
@@ -181,12 +194,40 @@ bench-build: all $(BENCH_BIN)
 bench: bench-build
 	sh tests/bench/run.sh
 
-install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/kiln/profiles
-	install -m 755 $(BUILD)/kiln $(DESTDIR)$(PREFIX)/bin/kiln
-	install -m 644 $(PROFILES) $(DESTDIR)$(PREFIX)/share/kiln/profiles/
-	install -d $(DESTDIR)$(PREFIX)/share/kiln/profiles/sku
-	install -m 644 $(SKUS) $(DESTDIR)$(PREFIX)/share/kiln/profiles/sku/
+# The man pages, from their scdoc sources.
+MAN_SRC := $(wildcard docs/man/*.scd)
+MAN_PAGES := $(patsubst docs/man/%.scd,$(BUILD)/man/%,$(MAN_SRC))
+man: $(MAN_PAGES)
+$(BUILD)/man/%: docs/man/%.scd
+	@mkdir -p $(dir $@)
+	scdoc < $< > $@.tmp && mv $@.tmp $@
+
+# The station's files carry the paths they are installed with. An existing
+# $(SYSCONFDIR)/default/kiln is the station's settings: kept.
+install: all $(MAN_PAGES)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/kiln/profiles/sku
+	install -m 755 $(BUILD)/kiln $(DESTDIR)$(BINDIR)/kiln
+	install -m 644 $(PROFILES) $(DESTDIR)$(DATADIR)/kiln/profiles/
+	install -m 644 $(SKUS) $(DESTDIR)$(DATADIR)/kiln/profiles/sku/
+	for page in $(MAN_PAGES); do \
+	  dir=$(DESTDIR)$(MANDIR)/man$${page##*.}; \
+	  install -d $$dir && install -m 644 $$page $$dir/ || exit 1; \
+	done
+	$(if $(wildcard scripts/completion/kiln),install -D -m 644 scripts/completion/kiln \
+	  $(DESTDIR)$(BASHCOMPDIR)/kiln)
+	install -d $(DESTDIR)$(LIBEXECDIR)/kiln $(DESTDIR)$(SYSTEMDUNITDIR)
+	sed 's|^kiln=/usr/bin/kiln$$|kiln=$(BINDIR)/kiln|' scripts/systemd/kiln-burnin \
+	  > $(DESTDIR)$(LIBEXECDIR)/kiln/kiln-burnin
+	chmod 755 $(DESTDIR)$(LIBEXECDIR)/kiln/kiln-burnin
+	sed -e 's|/usr/libexec/kiln/|$(LIBEXECDIR)/kiln/|' \
+	  -e 's|/etc/default/kiln|$(SYSCONFDIR)/default/kiln|g' \
+	  scripts/systemd/kiln-burnin.service > $(DESTDIR)$(SYSTEMDUNITDIR)/kiln-burnin.service
+	chmod 644 $(DESTDIR)$(SYSTEMDUNITDIR)/kiln-burnin.service
+	if [ -e $(DESTDIR)$(SYSCONFDIR)/default/kiln ]; then \
+	  echo "kiln: kept $(DESTDIR)$(SYSCONFDIR)/default/kiln (the station's settings)"; \
+	else \
+	  install -D -m 644 scripts/systemd/kiln.default $(DESTDIR)$(SYSCONFDIR)/default/kiln; \
+	fi
 
 FORMAT_SRC = $(wildcard src/*/*.c src/*/*.h reports/*.c reports/*.h stress/*.h stress/*.c stress/*.cu include/kiln/*.h tests/unit/*.c tests/unit/*.h tests/bench/*.c)
 format:
