@@ -132,9 +132,14 @@ sed -e "s|^ExecStart=/usr/|ExecStart=$ROOT/usr/|" \
   -e "s|^EnvironmentFile=-/etc/|EnvironmentFile=-$ROOT/etc/|" \
   "$ROOT/lib/systemd/system/kiln-burnin.service" >"$TEST_TMP/kiln-burnin.service"
 if command -v systemd-analyze >/dev/null 2>&1; then
-  check "systemd-analyze verify: the unit is clean" \
-    env MANPATH="$ROOT/usr/share/man" \
-    systemd-analyze verify "$TEST_TMP/kiln-burnin.service"
+  verify_rc=0
+  MANPATH="$ROOT/usr/share/man" systemd-analyze verify \
+    "$TEST_TMP/kiln-burnin.service" >"$TEST_TMP/verify" 2>&1 || verify_rc=$?
+  # Its exit code, and its word on our unit (an unknown key is a warning
+  # alone); what it says of the system's own units is shown.
+  is "systemd-analyze verify: the unit is clean" \
+    "$verify_rc $(grep kiln-burnin "$TEST_TMP/verify")" "0 "
+  grep -v kiln-burnin "$TEST_TMP/verify" | sed 's/^/# /'
 else
   skip 1 "systemd-analyze verify: systemd-analyze is not installed (Debian: systemd)"
 fi
