@@ -26,7 +26,7 @@ if ! unmet=$(dpkg-checkbuilddeps 2>&1); then
   exit 0
 fi
 
-plan 28
+plan 31
 
 VERSION=$(cat VERSION)
 DEB=$TEST_TMP/pkg/kiln_${VERSION}_amd64.deb
@@ -132,12 +132,18 @@ sed -e "s|^ExecStart=/usr/|ExecStart=$ROOT/usr/|" \
   -e "s|^EnvironmentFile=-/etc/|EnvironmentFile=-$ROOT/etc/|" \
   "$ROOT/lib/systemd/system/kiln-burnin.service" >"$TEST_TMP/kiln-burnin.service"
 if command -v systemd-analyze >/dev/null 2>&1; then
+  # Documentation=man:kiln(1) is looked up among the package's pages; a
+  # tree without docs/man/kiln.1.scd has none to look up.
+  man_check="--man=yes" man_says="its man page is the package's"
+  if [ ! -f docs/man/kiln.1.scd ]; then
+    man_check="--man=no" man_says="no docs/man/kiln.1.scd: Documentation= not checked"
+  fi
   verify_rc=0
-  MANPATH="$ROOT/usr/share/man" systemd-analyze verify \
+  MANPATH="$ROOT/usr/share/man" systemd-analyze verify "$man_check" \
     "$TEST_TMP/kiln-burnin.service" >"$TEST_TMP/verify" 2>&1 || verify_rc=$?
   # Its exit code, and its word on our unit (an unknown key is a warning
   # alone); what it says of the system's own units is shown.
-  is "systemd-analyze verify: the unit is clean" \
+  is "systemd-analyze verify: the unit is clean ($man_says)" \
     "$verify_rc $(grep kiln-burnin "$TEST_TMP/verify")" "0 "
   grep -v kiln-burnin "$TEST_TMP/verify" | sed 's/^/# /'
 else
@@ -148,25 +154,47 @@ fi
 # them (the environment), its kiln the unpacked one.
 sed "s|^kiln=/usr/bin/kiln\$|kiln=$ROOT/usr/bin/kiln|" \
   "$ROOT/usr/libexec/kiln/kiln-burnin" >"$TEST_TMP/kiln-burnin"
+# station KILN_ARGS: the unit's script as systemd runs it (its process,
+# once exec'd, is kiln: the unit's main process), in the background; sets
+# $pid.
 station() {
   (
     set -a
     . "$ROOT/etc/default/kiln"
     KILN_PROFILE=$ROOT/usr/share/kiln/profiles/quick.ini
     KILN_REPORT_DIR=$TEST_TMP/state
-    KILN_ARGS="--only cpu.compute --duration 2s --serial SN-STATION $1"
+    KILN_ARGS="--only cpu.compute --serial SN-STATION $1"
     exec sh "$TEST_TMP/kiln-burnin"
-  ) >"$TEST_TMP/station.out" 2>&1
+  ) >"$TEST_TMP/station.out" 2>&1 &
+  pid=$!
+}
+station_runs() {
+  ls -d "$TEST_TMP"/state/kiln-reports/SN-STATION-*/ 2>/dev/null | wc -l
 }
 rc=0
-station "" || rc=$?
+station "--duration 2s"
+wait $pid || rc=$?
 is "the station's run (the default file's empty spec and upload: no option): exit 0" "$rc" 0
 [ "$rc" -eq 0 ] || sed 's/^/# /' "$TEST_TMP/station.out" | tail -10
-runs=$(ls -d "$TEST_TMP"/state/kiln-reports/SN-STATION-*/ 2>/dev/null | wc -l)
-is "its reports are in KILN_REPORT_DIR/kiln-reports/<serial>-<UTC time>/" "$runs" 1
+is "its reports are in KILN_REPORT_DIR/kiln-reports/<serial>-<UTC time>/" \
+  "$(station_runs)" 1
 rc=0
-station "--inject cpu.sdc" || rc=$?
+station "--duration 2s --inject cpu.sdc"
+wait $pid || rc=$?
 is "a FAIL is the unit's result: exit 1" "$rc" 1
 like "the log says FAIL" "$TEST_TMP/station.out" '^verdict: FAIL \(exit 1\)'
-runs=$(ls -d "$TEST_TMP"/state/kiln-reports/SN-STATION-*/ 2>/dev/null | wc -l)
-is "each run has its own report directory" "$runs" 2
+is "each run has its own report directory" "$(station_runs)" 2
+
+# systemctl stop (KillMode=mixed): SIGTERM to the main process alone.
+rc=0
+station "--duration 5m"
+for _ in $(seq 1 300); do
+  grep -q 'start *cpu.compute' "$TEST_TMP/station.out" && break
+  sleep 0.1
+done
+kill -TERM $pid
+wait $pid || rc=$?
+is "systemctl stop's SIGTERM reaches kiln: ABORTED, exit 2" "$rc" 2
+like "the log says ABORTED" "$TEST_TMP/station.out" '^verdict: ABORTED \(exit 2\)'
+check "the stopped run's reports are written" \
+  grep -q 'ABORTED' "$(ls -d "$TEST_TMP"/state/kiln-reports/SN-STATION-*/ | tail -1)summary.txt"
