@@ -1,19 +1,23 @@
-/* `kiln list [--spec FILE] [--json]`: what this machine can run before a
- * run: each module and whether it can run here, the faults --inject knows,
- * the built-in profiles, the built-in GPU SKU limit files, and the SKU each
- * GPU here would be judged by (the one a station spec names, or its PCI
- * id's). Exit 0, or 64 for a bad option, spec or SKU file.
+/* `kiln list [--spec FILE] [--pci-dump FILE] [--json]`: what this machine can
+ * run before a run: each module and whether it can run here, the faults
+ * --inject knows, the built-in profiles, the built-in GPU SKU limit files, and
+ * the SKU each GPU here would be judged by (the one a station spec names, or
+ * its PCI id's). Exit 0, or 64 for a bad option, spec or SKU file.
  *
  * A module's word comes from the run's own probe, so list and run cannot
  * disagree: its descriptor's `available` (module.h), which its run() decides
- * by too, with the run's context (the station spec); a monitor's is the
+ * by too, with the run's context (the station spec, --pci-dump as a run
+ * takes them); a monitor's is the
  * sampler's start and end of its step (kiln_sampler_probe); a GPU module is
  * judged per GPU as the planner does (kiln_gpu_access_check). Text: "ok"
  * and what it would use, or "no" / "error" / "fail" and the run's verdict
  * and reason: `no    ... (SKIP: <the run's reason>)`.
  *
  * --json prints one object (jansson), the same facts:
- *   {"modules":  [{"name", "description", "available": bool,
+ *   {"modules":  [{"name", "description",
+ *                  "targets": "host", "gpu" (a step per GPU) or "monitor"
+ *                             (for a profile's monitors =),
+ *                  "available": bool,
  *                  "verdict": null when available, else "SKIP", "ERROR"
  *                             or "FAIL" (what the run's step would end with),
  *                  "reason": what it would use, or why not,
@@ -137,11 +141,14 @@ static json_t *module_json(const struct kiln_module *m,
   for (size_t i = 0; i < l->n_causes; i++)
     json_array_append_new(causes, json_string(l->causes[i]));
   bool ok = l->verdict == KILN_PASS;
-  return json_pack("{s:s, s:s, s:b, s:o, s:s, s:o}", "name", m->name,
-                   "description", m->summary, "available", ok, "verdict",
-                   ok ? json_null()
-                      : json_string(kiln_verdict_name(l->verdict)),
-                   "reason", l->reason, "causes", causes);
+  const char *targets = m->targets == KILN_TARGETS_GPU       ? "gpu"
+                        : m->targets == KILN_TARGETS_MONITOR ? "monitor"
+                                                             : "host";
+  return json_pack(
+      "{s:s, s:s, s:s, s:b, s:o, s:s, s:o}", "name", m->name, "description",
+      m->summary, "targets", targets, "available", ok, "verdict",
+      ok ? json_null() : json_string(kiln_verdict_name(l->verdict)), "reason",
+      l->reason, "causes", causes);
 }
 
 static void sku_pci_ids(const struct kiln_sku *k, char *ids, size_t n,
@@ -158,7 +165,7 @@ static void sku_pci_ids(const struct kiln_sku *k, char *ids, size_t n,
 }
 
 struct list_args {
-  const char *spec_path;
+  const char *spec_path, *pci_dump;
   bool json;
 };
 
@@ -166,6 +173,8 @@ static int take_list_option(int c, const char *value, void *ctx) {
   struct list_args *a = ctx;
   if (c == 'E')
     a->spec_path = value;
+  else if (c == 'P')
+    a->pci_dump = value;
   else if (c == 'j')
     a->json = true;
   return 0;
@@ -182,7 +191,8 @@ struct listing {
 
 /* The spec and the SKUs, as a run loads them: a bad one is a usage error,
  * said before anything is listed. 0, or EXIT_USAGE after saying why. */
-static int load_listing(struct listing *L, const char *spec_path) {
+static int load_listing(struct listing *L, const char *spec_path,
+                        const char *pci_dump) {
   char err[1024];
   if (spec_path && kiln_spec_load(spec_path, &L->spec, err, sizeof err) != 0) {
     fprintf(stderr, "kiln: %s\n", err);
@@ -194,9 +204,10 @@ static int load_listing(struct listing *L, const char *spec_path) {
     fprintf(stderr, "kiln: %s\n", err);
     return EXIT_USAGE;
   }
-  /* The probes read the run's context: the station spec, as a run sets
-   * it (inventory.check, fans). */
-  struct kiln_context ctx = {.spec = spec_path ? &L->spec : NULL};
+  /* The probes read the run's context: the station spec and the PCI
+   * capture, as a run sets them (inventory.check, fans, pcie.link). */
+  struct kiln_context ctx = {.spec = spec_path ? &L->spec : NULL,
+                             .pci_dump = pci_dump};
   kiln_context_set(&ctx);
   struct kiln_gpu_access *access = NULL;
   for (const struct kiln_module *const *m = kiln_modules; *m && L->n_mods < 64;
@@ -311,17 +322,18 @@ static json_t *listing_json(const struct listing *L, const char *spec_path) {
 int cmd_list(int argc, char **argv) {
   static const struct option opts[] = {
       {"spec", required_argument, 0, 'E'},
+      {"pci-dump", required_argument, 0, 'P'},
       {"json", no_argument, 0, 'j'},
       {"help", no_argument, 0, 'h'},
       {0, 0, 0, 0},
   };
   struct list_args a = {0};
   int parsed =
-      cli_parse_options(argc, argv, ":E:jh", opts, "", take_list_option, &a);
+      cli_parse_options(argc, argv, ":E:P:jh", opts, "", take_list_option, &a);
   if (parsed != 0)
     return parsed == CLI_HELP ? 0 : EXIT_USAGE;
   struct listing *L = kiln_xcalloc(1, sizeof *L);
-  int rc = load_listing(L, a.spec_path);
+  int rc = load_listing(L, a.spec_path, a.pci_dump);
   if (rc == 0 && a.json) {
     json_t *root = listing_json(L, a.spec_path);
     char *text = root ? json_dumps(root, JSON_INDENT(2)) : NULL;
