@@ -20,7 +20,9 @@
  *                  "available": bool,
  *                  "verdict": null when available, else "SKIP", "ERROR"
  *                             or "FAIL" (what the run's step would end with),
- *                  "reason": what it would use, or why not,
+ *                  "reason": what it would use, or why not: the step's
+ *                            reason (for a GPU module whose GPUs cannot be
+ *                            driven, each GPU step's is its line in causes),
  *                  "causes": [one line per GPU that cannot be driven]}],
  *    "faults":   [{"name", "description", "module": its module or null}],
  *    "profiles": [{"name", "description"}],
@@ -50,7 +52,7 @@ struct listed {
   enum kiln_verdict verdict; /* PASS: it would run */
   char reason[1024];         /* what it would use, or why not */
   char *causes[64];          /* one per GPU that cannot be driven */
-  size_t n_causes;
+  size_t n_causes, n_gpus;
 };
 
 /* A probe's why may name the verdict other than SKIP ("ERROR: ...",
@@ -91,11 +93,19 @@ static void probe_gpu_module(const struct kiln_module *m,
     if (!kiln_gpu_access_check(*access, ids[i], m->gpu_needs, false, why,
                                sizeof why))
       l->causes[l->n_causes++] = kiln_xstrdup(why);
+  l->n_gpus = n;
   if (l->n_causes > 0) {
+    /* The step's reason: a GPU step's is its GPU's cause (causes); a host
+     * step over the GPUs (gpu.p2p) has them all in one line, as the
+     * planner joins them (kiln_plan_check_gpus). */
     l->verdict = KILN_ERROR;
-    snprintf(l->reason, sizeof l->reason,
-             "%zu of %zu NVIDIA GPU%s cannot be driven", l->n_causes, n,
-             n == 1 ? "" : "s");
+    l->reason[0] = 0;
+    for (size_t i = 0; m->targets == KILN_TARGETS_HOST && i < l->n_causes; i++)
+      snprintf(l->reason + strlen(l->reason),
+               sizeof l->reason - strlen(l->reason), "%s%s", i ? "; " : "",
+               l->causes[i]);
+    if (m->targets != KILN_TARGETS_HOST)
+      snprintf(l->reason, sizeof l->reason, "each GPU's cause below");
     return;
   }
   why[0] = 0;
@@ -126,7 +136,12 @@ static const char *listed_word(const struct listed *l) {
 }
 
 static void print_module(const struct kiln_module *m, const struct listed *l) {
-  if (l->verdict == KILN_PASS)
+  if (l->n_causes > 0)
+    printf("  %-16s %-5s %s (ERROR: %zu of %zu NVIDIA GPU%s cannot be "
+           "driven)\n",
+           m->name, "error", m->summary, l->n_causes, l->n_gpus,
+           l->n_gpus == 1 ? "" : "s");
+  else if (l->verdict == KILN_PASS)
     printf("  %-16s %-5s %s (%s)\n", m->name, "ok", m->summary, l->reason);
   else
     printf("  %-16s %-5s %s (%s: %s)\n", m->name, listed_word(l), m->summary,
