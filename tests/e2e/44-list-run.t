@@ -148,7 +148,7 @@ agree spec -- --spec "$TEST_TMP/fans-spec.ini"
 listed spec inventory.check "^True None station spec "
 
 # ---- an HGX capture and its spec: pcie.link has links to judge ----
-agree hgx KILN_SYSROOT=$FIXTURES/sysroot/hgx -- \
+agree hgx KILN_SYSROOT="$FIXTURES/sysroot/hgx" -- \
   --pci-dump "$FIXTURES/pci/hgx-healthy.lspci" --spec "$FIXTURES/spec/hgx.ini"
 listed hgx pcie.link "^True None [0-9]+ PCI devices, [0-9]+ with a link"
 
