@@ -105,11 +105,17 @@ static void probe_gpu_module(const struct kiln_module *m,
                sizeof l->reason - strlen(l->reason), "%s%s", i ? "; " : "",
                l->causes[i]);
     if (m->targets != KILN_TARGETS_HOST)
-      snprintf(l->reason, sizeof l->reason, "each GPU's cause below");
+      snprintf(l->reason, sizeof l->reason,
+               "%zu of %zu NVIDIA GPU%s cannot be driven", l->n_causes, n,
+               n == 1 ? "" : "s");
     return;
   }
   why[0] = 0;
   take_probe(l, m->available ? m->available(why, sizeof why) : true, why);
+  /* A GPU on the bus that its step cannot test is its ERROR, never a
+   * SKIP (there is hardware here). */
+  if (l->verdict == KILN_SKIP && m->targets == KILN_TARGETS_GPU)
+    l->verdict = KILN_ERROR;
 }
 
 static void probe_module(const struct kiln_module *m,
