@@ -17,7 +17,7 @@ CUDA_FOUND := $(if $(wildcard $(NVCC)),1,0)
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 
 # Goals that build nothing need no CUDA and say nothing about it.
-QUIET_GOALS := clean format format-check
+QUIET_GOALS := clean format format-check man
 BUILDING := $(if $(MAKECMDGOALS),$(filter-out $(QUIET_GOALS),$(MAKECMDGOALS)),all)
 
 ifeq ($(BUILDING),)
@@ -108,7 +108,7 @@ UNIT_HELPERS := $(filter-out $(UNIT_SRC),$(wildcard tests/unit/*.c))
 
 # Keep every object: the sanitized ones are intermediate for make.
 .SECONDARY:
-.PHONY: FORCE all test check unit e2e bench bench-build install clean format format-check
+.PHONY: FORCE all test check unit e2e bench bench-build install clean format format-check man
 all: $(BUILD)/kiln
 
 $(BUILD)/kiln: $(patsubst %.c,$(OBJDIR)/%.o,$(CLI_SRC)) $(OBJ) $(CU_OBJ) $(BUILD)/config
@@ -164,6 +164,15 @@ test: all unit
 	prove --exec 'sh tests/unit/tap-skip.sh' $(PROVE_FLAGS) $(UNIT_BIN) \
 	  tests/e2e/*.t
 check: test format-check
+
+# Man pages from their scdoc sources (docs/man/NAME.SECTION.scd); scdoc is
+# needed only for these (tests/e2e/18-man.t builds and checks them).
+MAN_SRC := $(wildcard docs/man/*.scd)
+MAN_PAGES := $(patsubst docs/man/%.scd,$(BUILD)/man/%,$(MAN_SRC))
+man: $(MAN_PAGES)
+$(BUILD)/man/%: docs/man/%.scd
+	@mkdir -p $(dir $@)
+	scdoc < $< > $@.tmp && mv $@.tmp $@
 
 # Bench drivers (tests/bench/*_bench.c) link the optimised library.
 BENCH_SRC := $(wildcard tests/bench/*_bench.c)

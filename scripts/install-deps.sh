@@ -14,6 +14,8 @@ packages="
   libipmimonitoring-dev libfreeipmi-dev freeipmi-tools openipmi
   libopenblas-dev clang-format chromium postgresql
   slurmctld slurmd slurm-client munge
+  scdoc
+  groff-base
   libcurl4-gnutls-dev
 "
 
