@@ -28,7 +28,7 @@ CUDA_FOUND := $(if $(wildcard $(NVCC)),1,0)
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 
 # Goals that build nothing need no CUDA and say nothing about it.
-QUIET_GOALS := clean format format-check
+QUIET_GOALS := clean format format-check man
 BUILDING := $(if $(MAKECMDGOALS),$(filter-out $(QUIET_GOALS),$(MAKECMDGOALS)),all)
 
 ifeq ($(BUILDING),)
@@ -178,6 +178,15 @@ test: all unit
 	  tests/e2e/*.t
 check: test format-check
 
+# Man pages from their scdoc sources (docs/man/NAME.SECTION.scd); scdoc is
+# needed only for these (tests/e2e/18-man.t builds and checks them).
+MAN_SRC := $(wildcard docs/man/*.scd)
+MAN_PAGES := $(patsubst docs/man/%.scd,$(BUILD)/man/%,$(MAN_SRC))
+man: $(MAN_PAGES)
+$(BUILD)/man/%: docs/man/%.scd
+	@mkdir -p $(dir $@)
+	scdoc < $< > $@.tmp && mv $@.tmp $@
+
 # Bench drivers (tests/bench/*_bench.c) link the optimised library.
 BENCH_SRC := $(wildcard tests/bench/*_bench.c)
 BENCH_BIN := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
@@ -193,14 +202,6 @@ $(BUILD)/bench/%: tests/bench/%.c $(OBJ) $(CU_OBJ) $(BUILD)/config
 bench-build: all $(BENCH_BIN)
 bench: bench-build
 	sh tests/bench/run.sh
-
-# The man pages, from their scdoc sources.
-MAN_SRC := $(wildcard docs/man/*.scd)
-MAN_PAGES := $(patsubst docs/man/%.scd,$(BUILD)/man/%,$(MAN_SRC))
-man: $(MAN_PAGES)
-$(BUILD)/man/%: docs/man/%.scd
-	@mkdir -p $(dir $@)
-	scdoc < $< > $@.tmp && mv $@.tmp $@
 
 # The station's files carry the paths they are installed with. An existing
 # $(SYSCONFDIR)/default/kiln is the station's settings: kept.

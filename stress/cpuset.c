@@ -118,6 +118,18 @@ static uint64_t parse_cache_size(const char *s) {
 }
 
 uint64_t kiln_llc_bytes(void) {
+  return kiln_llc_bytes_at("/sys/devices/system/cpu");
+}
+
+void kiln_llc_text(uint64_t llc, char *buf, size_t n) {
+  if (llc == 0)
+    snprintf(buf, n, "last-level cache unknown");
+  else
+    snprintf(buf, n, "last-level cache %llu MiB",
+             (unsigned long long)(llc >> 20));
+}
+
+uint64_t kiln_llc_bytes_at(const char *cpu_root) {
   int cpus[4096];
   int n = kiln_cpus_allowed(cpus, 4096);
   if (n > 4096)
@@ -134,10 +146,10 @@ uint64_t kiln_llc_bytes(void) {
     uint64_t best_size = 0;
     char best_shared[256] = "";
     for (int idx = 0; idx < 16; idx++) {
-      char path[160], level[32], type[32], size[32], shared[256];
-      snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu%d/cache/index%d",
-               cpus[i], idx);
-      char p[200];
+      char path[4200], level[32], type[32], size[32], shared[256];
+      snprintf(path, sizeof path, "%s/cpu%d/cache/index%d", cpu_root, cpus[i],
+               idx);
+      char p[4300];
       snprintf(p, sizeof p, "%s/level", path);
       if (!read_line(p, level, sizeof level))
         break;

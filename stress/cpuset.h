@@ -19,6 +19,12 @@ uint64_t kiln_mem_available(void);
 /* Sum of the distinct last-level caches the allowed CPUs share, in bytes
  * (sysfs cache topology); 0 when unknown. */
 uint64_t kiln_llc_bytes(void);
+/* The same, read under cpu_root (what /sys/devices/system/cpu is; tests
+ * point it at a fixture). */
+uint64_t kiln_llc_bytes_at(const char *cpu_root);
+/* "last-level cache 32 MiB", or "last-level cache unknown" for 0 (no
+ * cache information in sysfs), for what a module says it would use. */
+void kiln_llc_text(uint64_t llc, char *buf, size_t n);
 
 /* Physical address of a virtual one, via /proc/self/pagemap. False when
  * unreadable: the page is not present, or the PFN is hidden from

@@ -610,9 +610,10 @@ static void dram_bandwidth_run(struct kiln_step *s) {
 }
 
 static bool dram_bandwidth_available(char *why, size_t n) {
-  uint64_t llc = kiln_llc_bytes();
-  snprintf(why, n, "%d CPUs, last-level cache %llu MiB, %llu MiB available",
-           kiln_cpus_allowed(NULL, 0), (unsigned long long)(llc >> 20),
+  char llc[64];
+  kiln_llc_text(kiln_llc_bytes(), llc, sizeof llc);
+  snprintf(why, n, "%d CPUs, %s, %llu MiB available",
+           kiln_cpus_allowed(NULL, 0), llc,
            (unsigned long long)(kiln_mem_available() >> 20));
   return true;
 }

@@ -537,6 +537,48 @@ static void none_found_why(const struct kiln_telemetry *tel, char *buf,
     appendf(buf, n, "%sBMC fans need --bmc", buf[0] ? "; " : "");
 }
 
+/* Opens every source and takes the first sample, which tells whether
+ * there is any fan: the step's and the probe's. */
+static void first_sample(struct kiln_telemetry *tel, kiln_tel_emit_fn emit,
+                         void *ctx) {
+  kiln_telemetry_open(tel, NULL);
+  /* A BMC's first readings come from its own thread: wait for them. */
+  kiln_telemetry_wait(tel, KILN_TEL_TIMEOUT);
+  kiln_telemetry_sample(tel, 0, emit, ctx);
+}
+
+static void count_fan(void *ctx, const struct kiln_tel_reading *r) {
+  if (r->kind == KILN_TEL_FAN_RPM && isfinite(r->value))
+    ++*(size_t *)ctx;
+}
+
+/* The probe, kiln list's: the step's first sample. No fan is the step's
+ * SKIP, or its FAIL when the station spec expects fans. */
+static bool fans_available(char *why, size_t n) {
+  const struct kiln_context *ctx = kiln_context();
+  struct kiln_telemetry *tel = kiln_xcalloc(1, sizeof *tel);
+  size_t readings = 0;
+  first_sample(tel, count_fan, &readings);
+  char found[600];
+  none_found_why(tel, found, sizeof found);
+  kiln_telemetry_close(tel);
+  free(tel);
+  if (readings > 0) {
+    snprintf(why, n, "%zu fan reading%s", readings, readings == 1 ? "" : "s");
+    return true;
+  }
+  bool expected =
+      ctx->spec && (ctx->spec->fans.count > 0 || ctx->spec->fans.n_labels > 0);
+  if (strstr(found, "already in use"))
+    snprintf(why, n, "ERROR: cannot read the fans: %s", found);
+  else if (expected)
+    snprintf(why, n, "FAIL: the station spec expects fans; none found (%s)",
+             found);
+  else
+    snprintf(why, n, "no fans found (%s)", found);
+  return false;
+}
+
 /* How the step runs: the phases' lengths and the response check. */
 struct fans_plan {
   double idle, load; /* seconds */
@@ -656,7 +698,6 @@ static void fans_run(struct kiln_step *s) {
   kiln_emit_progress(s, 0);
 
   struct kiln_telemetry *tel = kiln_xcalloc(1, sizeof *tel);
-  kiln_telemetry_open(tel, NULL);
   double t0 = kiln_monotonic_now(), total = P.idle + P.load;
   size_t samples[N_PHASES] = {0, 0};
 
@@ -664,9 +705,7 @@ static void fans_run(struct kiln_step *s) {
   F.phase = PH_IDLE;
   F.t = 0;
   F.late = false;
-  /* A BMC's first readings come from its own thread: wait for them. */
-  kiln_telemetry_wait(tel, KILN_TEL_TIMEOUT);
-  kiln_telemetry_sample(tel, 0, on_reading, &F);
+  first_sample(tel, on_reading, &F);
   if (F.n == 0) {
     judge_none_found(&F, tel);
     kiln_telemetry_close(tel);
@@ -748,6 +787,7 @@ const struct kiln_module kiln_module_fans = {
     .params = fans_params,
     .measurements = fans_measurements,
     .key_measurement = "rpm_min",
+    .available = fans_available,
     .run = fans_run,
     .telemetry_sources = fan_sources,
 };

@@ -138,15 +138,20 @@ void kiln_nvlink_delta_message(const struct kiln_nvlink_gpu *gpus,
 
 /* --- the module ----------------------------------------------------------- */
 
+/* Whether count GPUs make a pair; else the step's SKIP reason in why. */
+static bool enough_gpus(size_t count, char *why, size_t n) {
+  if (count >= 2)
+    return true;
+  snprintf(why, n, "needs at least 2 GPUs; this machine has %zu", count);
+  return false;
+}
+
+/* The probe, kiln list's: the step's own count first, as its run decides. */
 static bool gpu_p2p_available(char *why, size_t n) {
-  if (!kiln_cuda_gpus_available(why, n))
-    return false;
   char ids[MAX_GPUS][16];
   size_t count = kiln_gpu_enumerate(ids, MAX_GPUS);
-  if (count < 2) {
-    snprintf(why, n, "needs at least 2 GPUs; this machine has %zu", count);
+  if (!enough_gpus(count, why, n) || !kiln_cuda_gpus_available(why, n))
     return false;
-  }
   snprintf(why, n, "%zu NVIDIA GPUs: %zu ordered pairs", count,
            count * (count - 1));
   return true;
@@ -437,8 +442,9 @@ static void gpu_p2p_run(struct kiln_step *s) {
   }
   static char ids[MAX_GPUS][16];
   size_t n = kiln_gpu_enumerate(ids, MAX_GPUS);
-  if (n < 2) {
-    kiln_step_skip(s, "needs at least 2 GPUs; this machine has %zu", n);
+  char why[128];
+  if (!enough_gpus(n, why, sizeof why)) {
+    kiln_step_skip(s, "%s", why);
     return;
   }
 #if KILN_HAVE_CUDA

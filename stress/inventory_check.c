@@ -19,11 +19,24 @@ static void report_difference(void *ctx, const char *kind, const char *hwid,
   kiln_emit_diagnosis(s, KILN_DIAG_FAIL, symptom, hwid, "%s", message);
 }
 
-static void inventory_check_run(struct kiln_step *s) {
+/* The probe, kiln list's and the step's: a station spec to compare with. */
+static bool inventory_check_available(char *why, size_t n) {
   const struct kiln_context *ctx = kiln_context();
   if (!ctx->spec) {
-    kiln_step_skip(s, "no station spec: give --spec FILE, or spec = FILE in "
-                      "the profile's [profile] section");
+    snprintf(why, n,
+             "no station spec: give --spec FILE, or spec = FILE in "
+             "the profile's [profile] section");
+    return false;
+  }
+  snprintf(why, n, "station spec %s", ctx->spec->source);
+  return true;
+}
+
+static void inventory_check_run(struct kiln_step *s) {
+  const struct kiln_context *ctx = kiln_context();
+  char why[512];
+  if (!inventory_check_available(why, sizeof why)) {
+    kiln_step_skip(s, "%s", why);
     return;
   }
   /* The parent took the inventory at run start; a step run on its own
@@ -71,5 +84,6 @@ const struct kiln_module kiln_module_inventory_check = {
     .params = inventory_check_params,
     .measurements = inventory_check_measurements,
     .key_measurement = "differences",
+    .available = inventory_check_available,
     .run = inventory_check_run,
 };

@@ -305,6 +305,45 @@ static void judge_aer_counters(struct kiln_step *s,
   }
 }
 
+/* The links bus has to judge; none: 0, with the SKIP's reason in why. */
+static size_t count_links(const struct kiln_pci_bus *bus, char *why, size_t n) {
+  size_t links = 0, readable = 0;
+  for (size_t i = 0; i < bus->n; i++) {
+    links += bus->devs[i].link.has_link;
+    readable += bus->devs[i].config_len > 64;
+  }
+  if (links > 0)
+    snprintf(why, n, "%zu PCI devices, %zu with a link", bus->n, links);
+  else if (!bus->from_dump && bus->n > 0 && readable == 0)
+    snprintf(why, n,
+             "reading PCIe link status needs root (the kernel "
+             "shows others only 64 bytes of config space)");
+  else if (bus->n == 0)
+    snprintf(why, n,
+             "no PCI Express links on this bus (no PCI devices "
+             "visible at all)");
+  else
+    snprintf(why, n, "no PCI Express links on this bus");
+  return links;
+}
+
+/* The probe, kiln list's: the bus the step would read (the run's
+ * --pci-dump, else the live one), judged by the step's own count_links. */
+static bool pcie_link_available(char *why, size_t n) {
+  const struct kiln_context *ctx = kiln_context();
+  if (ctx->inventory)
+    return count_links(&ctx->inventory->pci, why, n) > 0;
+  struct kiln_pci_bus bus;
+  char err[512];
+  if (kiln_pci_scan(ctx->pci_dump, &bus, err, sizeof err) != 0) {
+    snprintf(why, n, "ERROR: %s", err);
+    return false;
+  }
+  bool ok = count_links(&bus, why, n) > 0;
+  kiln_pci_free(&bus);
+  return ok;
+}
+
 static void pcie_link_run(struct kiln_step *s) {
   const struct kiln_context *ctx = kiln_context();
   struct kiln_pci_bus own;
@@ -323,20 +362,10 @@ static void pcie_link_run(struct kiln_step *s) {
     scanned = true;
   }
 
-  size_t links = 0, readable = 0;
-  for (size_t i = 0; i < bus->n; i++) {
-    links += bus->devs[i].link.has_link;
-    readable += bus->devs[i].config_len > 64;
-  }
+  char why[256];
+  size_t links = count_links(bus, why, sizeof why);
   if (links == 0) {
-    if (!bus->from_dump && bus->n > 0 && readable == 0)
-      kiln_step_skip(s, "reading PCIe link status needs root (the kernel "
-                        "shows others only 64 bytes of config space)");
-    else if (bus->n == 0)
-      kiln_step_skip(s, "no PCI Express links on this bus (no PCI devices "
-                        "visible at all)");
-    else
-      kiln_step_skip(s, "no PCI Express links on this bus");
+    kiln_step_skip(s, "%s", why);
     if (scanned)
       kiln_pci_free(&own);
     return;
@@ -424,5 +453,6 @@ const struct kiln_module kiln_module_pcie_link = {
     .params = pcie_link_params,
     .measurements = pcie_link_measurements,
     .key_measurement = "links_degraded",
+    .available = pcie_link_available,
     .run = pcie_link_run,
 };

@@ -132,9 +132,17 @@ struct kiln_module {
   /* The measurement tables show as the step's key figure; NULL: the first
    * one emitted. */
   const char *key_measurement;
-  /* Whether it can run on this machine; writes what it would use, or why
-   * not, into why. NULL means always. Called in the parent: must not
-   * initialise CUDA or anything else that does not survive fork(). */
+  /* The module's probe: whether a step of it would run on this machine,
+   * writing what it would use, or why not, into why: the very reason its
+   * step gives, for its run() decides by the same function or helper, so
+   * `kiln list` (which prints it) and a run cannot disagree. A why that
+   * begins "ERROR: " or "FAIL: " is the verdict the step would end with
+   * instead of SKIP. It reads the run's context (kiln_context(): the
+   * station spec, --pci-dump), which kiln list sets as a run does. NULL
+   * means always; a monitor's probe is its step started and ended by the
+   * sampler (run/sampler.h's kiln_sampler_probe). Called in the parent:
+   * must not initialise CUDA or anything else that does not survive
+   * fork(). */
   bool (*available)(char *why, size_t n);
   /* Runs in the step's own child process (NULL for monitors). Return
    * normally when done;

@@ -23,8 +23,10 @@ static const struct command {
      "                            what this machine has\n",
      NULL},
     {"list", NULL, cmd_list,
-     " [--spec FILE]  modules, faults, profiles, and the\n"
-     "                            SKU limits each GPU here would take\n",
+     " [--spec FILE] [--pci-dump FILE] [--json]\n"
+     "                            modules (each with the verdict and reason\n"
+     "                            a run would give), faults, profiles, and\n"
+     "                            the SKU limits each GPU here would take\n",
      NULL},
     {"serve", NULL, cmd_serve,
      " [options] the line server: DUTs upload, the line reads\n",

@@ -35,8 +35,8 @@
 const char cmd_run_options_help[] =
     "  --profile NAME|FILE   built-in profile or an INI file\n"
     "  --only PATTERNS       comma-separated globs over module names\n"
-    "  --gpus LIST           GPU ordinals or bus ids (default: all)\n"
     "  --skip PATTERNS       likewise, to leave out\n"
+    "  --gpus LIST           GPU ordinals or bus ids (default: all)\n"
     "  --duration D          each stress step's duration (30s, 10m, 2h)\n"
     "  --report-dir DIR      default kiln-reports/<serial>-<UTC time>/\n"
     "  --overwrite           replace an earlier run's reports in DIR\n"
@@ -49,9 +49,10 @@ const char cmd_run_options_help[] =
     "  --bmc HOST            read the BMC's sensors over the LAN\n"
     "  --bmc-credentials FILE  user= and password= lines (mode 600);\n"
     "                        default $KILN_BMC_USER, $KILN_BMC_PASSWORD\n"
-    "  --quiet               no log; errors and the exit code only\n"
-    "  --tui, --no-tui       the dashboard (default when stdout is a "
-    "terminal)\n"
+    "  --quiet               no log: errors, then the last line\n"
+    "                        (verdict and exit code) only\n"
+    "  --tui, --no-tui       the dashboard (default when stdin and stdout\n"
+    "                        are both a terminal, without --tap or --quiet)\n"
     "  --upload URL          send the reports to a kiln serve as they grow\n"
     "  --upload-token-file F a file holding its bearer token\n"
     "  --upload-ca-file F    trust the https server by these PEM CA "
@@ -698,11 +699,13 @@ static int run_and_judge(struct session *s) {
     say_upload(s);
     kiln_console_print_verdict(a->tap ? stderr : stdout, &s->run, rc, s->note);
   } else if (a->quiet) {
-    bool said = say_upload(s);
+    /* Quiet still ends on the line that states the exit code (where a
+     * plain run prints it), a clean run too. */
+    say_upload(s);
     if (s->note[0])
       fprintf(stderr, "kiln: %s (exit %d)\n", s->note, rc);
-    else if (said) /* the last line still states the exit code */
-      kiln_console_print_verdict(stderr, &s->run, rc, NULL);
+    else
+      kiln_console_print_verdict(a->tap ? stderr : stdout, &s->run, rc, NULL);
   }
   return rc;
 }

@@ -539,9 +539,12 @@ int kiln_sampler_start(struct kiln_sampler *s, struct kiln_run *run,
                        size_t n) {
   s->run = run;
   s->bus = bus;
-  s->csv_path = kiln_strdup_printf("%s/telemetry.csv", report_dir);
-  s->csv_fd = open(s->csv_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (s->csv_fd < 0) {
+  if (report_dir)
+    s->csv_path = kiln_strdup_printf("%s/telemetry.csv", report_dir);
+  if (report_dir)
+    s->csv_fd =
+        open(s->csv_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (report_dir && s->csv_fd < 0) {
     snprintf(err, n, "cannot write %s: %s", s->csv_path, strerror(errno));
     return -1;
   }
@@ -699,4 +702,36 @@ void kiln_sampler_free(struct kiln_sampler *s) {
   free(s->csv_path);
   free(s->csv_lost);
   free(s);
+}
+
+enum kiln_verdict kiln_sampler_probe(const struct kiln_module *m,
+                                     const struct kiln_spec *spec, char *why,
+                                     size_t n) {
+  struct kiln_plan_step ps = {.module = m,
+                              .id = (char *)m->name,
+                              .target = (char *)"host",
+                              .phase = KILN_MONITOR_PHASE};
+  const struct kiln_plan plan = {.steps = &ps, .n_steps = 1};
+  bool failed = false;
+  why[0] = 0;
+  struct kiln_sampler *s = kiln_sampler_new(&plan, NULL, spec, why, n, &failed);
+  if (!s) {
+    if (!failed)
+      snprintf(why, n, "%s is not a monitor", m->name);
+    return KILN_ERROR;
+  }
+  struct kiln_run run;
+  kiln_run_init(&run);
+  kiln_run_add_step(&run, m->name, m->name, "host", KILN_MONITOR_PHASE);
+  struct kiln_bus bus;
+  kiln_bus_init(&bus, stderr); /* no sinks: nothing is written */
+  enum kiln_verdict v = KILN_ERROR;
+  if (kiln_sampler_start(s, &run, &bus, NULL, why, n) == 0) {
+    kiln_sampler_finish(s);
+    v = run.steps[0].verdict;
+    snprintf(why, n, "%s", run.steps[0].reason ? run.steps[0].reason : "");
+  }
+  kiln_sampler_free(s);
+  kiln_run_free(&run);
+  return v;
 }

@@ -32,15 +32,22 @@ struct kiln_sampler *kiln_sampler_new(const struct kiln_plan *plan,
                                       const char *profile_source,
                                       const struct kiln_spec *spec, char *err,
                                       size_t n, bool *failed);
-/* Opens the sources and telemetry.csv in report_dir, starts the monitor
- * steps (run->steps at the plan's indexes) and takes the first sample. A
- * BMC given with --bmc (kiln_bmc_get) that cannot be read makes the
- * monitor that watches it ERROR, naming the host and the cause: the
- * operator asked for it. Returns 0, or -1 with err (telemetry.csv cannot be
- * written). */
+/* Opens the sources and telemetry.csv in report_dir (NULL: no file), starts the
+ * monitor steps (run->steps at the plan's indexes) and takes the first sample.
+ * A BMC given with --bmc (kiln_bmc_get) that cannot be read makes the monitor
+ * that watches it ERROR, naming the host and the cause: the operator asked for
+ * it. Returns 0, or -1 with err (telemetry.csv cannot be written). */
 int kiln_sampler_start(struct kiln_sampler *s, struct kiln_run *run,
                        struct kiln_bus *bus, const char *report_dir, char *err,
                        size_t n);
+/* The run's own verdict on monitor m now (kiln list's probe): its step
+ * started and finished as a run of no length would (sources opened, sampled
+ * at start and end, its hook's setup with default parameters and spec's
+ * limits, its end), writing nothing. PASS (why ""), SKIP or ERROR with the
+ * step's reason in why. */
+enum kiln_verdict kiln_sampler_probe(const struct kiln_module *m,
+                                     const struct kiln_spec *spec, char *why,
+                                     size_t n);
 /* Samples when the interval has passed; for kiln_runner_options.tick. */
 void kiln_sampler_tick(void *sampler);
 /* Takes a last sample, ends every series and the monitor steps (their

@@ -141,6 +141,13 @@ static void *nvml_open(char *why, size_t n) {
     kiln_nvml_close(nv);
     return NULL;
   }
+  if (count > 4096) {
+    /* No machine has that many: a broken driver library, not an
+     * allocation to attempt. */
+    snprintf(why, n, "NVML: the driver claims %u GPUs; not believed", count);
+    kiln_nvml_close(nv);
+    return NULL;
+  }
   struct nvml_state *st = kiln_xcalloc(1, sizeof *st);
   st->nv = nv;
   st->gpu = kiln_xcalloc(count, sizeof *st->gpu);

@@ -1,7 +1,9 @@
 #!/bin/sh
-# --tap streams TAP on stdout for a harness; --quiet prints nothing.
+# --tap streams TAP on stdout for a harness; --quiet prints only the last
+# line, which states the exit code (a clean run and a FAIL alike; with
+# --tap it goes to stderr and stdout stays TAP).
 . tests/e2e/lib.sh
-plan 8
+plan 12
 P="$FIXTURES/profiles/fast.ini"
 
 rc=0
@@ -25,5 +27,23 @@ like "--tap: the failing step is not ok" "$TEST_TMP/tap14.out" \
 rc=0
 "$KILN" run --profile "$P" --only gpu.query --quiet \
   --report-dir "$TEST_TMP/t3" >"$TEST_TMP/quiet.out" 2>&1 || rc=$?
-is "--quiet prints nothing" "$(cat "$TEST_TMP/quiet.out")" ""
+is "--quiet: a clean run prints only the last line" \
+  "$(cat "$TEST_TMP/quiet.out")" \
+  "verdict: PASS (exit 0); reports in $TEST_TMP/t3"
+
+rc=0
+"$KILN" run --profile "$P" --only cpu.compute --inject cpu.sdc --quiet \
+  --report-dir "$TEST_TMP/t4" >"$TEST_TMP/quiet-fail.out" 2>&1 || rc=$?
+is "--quiet with a FAIL exits 1" "$rc" 1
+is "--quiet with a FAIL: only the last line, with its exit code" \
+  "$(cat "$TEST_TMP/quiet-fail.out")" \
+  "verdict: FAIL (exit 1); reports in $TEST_TMP/t4"
+
+rc=0
+"$KILN" run --profile "$P" --only gpu.query --quiet --tap \
+  --report-dir "$TEST_TMP/t5" >"$TEST_TMP/quiet-tap.out" \
+  2>"$TEST_TMP/quiet-tap.err" || rc=$?
+check "--quiet --tap: stdout is TAP alone" prove -e cat "$TEST_TMP/quiet-tap.out"
+is "--quiet --tap: the last line on stderr" "$(cat "$TEST_TMP/quiet-tap.err")" \
+  "verdict: PASS (exit 0); reports in $TEST_TMP/t5"
 done_testing

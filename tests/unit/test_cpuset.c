@@ -8,11 +8,14 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "../../stress/cpuset.h"
+#include "fsutil.h"
 
 static void lists_the_allowed_cpus(void **state) {
   (void)state;
@@ -69,6 +72,68 @@ static void reads_memory_and_cache_sizes(void **state) {
     assert_true(llc >= 64 * 1024 && llc < (1ULL << 40));
 }
 
+/* mkdir -p under root of rel. */
+static void make_dirs(const char *root, const char *rel) {
+  char path[1024];
+  snprintf(path, sizeof path, "%s/%s", root, rel);
+  for (char *p = path + strlen(root) + 1; *p; p++) {
+    if (*p != '/')
+      continue;
+    *p = 0;
+    mkdir(path, 0755);
+    *p = '/';
+  }
+  assert_true(mkdir(path, 0755) == 0 || access(path, F_OK) == 0);
+}
+
+/* A fixture cpu root with a directory per allowed CPU: with cache (an L1d
+ * and one L3 of 32 MiB shared by all), or without (a container's sysfs). */
+static void fake_cpu_root(const char *root, bool with_cache) {
+  int cpus[512];
+  int n = kiln_cpus_allowed(cpus, 512);
+  assert_true(n > 0 && n <= 512);
+  for (int i = 0; i < n; i++) {
+    char rel[256], file[1024];
+    if (!with_cache) {
+      snprintf(rel, sizeof rel, "cpu%d", cpus[i]);
+      make_dirs(root, rel);
+      continue;
+    }
+    static const char *const idx[][3] = {{"1", "Data", "32K"},
+                                         {"3", "Unified", "32768K"}};
+    for (int k = 0; k < 2; k++) {
+      snprintf(rel, sizeof rel, "cpu%d/cache/index%d", cpus[i], k);
+      make_dirs(root, rel);
+      const char *const names[] = {"level", "type", "size"};
+      for (int f = 0; f < 3; f++) {
+        snprintf(file, sizeof file, "%s/%s/%s", root, rel, names[f]);
+        fs_write_file(file, idx[k][f]);
+      }
+      snprintf(file, sizeof file, "%s/%s/shared_cpu_list", root, rel);
+      fs_write_file(file, k == 0 ? "0" : "0-4095");
+    }
+  }
+}
+
+/* Where sysfs has no cache information the LLC is unknown, not 0 MiB. */
+static void says_unknown_without_cache_info(void **state) {
+  (void)state;
+  char root[] = "/tmp/kiln-cpuroot-XXXXXX", text[64];
+  assert_non_null(mkdtemp(root));
+  fake_cpu_root(root, false);
+  assert_int_equal(kiln_llc_bytes_at(root), 0);
+  kiln_llc_text(kiln_llc_bytes_at(root), text, sizeof text);
+  assert_string_equal(text, "last-level cache unknown");
+  fs_rm_rf(root);
+
+  assert_non_null(mkdtemp(strcpy(root, "/tmp/kiln-cpuroot-XXXXXX")));
+  fake_cpu_root(root, true);
+  assert_int_equal(kiln_llc_bytes_at(root), 32ULL << 20);
+  kiln_llc_text(kiln_llc_bytes_at(root), text, sizeof text);
+  assert_string_equal(text, "last-level cache 32 MiB");
+  fs_rm_rf(root);
+}
+
 static void translates_addresses_when_allowed(void **state) {
   (void)state;
   long page = sysconf(_SC_PAGESIZE);
@@ -112,6 +177,7 @@ int main(void) {
       cmocka_unit_test(lists_the_allowed_cpus),
       cmocka_unit_test(pins_a_thread),
       cmocka_unit_test(reads_memory_and_cache_sizes),
+      cmocka_unit_test(says_unknown_without_cache_info),
       cmocka_unit_test(translates_addresses_when_allowed),
       cmocka_unit_test(mixes_deterministically),
   };

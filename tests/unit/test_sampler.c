@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -191,6 +192,37 @@ static const struct kiln_sku sku = {
     .modules = {.modules = &sku_section, .n_modules = 1},
 };
 
+/* kiln list's probe of a monitor is its run's start and end: PASS over a
+ * fixture EDAC controller, the step's own SKIP reason without one, and no
+ * file written either way. */
+static void the_probe_gives_the_runs_verdict(void **state) {
+  (void)state;
+  const struct kiln_module *edac = kiln_module_find("edac");
+  assert_non_null(edac);
+  char *root = edac_root();
+  setenv("KILN_SYSROOT", root, 1);
+  char why[600];
+  assert_int_equal(kiln_sampler_probe(edac, NULL, why, sizeof why), KILN_PASS);
+  assert_string_equal(why, "");
+  char csv[PATH_MAX];
+  snprintf(csv, sizeof csv, "%s/telemetry.csv", root);
+  assert_int_equal(access(csv, F_OK), -1);
+  fs_rm_rf(root);
+  free(root);
+
+  char empty[] = "/tmp/kiln-sampler-XXXXXX";
+  assert_non_null(mkdtemp(empty));
+  setenv("KILN_SYSROOT", empty, 1);
+  assert_int_equal(kiln_sampler_probe(edac, NULL, why, sizeof why), KILN_SKIP);
+  assert_true(strncmp(why, "no EDAC memory error counters: edac: ", 37) == 0);
+  /* A module that is no monitor is no question for it. */
+  assert_int_equal(kiln_sampler_probe(kiln_module_find("cpu.compute"), NULL,
+                                      why, sizeof why),
+                   KILN_ERROR);
+  unsetenv("KILN_SYSROOT");
+  fs_rm_rf(empty);
+}
+
 static void a_monitor_is_found_by_its_hook(void **state) {
   (void)state;
   struct outcome o;
@@ -285,6 +317,7 @@ int main(void) {
       cmocka_unit_test(a_malformed_parameter_names_its_file_and_line),
       cmocka_unit_test(every_monitor_has_a_hook),
       cmocka_unit_test(the_bmc_readers_are_known_by_their_sources),
+      cmocka_unit_test(the_probe_gives_the_runs_verdict),
   };
   cmocka_set_message_output(CM_OUTPUT_TAP);
   return cmocka_run_group_tests(tests, NULL, NULL);
