@@ -95,9 +95,10 @@ start_kiln() {
   pid=$!
 }
 
-# session_procs SID: the command names of the processes in session SID.
+# session_procs SID: the command names of the processes in session SID
+# (ps selects them: no other process on the machine is listed).
 session_procs() {
-  ps -eo sid=,comm= | awk -v s="$1" '$1 == s { print $2 }'
+  ps -o comm= --sid "$1" || true
 }
 
 # fake_gpu_bus DIR DEVICE BUS...: a fixture PCI bus for $KILN_SYSFS_PCI: an
