@@ -143,6 +143,7 @@ is "hostile NVML: kiln run ends FAIL or ERROR, never a crash or a PASS" "$r" ok
 like "hostile NVML: the last line states the exit code" "$TEST_TMP/hostile.out" \
   "^verdict: (FAIL|ERROR) \(exit $rc\); reports in $d$"
 is "hostile NVML: no step passed" "$(grep -c '^ok ' "$d/results.tap")" 0
-check "hostile NVML: ocp.jsonl passes ocp-validate" \
-  "$SHARED/tools/ocp-validate" "$d/ocp.jsonl"
+need_shared tools/ocp-validate 1 &&
+  check "hostile NVML: ocp.jsonl passes ocp-validate" \
+    "$SHARED/tools/ocp-validate" "$d/ocp.jsonl"
 done_testing

@@ -41,12 +41,9 @@ like "junit.xml: a suite n2/cpu.compute with its serial" "$O/junit.xml" \
   '<testsuite name="n2/cpu.compute"'
 like "junit.xml: the failure names the core" "$O/junit.xml" \
   '<failure type="cpu-sdc" message="cpu[0-9]+ computed'
-if [ -d "$SHARED/schemas" ]; then
+need_shared schemas/junit-10.xsd 1 &&
   check "junit.xml validates against junit-10.xsd" \
     xmllint --noout --schema "$SHARED/schemas/junit-10.xsd" "$O/junit.xml"
-else
-  skip 1 "junit.xml validates against junit-10.xsd: $SHARED is absent"
-fi
 prc=0
 prove -e cat "$O/results.tap" >"$TEST_TMP/prove" 2>&1 || prc=$?
 is "prove reads results.tap whole and fails it (n2)" \
@@ -90,12 +87,9 @@ like "broken: the last line states exit 2" "$TEST_TMP/b.out" \
   '^verdict: ERROR \(exit 2\) of 6 nodes'
 like "summary.txt lists the problems" "$B/summary.txt" \
   '^  killed: ERROR: run never ended'
-if [ -d "$SHARED/schemas" ]; then
+need_shared schemas/junit-10.xsd 1 &&
   check "broken: junit.xml still validates" \
     xmllint --noout --schema "$SHARED/schemas/junit-10.xsd" "$B/junit.xml"
-else
-  skip 1 "broken: junit.xml still validates: $SHARED is absent"
-fi
 prove -e cat "$B/results.tap" >"$TEST_TMP/prove" 2>&1
 is "broken: prove reads results.tap whole" \
   "$(grep -c 'Parse errors' "$TEST_TMP/prove")" 0

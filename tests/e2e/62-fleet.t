@@ -10,7 +10,7 @@
 
 MC=$SHARED/tools/minicluster
 if [ ! -x "$MC" ]; then
-  echo "1..0 # SKIP $MC is absent"
+  echo "1..0 # SKIP $MC not found (set KILN_SHARED)"
   exit 0
 elif [ "$(id -u)" -ne 0 ]; then
   echo "1..0 # SKIP the minicluster needs root"

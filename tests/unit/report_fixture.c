@@ -171,11 +171,6 @@ int fixture_replay(struct kiln_sink *sink, const struct kiln_run *run) {
 
 /* ---- files and commands ---- */
 
-const char *fixture_shared_dir(void) {
-  const char *dir = getenv("KILN_SHARED");
-  return dir && dir[0] ? dir : "../shared";
-}
-
 char *fixture_tmpdir(void) {
   char *dir = kiln_xstrdup("/tmp/kiln-report-test-XXXXXX");
   if (!mkdtemp(dir)) {

@@ -8,6 +8,7 @@
 
 #include "kiln/result.h"
 #include "kiln/sink.h"
+#include "shared_fixture.h"
 
 /* Hostile strings every format must carry intact: XML specials, quotes, a
  * control byte and an invalid UTF-8 byte (read back as U+FFFD). */
@@ -41,8 +42,6 @@ void fixture_run_header(struct kiln_run *run);
  * run_end. Returns the first callback's failure, or 0. */
 int fixture_replay(struct kiln_sink *sink, const struct kiln_run *run);
 
-/* ../shared beside the repository, or $KILN_SHARED. */
-const char *fixture_shared_dir(void);
 /* A fresh temporary directory (malloc'd) and its removal with its files. */
 char *fixture_tmpdir(void);
 void fixture_rmdir(char *dir);                         /* also frees dir */

@@ -283,15 +283,16 @@ static char *out_file(const char *out, const char *name) {
   return text;
 }
 
+/* The merged reports pass their consumers; without ../shared's schema the
+ * XSD check is left out (the test ends with fixture_skip_left_out). */
 static void check_outputs(const char *out) {
-  const char *shared = fixture_shared_dir();
-  char *xsd = kiln_strdup_printf("%s/schemas/junit-10.xsd", shared);
-  struct stat st;
-  if (stat(xsd, &st) == 0)
+  if (fixture_shared_here("schemas/junit-10.xsd")) {
+    char *xsd = fixture_shared_path("schemas/junit-10.xsd");
     assert_int_equal(fixture_command(NULL, "xmllint --noout --schema %s %s/%s",
                                      xsd, out, "junit.xml"),
                      0);
-  free(xsd);
+    free(xsd);
+  }
   assert_int_equal(
       fixture_command(NULL, "xmllint --html --noout %s/report.html", out), 0);
   char *output = NULL;
@@ -341,6 +342,7 @@ static void test_merge_fail_and_pass(void **state) {
   free(n2);
   free(out);
   fixture_rmdir(dir);
+  fixture_skip_left_out();
 }
 
 /* Missing, empty, half-written directories and a duplicate serial: ERROR
@@ -383,6 +385,7 @@ static void test_merge_broken(void **state) {
   free(gone);
   free(out);
   fixture_rmdir(dir);
+  fixture_skip_left_out();
 }
 
 static void test_merge_mixed_profiles(void **state) {

@@ -16,16 +16,12 @@
 #include <unistd.h>
 
 #include "kiln/pci.h"
+#include "shared_fixture.h"
 
 /* ---- helpers ---- */
 
-static const char *shared_dir(void) {
-  const char *dir = getenv("KILN_SHARED");
-  return dir && dir[0] ? dir : "../shared";
-}
-
 static void capture_path(char *buf, size_t n, const char *name) {
-  snprintf(buf, n, "%s/fixtures/pci/%s", shared_dir(), name);
+  snprintf(buf, n, "%s/fixtures/pci/%s", fixture_shared_dir(), name);
 }
 
 static char *read_all(const char *path) {
@@ -148,6 +144,7 @@ static void assert_link(const struct kiln_pci_device *d, double cap_gts,
 /* cap-phy32: a Gen5 x2 NVMe drive trained at 16GT/s ("downgraded"),
  * AdvNonFatalErr+ in CESta, nothing in UESta. */
 static void phy32_nvme_link_and_aer(void **state) {
+  fixture_need_shared("fixtures/pci"); /* real lspci captures */
   (void)state;
   struct kiln_pci_bus bus;
   scan_ok("cap-phy32", &bus);
@@ -184,6 +181,7 @@ static void phy32_nvme_link_and_aer(void **state) {
 /* cap-ide: the 32 GT/s x16 device with AER status set (CESta
  * AdvNonFatalErr+), unknown to pci.ids. */
 static void ide_gen5_x16_with_aer_status(void **state) {
+  fixture_need_shared("fixtures/pci"); /* real lspci captures */
   (void)state;
   struct kiln_pci_bus bus;
   scan_ok("cap-ide", &bus);
@@ -208,6 +206,7 @@ static void ide_gen5_x16_with_aer_status(void **state) {
 /* cap-exp-lnkcap2: a root port, a Gen3 GPU behind it, and a Thunderbolt
  * downstream port whose LnkCap says 2.5GT/s but LnkCap2 2.5-8GT/s. */
 static void lnkcap2_and_bridges(void **state) {
+  fixture_need_shared("fixtures/pci"); /* real lspci captures */
   (void)state;
   struct kiln_pci_bus bus;
   scan_ok("cap-exp-lnkcap2", &bus);
@@ -251,6 +250,7 @@ static void lnkcap2_and_bridges(void **state) {
 
 /* cap-aer-root: root port and a ConnectX-3 behind it, both 8GT/s x8. */
 static void aer_root_port_and_nic(void **state) {
+  fixture_need_shared("fixtures/pci"); /* real lspci captures */
   (void)state;
   struct kiln_pci_bus bus;
   scan_ok("cap-aer-root", &bus);
@@ -275,6 +275,7 @@ static void aer_root_port_and_nic(void **state) {
  * the capture, and a 256-byte capture (lspci -xxx): no AER there, and that
  * is not an error. */
 static void root_ports_and_short_captures(void **state) {
+  fixture_need_shared("fixtures/pci"); /* real lspci captures */
   (void)state;
   struct kiln_pci_bus bus;
   scan_ok("cap-pcie-1", &bus);
@@ -311,6 +312,7 @@ static void root_ports_and_short_captures(void **state) {
 /* tree-asus-p6t6: 53 functions, an NF200 switch behind root port 00:03.0,
  * RC-integrated endpoints, a PCI bridge and a second root bus ff. */
 static void asus_tree_parents_and_ports(void **state) {
+  fixture_need_shared("fixtures/pci"); /* real lspci captures */
   (void)state;
   struct kiln_pci_bus bus;
   scan_ok("tree-asus-p6t6", &bus);
@@ -375,6 +377,7 @@ static void asus_tree_parents_and_ports(void **state) {
 }
 
 static void names_from_pci_ids(void **state) {
+  fixture_need_shared("fixtures/pci"); /* real lspci captures */
   (void)state;
   struct kiln_pci_bus bus;
   scan_ok("cap-aer-root", &bus);
@@ -409,6 +412,7 @@ static void names_from_pci_ids(void **state) {
 }
 
 static void find_by_bus_id(void **state) {
+  fixture_need_shared("fixtures/pci"); /* real lspci captures */
   (void)state;
   struct kiln_pci_bus bus;
   scan_ok("cap-exp-lnkcap2", &bus);
@@ -448,6 +452,7 @@ static long line_holding(const char *path, const char *needle) {
 }
 
 static void bad_captures_name_the_file(void **state) {
+  fixture_need_shared("fixtures/pci"); /* real lspci captures */
   (void)state;
   char *dir = make_tmpdir();
   char src[1024], path[1024];
@@ -546,6 +551,7 @@ static void bad_captures_name_the_file(void **state) {
 /* A function whose link registers read zero (an SR-IOV virtual function
  * shares its physical function's link) has no link to judge. */
 static void zero_link_capability_is_no_link(void **state) {
+  fixture_need_shared("fixtures/pci"); /* real lspci captures */
   (void)state;
   char *dir = make_tmpdir();
   char src[1024], path[1024];
@@ -717,6 +723,7 @@ static void sysfs_device(const char *root, const char *capture, const char *bdf,
 /* libpci's sysfs method under $KILN_SYSROOT: NUMA node and driver, which
  * a capture never has, and what a non-root user sees (64 bytes). */
 static void live_bus_from_sysroot(void **state) {
+  fixture_need_shared("fixtures/pci"); /* real lspci captures */
   (void)state;
   char *root = make_tmpdir();
   sysfs_device(root, "cap-phy32", "0000:2e:00.0", 4096, 1, "nvme");

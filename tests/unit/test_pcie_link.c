@@ -21,19 +21,15 @@
 #include "kiln/pci.h"
 #include "kiln/result.h"
 #include "kiln/spec.h"
+#include "shared_fixture.h"
 
 /* ---- helpers ---- */
-
-static const char *shared_dir(void) {
-  const char *dir = getenv("KILN_SHARED");
-  return dir && dir[0] ? dir : "../shared";
-}
 
 static char *capture(const char *name) {
   static char path[4][1024];
   static int next;
   char *p = path[next++ % 4];
-  snprintf(p, sizeof path[0], "%s/fixtures/pci/%s", shared_dir(), name);
+  snprintf(p, sizeof path[0], "%s/fixtures/pci/%s", fixture_shared_dir(), name);
   return p;
 }
 
@@ -222,6 +218,7 @@ static void sysfs_device(const char *root, const char *capture_name,
 
 /* cap-phy32: a Gen5 x2 drive trained at 16GT/s. */
 static void downgraded_nvme_fails(void **state) {
+  fixture_need_shared("fixtures/pci"); /* real lspci captures */
   (void)state;
   struct captured c;
   char msg[1024];
@@ -240,6 +237,7 @@ static void downgraded_nvme_fails(void **state) {
 }
 
 static void healthy_captures_pass(void **state) {
+  fixture_need_shared("fixtures/pci"); /* real lspci captures */
   (void)state;
   assert_passes(capture("cap-exp-lnkcap2"), NULL, 2); /* GPU, NHI */
   assert_passes(capture("cap-aer-root"), NULL, 1);
@@ -253,6 +251,7 @@ static void healthy_captures_pass(void **state) {
 /* Root and downstream ports with nothing behind them in the capture, one
  * trained below its capability, one a 256-byte capture: nothing to judge. */
 static void ports_alone_pass(void **state) {
+  fixture_need_shared("fixtures/pci"); /* real lspci captures */
   (void)state;
   assert_passes(capture("cap-pcie-1"), NULL, 0);
   assert_passes(capture("cap-aer-log"), NULL, 0);
@@ -262,6 +261,7 @@ static void ports_alone_pass(void **state) {
 /* cap-ide: the 32 GT/s x16 device with AER status set (CESta
  * AdvNonFatalErr+): counted, and a FAIL past the spec's limit. */
 static void correctable_aer_status(void **state) {
+  fixture_need_shared("fixtures/pci"); /* real lspci captures */
   (void)state;
   struct captured c;
   run_dump(capture("cap-ide"), NULL, &c);
@@ -290,6 +290,7 @@ static void correctable_aer_status(void **state) {
 /* cap-ide with DLP (fatal per its UESvrt) and UnsupReq (non-fatal) set in
  * UESta, as a device that logged them would show. */
 static void uncorrectable_aer_status_fails(void **state) {
+  fixture_need_shared("fixtures/pci"); /* real lspci captures */
   (void)state;
   char *dir = make_tmpdir();
   char path[1024];
@@ -435,6 +436,7 @@ static void hgx_nic_aer_fails(void **state) {
 /* ---- the station spec ---- */
 
 static void spec_overrides_capabilities(void **state) {
+  fixture_need_shared("fixtures/pci"); /* real lspci captures */
   (void)state;
   struct kiln_spec spec;
   struct kiln_spec_link links[2];
@@ -508,6 +510,7 @@ static void put_counters(const char *root, const char *bdf, unsigned corr,
 
 /* What a user without root sees: 64 bytes of config space, no links. */
 static void live_bus_without_root_skips(void **state) {
+  fixture_need_shared("fixtures/pci"); /* real lspci captures */
   (void)state;
   char *root = make_tmpdir();
   sysfs_device(root, "cap-aer-root", "00:02.0", 64);
@@ -525,6 +528,7 @@ static void live_bus_without_root_skips(void **state) {
 /* The live bus (libpci's sysfs method under $KILN_SYSROOT) with the
  * kernel's AER counters against the parent's run-start baseline. */
 static void aer_counters_against_baseline(void **state) {
+  fixture_need_shared("fixtures/pci"); /* real lspci captures */
   (void)state;
   char *root = make_tmpdir();
   sysfs_device(root, "cap-aer-root", "00:02.0", 4096);
