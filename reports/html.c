@@ -474,7 +474,7 @@ static void write_measurements(struct xml_writer *x,
                                const struct kiln_step_result *s) {
   static const char *const heads[] = {
       "Measurement", "Hardware", "Value", "Unit", "Limit", "Result", NULL};
-  char limit[96];
+  char value[48], limit[96];
   start_table(x, "measurements", heads);
   for (size_t i = 0; i < s->n_measurements; i++) {
     const struct kiln_measurement *m = &s->measurements[i];
@@ -484,10 +484,10 @@ static void write_measurements(struct xml_writer *x,
     xml_element(x, "td", "mono", str(m->hwid));
     xml_start(x, "td");
     xml_attr_raw(x, "class", "num");
-    xml_textf(x, "%.10g", m->value);
+    kiln_measurement_figures(m, value, sizeof value, limit, sizeof limit);
+    xml_text(x, value);
     xml_end_full(x);
     xml_element(x, "td", NULL, html_unit(m->unit));
-    kiln_limit_describe(&m->limit, limit, sizeof limit);
     xml_element(x, "td", "mono", limit[0] ? limit : "none");
     xml_element(x, "td", m->pass ? "ok" : "bad",
                 m->pass ? "\xe2\x9c\x93 PASS" : "\xe2\x9c\x97 FAIL");

@@ -471,7 +471,7 @@ static void write_limit(struct xml_writer *x, const struct axes *a,
   xml_attr_raw(x, "stroke-width", "1.5");
   xml_attr_raw(x, "stroke-dasharray", "7 4");
   xml_end(x);
-  snprintf(value, sizeof value, "%.6g", v);
+  kiln_figure_text(v, value, sizeof value);
   snprintf(label, sizeof label, "%s %s %s", hi ? "max" : "min", value,
            html_unit(p->unit));
   /* Above a high limit, below a low one: outside the allowed band. */
@@ -554,10 +554,13 @@ static void write_caption(struct xml_writer *x, const struct kiln_run *run,
   xml_end_full(x);
   xml_start(x, "p");
   const char *u = html_unit(p->unit);
-  if (p->finite)
-    xml_textf(x, "min %.6g, max %.6g, last %.6g %s", p->min, p->max, p->last,
-              u);
-  else
+  if (p->finite) {
+    char lo[48], hi[48], last[48];
+    kiln_figure_text(p->min, lo, sizeof lo);
+    kiln_figure_text(p->max, hi, sizeof hi);
+    kiln_figure_text(p->last, last, sizeof last);
+    xml_textf(x, "min %s, max %s, last %s %s", lo, hi, last, u);
+  } else
     xml_text(x, "no finite readings");
   xml_textf(x, " \xc2\xb7 %llu samples", (unsigned long long)p->count);
   if (p->per > 1)
