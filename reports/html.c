@@ -134,6 +134,8 @@ const char report_html_css[] =
     ".plot svg{width:100%;height:auto;border:1px solid #d0d7de;"
     "background:#fff}"
     ".plot p{margin:2px 0;font-size:12px;color:#57606a}"
+    ".timeline svg{max-width:100%;height:auto;border:1px solid #d0d7de;"
+    "background:#fff}"
     ".muted{color:#57606a}"
     ".footer{padding:12px 24px;color:#57606a;border-top:1px solid #d0d7de}";
 
@@ -232,6 +234,7 @@ static void write_banner(struct xml_writer *x, const struct kiln_run *run) {
 static void write_nav(struct xml_writer *x) {
   static const char *const links[][2] = {{"#failures", "Failures"},
                                          {"#steps", "Steps"},
+                                         {"#timeline", "Timeline"},
                                          {"#dut", "DUT"},
                                          {"#details", "Step details"},
                                          {"#telemetry", "Telemetry"},
@@ -578,7 +581,8 @@ static void write_step_details(struct xml_writer *x,
     fmt_time(s->start, stamp, sizeof stamp);
     kiln_elapsed_text(report_step_duration(s), ELAPSED_STYLE, span,
                       sizeof span);
-    xml_textf(x, ", phase %d", s->phase);
+    char phase[32];
+    xml_textf(x, ", %s", html_phase_name(s->phase, phase, sizeof phase));
     if (s->start > 0)
       xml_textf(x, ", started %s, ran %s", stamp, span);
     if (s->reason) {
@@ -637,6 +641,7 @@ static void write_document(struct xml_writer *x, const void *ctx) {
   xml_attr_raw(x, "class", "main");
   write_failures(x, run);
   write_step_table(x, run);
+  html_write_timeline(x, run);
   write_dut(x, run);
   write_step_details(x, run);
   html_write_telemetry(x, run, &st->plots);
