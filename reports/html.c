@@ -232,13 +232,11 @@ static void write_banner(struct xml_writer *x, const struct kiln_run *run) {
 }
 
 static void write_nav(struct xml_writer *x) {
-  static const char *const links[][2] = {{"#failures", "Failures"},
-                                         {"#steps", "Steps"},
-                                         {"#timeline", "Timeline"},
-                                         {"#dut", "DUT"},
-                                         {"#details", "Step details"},
-                                         {"#telemetry", "Telemetry"},
-                                         {"#runlog", "Run log"}};
+  static const char *const links[][2] = {
+      {"#failures", "Failures"},    {"#steps", "Steps"},
+      {"#timeline", "Timeline"},    {"#dut", "DUT"},
+      {"#details", "Step details"}, {"#telemetry", "Telemetry"},
+      {"#runlog", "Run log"}};
   xml_start(x, "div");
   xml_attr_raw(x, "class", "nav");
   for (size_t i = 0; i < sizeof links / sizeof *links; i++) {

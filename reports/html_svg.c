@@ -671,8 +671,8 @@ void html_write_telemetry(struct xml_writer *x, const struct kiln_run *run,
 /* The page's verdict colours (report_html_css: .v-PASS, ...). */
 const char *html_verdict_colour(const char *label) {
   static const char *const colours[][2] = {
-      {"PASS", "#1a7f37"},    {"FAIL", "#cf222e"},    {"ERROR", "#bc4c00"},
-      {"ABORTED", "#8250df"}, {"SKIP", "#6e7781"},    {"PENDING", "#8c959f"},
+      {"PASS", "#1a7f37"},    {"FAIL", "#cf222e"}, {"ERROR", "#bc4c00"},
+      {"ABORTED", "#8250df"}, {"SKIP", "#6e7781"}, {"PENDING", "#8c959f"},
       {"RUNNING", "#0969da"},
   };
   for (size_t i = 0; i < sizeof colours / sizeof *colours; i++)
@@ -847,8 +847,7 @@ void html_write_timeline(struct xml_writer *x, const struct kiln_run *run) {
     fmt_elapsed(e, step, span, label, sizeof label);
     svg_text(x, px, y + 16, "middle", NULL, label);
   }
-  svg_text(x, TL_LEFT + (right - TL_LEFT) / 2, height - 4, "middle",
-           "#57606a",
+  svg_text(x, TL_LEFT + (right - TL_LEFT) / 2, height - 4, "middle", "#57606a",
            span < 120 ? "time since the run started"
                       : "time since the run started (h:mm:ss)");
   xml_end_full(x);
