@@ -10,6 +10,9 @@
  *   failures        every FAIL diagnosis and out-of-limit measurement, named
  *                   by step, then the ERROR, ABORTED and unfinished steps
  *   steps           one row per step: verdict, duration, key figure
+ *   timeline        one inline SVG: each step a bar by phase (rows; the
+ *                   monitors' "whole run" first) and time, coloured by
+ *                   verdict (html_svg.c), drawn whatever telemetry there is
  *   DUT             identity (DMI, BIOS, profile) and the inventory table
  *   step details    per step its measurements against limits, diagnoses and
  *                   (bounded) logs
