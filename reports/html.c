@@ -10,6 +10,9 @@
  *   failures        every FAIL diagnosis and out-of-limit measurement, named
  *                   by step, then the ERROR, ABORTED and unfinished steps
  *   steps           one row per step: verdict, duration, key figure
+ *   timeline        one inline SVG: each step a bar by phase (rows; the
+ *                   monitors' "whole run" first) and time, coloured by
+ *                   verdict (html_svg.c), drawn whatever telemetry there is
  *   DUT             identity (DMI, BIOS, profile) and the inventory table
  *   step details    per step its measurements against limits, diagnoses and
  *                   (bounded) logs
@@ -134,6 +137,8 @@ const char report_html_css[] =
     ".plot svg{width:100%;height:auto;border:1px solid #d0d7de;"
     "background:#fff}"
     ".plot p{margin:2px 0;font-size:12px;color:#57606a}"
+    ".timeline svg{max-width:100%;height:auto;border:1px solid #d0d7de;"
+    "background:#fff}"
     ".muted{color:#57606a}"
     ".footer{padding:12px 24px;color:#57606a;border-top:1px solid #d0d7de}";
 
@@ -230,12 +235,11 @@ static void write_banner(struct xml_writer *x, const struct kiln_run *run) {
 }
 
 static void write_nav(struct xml_writer *x) {
-  static const char *const links[][2] = {{"#failures", "Failures"},
-                                         {"#steps", "Steps"},
-                                         {"#dut", "DUT"},
-                                         {"#details", "Step details"},
-                                         {"#telemetry", "Telemetry"},
-                                         {"#runlog", "Run log"}};
+  static const char *const links[][2] = {
+      {"#failures", "Failures"},    {"#steps", "Steps"},
+      {"#timeline", "Timeline"},    {"#dut", "DUT"},
+      {"#details", "Step details"}, {"#telemetry", "Telemetry"},
+      {"#runlog", "Run log"}};
   xml_start(x, "div");
   xml_attr_raw(x, "class", "nav");
   for (size_t i = 0; i < sizeof links / sizeof *links; i++) {
@@ -474,7 +478,7 @@ static void write_measurements(struct xml_writer *x,
                                const struct kiln_step_result *s) {
   static const char *const heads[] = {
       "Measurement", "Hardware", "Value", "Unit", "Limit", "Result", NULL};
-  char limit[96];
+  char value[48], limit[96];
   start_table(x, "measurements", heads);
   for (size_t i = 0; i < s->n_measurements; i++) {
     const struct kiln_measurement *m = &s->measurements[i];
@@ -484,10 +488,10 @@ static void write_measurements(struct xml_writer *x,
     xml_element(x, "td", "mono", str(m->hwid));
     xml_start(x, "td");
     xml_attr_raw(x, "class", "num");
-    xml_textf(x, "%.10g", m->value);
+    kiln_measurement_figures(m, value, sizeof value, limit, sizeof limit);
+    xml_text(x, value);
     xml_end_full(x);
     xml_element(x, "td", NULL, html_unit(m->unit));
-    kiln_limit_describe(&m->limit, limit, sizeof limit);
     xml_element(x, "td", "mono", limit[0] ? limit : "none");
     xml_element(x, "td", m->pass ? "ok" : "bad",
                 m->pass ? "\xe2\x9c\x93 PASS" : "\xe2\x9c\x97 FAIL");
@@ -578,7 +582,8 @@ static void write_step_details(struct xml_writer *x,
     fmt_time(s->start, stamp, sizeof stamp);
     kiln_elapsed_text(report_step_duration(s), ELAPSED_STYLE, span,
                       sizeof span);
-    xml_textf(x, ", phase %d", s->phase);
+    char phase[32];
+    xml_textf(x, ", %s", html_phase_name(s->phase, phase, sizeof phase));
     if (s->start > 0)
       xml_textf(x, ", started %s, ran %s", stamp, span);
     if (s->reason) {
@@ -637,6 +642,7 @@ static void write_document(struct xml_writer *x, const void *ctx) {
   xml_attr_raw(x, "class", "main");
   write_failures(x, run);
   write_step_table(x, run);
+  html_write_timeline(x, run);
   write_dut(x, run);
   write_step_details(x, run);
   html_write_telemetry(x, run, &st->plots);

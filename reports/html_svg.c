@@ -11,7 +11,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "config/profile.h"
 #include "kiln/textutil.h"
+#include "report_util.h"
 
 /* Buckets a plot keeps at most (they merge pairwise; the array grows from
  * 64). */
@@ -471,7 +473,7 @@ static void write_limit(struct xml_writer *x, const struct axes *a,
   xml_attr_raw(x, "stroke-width", "1.5");
   xml_attr_raw(x, "stroke-dasharray", "7 4");
   xml_end(x);
-  snprintf(value, sizeof value, "%.6g", v);
+  kiln_figure_text(v, value, sizeof value);
   snprintf(label, sizeof label, "%s %s %s", hi ? "max" : "min", value,
            html_unit(p->unit));
   /* Above a high limit, below a low one: outside the allowed band. */
@@ -554,10 +556,13 @@ static void write_caption(struct xml_writer *x, const struct kiln_run *run,
   xml_end_full(x);
   xml_start(x, "p");
   const char *u = html_unit(p->unit);
-  if (p->finite)
-    xml_textf(x, "min %.6g, max %.6g, last %.6g %s", p->min, p->max, p->last,
-              u);
-  else
+  if (p->finite) {
+    char lo[48], hi[48], last[48];
+    kiln_figure_text(p->min, lo, sizeof lo);
+    kiln_figure_text(p->max, hi, sizeof hi);
+    kiln_figure_text(p->last, last, sizeof last);
+    xml_textf(x, "min %s, max %s, last %s %s", lo, hi, last, u);
+  } else
     xml_text(x, "no finite readings");
   xml_textf(x, " \xc2\xb7 %llu samples", (unsigned long long)p->count);
   if (p->per > 1)
@@ -649,4 +654,202 @@ void html_write_telemetry(struct xml_writer *x, const struct kiln_run *run,
   }
   free(band.p);
   free(line.p);
+}
+
+/* ---- the run's timeline ---- */
+
+#define TL_W 900.0
+#define TL_LEFT 84.0   /* row labels */
+#define TL_RIGHT 14.0  /* right margin */
+#define TL_TOP 8.0     /* top margin */
+#define TL_LANE 18.0   /* one step's lane */
+#define TL_GAP 8.0     /* between phase rows */
+#define TL_BOTTOM 38.0 /* time labels and axis title */
+#define TL_MIN_BAR 3.0 /* a step of no duration still shows */
+#define TL_CHAR 6.2    /* about one character's width at font-size 11 */
+
+/* The page's verdict colours (report_html_css: .v-PASS, ...). */
+const char *html_verdict_colour(const char *label) {
+  static const char *const colours[][2] = {
+      {"PASS", "#1a7f37"},    {"FAIL", "#cf222e"}, {"ERROR", "#bc4c00"},
+      {"ABORTED", "#8250df"}, {"SKIP", "#6e7781"}, {"PENDING", "#8c959f"},
+      {"RUNNING", "#0969da"},
+  };
+  for (size_t i = 0; i < sizeof colours / sizeof *colours; i++)
+    if (strcmp(label, colours[i][0]) == 0)
+      return colours[i][1];
+  return "#8c959f";
+}
+
+const char *html_phase_name(int phase, char *buf, size_t n) {
+  if (phase == KILN_MONITOR_PHASE)
+    snprintf(buf, n, "whole run");
+  else
+    snprintf(buf, n, "phase %d", phase);
+  return buf;
+}
+
+/* Rows: the monitors' "whole run" first, then the phases in order. */
+static int row_key(int phase) {
+  return phase == KILN_MONITOR_PHASE ? INT32_MIN : phase;
+}
+
+static int cmp_int(const void *a, const void *b) {
+  int x = *(const int *)a, y = *(const int *)b;
+  return (x > y) - (x < y);
+}
+
+struct timeline {
+  double t0, t1; /* the axis: run start to the last time known */
+  double px_per_s;
+};
+
+static double tl_x(const struct timeline *tl, double t) {
+  return TL_LEFT + (t - tl->t0) * tl->px_per_s;
+}
+
+/* One step's bar in its lane at y, with its name where it fits. */
+static void write_step_bar(struct xml_writer *x, const struct timeline *tl,
+                           const struct kiln_step_result *s, double now,
+                           double y) {
+  const char *label = report_step_label(s);
+  const char *colour = html_verdict_colour(label);
+  double right = TL_W - TL_RIGHT;
+  double x0, x1;
+  if (s->start > 0) {
+    double end = s->end > 0 ? s->end : now;
+    x0 = fmin(fmax(tl_x(tl, s->start), TL_LEFT), right - TL_MIN_BAR);
+    x1 = fmin(fmax(tl_x(tl, end), x0 + TL_MIN_BAR), right);
+  } else { /* not started: a mark at the end of the axis */
+    x0 = right - TL_MIN_BAR;
+    x1 = right;
+  }
+  char span[48], tip[512];
+  kiln_elapsed_text(report_step_duration(s), KILN_ELAPSED_SPACED, span,
+                    sizeof span);
+  snprintf(tip, sizeof tip, "%s: %s%s%s", str(s->id), label,
+           s->start > 0 ? ", " : "", s->start > 0 ? span : "");
+  xml_start(x, "rect");
+  xml_attr_raw(x, "class", "step");
+  xml_attr(x, "data-step", str(s->id));
+  xml_attr_raw(x, "data-verdict", label);
+  xml_attrf(x, "x", "%.1f", x0);
+  xml_attrf(x, "y", "%.1f", y + 2);
+  xml_attrf(x, "width", "%.1f", x1 - x0);
+  xml_attrf(x, "height", "%.1f", TL_LANE - 4);
+  xml_attr_raw(x, "rx", "2");
+  xml_attr_raw(x, "fill", colour);
+  xml_start(x, "title");
+  xml_text(x, tip);
+  xml_end_full(x);
+  xml_end_full(x);
+  /* The name inside the bar where it fits, else beside it. */
+  double need = TL_CHAR * (double)kiln_text_columns(str(s->id)) + 8;
+  double ty = y + TL_LANE - 5;
+  if (x1 - x0 >= need)
+    svg_text(x, x0 + 4, ty, NULL, "#fff", str(s->id));
+  else if (x1 + need <= right)
+    svg_text(x, x1 + 4, ty, NULL, NULL, str(s->id));
+  else
+    svg_text(x, x0 - 4, ty, "end", NULL, str(s->id));
+}
+
+void html_write_timeline(struct xml_writer *x, const struct kiln_run *run) {
+  xml_element_id(x, "h2", "timeline", "Timeline");
+  if (!run->n_steps) {
+    xml_element(x, "p", "muted", "No steps planned.");
+    return;
+  }
+  /* The axis: from the run start to the run end, or while the run goes
+   * on to the latest time a step knows (a running step: this moment). */
+  double now = run->finished && run->end > 0 ? run->end : kiln_now();
+  struct timeline tl = {.t0 = run->start, .t1 = run->end};
+  for (size_t i = 0; i < run->n_steps; i++) {
+    const struct kiln_step_result *s = &run->steps[i];
+    if (s->start > 0 && (tl.t0 <= 0 || s->start < tl.t0))
+      tl.t0 = s->start;
+    tl.t1 = fmax(tl.t1, s->end > 0 ? s->end : s->start > 0 ? now : 0);
+  }
+  if (!(tl.t0 > 0))
+    tl.t0 = now;
+  if (!(tl.t1 > tl.t0 + 1))
+    tl.t1 = tl.t0 + 1;
+  tl.px_per_s = (TL_W - TL_LEFT - TL_RIGHT) / (tl.t1 - tl.t0);
+
+  int *keys = kiln_xcalloc(run->n_steps, sizeof *keys);
+  size_t n_rows = 0;
+  for (size_t i = 0; i < run->n_steps; i++) {
+    int k = row_key(run->steps[i].phase);
+    bool seen = false;
+    for (size_t j = 0; j < n_rows && !seen; j++)
+      seen = keys[j] == k;
+    if (!seen)
+      keys[n_rows++] = k;
+  }
+  qsort(keys, n_rows, sizeof *keys, cmp_int);
+  double height = TL_TOP + (double)run->n_steps * TL_LANE +
+                  (double)n_rows * TL_GAP + TL_BOTTOM;
+
+  xml_element(x, "p", "muted",
+              "Every step as a bar from its start to its end, by phase, "
+              "coloured by its verdict; the monitors run for the whole run.");
+  xml_start(x, "div");
+  xml_attr_raw(x, "class", "timeline");
+  xml_start(x, "svg");
+  xml_attr_raw(x, "xmlns", "http://www.w3.org/2000/svg");
+  xml_attr_raw(x, "id", "timeline-svg");
+  xml_attrf(x, "viewBox", "0 0 %.0f %.0f", TL_W, height);
+  xml_attrf(x, "width", "%.0f", TL_W);
+  xml_attrf(x, "height", "%.0f", height);
+  xml_attr_raw(x, "font-size", "11");
+  xml_attr_raw(x, "font-family", "sans-serif");
+  xml_attr_raw(x, "role", "img");
+  xml_attr_raw(x, "aria-label", "the run's steps by phase and time");
+  double y = TL_TOP;
+  double right = TL_W - TL_RIGHT;
+  char name[32];
+  for (size_t r = 0; r < n_rows; r++) {
+    size_t lanes = 0;
+    for (size_t i = 0; i < run->n_steps; i++)
+      lanes += row_key(run->steps[i].phase) == keys[r];
+    double h = (double)lanes * TL_LANE + TL_GAP;
+    int phase = keys[r] == INT32_MIN ? KILN_MONITOR_PHASE : keys[r];
+    xml_start(x, "rect");
+    xml_attr_raw(x, "class", "row");
+    xml_attrf(x, "x", "%.1f", TL_LEFT);
+    xml_attrf(x, "y", "%.1f", y);
+    xml_attrf(x, "width", "%.1f", right - TL_LEFT);
+    xml_attrf(x, "height", "%.1f", h - 2);
+    xml_attr_raw(x, "fill", r % 2 ? "#ffffff" : "#f6f8fa");
+    xml_end(x);
+    svg_text(x, TL_LEFT - 6, y + TL_GAP / 2 + TL_LANE - 5, "end", "#57606a",
+             html_phase_name(phase, name, sizeof name));
+    double lane_y = y + TL_GAP / 2 - 1;
+    for (size_t i = 0; i < run->n_steps; i++)
+      if (row_key(run->steps[i].phase) == keys[r]) {
+        write_step_bar(x, &tl, &run->steps[i], now, lane_y);
+        lane_y += TL_LANE;
+      }
+    y += h;
+  }
+  free(keys);
+  /* The time axis, as the telemetry plots have it. */
+  double span = tl.t1 - tl.t0;
+  double step = time_step(span);
+  char label[64];
+  svg_line(x, TL_LEFT, y, right, y, "#8c959f");
+  for (int i = 0; i < 40; i++) {
+    double e = i * step;
+    if (e > span + 1e-9)
+      break;
+    double px = tl_x(&tl, tl.t0 + e);
+    svg_line(x, px, y, px, y + 4, "#8c959f");
+    fmt_elapsed(e, step, span, label, sizeof label);
+    svg_text(x, px, y + 16, "middle", NULL, label);
+  }
+  svg_text(x, TL_LEFT + (right - TL_LEFT) / 2, height - 4, "middle", "#57606a",
+           span < 120 ? "time since the run started"
+                      : "time since the run started (h:mm:ss)");
+  xml_end_full(x);
+  xml_end_full(x);
 }

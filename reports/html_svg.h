@@ -41,6 +41,18 @@ void html_plots_free(struct html_plots *st);
 void html_write_telemetry(struct xml_writer *x, const struct kiln_run *run,
                           const struct html_plots *st);
 
+/* The "Timeline" section: one inline SVG with every step as a bar from its
+ * start to its end (a step not started yet: a mark at the axis end), one
+ * row per phase and a lane per step in it, the monitors' row "whole run"
+ * first; each bar coloured by its verdict as the page's badges are, named,
+ * with a tooltip. Drawn whatever telemetry there is. */
+void html_write_timeline(struct xml_writer *x, const struct kiln_run *run);
+/* A step verdict label's colour (PASS, FAIL, ..., PENDING, RUNNING): the
+ * page's badge colours. */
+const char *html_verdict_colour(const char *label);
+/* "phase 3", or "whole run" for the monitors' phase, into buf. */
+const char *html_phase_name(int phase, char *buf, size_t n);
+
 /* A unit as people read it: "C" is degrees Celsius. */
 const char *html_unit(const char *unit);
 

@@ -367,9 +367,18 @@ static int ocp_measurement(struct kiln_sink *sink, const struct kiln_run *run,
   if (m->pass)
     return 0;
   /* Consumers that read only diagnoses must still see the failure. */
-  char what[512];
-  report_describe_measurement(m, what, sizeof what);
-  char *message = kiln_strdup_printf("out of limits: %s", what);
+  /* Not rounded by the figure rule: ocp.jsonl is for machines (15
+   * digits, every digit a decimal reading or limit was written with). */
+  const struct kiln_limit *l = &m->limit;
+  char limit[96] = "";
+  if (l->has_lo && l->has_hi)
+    snprintf(limit, sizeof limit, " (limit %.15g <= x <= %.15g)", l->lo, l->hi);
+  else if (l->has_lo || l->has_hi)
+    snprintf(limit, sizeof limit, " (limit x %s %.15g)",
+             l->has_lo ? ">=" : "<=", l->has_lo ? l->lo : l->hi);
+  char *message = kiln_strdup_printf(
+      "out of limits: %s%s%s = %.15g%s%s%s", m->name, m->hwid[0] ? " on " : "",
+      m->hwid, m->value, m->unit[0] ? " " : "", m->unit, limit);
   int rc = emit_step(
       sink, s, m->time, "diagnosis",
       diagnosis("measurement-out-of-limits", "FAIL", message, m->hwid));

@@ -93,11 +93,11 @@ enum kiln_verdict report_run_verdict(const struct kiln_run *run) {
 
 void report_describe_measurement(const struct kiln_measurement *m, char *buf,
                                  size_t n) {
-  char limit[96];
-  kiln_limit_describe(&m->limit, limit, sizeof limit);
-  snprintf(buf, n, "%s%s%s = %.10g%s%s%s%s%s", m->name,
-           m->hwid[0] ? " on " : "", m->hwid, m->value, m->unit[0] ? " " : "",
-           m->unit, limit[0] ? " (limit " : "", limit, limit[0] ? ")" : "");
+  char value[48], limit[96];
+  kiln_measurement_figures(m, value, sizeof value, limit, sizeof limit);
+  snprintf(buf, n, "%s%s%s = %s%s%s%s%s%s", m->name, m->hwid[0] ? " on " : "",
+           m->hwid, value, m->unit[0] ? " " : "", m->unit,
+           limit[0] ? " (limit " : "", limit, limit[0] ? ")" : "");
 }
 
 int report_write_atomic(const char *path, int (*emit)(FILE *f, const void *ctx),

@@ -36,7 +36,8 @@ double report_step_duration(const struct kiln_step_result *s);
  * as ABORTED, as in kiln_run_verdict). */
 enum kiln_verdict report_run_verdict(const struct kiln_run *run);
 
-/* "name on hwid = value unit (limit x >= 5)" into buf. */
+/* "name on hwid = value unit (limit x >= 5)" into buf, for people: the
+ * value and limit by the figure rule (kiln_measurement_figures). */
 void report_describe_measurement(const struct kiln_measurement *m, char *buf,
                                  size_t n);
 

@@ -99,9 +99,11 @@ static char *key_figure(const struct kiln_step_result *s) {
   const struct kiln_measurement *m = kiln_step_key_measurement(s);
   if (!m)
     return kiln_xstrdup("");
-  char *raw = kiln_strdup_printf("%s %.6g%s%s%s", m->name, m->value,
-                                 m->unit[0] ? " " : "", m->unit,
-                                 m->pass ? "" : " (out of limits)");
+  char value[48];
+  kiln_figure_text(m->value, value, sizeof value);
+  char *raw =
+      kiln_strdup_printf("%s %s%s%s%s", m->name, value, m->unit[0] ? " " : "",
+                         m->unit, m->pass ? "" : " (out of limits)");
   char *shown = kiln_escape_controls(raw);
   free(raw);
   return shown;

@@ -100,6 +100,22 @@ static void put_yaml_number(FILE *f, double v) {
     fputs(buf, f);
 }
 
+/* A measured figure or a limit, as people read it everywhere else
+ * (kiln_figure_text), still a YAML number. */
+static void put_yaml_figure(FILE *f, double v) {
+  if (!isfinite(v)) {
+    put_yaml_number(f, v);
+    return;
+  }
+  char buf[48];
+  kiln_figure_text(v, buf, sizeof buf);
+  char *e = strchr(buf, 'e');
+  if (e && !strchr(buf, '.'))
+    fprintf(f, "%.*s.0%s", (int)(e - buf), buf, e);
+  else
+    fputs(buf, f);
+}
+
 static void put_key_string(FILE *f, const char *indent, const char *key,
                            const char *value) {
   fprintf(f, "%s%s: ", indent, key);
@@ -114,6 +130,13 @@ static void put_key_number(FILE *f, const char *indent, const char *key,
   fputc('\n', f);
 }
 
+static void put_key_figure(FILE *f, const char *indent, const char *key,
+                           double value) {
+  fprintf(f, "%s%s: ", indent, key);
+  put_yaml_figure(f, value);
+  fputc('\n', f);
+}
+
 /* ---- the diagnostics block ---- */
 
 static void put_measurements(FILE *f, const struct kiln_step_result *s) {
@@ -123,13 +146,13 @@ static void put_measurements(FILE *f, const struct kiln_step_result *s) {
   for (size_t i = 0; i < s->n_measurements; i++) {
     const struct kiln_measurement *m = &s->measurements[i];
     put_key_string(f, "    - ", "name", m->name);
-    put_key_number(f, "      ", "value", m->value);
+    put_key_figure(f, "      ", "value", m->value);
     if (m->unit[0])
       put_key_string(f, "      ", "unit", m->unit);
     if (m->limit.has_lo)
-      put_key_number(f, "      ", "lo", m->limit.lo);
+      put_key_figure(f, "      ", "lo", m->limit.lo);
     if (m->limit.has_hi)
-      put_key_number(f, "      ", "hi", m->limit.hi);
+      put_key_figure(f, "      ", "hi", m->limit.hi);
     if (m->hwid[0])
       put_key_string(f, "      ", "hwid", m->hwid);
     fprintf(f, "      pass: %s\n", m->pass ? "true" : "false");

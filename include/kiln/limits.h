@@ -13,8 +13,12 @@ struct kiln_limit {
 bool kiln_limit_is_set(const struct kiln_limit *l);
 /* True when value lies within every bound that is set; NaN never passes. */
 bool kiln_limit_ok(const struct kiln_limit *l, double value);
-/* "x >= 5", "x <= 0", "2 <= x <= 8" or "" into buf. */
+/* "x >= 5", "x <= 0", "2 <= x <= 8" or "" into buf, the bounds as
+ * kiln_figure_text shows figures (so they read like the values beside
+ * them); _digits: with that many significant digits. */
 void kiln_limit_describe(const struct kiln_limit *l, char *buf, unsigned n);
+void kiln_limit_describe_digits(const struct kiln_limit *l, int digits,
+                                char *buf, unsigned n);
 /* The limit as a profile spells it, "tflops_fp8.min = 400", "x.min = 1,
  * x.max = 8", or "" when none is set, into buf. */
 void kiln_limit_spell(const char *measurement, const struct kiln_limit *l,

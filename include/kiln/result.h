@@ -107,6 +107,13 @@ struct kiln_run {
   char *abort_reason; /* "SIGTERM received", or NULL */
 };
 
+/* A measurement's value and its limit as people read them, both by the
+ * figure rule (kiln_figure_text); where a value outside its limit would
+ * read the same as the bound it crossed, both take more digits until they
+ * differ: "89.9996 GB/s, limit x >= 90", never "90 GB/s, limit x >= 90".
+ * limit: "" when none is set. */
+void kiln_measurement_figures(const struct kiln_measurement *m, char *value,
+                              size_t value_n, char *limit, size_t limit_n);
 /* Model building (src/core/result.c). Strings are copied and made valid UTF-8;
  * functions abort() only on out-of-memory. */
 void kiln_run_init(struct kiln_run *run);

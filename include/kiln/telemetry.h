@@ -168,8 +168,12 @@ size_t kiln_telemetry_events(struct kiln_telemetry *tel, kiln_tel_event_fn emit,
                              void *ctx);
 void kiln_telemetry_close(struct kiln_telemetry *tel);
 
-/* telemetry.csv: "timestamp,source,sensor,value,unit", timestamp RFC 3339
- * UTC (epoch seconds given), fields quoted when they need it. */
+/* telemetry.csv: "timestamp,source,sensor,label,value,unit", timestamp
+ * RFC 3339 UTC (epoch seconds given); sensor the reading's stable id
+ * ("nct6798-isa-0a20/fan1"), label what is printed on the board ("FAN1",
+ * the name every other report gives), or, for a sensor without a label,
+ * the sensor's own id again; value full precision (empty when unreadable);
+ * fields quoted (RFC 4180) when they need it. */
 void kiln_tel_csv_header(FILE *f);
 void kiln_tel_csv_row(FILE *f, double epoch, const struct kiln_tel_reading *r);
 

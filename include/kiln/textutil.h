@@ -35,6 +35,23 @@ void kiln_size_text(uint64_t bytes, int decimals, char *buf, size_t n);
  * "9600 b/s"; 0 or less (unknown): "-". */
 void kiln_bitrate_text(double bps, char *buf, size_t n);
 
+/* A measured figure (or a limit) for people: the one rule the log,
+ * summary.txt, report.html, junit.xml, results.tap, kiln merge's reports,
+ * the dashboard and kiln serve's pages share. Four significant digits,
+ * rounded, trailing zeros dropped: 88.9884 -> "88.99", 214.998 -> "215",
+ * 999.96 -> "1000", 0.012345 -> "0.01235". Never fewer digits than the
+ * integer part and never exponent form for an ordinary figure: 12345.6 ->
+ * "12346", 1e12 -> "1000000000000", so integers stay integers. Only a
+ * magnitude under 1e-6 or from 1e15 on takes exponent form ("1.5e-07").
+ * 0 and -0: "0"; NaN: "nan"; infinities: "inf", "-inf". The machine
+ * formats (ocp.jsonl, the server's JSON, telemetry.csv) keep full
+ * precision and never pass through here. */
+#define KILN_FIGURE_DIGITS 4
+void kiln_figure_text(double v, char *buf, size_t n);
+/* The same rule with `digits` significant digits (1..17): the digits a
+ * figure beside a limit takes so that the two do not read the same. */
+void kiln_figure_text_digits(double v, int digits, char *buf, size_t n);
+
 /* malloc'd copy with every invalid UTF-8 byte replaced by U+FFFD. */
 char *kiln_utf8_sanitize(const char *s);
 /* malloc'd copy, valid UTF-8, with C0 controls and DEL shown as "\xNN":

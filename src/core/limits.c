@@ -3,6 +3,8 @@
 #include <math.h>
 #include <stdio.h>
 
+#include "kiln/textutil.h"
+
 bool kiln_limit_is_set(const struct kiln_limit *l) {
   return l && (l->has_lo || l->has_hi);
 }
@@ -19,18 +21,26 @@ bool kiln_limit_ok(const struct kiln_limit *l, double v) {
   return true;
 }
 
-void kiln_limit_describe(const struct kiln_limit *l, char *buf, unsigned n) {
+void kiln_limit_describe_digits(const struct kiln_limit *l, int digits,
+                                char *buf, unsigned n) {
   if (!n)
     return;
   buf[0] = 0;
   if (!l)
     return;
+  char lo[48], hi[48];
+  kiln_figure_text_digits(l->lo, digits, lo, sizeof lo);
+  kiln_figure_text_digits(l->hi, digits, hi, sizeof hi);
   if (l->has_lo && l->has_hi)
-    snprintf(buf, n, "%g <= x <= %g", l->lo, l->hi);
+    snprintf(buf, n, "%s <= x <= %s", lo, hi);
   else if (l->has_lo)
-    snprintf(buf, n, "x >= %g", l->lo);
+    snprintf(buf, n, "x >= %s", lo);
   else if (l->has_hi)
-    snprintf(buf, n, "x <= %g", l->hi);
+    snprintf(buf, n, "x <= %s", hi);
+}
+
+void kiln_limit_describe(const struct kiln_limit *l, char *buf, unsigned n) {
+  kiln_limit_describe_digits(l, KILN_FIGURE_DIGITS, buf, n);
 }
 
 void kiln_limit_spell(const char *measurement, const struct kiln_limit *l,

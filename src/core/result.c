@@ -1,5 +1,6 @@
 #include "kiln/result.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -291,6 +292,23 @@ kiln_step_key_measurement(const struct kiln_step_result *s) {
   return s->n_measurements ? &s->measurements[0] : NULL;
 }
 
+void kiln_measurement_figures(const struct kiln_measurement *m, char *value,
+                              size_t value_n, char *limit, size_t limit_n) {
+  const struct kiln_limit *l = &m->limit;
+  bool below = l->has_lo && !(m->value >= l->lo);
+  bool crossed = !kiln_limit_ok(l, m->value) && !isnan(m->value);
+  int digits = KILN_FIGURE_DIGITS;
+  char v[48], bound[48];
+  for (; crossed && digits < 17; digits++) {
+    kiln_figure_text_digits(m->value, digits, v, sizeof v);
+    kiln_figure_text_digits(below ? l->lo : l->hi, digits, bound, sizeof bound);
+    if (strcmp(v, bound) != 0)
+      break;
+  }
+  kiln_figure_text_digits(m->value, digits, value, value_n);
+  kiln_limit_describe_digits(l, digits, limit, (unsigned)limit_n);
+}
+
 void kiln_step_failure_text(const struct kiln_step_result *s, char *buf,
                             size_t n) {
   if (!n)
@@ -304,10 +322,11 @@ void kiln_step_failure_text(const struct kiln_step_result *s, char *buf,
   for (size_t i = 0; i < s->n_measurements; i++) {
     const struct kiln_measurement *m = &s->measurements[i];
     if (!m->pass) {
-      char lim[96];
-      kiln_limit_describe(&m->limit, lim, sizeof lim);
-      snprintf(buf, n, "%s%s%s = %g %s, limit %s", m->name,
-               m->hwid[0] ? " on " : "", m->hwid, m->value, m->unit, lim);
+      char value[48], lim[96];
+      kiln_measurement_figures(m, value, sizeof value, lim, sizeof lim);
+      snprintf(buf, n, "%s%s%s = %s%s%s, limit %s", m->name,
+               m->hwid[0] ? " on " : "", m->hwid, value, m->unit[0] ? " " : "",
+               m->unit, lim);
       return;
     }
   }

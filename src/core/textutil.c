@@ -146,6 +146,55 @@ void kiln_bitrate_text(double bps, char *buf, size_t n) {
     snprintf(buf, n, "%g b/s", bps);
 }
 
+void kiln_figure_text_digits(double v, int digits, char *buf, size_t n) {
+  if (!n)
+    return;
+  if (digits < 1)
+    digits = 1;
+  if (digits > 17)
+    digits = 17;
+  if (isnan(v)) {
+    snprintf(buf, n, "nan");
+    return;
+  }
+  if (isinf(v)) {
+    snprintf(buf, n, "%s", v < 0 ? "-inf" : "inf");
+    return;
+  }
+  if (v == 0) {
+    snprintf(buf, n, "0"); /* and never "-0" */
+    return;
+  }
+  double a = fabs(v);
+  if (a < 1e-6 || a >= 1e15) {
+    snprintf(buf, n, "%.*g", digits, v);
+    return;
+  }
+  /* The decimal exponent after rounding to `digits` (999.96 is 1.000e+03),
+   * as %g finds it, then fixed notation with the decimals that leaves. */
+  char sci[40];
+  snprintf(sci, sizeof sci, "%.*e", digits - 1, v);
+  const char *e = strchr(sci, 'e');
+  int exp10 = e ? atoi(e + 1) : 0;
+  int decimals = digits - 1 - exp10;
+  if (decimals < 0)
+    decimals = 0;
+  char fixed[64];
+  snprintf(fixed, sizeof fixed, "%.*f", decimals, v);
+  if (strchr(fixed, '.')) {
+    size_t len = strlen(fixed);
+    while (fixed[len - 1] == '0')
+      fixed[--len] = 0;
+    if (fixed[len - 1] == '.')
+      fixed[--len] = 0;
+  }
+  snprintf(buf, n, "%s", strcmp(fixed, "-0") == 0 ? "0" : fixed);
+}
+
+void kiln_figure_text(double v, char *buf, size_t n) {
+  kiln_figure_text_digits(v, KILN_FIGURE_DIGITS, buf, n);
+}
+
 char *kiln_utf8_sanitize(const char *s) {
   if (!s)
     return kiln_xstrdup("");

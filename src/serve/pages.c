@@ -569,24 +569,28 @@ static void measurements_table(struct xml_writer *x, const struct run_page *p) {
     cell(x, o->subcomponent, NULL);
     xml_start(x, "td");
     xml_attr_raw(x, "class", "num");
-    xml_textf(x, "%.6g", o->value);
+    char value[48], lo[48] = "", hi[48] = "";
+    kiln_figure_text(o->value, value, sizeof value);
+    xml_text(x, value);
     xml_end_full(x);
     cell(x, o->unit, NULL);
-    char lo[32] = "", hi[32] = "";
     if (isfinite(o->lo))
-      snprintf(lo, sizeof lo, "%.6g", o->lo);
+      kiln_figure_text(o->lo, lo, sizeof lo);
     if (isfinite(o->hi))
-      snprintf(hi, sizeof hi, "%.6g", o->hi);
+      kiln_figure_text(o->hi, hi, sizeof hi);
     cell(x, lo, "num");
     cell(x, hi, "num");
     xml_start(x, "td");
     if (o->j.state == KILN_OUTLIER_TOO_FEW)
       xml_textf(x, "%s (%zu)", kiln_outlier_state_name(o->j.state),
                 o->j.siblings);
-    else
-      xml_textf(x, "%s: median %.6g of %zu, z %.2f",
-                kiln_outlier_state_name(o->j.state), o->j.median, o->j.siblings,
+    else {
+      char median[48];
+      kiln_figure_text(o->j.median, median, sizeof median);
+      xml_textf(x, "%s: median %s of %zu, z %.2f",
+                kiln_outlier_state_name(o->j.state), median, o->j.siblings,
                 o->j.z);
+    }
     xml_end_full(x);
     xml_end_full(x);
   }

@@ -681,14 +681,22 @@ static void minutes_free(struct minutes *m) {
   free(m->acc);
 }
 
-/* Reading telemetry.csv with libcsv: one record's fields, then the row. */
+/* Reading telemetry.csv with libcsv: one record's fields, then the row.
+ * The header names the columns: timestamp, source, sensor, label, value,
+ * unit (label since it was added; a file without it, from an older kiln,
+ * reads the same). The store keeps minutes by sensor id. */
+enum csv_column { C_TIME, C_SOURCE, C_SENSOR, C_VALUE, C_UNIT, C_NEEDED };
+#define CSV_MAX_FIELDS 6
+
 struct minutes_reader {
   struct kiln_store *st;
   const char *run_id;
   struct minutes m;
-  char *field[5];
-  size_t nfields; /* fields of the record being read (more than 5: bad) */
-  size_t record;  /* 1-based, the header being 1 */
+  char *field[CSV_MAX_FIELDS];
+  size_t nfields; /* fields of the record being read */
+  size_t nheader; /* fields the header named: every row has as many */
+  size_t col[C_NEEDED];
+  size_t record; /* 1-based, the header being 1 */
   int rc;
   char *err;
   size_t errn;
@@ -696,43 +704,73 @@ struct minutes_reader {
 
 static void minutes_field(void *data, size_t len, void *ctx) {
   struct minutes_reader *r = ctx;
-  if (r->nfields < 5)
+  if (r->nfields < CSV_MAX_FIELDS)
     r->field[r->nfields] = strndup(data ? data : "", len);
   r->nfields++;
 }
 
+/* The header: each needed column found once, "label" the only other. */
+static int minutes_header(struct minutes_reader *r) {
+  static const char *const needed[C_NEEDED] = {"timestamp", "source", "sensor",
+                                               "value", "unit"};
+  bool seen[C_NEEDED] = {false};
+  if (r->nfields > CSV_MAX_FIELDS)
+    return 1;
+  for (size_t i = 0; i < r->nfields; i++) {
+    size_t c = 0;
+    while (c < C_NEEDED && strcmp(r->field[i], needed[c]) != 0)
+      c++;
+    if (c == C_NEEDED) {
+      if (strcmp(r->field[i], "label") != 0)
+        return 1;
+      continue;
+    }
+    if (seen[c])
+      return 1;
+    seen[c] = true;
+    r->col[c] = i;
+  }
+  for (size_t c = 0; c < C_NEEDED; c++)
+    if (!seen[c])
+      return 1;
+  r->nheader = r->nfields;
+  return 0;
+}
+
 /* One row into its sensor's minute; 1 when it is not a row in time order. */
 static int minutes_row(struct minutes_reader *r) {
-  char **f = r->field;
   if (r->record == 1)
-    return r->nfields == 5 && strcmp(f[0], "timestamp") == 0 &&
-                   strcmp(f[1], "source") == 0 && strcmp(f[2], "sensor") == 0 &&
-                   strcmp(f[3], "value") == 0 && strcmp(f[4], "unit") == 0
-               ? 0
-               : 1;
-  if (r->nfields != 5 || strlen(f[0]) < 16 || f[0][10] != 'T')
+    return minutes_header(r);
+  if (r->nfields != r->nheader)
+    return 1;
+  const char *stamp = r->field[r->col[C_TIME]];
+  const char *source = r->field[r->col[C_SOURCE]];
+  const char *sensor = r->field[r->col[C_SENSOR]];
+  const char *text = r->field[r->col[C_VALUE]];
+  const char *unit = r->field[r->col[C_UNIT]];
+  if (strlen(stamp) < 16 || stamp[10] != 'T')
     return 1;
   char *tail = NULL;
-  double value = *f[3] ? strtod(f[3], &tail) : NAN;
+  double value = *text ? strtod(text, &tail) : NAN;
   if (tail && *tail)
     return 1;
   if (!isfinite(value))
     return 0; /* a sensor that could not be read: no figure */
-  struct minute_acc *a = find_acc(&r->m, f[1], f[2]);
-  int order = a->n ? strncmp(f[0], a->minute, 16) : 1;
+  struct minute_acc *a = find_acc(&r->m, source, sensor);
+  int order = a->n ? strncmp(stamp, a->minute, 16) : 1;
   if (order < 0)
     return 1;
   if (order > 0) {
     int rc = flush_minute(r->st, r->run_id, a, r->err, r->errn);
     if (rc != 0)
       return rc;
-    memcpy(a->minute, f[0], 16);
+    memcpy(a->minute, stamp, 16);
     a->minute[16] = '\0';
     a->min = a->max = value;
     a->sum = 0;
   }
   if (!a->unit)
-    a->unit = strdup(f[4]);
+    a->unit = strdup(unit);
   a->n++;
   a->sum += value;
   a->min = value < a->min ? value : a->min;
@@ -744,17 +782,16 @@ static void minutes_record_end(int terminator, void *ctx) {
   (void)terminator;
   struct minutes_reader *r = ctx;
   r->record++;
+  size_t kept = r->nfields < CSV_MAX_FIELDS ? r->nfields : CSV_MAX_FIELDS;
   if (r->rc == 0) {
-    for (size_t i = r->nfields; i < 5; i++)
-      r->field[i] = NULL;
-    r->rc = r->nfields < 5 ? 1 : minutes_row(r);
+    r->rc = r->nfields > CSV_MAX_FIELDS ? 1 : minutes_row(r);
     if (r->rc == 1)
       snprintf(r->err, r->errn,
                "telemetry.csv line %zu: not a row of timestamp, source, "
-               "sensor, value, unit in time order",
+               "sensor, label, value, unit in time order",
                r->record);
   }
-  for (size_t i = 0; i < 5 && i < r->nfields; i++)
+  for (size_t i = 0; i < kept; i++)
     free(r->field[i]);
   r->nfields = 0;
 }
@@ -791,7 +828,7 @@ static int store_minutes(struct kiln_store *st, const char *run_id,
     }
   }
   csv_free(&csv);
-  for (size_t i = 0; i < 5 && i < r.nfields; i++)
+  for (size_t i = 0; i < CSV_MAX_FIELDS && i < r.nfields; i++)
     free(r.field[i]);
   for (size_t i = 0; r.rc == 0 && i < r.m.n; i++)
     r.rc = flush_minute(st, run_id, &r.m.acc[i], err, errn);

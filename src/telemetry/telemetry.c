@@ -392,7 +392,7 @@ static void csv_field(FILE *f, const char *s) {
 }
 
 void kiln_tel_csv_header(FILE *f) {
-  fputs("timestamp,source,sensor,value,unit\n", f);
+  fputs("timestamp,source,sensor,label,value,unit\n", f);
 }
 
 void kiln_tel_csv_row(FILE *f, double epoch, const struct kiln_tel_reading *r) {
@@ -403,6 +403,8 @@ void kiln_tel_csv_row(FILE *f, double epoch, const struct kiln_tel_reading *r) {
   csv_field(f, r->source ? r->source : "");
   fputc(',', f);
   csv_field(f, r->id);
+  fputc(',', f);
+  csv_field(f, r->label && r->label[0] ? r->label : r->id);
   if (isfinite(r->value))
     fprintf(f, ",%.17g,", r->value);
   else

@@ -91,9 +91,11 @@ static int console_step_end(struct kiln_sink *sink, const struct kiln_run *r,
     return 0;
   const struct kiln_measurement *m = kiln_step_key_measurement(s);
   char detail[512] = "";
-  if (s->verdict == KILN_PASS && m)
-    snprintf(detail, sizeof detail, "  %s=%.4g %s", m->name, m->value, m->unit);
-  else if (s->verdict != KILN_PASS) {
+  if (s->verdict == KILN_PASS && m) {
+    char value[48];
+    kiln_figure_text(m->value, value, sizeof value);
+    snprintf(detail, sizeof detail, "  %s=%s %s", m->name, value, m->unit);
+  } else if (s->verdict != KILN_PASS) {
     char why[480];
     kiln_step_failure_text(s, why, sizeof why);
     char *shown = kiln_escape_controls(why);

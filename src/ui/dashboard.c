@@ -127,8 +127,7 @@ static int dash_measurement(struct kiln_sink *sink, const struct kiln_run *r,
   d->run = r;
   if (!m->pass) {
     char num[48], lim[96], *text;
-    dash_fmt_num(num, sizeof num, m->value);
-    kiln_limit_describe(&m->limit, lim, sizeof lim);
+    kiln_measurement_figures(m, num, sizeof num, lim, sizeof lim);
     text = kiln_strdup_printf("%s = %s %s out of limits (%s)%s%s", m->name, num,
                               m->unit, lim, m->hwid[0] ? " on " : "", m->hwid);
     struct entry e = {
@@ -239,7 +238,7 @@ static int dash_step_end(struct kiln_sink *sink, const struct kiln_run *r,
     const struct kiln_measurement *m = kiln_step_key_measurement(s);
     if (m) {
       char num[48];
-      dash_fmt_num(num, sizeof num, m->value);
+      kiln_figure_text(m->value, num, sizeof num);
       snprintf(text, sizeof text, "%s = %s %s", m->name, num, m->unit);
     }
   }

@@ -166,26 +166,6 @@ void dash_section_title(struct dash *d, WINDOW *w, int y, const char *title,
     dash_put_at(d, w, y, d->cols - rw - 1, A_DIM, rw, " %s ", right);
 }
 
-/* ---- formatting ---- */
-
-void dash_fmt_num(char *buf, size_t n, double v) {
-  double a = fabs(v);
-  if (isnan(v))
-    snprintf(buf, n, "nan");
-  else if (isinf(v))
-    snprintf(buf, n, "%sinf", v < 0 ? "-" : "");
-  else if (a >= 1e7)
-    snprintf(buf, n, "%.3g", v);
-  else if (a >= 1000 || v == floor(v))
-    snprintf(buf, n, "%.0f", v);
-  else if (a >= 100)
-    snprintf(buf, n, "%.1f", v);
-  else if (a >= 1)
-    snprintf(buf, n, "%.2f", v);
-  else
-    snprintf(buf, n, "%.3g", v);
-}
-
 /* ---- attributes ---- */
 
 attr_t dash_pair(const struct dash *d, short p, attr_t mono) {

@@ -221,9 +221,6 @@ size_t dash_wrap_next(const struct dash *d, const char *s, int cols,
 void dash_section_title(struct dash *d, WINDOW *w, int y, const char *title,
                         const char *right);
 
-/* A measured value in few columns: "3012", "87.5", "0.125", "1.2e+09". */
-void dash_fmt_num(char *buf, size_t n, double v);
-
 attr_t dash_pair(const struct dash *d, short p, attr_t mono);
 attr_t dash_verdict_attr(const struct dash *d, enum kiln_verdict v);
 attr_t dash_entry_attr(const struct dash *d, const struct entry *e);

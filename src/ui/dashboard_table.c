@@ -218,7 +218,7 @@ static void step_figure(const struct kiln_step_result *s,
       kiln_step_failure_text(s, fig, n);
     else if (m) {
       char num[48];
-      dash_fmt_num(num, sizeof num, m->value);
+      kiln_figure_text(m->value, num, sizeof num);
       snprintf(fig, n, "%s %s  %s%s", num, m->unit, m->name,
                m->pass ? "" : " (out of limits)");
     }

@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdio.h>
 
+#include "kiln/textutil.h"
 #include "ui/dashboard_internal.h"
 
 static const char *const group_title[G_N] = {
@@ -22,8 +23,8 @@ static bool series_out(const struct series *s, double v) {
 static void fmt_limit(const struct dash *d, char *buf, size_t n,
                       const struct kiln_limit *l) {
   char lo[24], hi[24];
-  dash_fmt_num(lo, sizeof lo, l->lo);
-  dash_fmt_num(hi, sizeof hi, l->hi);
+  kiln_figure_text(l->lo, lo, sizeof lo);
+  kiln_figure_text(l->hi, hi, sizeof hi);
   if (l->has_lo && l->has_hi)
     snprintf(buf, n, "%s..%s", lo, hi);
   else if (l->has_lo)
@@ -106,7 +107,7 @@ static void draw_series_line(const struct dash *d, WINDOW *w, int y, int x,
   dash_put_at(d, w, y, x, base, nw, "%s", wide ? s->name : s->label);
   x += nw + 1;
   char num[48], lim[64];
-  dash_fmt_num(num, sizeof num, s->last);
+  kiln_figure_text(s->last, num, sizeof num);
   bool out = s->n > 0 && series_out(s, s->last);
   dash_put_at(d, w, y, x, out ? dash_verdict_attr(d, KILN_FAIL) : base | A_BOLD,
               vw, "%*s %-4.4s", vw - 5, s->n ? num : "-", s->unit);
@@ -116,8 +117,8 @@ static void draw_series_line(const struct dash *d, WINDOW *w, int y, int x,
   x += lw + 1;
   if (wide) {
     char lo[24], hi[24];
-    dash_fmt_num(lo, sizeof lo, s->lo_seen);
-    dash_fmt_num(hi, sizeof hi, s->hi_seen);
+    kiln_figure_text(s->lo_seen, lo, sizeof lo);
+    kiln_figure_text(s->hi_seen, hi, sizeof hi);
     if (s->total)
       dash_put_at(d, w, y, x, A_DIM, rw, "seen %s..%s", lo, hi);
     x += rw;
@@ -151,16 +152,16 @@ static void draw_tele_summary(struct dash *d) {
   int x = dash_put_at(d, w, 0, 0, t, d->cols, "Telemetry (t): ");
   char num[48];
   if (temps) {
-    dash_fmt_num(num, sizeof num, tmax);
+    kiln_figure_text(tmax, num, sizeof num);
     x += dash_put_at(d, w, 0, x, A_NORMAL, d->cols - x, "hottest %s C  ", num);
   }
   if (fans) {
-    dash_fmt_num(num, sizeof num, fmin);
+    kiln_figure_text(fmin, num, sizeof num);
     x += dash_put_at(d, w, 0, x, A_NORMAL, d->cols - x,
                      "%zu fans, slowest %s RPM  ", fans, num);
   }
   if (powers) {
-    dash_fmt_num(num, sizeof num, power);
+    kiln_figure_text(power, num, sizeof num);
     x += dash_put_at(d, w, 0, x, A_NORMAL, d->cols - x, "power %s W  ", num);
   }
   x +=

@@ -173,8 +173,7 @@ static void build_detail(struct dash *d) {
   for (size_t i = 0; i < s->n_measurements; i++) {
     const struct kiln_measurement *m = &s->measurements[i];
     char num[48], lim[96];
-    dash_fmt_num(num, sizeof num, m->value);
-    kiln_limit_describe(&m->limit, lim, sizeof lim);
+    kiln_measurement_figures(m, num, sizeof num, lim, sizeof lim);
     view_line(d, m->pass ? A_NORMAL : dash_verdict_attr(d, KILN_FAIL), 8,
               "  %-4s  %s = %s %s%s%s%s%s", m->pass ? "ok" : "FAIL", m->name,
               num, m->unit, lim[0] ? "   limit " : "   no limit", lim,

@@ -5,7 +5,7 @@
 # `thermal` and `edac` monitor steps failing only on a limit held for the
 # hold time, naming the sensor and the step that was running.
 . tests/e2e/lib.sh
-plan 44
+plan 46
 UMD=$FIXTURES/umockdev
 P=$TEST_TMP/thermal.ini
 cat >"$P" <<'INI'
@@ -27,7 +27,7 @@ like "thermal SKIPs saying why" "$d/results.tap" \
 like "edac SKIPs saying why" "$d/results.tap" \
   "^ok [0-9]+ - edac # SKIP no EDAC memory error counters"
 like "telemetry.csv has its header" "$d/telemetry.csv" \
-  "^timestamp,source,sensor,value,unit$"
+  "^timestamp,source,sensor,label,value,unit$"
 
 # under FIXTURE SCRIPT: runs SCRIPT (sh) under umockdev-run with FIXTURE.
 under() {
@@ -41,12 +41,27 @@ under healthy "'$KILN' run --profile '$P' --only thermal,cpu.compute \
   --report-dir '$d'" >"$TEST_TMP/healthy.out" 2>&1 || rc=$?
 is "healthy board: exit 0" "$rc" 0
 like "thermal PASSes" "$d/results.tap" "^ok [0-9]+ - thermal$"
-n=$(grep -c ',sensors,nct6798-isa-[0-9a-f]*/fan[1-6],[0-9.]*,RPM$' \
+n=$(grep -c ',sensors,nct6798-isa-[0-9a-f]*/fan[1-6],[A-Z_0-9]*,[0-9.]*,RPM$' \
   "$d/telemetry.csv")
 ok "$([ "$n" -ge 18 ] && echo 0 || echo 1)" \
   "telemetry.csv has 6 fans sampled about once a second ($n rows in 4 s)"
-like "telemetry.csv has the CPU package temperature" "$d/telemetry.csv" \
-  ",sensors,coretemp-isa-0000/temp1,52,C$"
+like "telemetry.csv has the CPU package temperature, labelled" \
+  "$d/telemetry.csv" ",sensors,coretemp-isa-0000/temp1,Package id 0,52,C$"
+# The label column holds what the board says, as every other report does:
+# each fan by its label (the fixture's), a sensor without one by its own
+# name (the ACPI power meter's power1).
+check "telemetry.csv labels every fan as the board does (fan1 CPU_FAN ... fan6 SYS_FAN4)" \
+  "$PYTHON" -c '
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1], newline="")))
+want = {"fan1": "CPU_FAN", "fan2": "CPU_OPT", "fan3": "SYS_FAN1",
+        "fan4": "SYS_FAN2", "fan5": "SYS_FAN3", "fan6": "SYS_FAN4"}
+got = {r["sensor"].split("/")[1]: r["label"] for r in rows
+       if r["sensor"].startswith("nct6798-isa-") and "/fan" in r["sensor"]}
+assert got == want, got
+' "$d/telemetry.csv"
+like "telemetry.csv: a sensor without a label is named by its own name" \
+  "$d/telemetry.csv" ",sensors,power_meter-acpi-0/power1,power1,[0-9.]+,W$"
 like "OCP has a measurement series per fan with its minimum" "$d/ocp.jsonl" \
   '"measurementSeriesStart":\{"measurementSeriesId":"sensors/nct6798-isa-[0-9a-f]+/fan4","name":"SYS_FAN2 [^"]*","unit":"RPM","validators":\[\{"name":"lo","type":"GREATER_THAN_OR_EQUAL","value":400'
 check_reports "$d" pass
@@ -78,7 +93,7 @@ under healthy "'$KILN' run --profile '$TEST_TMP/spike.ini' \
   >"$TEST_TMP/spike.out" 2>&1 || rc=$?
 is "a spike shorter than the hold: exit 0" "$rc" 0
 like "the spike was sampled" "$d/telemetry.csv" \
-  ",sensors,coretemp-isa-0000/temp1,105,C$"
+  ",sensors,coretemp-isa-0000/temp1,Package id 0,105,C$"
 like "thermal PASSes" "$d/results.tap" "^ok [0-9]+ - thermal$"
 
 # ---- fans ----

@@ -48,9 +48,9 @@ is "healthy BMC: exit 0" "$rc" 0
 like "thermal PASSes on the BMC's sensors" "$d/results.tap" \
   "^ok [0-9]+ - thermal$"
 like "telemetry.csv has the BMC's fans" "$d/telemetry.csv" \
-  ",ipmi,bmc/FAN3,[0-9.]+,RPM$"
-like "... and its temperatures" "$d/telemetry.csv" \
-  ",ipmi,bmc/CPU1_Temp,[0-9.]+,C$"
+  ",ipmi,bmc/FAN3,FAN3,[0-9.]+,RPM$"
+like "... and its temperatures, labelled as the BMC names them" "$d/telemetry.csv" \
+  ",ipmi,bmc/CPU1_Temp,CPU1 Temp,[0-9.]+,C$"
 
 check "the simulator stalls FAN3" sim_cmd "sensor_set_value 0x20 0 0x32 0 1"
 d=$TEST_TMP/stalled

@@ -6,9 +6,12 @@
 # as HTML and as XML, carries the hostile serial, has one SVG plot per
 # series of telemetry.csv with the limit lines the OCP stream gives that
 # series, and renders in headless Chromium to a screenshot that is not
-# blank and shows the red FAIL banner.
+# blank and shows the red FAIL banner. On this machine, with no sensors
+# at all, the page still draws the run's timeline: one bar per step,
+# coloured by its verdict as the page's badges are, the monitors in a
+# "whole run" row.
 . tests/e2e/lib.sh
-plan 11
+plan 17
 UMD=$FIXTURES/umockdev
 P=$TEST_TMP/html.ini
 cat >"$P" <<'INI'
@@ -98,6 +101,8 @@ assert set(limits) == series, (set(limits) ^ series)
 root = ET.parse(page).getroot()
 svgs = {}
 for s in root.iter(SVG + "svg"):
+    if s.get("id") == "timeline-svg":
+        continue
     assert s.get("data-series") not in svgs, s.get("data-series")
     svgs[s.get("data-series")] = s
 assert set(svgs) == series, (set(svgs) ^ series)
@@ -121,6 +126,68 @@ assert not re.findall(r"(?:src|href)=\"[^\"#]", raw)
 assert set(re.findall(r"https?://[^\"]*", raw)) == {
     "http://www.w3.org/1999/xhtml", "http://www.w3.org/2000/svg"}
 ' "$d/report.html"
+
+# ---- the timeline, on a machine with no sensors ----
+n=$TEST_TMP/nosensors
+run_kiln "$TEST_TMP/nosensors.out" run --profile "$P" --inject cpu.sdc \
+  --only thermal,cpu.compute --report-dir "$n"
+is "no sensors, cpu.sdc: exit 1 (FAIL)" "$rc" 1
+like "no sensors: thermal SKIPs (so no telemetry plot)" "$n/results.tap" \
+  "^ok [0-9]+ - thermal # SKIP no temperature or fan sensors"
+check "xmllint --html parses the page with no sensors" \
+  xmllint --html --noout "$n/report.html"
+xmllint --html --noout "$n/report.html" >"$TEST_TMP/lint2" 2>&1
+grep 'HTML parser error' "$TEST_TMP/lint2" |
+  grep -Ev ': Tag (svg|rect|line|path|text) invalid$' >"$TEST_TMP/lint2.other"
+check "... and complains of nothing but SVG element names" \
+  test ! -s "$TEST_TMP/lint2.other"
+check "an SVG timeline: one bar per step, coloured as the page's verdict badges, the FAIL red" \
+  "$PYTHON" -c '
+import re, sys, xml.etree.ElementTree as ET
+NS, SVG = "{http://www.w3.org/1999/xhtml}", "{http://www.w3.org/2000/svg}"
+root = ET.parse(sys.argv[1]).getroot()
+assert not [s for s in root.iter(SVG + "svg")
+            if (s.get("data-series") or "").startswith("sensors/")], \
+    "a sensor plot on a machine with no sensors"
+css = "".join(e.text or "" for e in root.iter(NS + "style"))
+badge = dict(re.findall(r"\.v-([A-Z]+)\{background:(#[0-9a-f]{6})\}", css))
+tl = [s for s in root.iter(SVG + "svg") if s.get("id") == "timeline-svg"]
+assert len(tl) == 1, len(tl)
+bars = [r for r in tl[0].iter(SVG + "rect") if r.get("class") == "step"]
+verdicts = {}
+for line in open(sys.argv[2]):
+    m = re.match(r"(?:not )?ok \d+ - (\S+)(?: # SKIP .*)?$", line.rstrip())
+    if m:
+        verdicts[m.group(1)] = "SKIP" if "# SKIP" in line else None
+assert sorted(b.get("data-step") for b in bars) == sorted(verdicts), \
+    ([b.get("data-step") for b in bars], verdicts)
+for b in bars:
+    v = b.get("data-verdict")
+    assert b.get("fill") == badge[v], (b.get("data-step"), v, b.get("fill"))
+    assert float(b.get("width")) > 0, b.attrib
+    names = [t for t in tl[0].iter(SVG + "text")
+             if "".join(t.itertext()) == b.get("data-step")]
+    assert names, "bar without its name: " + b.get("data-step")
+byid = {b.get("data-step"): b for b in bars}
+assert byid["cpu.compute"].get("data-verdict") == "FAIL"
+assert byid["cpu.compute"].get("fill") == badge["FAIL"] == "#cf222e"
+assert byid["thermal"].get("data-verdict") == "SKIP"
+' "$n/report.html" "$n/results.tap"
+check "the monitor reads \"whole run\" (timeline row, step details), never \"phase 1000\"" \
+  "$PYTHON" -c '
+import sys, xml.etree.ElementTree as ET
+SVG = "{http://www.w3.org/2000/svg}"
+root = ET.parse(sys.argv[1]).getroot()
+text = "".join(root.itertext())
+assert "phase 1000" not in text, "phase 1000 on the page"
+tl = [s for s in root.iter(SVG + "svg") if s.get("id") == "timeline-svg"][0]
+rows = ["".join(t.itertext()) for t in tl.iter(SVG + "text")
+        if t.get("text-anchor") == "end"]
+assert rows == ["whole run", "phase 1"], rows
+details = [e for e in root.iter() if e.get("id") == "step-1"]
+assert "whole run" in "".join(details[0].itertext()) or \
+    "whole run" in text, "step details"
+' "$n/report.html"
 
 # ---- headless Chromium ----
 png=$TEST_TMP/report.png

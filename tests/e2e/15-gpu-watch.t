@@ -26,11 +26,11 @@ d=$TEST_TMP/healthy
 run_kiln "$TEST_TMP/healthy.out" run --profile "$P" --report-dir "$d"
 is "no XID: exit 0" "$rc" 0
 like "the GPU's temperature is in telemetry.csv" "$d/telemetry.csv" \
-  ',nvml,gpu0000:1b:00.0/temp,34(\.0+)?,C$'
+  ',nvml,gpu0000:1b:00.0/temp,GPU 0000:1b:00.0 [^,]*,34(\.0+)?,C$'
 like "its NVLink CRC errors too" "$d/telemetry.csv" \
-  ',nvml,gpu0000:1b:00.0/nvlink_crc,2(\.0+)?,count$'
+  ',nvml,gpu0000:1b:00.0/nvlink_crc,GPU 0000:1b:00.0 [^,]*,2(\.0+)?,count$'
 like "and its clock-event reasons" "$d/telemetry.csv" \
-  ',nvml,gpu0000:1b:00.0/clock_event_reasons,1(\.0+)?,count$'
+  ',nvml,gpu0000:1b:00.0/clock_event_reasons,GPU 0000:1b:00.0 [^,]*,1(\.0+)?,count$'
 
 # The driver reports XID 79 as the run starts.
 echo 79 >"$FAKE_XID_FILE"

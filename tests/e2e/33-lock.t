@@ -45,7 +45,7 @@ is "a reused dir: the earlier reports are untouched" \
   "$(cat "$d"/ocp.jsonl "$d"/junit.xml "$d"/summary.txt | md5sum)" "$sum"
 
 # --overwrite replaces them all: no file of the earlier run stays to mix.
-echo "timestamp,source,sensor,value,unit" >"$d/telemetry.csv"
+echo "timestamp,source,sensor,label,value,unit" >"$d/telemetry.csv"
 run_kiln "$TEST_TMP/o.out" run --profile "$P" --only cpu.compute \
   --serial LOCK-C --report-dir "$d" --overwrite
 is "--overwrite: exit 0" "$rc" 0

@@ -55,19 +55,20 @@ is "telemetry.csv filled mid-run: exit 2" "$rc" 2
 ok "$([ "$before" -ge 20 ] && echo 0 || echo 1)" \
   "the disk filled while telemetry.csv was written ($before lines)"
 
-# Every line a whole row: five fields, and the file ends in a newline.
+# Every line a whole row: six fields, and the file ends in a newline.
 check "telemetry.csv holds whole rows only" "$PYTHON" -c '
 import csv, sys
 text = open(sys.argv[1], newline="").read()
 assert text.endswith("\n"), "ends in half a row: %r" % text[-80:]
 rows = list(csv.reader(text.splitlines()))
-assert rows[0] == ["timestamp", "source", "sensor", "value", "unit"], rows[0]
-bad = [r for r in rows if len(r) != 5]
-assert not bad, "rows without 5 fields: %r" % bad[:3]
+assert rows[0] == ["timestamp", "source", "sensor", "label", "value",
+                   "unit"], rows[0]
+bad = [r for r in rows if len(r) != 6]
+assert not bad, "rows without 6 fields: %r" % bad[:3]
 assert len(rows) > 2, "no rows kept: %d" % len(rows)
 ' "$R/telemetry.csv"
 like "telemetry.csv keeps the fan rows from before the disk filled" \
-  "$R/telemetry.csv" ',sensors,nct6798-isa-[0-9a-f]*/fan1,[0-9.]+,RPM$'
+  "$R/telemetry.csv" ',sensors,nct6798-isa-[0-9a-f]*/fan1,CPU_FAN,[0-9.]+,RPM$'
 
 tail -n 1 "$TEST_TMP/run.out" >"$TEST_TMP/last"
 like "the last line states exit 2 and names telemetry.csv as incomplete" \

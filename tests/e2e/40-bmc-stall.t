@@ -34,7 +34,7 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 like "kiln read the BMC before it was paused" "$d/telemetry.csv" \
-  ",ipmi,bmc/FAN1,[0-9.]+,RPM$"
+  ",ipmi,bmc/FAN1,FAN1,[0-9.]+,RPM$"
 kill -STOP "$simpid"
 rc=0
 wait "$kiln" || rc=$?

@@ -118,6 +118,9 @@ static void assert_no_control_bytes(const char *text) {
   "root = ET.parse(sys.argv[1]).getroot()\n"                                   \
   "def text(e):\n"                                                             \
   "    return ''.join(e.itertext())\n"                                         \
+  "def plots(root):\n"                                                         \
+  "    return [s for s in root.iter(SVG + 'svg')\n"                            \
+  "            if s.get('id') != 'timeline-svg']\n"                            \
   "def by_id(i):\n"                                                            \
   "    return next(e for e in root.iter() if e.get('id') == i)\n"              \
   "def unpicture(s):\n"                                                        \
@@ -132,7 +135,8 @@ static const char check_mixed_page[] = PY_PRELUDE
     "assert '1 passed, 2 failed, 1 skipped, 1 error, 1 aborted, 1 not "
     "finished' in text(banner), text(banner)\n"
     "order = [e.get('id') for e in root.iter(NS + 'h2')]\n"
-    "assert order == ['failures', 'steps', 'dut', 'details', 'telemetry',\n"
+    "assert order == ['failures', 'steps', 'timeline', 'dut', 'details', "
+    "'telemetry',\n"
     "                 'runlog'], order\n"
     "fails = [e for e in root.iter(NS + 'div') if e.get('class') == "
     "'failure']\n"
@@ -179,7 +183,7 @@ static const char check_mixed_page[] = PY_PRELUDE
     "assert any('run-level note' in text(t) for t in root.iter(NS + "
     "'table') if t.get('class') == 'logs')\n"
     /* One plot per series, each naming its series. */
-    "svgs = list(root.iter(SVG + 'svg'))\n"
+    "svgs = list(plots(root))\n"
     "ids = [s.get('data-series') for s in svgs]\n"
     "assert ids == ['sensors/coretemp-isa-0000/temp1',\n"
     "    'sensors/nct6798-isa-0290/fan1', 'sensors/acpi-power/power1'], ids\n"
@@ -241,7 +245,9 @@ static const char check_passing_page[] = PY_PRELUDE
     "            ('failure', 'problem')]\n"
     "assert any(text(p).startswith('No failures') for p in root.iter(NS + "
     "'p'))\n"
-    "assert not list(root.iter(SVG + 'svg'))\n"
+    "assert not list(plots(root))\n"
+    "assert [r for r in by_id('timeline-svg').iter(SVG + 'rect')\n"
+    "        if r.get('class') == 'step'], 'no timeline without telemetry'\n"
     "assert any(text(p).startswith('No telemetry series') for p in\n"
     "           root.iter(NS + 'p'))\n";
 
@@ -269,7 +275,7 @@ static const char check_running_page[] = PY_PRELUDE
     "== 'problem']\n"
     "assert problems == ['cpu.compute RUNNING started but not finished',\n"
     "                    'fans PENDING not run yet'], problems\n"
-    "assert [s.get('data-series') for s in root.iter(SVG + 'svg')] == [\n"
+    "assert [s.get('data-series') for s in plots(root)] == [\n"
     "    'sensors/coretemp-isa-0000/temp1']\n";
 
 /* Mid-run (and after a crash) the page says the run has not ended, names
@@ -312,7 +318,10 @@ static const char check_hostile[] = PY_PRELUDE
     "rows = [r for r in root.iter(NS + 'tr') if r.get('data-pass')]\n"
     "cells = [unpicture(text(td)) for td in rows[0]]\n"
     "assert cells[0] == LABEL and cells[1] == SERIAL, cells\n"
-    "svg = next(root.iter(SVG + 'svg'))\n"
+    "svg = plots(root)[0]\n"
+    "bar = [r for r in by_id('timeline-svg').iter(SVG + 'rect')\n"
+    "       if r.get('class') == 'step'][0]\n"
+    "assert unpicture(bar.get('data-step')) == LABEL, bar.attrib\n"
     "assert unpicture(svg.get('data-series')) == 'id ' + SERIAL, "
     "svg.attrib\n"
     "assert unpicture(svg.get('aria-label')) == LABEL, svg.attrib\n"
@@ -331,7 +340,7 @@ static const char check_hostile[] = PY_PRELUDE
     "    def handle_starttag(self, tag, attrs):\n"
     "        a = dict(attrs)\n"
     "        self.field = a.get('data-field')\n"
-    "        if tag == 'svg':\n"
+    "        if tag == 'svg' and a.get('id') != 'timeline-svg':\n"
     "            self.series.append(unpicture(a['data-series']))\n"
     "    def handle_endtag(self, tag):\n"
     "        self.field = None\n"
@@ -395,7 +404,7 @@ static double spike_with_gap(size_t i) {
 }
 
 static const char check_long_series[] = PY_PRELUDE
-    "svgs = list(root.iter(SVG + 'svg'))\n"
+    "svgs = list(plots(root))\n"
     "assert len(svgs) == 1\n"
     "paths = {p.get('class'): p.get('d') for p in svgs[0].iter(SVG + "
     "'path')}\n"
@@ -464,7 +473,7 @@ static double odd_value(size_t i) {
 static double only_nan(size_t i) { return NAN; }
 
 static const char check_odd_values[] = PY_PRELUDE
-    "svgs = {s.get('data-series'): s for s in root.iter(SVG + 'svg')}\n"
+    "svgs = {s.get('data-series'): s for s in plots(root)}\n"
     "assert sorted(svgs) == ['blank', 'huge', 'odd'], sorted(svgs)\n"
     "msg = [text(t) for t in svgs['blank'].iter(SVG + 'text')]\n"
     "assert 'no plottable readings' in msg, msg\n"

@@ -201,6 +201,35 @@ static void failing_is_a_fail_diagnosis_or_a_measurement_out(void **state) {
   kiln_run_free(&run);
 }
 
+/* A value and its limit read by the figure rule; a failing value that would
+ * read the same as the bound it crossed takes more digits, both sides. */
+static void measurement_figures_never_read_equal_when_failing(void **state) {
+  (void)state;
+  char v[48], l[96];
+  struct kiln_measurement m = {.name = "triad_gbps", .value = 88.9884};
+  m.limit = (struct kiln_limit){.has_lo = true, .lo = 90};
+  kiln_measurement_figures(&m, v, sizeof v, l, sizeof l);
+  assert_string_equal(v, "88.99");
+  assert_string_equal(l, "x >= 90");
+  m.value = 89.9996; /* four digits: "90", as the limit */
+  kiln_measurement_figures(&m, v, sizeof v, l, sizeof l);
+  assert_string_equal(v, "89.9996");
+  assert_string_equal(l, "x >= 90");
+  m.value = 90.00004; /* passes: the rule alone */
+  kiln_measurement_figures(&m, v, sizeof v, l, sizeof l);
+  assert_string_equal(v, "90");
+  m.limit = (struct kiln_limit){
+      .has_lo = true, .has_hi = true, .lo = 1, .hi = 1234.3};
+  m.value = 1234.4; /* both read "1234" at four digits */
+  kiln_measurement_figures(&m, v, sizeof v, l, sizeof l);
+  assert_string_equal(v, "1234.4");
+  assert_string_equal(l, "1 <= x <= 1234.3");
+  m.limit = (struct kiln_limit){0};
+  kiln_measurement_figures(&m, v, sizeof v, l, sizeof l);
+  assert_string_equal(v, "1234");
+  assert_string_equal(l, "");
+}
+
 int main(void) {
   cmocka_set_message_output(CM_OUTPUT_TAP);
   const struct CMUnitTest tests[] = {
@@ -216,6 +245,7 @@ int main(void) {
       cmocka_unit_test(skip_and_aborted_are_left_alone),
       cmocka_unit_test(out_of_limit_still_fails),
       cmocka_unit_test(failing_is_a_fail_diagnosis_or_a_measurement_out),
+      cmocka_unit_test(measurement_figures_never_read_equal_when_failing),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -771,11 +771,12 @@ static void telemetry_csv_gives_per_minute_figures(void **state) {
   assert_string_equal(data, whole);
   free(data);
   /* RFC 4180 quoting, as kiln_tel_csv_row writes a sensor name with a comma
-   * or a quote: one sensor, its name unquoted. */
+   * or a quote: one sensor, its name unquoted. Today's header, with the
+   * label column (the fixture above is an older kiln's, without it). */
   const char *quoted =
-      "timestamp,source,sensor,value,unit\n"
-      "2026-12-02T00:53:41.595Z,s,\"fan, \"\"rear\"\"\",7,RPM\n"
-      "2026-12-02T00:53:42.595Z,s,\"fan, \"\"rear\"\"\",9,RPM\n";
+      "timestamp,source,sensor,label,value,unit\n"
+      "2026-12-02T00:53:41.595Z,s,\"fan, \"\"rear\"\"\",\"FAN, 2\",7,RPM\n"
+      "2026-12-02T00:53:42.595Z,s,\"fan, \"\"rear\"\"\",\"FAN, 2\",9,RPM\n";
   assert_int_equal(kiln_store_put_file(st, "r", "telemetry.csv", quoted,
                                        strlen(quoted), err, sizeof err),
                    0);
@@ -791,6 +792,19 @@ static void telemetry_csv_gives_per_minute_figures(void **state) {
   if (q.n != -1)
     fail_msg("the quoted sensor's minute was not stored");
   assert_int_equal(rows(st, "r", KILN_STORE_TELEMETRY), 1);
+  /* A header that names a column the store does not know, or a row short
+   * of the header's columns: refused, naming the line. */
+  const char *odd = "timestamp,source,sensor,colour,value,unit\n";
+  assert_int_equal(kiln_store_put_file(st, "r", "telemetry.csv", odd,
+                                       strlen(odd), err, sizeof err),
+                   1);
+  assert_non_null(strstr(err, "telemetry.csv line 1"));
+  const char *short_row = "timestamp,source,sensor,label,value,unit\n"
+                          "2026-12-02T00:53:41.595Z,s,a,1,C\n";
+  assert_int_equal(kiln_store_put_file(st, "r", "telemetry.csv", short_row,
+                                       strlen(short_row), err, sizeof err),
+                   1);
+  assert_non_null(strstr(err, "telemetry.csv line 2"));
   free(bad);
   free(whole);
   free_lines(&csv);

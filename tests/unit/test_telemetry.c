@@ -971,26 +971,31 @@ static void csv_rows(void **state) {
   kiln_tel_csv_header(f);
   struct kiln_tel_reading r = {.source = "sensors",
                                .id = "nct6798-isa-0290/fan1",
+                               .label = "CPU_FAN",
                                .kind = KILN_TEL_FAN_RPM,
                                .value = 1450};
   kiln_tel_csv_row(f, 1795000000.25, &r);
   r.source = "edac";
   r.id = "odd,\"id\"";
+  r.label = NULL; /* no label: the id again */
   r.kind = KILN_TEL_COUNT;
   r.value = 3;
   kiln_tel_csv_row(f, 1795000001.0, &r);
   r.source = "sensors";
   r.id = "x/temp1";
+  r.label = "Package id 0";
   r.kind = KILN_TEL_TEMP_C;
   r.value = 45.5;
   kiln_tel_csv_row(f, 1795000002.0, &r);
   fclose(f);
-  assert_string_equal(buf, "timestamp,source,sensor,value,unit\n"
-                           "2026-11-18T11:06:40.250Z,sensors,nct6798-isa-0290/"
-                           "fan1,1450,RPM\n"
-                           "2026-11-18T11:06:41.000Z,edac,\"odd,\"\"id\"\"\",3,"
-                           "count\n"
-                           "2026-11-18T11:06:42.000Z,sensors,x/temp1,45.5,C\n");
+  assert_string_equal(
+      buf,
+      "timestamp,source,sensor,label,value,unit\n"
+      "2026-11-18T11:06:40.250Z,sensors,nct6798-isa-0290/"
+      "fan1,CPU_FAN,1450,RPM\n"
+      "2026-11-18T11:06:41.000Z,edac,\"odd,\"\"id\"\"\",\"odd,\"\"id\"\"\","
+      "3,count\n"
+      "2026-11-18T11:06:42.000Z,sensors,x/temp1,Package id 0,45.5,C\n");
   free(buf);
 }
 

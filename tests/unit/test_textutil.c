@@ -84,6 +84,47 @@ static void size_text_in_binary_units(void **st) {
   assert_string_equal(b, "286 MiB");
 }
 
+static void figure_text_is_four_significant_digits_in_fixed_form(void **st) {
+  static const struct {
+    double v;
+    const char *text;
+  } cases[] = {
+      {88.9884, "88.99"},
+      {214.998, "215"},
+      {999.96, "1000"},
+      {99.996, "100"},
+      {0.012345, "0.01235"},
+      {1.5, "1.5"},
+      {12345.6, "12346"},
+      {1234567, "1234567"},
+      {1e12, "1000000000000"},
+      {0, "0"},
+      {-0.0, "0"},
+      {-88.9884, "-88.99"},
+      {-12345.6, "-12346"},
+      {1e-6, "0.000001"},
+      {1.23456e-6, "0.000001235"},
+      {1.5e-7, "1.5e-07"},
+      {2.5e15, "2.5e+15"},
+      {60, "60"},
+  };
+  char b[64];
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    kiln_figure_text(cases[i].v, b, sizeof b);
+    assert_string_equal(b, cases[i].text);
+  }
+  kiln_figure_text(NAN, b, sizeof b);
+  assert_string_equal(b, "nan");
+  kiln_figure_text(INFINITY, b, sizeof b);
+  assert_string_equal(b, "inf");
+  kiln_figure_text(-INFINITY, b, sizeof b);
+  assert_string_equal(b, "-inf");
+  kiln_figure_text_digits(89.996, 5, b, sizeof b);
+  assert_string_equal(b, "89.996");
+  kiln_figure_text(123.456, b, 4); /* cut, still terminated */
+  assert_string_equal(b, "123");
+}
+
 static void bitrate_text_in_decimal_units(void **st) {
   char b[32];
   kiln_bitrate_text(400e9, b, sizeof b);
@@ -158,6 +199,7 @@ int main(void) {
       cmocka_unit_test(text_columns_count_characters_not_bytes),
       cmocka_unit_test(elapsed_text_in_each_style),
       cmocka_unit_test(size_text_in_binary_units),
+      cmocka_unit_test(figure_text_is_four_significant_digits_in_fixed_form),
       cmocka_unit_test(bitrate_text_in_decimal_units),
       cmocka_unit_test(token_is_the_file_less_trailing_blanks),
       cmocka_unit_test(make_dirs_makes_every_level_and_names_what_it_cannot),
