@@ -382,6 +382,19 @@ static double time_step(double span) {
   return 86400 * nice_step(span / 86400, 6);
 }
 
+/* An inline <svg> element of W x H user units (one per pixel), in the
+ * page's font; the caller adds its label and closes it. */
+static void svg_start(struct xml_writer *x, double w, double h) {
+  xml_start(x, "svg");
+  xml_attr_raw(x, "xmlns", "http://www.w3.org/2000/svg");
+  xml_attrf(x, "viewBox", "0 0 %.0f %.0f", w, h);
+  xml_attrf(x, "width", "%.0f", w);
+  xml_attrf(x, "height", "%.0f", h);
+  xml_attr_raw(x, "font-size", "11");
+  xml_attr_raw(x, "font-family", "sans-serif");
+  xml_attr_raw(x, "role", "img");
+}
+
 static void svg_text(struct xml_writer *x, double px, double py,
                      const char *anchor, const char *fill, const char *s) {
   xml_start(x, "text");
@@ -586,14 +599,7 @@ static void write_plot(struct xml_writer *x, const struct kiln_run *run,
   xml_attr_raw(x, "class", "plot");
   xml_attrf(x, "id", "plot-%zu", index + 1);
   xml_attr(x, "data-series", p->id);
-  xml_start(x, "svg");
-  xml_attr_raw(x, "xmlns", "http://www.w3.org/2000/svg");
-  xml_attrf(x, "viewBox", "0 0 %.0f %.0f", SVG_W, SVG_H);
-  xml_attrf(x, "width", "%.0f", SVG_W);
-  xml_attrf(x, "height", "%.0f", SVG_H);
-  xml_attr_raw(x, "font-size", "11");
-  xml_attr_raw(x, "font-family", "sans-serif");
-  xml_attr_raw(x, "role", "img");
+  svg_start(x, SVG_W, SVG_H);
   xml_attr(x, "aria-label", p->name);
   xml_attr(x, "data-series", p->id);
   write_axes(x, &a, p->unit);
@@ -795,15 +801,8 @@ void html_write_timeline(struct xml_writer *x, const struct kiln_run *run) {
               "coloured by its verdict; the monitors run for the whole run.");
   xml_start(x, "div");
   xml_attr_raw(x, "class", "timeline");
-  xml_start(x, "svg");
-  xml_attr_raw(x, "xmlns", "http://www.w3.org/2000/svg");
+  svg_start(x, TL_W, height);
   xml_attr_raw(x, "id", "timeline-svg");
-  xml_attrf(x, "viewBox", "0 0 %.0f %.0f", TL_W, height);
-  xml_attrf(x, "width", "%.0f", TL_W);
-  xml_attrf(x, "height", "%.0f", height);
-  xml_attr_raw(x, "font-size", "11");
-  xml_attr_raw(x, "font-family", "sans-serif");
-  xml_attr_raw(x, "role", "img");
   xml_attr_raw(x, "aria-label", "the run's steps by phase and time");
   double y = TL_TOP;
   double right = TL_W - TL_RIGHT;
