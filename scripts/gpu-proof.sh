@@ -115,8 +115,13 @@ bounded() {
     sleep "$b_limit" &
     b_sleep=$!
     wait "$b_sleep"
-    kill -TERM "$b_pid" 2>/dev/null || exit 0
+    # The flag goes first: once CMD is signalled, its parent may end this
+    # watcher (at CMD's end) before a later line could run.
     : >"$b_flag"
+    kill -TERM "$b_pid" 2>/dev/null || {
+      rm -f "$b_flag"
+      exit 0
+    }
     sleep 10 &
     b_sleep=$!
     wait "$b_sleep"
