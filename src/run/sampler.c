@@ -539,14 +539,14 @@ int kiln_sampler_start(struct kiln_sampler *s, struct kiln_run *run,
                        size_t n) {
   s->run = run;
   s->bus = bus;
-  if (report_dir)
+  if (report_dir) { /* NULL: a probe, which writes no file */
     s->csv_path = kiln_strdup_printf("%s/telemetry.csv", report_dir);
-  if (report_dir)
     s->csv_fd =
         open(s->csv_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (report_dir && s->csv_fd < 0) {
-    snprintf(err, n, "cannot write %s: %s", s->csv_path, strerror(errno));
-    return -1;
+    if (s->csv_fd < 0) {
+      snprintf(err, n, "cannot write %s: %s", s->csv_path, strerror(errno));
+      return -1;
+    }
   }
   char *only = sources_named(s);
   kiln_telemetry_open(&s->tel, only);
