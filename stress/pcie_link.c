@@ -327,39 +327,48 @@ static size_t count_links(const struct kiln_pci_bus *bus, char *why, size_t n) {
   return links;
 }
 
-/* The probe, kiln list's: the bus the step would read (the run's
- * --pci-dump, else the live one), judged by the step's own count_links. */
-static bool pcie_link_available(char *why, size_t n) {
+/* The bus the step reads: the run's inventory, else a scan of its own
+ * (the run's --pci-dump, else the live bus) into own, which the caller
+ * frees when *scanned. NULL, with err, when that scan fails. */
+static const struct kiln_pci_bus *step_bus(struct kiln_pci_bus *own,
+                                           bool *scanned, char *err, size_t n) {
   const struct kiln_context *ctx = kiln_context();
+  *scanned = false;
   if (ctx->inventory)
-    return count_links(&ctx->inventory->pci, why, n) > 0;
-  struct kiln_pci_bus bus;
+    return &ctx->inventory->pci;
+  if (kiln_pci_scan(ctx->pci_dump, own, err, n) != 0)
+    return NULL;
+  *scanned = true;
+  return own;
+}
+
+/* The probe, kiln list's: the bus the step would read, judged by the
+ * step's own count_links. */
+static bool pcie_link_available(char *why, size_t n) {
+  struct kiln_pci_bus own;
+  bool scanned;
   char err[512];
-  if (kiln_pci_scan(ctx->pci_dump, &bus, err, sizeof err) != 0) {
+  const struct kiln_pci_bus *bus = step_bus(&own, &scanned, err, sizeof err);
+  if (!bus) {
     snprintf(why, n, "ERROR: %s", err);
     return false;
   }
-  bool ok = count_links(&bus, why, n) > 0;
-  kiln_pci_free(&bus);
+  bool ok = count_links(bus, why, n) > 0;
+  if (scanned)
+    kiln_pci_free(&own);
   return ok;
 }
 
 static void pcie_link_run(struct kiln_step *s) {
   const struct kiln_context *ctx = kiln_context();
   struct kiln_pci_bus own;
-  const struct kiln_pci_bus *bus;
-  bool scanned = false;
+  bool scanned;
+  char err[512];
   kiln_emit_progress(s, 0);
-  if (ctx->inventory) {
-    bus = &ctx->inventory->pci;
-  } else {
-    char err[512];
-    if (kiln_pci_scan(ctx->pci_dump, &own, err, sizeof err) != 0) {
-      kiln_step_error(s, "%s", err);
-      return;
-    }
-    bus = &own;
-    scanned = true;
+  const struct kiln_pci_bus *bus = step_bus(&own, &scanned, err, sizeof err);
+  if (!bus) {
+    kiln_step_error(s, "%s", err);
+    return;
   }
 
   char why[256];
